@@ -1,0 +1,31 @@
+/**
+ * For backend authors: the shared record codec, snapshot policy and
+ * retention rules. Every backend stores the same records and applies the
+ * same checks through these functions, so that they all behave alike.
+ */
+export type { EncodedCheckpoint, EncodedPendingWrite } from "./record.js";
+export {
+  assertSupportedVersion,
+  chainPath,
+  decodeCheckpoint,
+  decodeHeader,
+  decodeLoaded,
+  decodePendingWrite,
+  decodeSnapshot,
+  decodeWrites,
+  encodePendingWrites,
+  encodePut,
+  matchesFilter,
+  sortPending,
+  type EncodedPut,
+} from "./record-codec.js";
+export { validateThreadExport } from "./thread-export.js";
+export { isSnapshotDue, resolveSnapshotPolicy, type SnapshotPolicy } from "./snapshot-policy.js";
+export { deriveThreadStatus } from "./threads.js";
+export {
+  checkPruneOptions,
+  checkThreadFilter,
+  pruneSelection,
+  type PruneCandidate,
+} from "./internal/retention.js";
+export { assertId, resolveLimit, resolveNamespace } from "./internal/arguments.js";

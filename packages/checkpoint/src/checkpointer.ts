@@ -1,0 +1,157 @@
+import type {
+  ChannelValues,
+  ChannelVersions,
+  ChannelWrite,
+  Checkpoint,
+  CheckpointAddress,
+  CheckpointHeader,
+  CheckpointMetadata,
+  Delta,
+  JsonValue,
+  PlannedTask,
+} from "./checkpoint.js";
+import type { PendingWrite } from "./pending-writes.js";
+import type { Serializer } from "./serializer.js";
+import type { SnapshotPolicy } from "./snapshot-policy.js";
+import type { ListThreadsOptions, ThreadPage } from "./threads.js";
+import type { EncodedCheckpoint, EncodedPendingWrite } from "./record.js";
+
+/** A checkpoint to write. The checkpointer adds the chain, the time and the format version. */
+export interface NewCheckpoint {
+  readonly threadId: string;
+  readonly namespace?: string;
+  /** From `newCheckpointId(head)`; generated when omitted. Must sort after the head. */
+  readonly id?: string;
+  readonly step: number;
+  readonly channelVersions: ChannelVersions;
+  readonly versionsSeen: Readonly<Record<string, ChannelVersions>>;
+  readonly next: readonly PlannedTask[];
+  /** This superstep's writes, in the order they were applied. */
+  readonly writes: readonly ChannelWrite[];
+  readonly metadata?: CheckpointMetadata;
+}
+
+export interface PutRequest {
+  readonly checkpoint: NewCheckpoint;
+  /**
+   * The checkpoint this one follows, as returned by `put`, `get` or `list`
+   * (its chain tells whether a snapshot is due). Null for a thread's first.
+   */
+  readonly parent: Pick<CheckpointHeader, "id" | "chain"> | null;
+  /**
+   * The head the writer believes the thread has. Defaults to the parent's id.
+   * Set it to the current head when writing from an older parent: that is a
+   * fork, and the new checkpoint becomes the head. If the head has moved, the
+   * write fails with CheckpointConflictError and nothing is written.
+   */
+  readonly expectedHeadId?: string | null;
+  /**
+   * The full channel state after this checkpoint's writes. Called only when
+   * a snapshot is due (always for a thread's first checkpoint and for forks).
+   */
+  readonly snapshot: () => ChannelValues;
+}
+
+export interface GetOptions {
+  readonly namespace?: string;
+  /** A specific checkpoint; the head when omitted. */
+  readonly checkpointId?: string;
+}
+
+/** A checkpoint with everything needed to rebuild its state. */
+export interface LoadedCheckpoint {
+  readonly checkpoint: Checkpoint;
+  /** The state at the nearest snapshot at or above the checkpoint. */
+  readonly base: { readonly checkpointId: string; readonly values: ChannelValues };
+  /**
+   * Writes of each checkpoint after the base, oldest first, ending with the
+   * checkpoint's own. Replaying them through the channels' reducers onto the
+   * base gives the checkpoint's state.
+   */
+  readonly deltas: readonly Delta[];
+  /** Pending writes saved against this checkpoint, by task id then idx. */
+  readonly pendingWrites: readonly PendingWrite[];
+}
+
+export interface ListOptions {
+  readonly namespace?: string;
+  /** Only checkpoints created before this one (exclusive). */
+  readonly before?: string;
+  readonly limit?: number;
+  /** Only checkpoints whose metadata has each of these top-level keys with an equal value. */
+  readonly filter?: Readonly<Record<string, JsonValue>>;
+}
+
+export interface PruneOptions {
+  /** One thread; every thread when omitted. */
+  readonly threadId?: string;
+  /** Keep the newest N checkpoints of each thread and namespace. */
+  readonly keepLast?: number;
+  /** Drop checkpoints created before this time. */
+  readonly olderThan?: Date;
+}
+
+export interface PruneResult {
+  readonly deleted: number;
+}
+
+/** A whole thread in the stored format: for backups and moving between backends. */
+export interface ThreadExport {
+  readonly format: "waypoint.thread";
+  readonly formatVersion: number;
+  readonly threadId: string;
+  readonly checkpoints: readonly EncodedCheckpoint[];
+  readonly pendingWrites: readonly EncodedPendingWrite[];
+}
+
+/** Settings every backend accepts. */
+export interface CheckpointerOptions {
+  readonly serializer?: Serializer;
+  readonly snapshots?: Partial<SnapshotPolicy>;
+}
+
+/**
+ * The storage contract. Every backend passes the same conformance suite
+ * (`@waypoint/checkpoint/testing`), so that swapping one for another changes
+ * one line.
+ */
+export interface Checkpointer {
+  /** Writes one checkpoint atomically, if the thread's head is still `expectedHeadId`. */
+  put(request: PutRequest): Promise<CheckpointHeader>;
+
+  /** Saves writes against a checkpoint; (taskId, idx) pairs already saved are replaced. */
+  putPendingWrites(target: CheckpointAddress, writes: readonly PendingWrite[]): Promise<void>;
+
+  /**
+   * The head (or one checkpoint by id) with its base snapshot, deltas and
+   * pending writes. Undefined when the thread has no checkpoint yet; an
+   * unknown `checkpointId` throws CheckpointNotFoundError.
+   */
+  get(threadId: string, options?: GetOptions): Promise<LoadedCheckpoint | undefined>;
+
+  /** Headers, newest first. Never loads writes or snapshots. */
+  list(threadId: string, options?: ListOptions): AsyncIterable<CheckpointHeader>;
+
+  /** Threads (root namespace) with their head and status, paged by thread id. */
+  listThreads(options?: ListThreadsOptions): Promise<ThreadPage>;
+
+  /** Deletes every checkpoint and pending write of a thread. False if it had none. */
+  deleteThread(threadId: string): Promise<boolean>;
+
+  /**
+   * Deletes old checkpoints, never a head, and never one that a kept
+   * checkpoint needs to rebuild its state (so it may keep more than asked).
+   */
+  prune(options: PruneOptions): Promise<PruneResult>;
+
+  /** Copies a thread, with its history and pending writes, to a new thread id. */
+  copyThread(fromThreadId: string, toThreadId: string): Promise<void>;
+
+  exportThread(threadId: string): Promise<ThreadExport>;
+
+  /** Validates every record first; writes nothing unless all of it is sound. */
+  importThread(data: ThreadExport): Promise<void>;
+
+  /** Releases what the checkpointer opened. Safe to call twice. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,166 @@
+/**
+ * Errors of the storage contract. Every error has a `code` from a closed
+ * union, a page under `docs/errors/<code>.md`, and serialises to
+ * `{ name, code, message, cause, data }` so that it can be stored and shown
+ * after a restart.
+ */
+
+export type CheckpointErrorCode =
+  | "INVALID_ARGUMENT"
+  | "CHECKPOINT_CONFLICT"
+  | "CHECKPOINT_NOT_FOUND"
+  | "THREAD_NOT_FOUND"
+  | "THREAD_EXISTS"
+  | "UNSERIALIZABLE_VALUE"
+  | "CORRUPT_RECORD"
+  | "UNSUPPORTED_FORMAT_VERSION"
+  | "CHECKPOINTER_CLOSED";
+
+/** Every code above, for tooling (the docs check walks this list). */
+export const CHECKPOINT_ERROR_CODES: readonly CheckpointErrorCode[] = [
+  "INVALID_ARGUMENT",
+  "CHECKPOINT_CONFLICT",
+  "CHECKPOINT_NOT_FOUND",
+  "THREAD_NOT_FOUND",
+  "THREAD_EXISTS",
+  "UNSERIALIZABLE_VALUE",
+  "CORRUPT_RECORD",
+  "UNSUPPORTED_FORMAT_VERSION",
+  "CHECKPOINTER_CLOSED",
+];
+
+export type ErrorData = Readonly<Record<string, unknown>>;
+
+export interface SerializedError {
+  readonly name: string;
+  readonly code?: string;
+  readonly message: string;
+  readonly cause?: SerializedError | string;
+  readonly data?: ErrorData;
+}
+
+/**
+ * Base of every Waypoint error. Packages above this one extend it with codes
+ * of their own; `code` is typed by each package's union.
+ */
+export class WaypointError<Code extends string = string> extends Error {
+  readonly code: Code;
+  readonly data: ErrorData;
+
+  constructor(code: Code, message: string, options: { cause?: unknown; data?: ErrorData } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.data = options.data ?? {};
+  }
+
+  toJSON(): SerializedError {
+    return serializeError(this);
+  }
+}
+
+export function serializeError(error: unknown): SerializedError {
+  if (!(error instanceof Error)) return { name: "Error", message: String(error) };
+  const code = (error as { code?: unknown }).code;
+  const data = (error as { data?: unknown }).data;
+  return {
+    name: error.name,
+    ...(typeof code === "string" ? { code } : {}),
+    message: error.message,
+    ...(error.cause === undefined ? {} : { cause: serializeCause(error.cause) }),
+    ...(data !== null && typeof data === "object" ? { data: data as ErrorData } : {}),
+  };
+}
+
+function serializeCause(cause: unknown): SerializedError | string {
+  return cause instanceof Error ? serializeError(cause) : String(cause);
+}
+
+export class InvalidArgumentError extends WaypointError<CheckpointErrorCode> {
+  constructor(argument: string, problem: string, data: ErrorData = {}) {
+    super("INVALID_ARGUMENT", `Invalid ${argument}: ${problem}`, { data: { argument, ...data } });
+  }
+}
+
+export type ConflictDetails = {
+  readonly threadId: string;
+  readonly namespace: string;
+  readonly expectedHeadId: string | null;
+  readonly actualHeadId: string | null;
+};
+
+/** The thread's head moved since the writer read it; nothing was written. */
+export class CheckpointConflictError extends WaypointError<CheckpointErrorCode> {
+  declare readonly data: ConflictDetails;
+  constructor(details: ConflictDetails) {
+    super(
+      "CHECKPOINT_CONFLICT",
+      `Thread "${details.threadId}"${nsLabel(details.namespace)} has head ` +
+        `${details.actualHeadId ?? "(none)"}, but the write expected ` +
+        `${details.expectedHeadId ?? "(none)"}. Another writer moved the thread; reload and retry.`,
+      { data: details },
+    );
+  }
+}
+
+export class CheckpointNotFoundError extends WaypointError<CheckpointErrorCode> {
+  constructor(threadId: string, namespace: string, checkpointId: string) {
+    super(
+      "CHECKPOINT_NOT_FOUND",
+      `Checkpoint ${checkpointId} does not exist in thread "${threadId}"${nsLabel(namespace)}.`,
+      { data: { threadId, namespace, checkpointId } },
+    );
+  }
+}
+
+export class ThreadNotFoundError extends WaypointError<CheckpointErrorCode> {
+  constructor(threadId: string) {
+    super("THREAD_NOT_FOUND", `Thread "${threadId}" has no checkpoints.`, { data: { threadId } });
+  }
+}
+
+export class ThreadExistsError extends WaypointError<CheckpointErrorCode> {
+  constructor(threadId: string) {
+    super("THREAD_EXISTS", `Thread "${threadId}" already has checkpoints.`, { data: { threadId } });
+  }
+}
+
+/** A value that the serializer cannot save exactly. `path` starts at the channel. */
+export class UnserializableValueError extends WaypointError<CheckpointErrorCode> {
+  constructor(where: string, path: string, problem: string) {
+    super("UNSERIALIZABLE_VALUE", `Cannot save ${where} at ${path}: ${problem}`, {
+      data: { where, path, problem },
+    });
+  }
+}
+
+/** Stored bytes that are malformed, inconsistent, or hostile. Nothing was revived. */
+export class CorruptRecordError extends WaypointError<CheckpointErrorCode> {
+  constructor(where: string, problem: string, cause?: unknown) {
+    super("CORRUPT_RECORD", `Corrupt record (${where}): ${problem}`, {
+      cause,
+      data: { where, problem },
+    });
+  }
+}
+
+export class UnsupportedFormatVersionError extends WaypointError<CheckpointErrorCode> {
+  constructor(where: string, found: unknown, supported: number) {
+    super(
+      "UNSUPPORTED_FORMAT_VERSION",
+      `${where} has format version ${String(found)}; this version of Waypoint reads up to ${supported}. ` +
+        `Upgrade @waypoint/checkpoint to read it.`,
+      { data: { where, found, supported } },
+    );
+  }
+}
+
+export class CheckpointerClosedError extends WaypointError<CheckpointErrorCode> {
+  constructor(name: string) {
+    super("CHECKPOINTER_CLOSED", `${name} is closed.`, { data: { checkpointer: name } });
+  }
+}
+
+function nsLabel(namespace: string): string {
+  return namespace === "" ? "" : ` (namespace "${namespace}")`;
+}

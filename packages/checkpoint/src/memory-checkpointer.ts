@@ -1,0 +1,297 @@
+import type { CheckpointAddress, CheckpointHeader } from "./checkpoint.js";
+import type {
+  Checkpointer,
+  CheckpointerOptions,
+  GetOptions,
+  ListOptions,
+  LoadedCheckpoint,
+  PruneOptions,
+  PruneResult,
+  PutRequest,
+  ThreadExport,
+} from "./checkpointer.js";
+import {
+  CheckpointConflictError,
+  CheckpointNotFoundError,
+  CheckpointerClosedError,
+  ThreadExistsError,
+  ThreadNotFoundError,
+} from "./errors.js";
+import { assertId, resolveLimit, resolveNamespace } from "./internal/arguments.js";
+import { checkPruneOptions, checkThreadFilter, pruneSelection } from "./internal/retention.js";
+import type { PendingWrite } from "./pending-writes.js";
+import type { EncodedCheckpoint, EncodedPendingWrite } from "./record.js";
+import {
+  chainPath,
+  decodeHeader,
+  decodeLoaded,
+  encodePendingWrites,
+  encodePut,
+  matchesFilter,
+} from "./record-codec.js";
+import { createSerializer, type Serializer } from "./serializer.js";
+import { resolveSnapshotPolicy, type SnapshotPolicy } from "./snapshot-policy.js";
+import { validateThreadExport } from "./thread-export.js";
+import { deriveThreadStatus, type ListThreadsOptions, type ThreadPage } from "./threads.js";
+import { FORMAT_VERSION } from "./checkpoint.js";
+
+interface NamespaceState {
+  headId: string;
+  /** Ids only grow within a namespace, so insertion order is creation order. */
+  readonly checkpoints: Map<string, EncodedCheckpoint>;
+  /** checkpoint id → "taskId\0idx" → write */
+  readonly pending: Map<string, Map<string, EncodedPendingWrite>>;
+}
+
+type ThreadState = Map<string, NamespaceState>;
+
+/**
+ * Keeps checkpoints in this process's memory, as the same serialized records
+ * the durable backends store, so that it fails on exactly the values they
+ * would fail on. For tests and short-lived runs: nothing survives a restart.
+ */
+export class MemoryCheckpointer implements Checkpointer {
+  private threads = new Map<string, ThreadState>();
+  private readonly serializer: Serializer;
+  private readonly policy: SnapshotPolicy;
+  private closed = false;
+
+  constructor(options: CheckpointerOptions = {}) {
+    this.serializer = options.serializer ?? createSerializer();
+    this.policy = resolveSnapshotPolicy(options.snapshots);
+  }
+
+  put(request: PutRequest): Promise<CheckpointHeader> {
+    return this.run(() => {
+      const { record, header, expectedHeadId } = encodePut(request, this.serializer, this.policy);
+      const state = this.threads.get(record.threadId)?.get(record.namespace);
+      const actualHeadId = state?.headId ?? null;
+      if (actualHeadId !== expectedHeadId) {
+        throw new CheckpointConflictError({
+          threadId: record.threadId,
+          namespace: record.namespace,
+          expectedHeadId,
+          actualHeadId,
+        });
+      }
+      if (record.parentId !== null && !state?.checkpoints.has(record.parentId)) {
+        throw new CheckpointNotFoundError(record.threadId, record.namespace, record.parentId);
+      }
+      this.namespaceFor(record.threadId, record.namespace, record.id).checkpoints.set(
+        record.id,
+        record,
+      );
+      return header;
+    });
+  }
+
+  putPendingWrites(target: CheckpointAddress, writes: readonly PendingWrite[]): Promise<void> {
+    return this.run(() => {
+      const { state, namespace } = this.locate(target.threadId, target.namespace);
+      assertId(target.checkpointId, "checkpointId");
+      if (!state?.checkpoints.has(target.checkpointId)) {
+        throw new CheckpointNotFoundError(target.threadId, namespace, target.checkpointId);
+      }
+      const encoded = encodePendingWrites(
+        { threadId: target.threadId, namespace, checkpointId: target.checkpointId },
+        writes,
+        this.serializer,
+      );
+      const forCheckpoint =
+        state.pending.get(target.checkpointId) ?? new Map<string, EncodedPendingWrite>();
+      for (const write of encoded) forCheckpoint.set(`${write.taskId}\u0000${write.idx}`, write);
+      state.pending.set(target.checkpointId, forCheckpoint);
+    });
+  }
+
+  get(threadId: string, options: GetOptions = {}): Promise<LoadedCheckpoint | undefined> {
+    return this.run(() => {
+      const { state, namespace } = this.locate(threadId, options.namespace);
+      const id = options.checkpointId;
+      if (id !== undefined) assertId(id, "checkpointId");
+      const target = state?.checkpoints.get(id ?? state.headId);
+      if (target === undefined) {
+        if (id === undefined) return undefined;
+        throw new CheckpointNotFoundError(threadId, namespace, id);
+      }
+      const segment = chainPath(target, state!.checkpoints);
+      const pending = [...(state!.pending.get(target.id)?.values() ?? [])];
+      return decodeLoaded(target, segment, pending, this.serializer);
+    });
+  }
+
+  async *list(threadId: string, options: ListOptions = {}): AsyncIterable<CheckpointHeader> {
+    this.assertOpen();
+    const { state } = this.locate(threadId, options.namespace);
+    if (options.before !== undefined) assertId(options.before, "before");
+    const limit = resolveLimit(
+      options.limit,
+      "limit",
+      Number.MAX_SAFE_INTEGER,
+      Number.MAX_SAFE_INTEGER,
+    );
+    if (state === undefined) return;
+    const records = [...state.checkpoints.values()].reverse();
+    let yielded = 0;
+    for (const record of records) {
+      if (yielded >= limit) return;
+      if (options.before !== undefined && record.id >= options.before) continue;
+      const header = decodeHeader(record, this.serializer);
+      if (!matchesFilter(header.metadata, options.filter)) continue;
+      yielded += 1;
+      yield header;
+    }
+  }
+
+  listThreads(options: ListThreadsOptions = {}): Promise<ThreadPage> {
+    return this.run(() => {
+      const limit = resolveLimit(options.limit, "limit", 100, 1000);
+      const wanted = checkThreadFilter(options);
+      const ids = [...this.threads.keys()]
+        .filter((id) => options.after === undefined || id > options.after)
+        .sort();
+      const threads = [];
+      for (const threadId of ids) {
+        const root = this.threads.get(threadId)?.get("");
+        const head = root?.checkpoints.get(root.headId);
+        if (root === undefined || head === undefined) continue;
+        const pending = root.pending.get(head.id)?.values() ?? [];
+        const status = deriveThreadStatus(
+          head.nextCount,
+          [...pending].map((w) => w.channel),
+        );
+        if (!wanted(status)) continue;
+        if (threads.length === limit)
+          return { threads, nextCursor: threads[threads.length - 1]!.threadId };
+        threads.push({
+          threadId,
+          headId: head.id,
+          step: head.step,
+          updatedAt: new Date(head.createdAt),
+          status,
+        });
+      }
+      return { threads, nextCursor: null };
+    });
+  }
+
+  deleteThread(threadId: string): Promise<boolean> {
+    return this.run(() => {
+      assertId(threadId, "threadId");
+      return this.threads.delete(threadId);
+    });
+  }
+
+  prune(options: PruneOptions): Promise<PruneResult> {
+    return this.run(() => {
+      checkPruneOptions(options);
+      const threadIds =
+        options.threadId === undefined ? [...this.threads.keys()] : [options.threadId];
+      let deleted = 0;
+      for (const threadId of threadIds) {
+        for (const state of this.threads.get(threadId)?.values() ?? []) {
+          const records = [...state.checkpoints.values()];
+          for (const id of pruneSelection(records, state.headId, options)) {
+            state.checkpoints.delete(id);
+            state.pending.delete(id);
+            deleted += 1;
+          }
+        }
+      }
+      return { deleted };
+    });
+  }
+
+  copyThread(fromThreadId: string, toThreadId: string): Promise<void> {
+    return this.run(() => {
+      const source = this.exportNow(fromThreadId);
+      this.importNow({ ...source }, toThreadId);
+    });
+  }
+
+  exportThread(threadId: string): Promise<ThreadExport> {
+    return this.run(() => this.exportNow(threadId));
+  }
+
+  importThread(data: ThreadExport): Promise<void> {
+    return this.run(() => this.importNow(data));
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    this.threads = new Map();
+    return Promise.resolve();
+  }
+
+  private exportNow(threadId: string): ThreadExport {
+    assertId(threadId, "threadId");
+    const thread = this.threads.get(threadId);
+    if (thread === undefined) throw new ThreadNotFoundError(threadId);
+    const namespaces = [...thread.values()];
+    return {
+      format: "waypoint.thread",
+      formatVersion: FORMAT_VERSION,
+      threadId,
+      checkpoints: namespaces.flatMap((state) => [...state.checkpoints.values()]),
+      pendingWrites: namespaces.flatMap((state) =>
+        [...state.pending.values()].flatMap((m) => [...m.values()]),
+      ),
+    };
+  }
+
+  private importNow(data: ThreadExport, threadId?: string): void {
+    const valid = validateThreadExport(data, this.serializer, threadId);
+    if (this.threads.has(valid.threadId)) throw new ThreadExistsError(valid.threadId);
+    const sorted = [...valid.checkpoints].sort((a, b) => (a.id < b.id ? -1 : 1));
+    for (const record of sorted) {
+      this.namespaceFor(record.threadId, record.namespace, record.id).checkpoints.set(
+        record.id,
+        record,
+      );
+    }
+    const thread = this.threads.get(valid.threadId);
+    for (const write of valid.pendingWrites) {
+      const pending = thread?.get(write.namespace)?.pending;
+      const forCheckpoint =
+        pending?.get(write.checkpointId) ?? new Map<string, EncodedPendingWrite>();
+      forCheckpoint.set(`${write.taskId}\u0000${write.idx}`, write);
+      pending?.set(write.checkpointId, forCheckpoint);
+    }
+  }
+
+  /** The namespace's state, created if needed, with its head moved to `headId`. */
+  private namespaceFor(threadId: string, namespace: string, headId: string): NamespaceState {
+    let thread = this.threads.get(threadId);
+    if (thread === undefined) {
+      thread = new Map();
+      this.threads.set(threadId, thread);
+    }
+    let state = thread.get(namespace);
+    if (state === undefined) {
+      state = { headId, checkpoints: new Map(), pending: new Map() };
+      thread.set(namespace, state);
+    }
+    state.headId = headId;
+    return state;
+  }
+
+  private locate(threadId: string, namespaceOption: string | undefined) {
+    assertId(threadId, "threadId");
+    const namespace = resolveNamespace(namespaceOption);
+    return { namespace, state: this.threads.get(threadId)?.get(namespace) };
+  }
+
+  /** Runs synchronously, so every operation is atomic; errors become rejections. */
+  private run<T>(operation: () => T): Promise<T> {
+    try {
+      this.assertOpen();
+      return Promise.resolve(operation());
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new CheckpointerClosedError("MemoryCheckpointer");
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * The stored format, shared by every backend. Backends keep these fields as
+ * columns or hash fields; the value payloads are opaque JSON text produced by
+ * the serializer. Every record carries its format version.
+ */
+
+export interface EncodedCheckpoint {
+  readonly formatVersion: number;
+  readonly threadId: string;
+  readonly namespace: string;
+  readonly id: string;
+  readonly parentId: string | null;
+  readonly step: number;
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number;
+  readonly baseId: string;
+  readonly chainLength: number;
+  readonly chainBytes: number;
+  readonly snapshotBytes: number;
+  /** How many tasks `next` plans, so thread status needs no decoding. */
+  readonly nextCount: number;
+  /** Plain JSON text. */
+  readonly metadata: string;
+  /** JSON text of { channelVersions, versionsSeen, next }. */
+  readonly header: string;
+  /** JSON text of [taskId, channel, value][] (the delta). */
+  readonly writes: string;
+  /** JSON text of { channel: value }, or null when this checkpoint holds no snapshot. */
+  readonly snapshot: string | null;
+}
+
+export interface EncodedPendingWrite {
+  readonly formatVersion: number;
+  readonly threadId: string;
+  readonly namespace: string;
+  readonly checkpointId: string;
+  readonly taskId: string;
+  readonly idx: number;
+  readonly channel: string;
+  /** JSON text of the serialized value. */
+  readonly value: string;
+}

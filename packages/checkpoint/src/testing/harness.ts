@@ -1,0 +1,166 @@
+import { afterEach, beforeEach } from "vitest";
+import type { CheckpointHeader, CheckpointMetadata } from "../checkpoint.js";
+import type { Checkpointer, CheckpointerOptions, LoadedCheckpoint } from "../checkpointer.js";
+import { createSerializer } from "../serializer.js";
+import type { SnapshotPolicy } from "../snapshot-policy.js";
+
+export interface ConformanceOptions {
+  /** Shown in test names. */
+  readonly name: string;
+  /** A fresh, empty checkpointer using the given options. */
+  create(options: CheckpointerOptions): Checkpointer | Promise<Checkpointer>;
+  /** Called after each test; defaults to `close()`. Drop the test's data here. */
+  destroy?(checkpointer: Checkpointer): void | Promise<void>;
+}
+
+/** A class the suite registers, to prove registered classes come back with their prototype. */
+export class Money {
+  constructor(
+    readonly amount: bigint,
+    readonly currency: string,
+  ) {}
+  format(): string {
+    return `${this.amount} ${this.currency}`;
+  }
+}
+
+export function suiteSerializer() {
+  return createSerializer({ classes: [{ type: Money, identifier: "waypoint-test:Money" }] });
+}
+
+/**
+ * Registers a fresh checkpointer per test and returns a getter for it.
+ * `snapshots` lets a spec choose the snapshot policy it exercises.
+ */
+export function useCheckpointer(
+  options: ConformanceOptions,
+  snapshots?: Partial<SnapshotPolicy>,
+): () => Checkpointer {
+  let current: Checkpointer | undefined;
+  beforeEach(async () => {
+    current = await options.create({
+      serializer: suiteSerializer(),
+      ...(snapshots ? { snapshots } : {}),
+    });
+  });
+  afterEach(async () => {
+    if (current === undefined) return;
+    await (options.destroy ? options.destroy(current) : current.close());
+    current = undefined;
+  });
+  return () => {
+    if (current === undefined) throw new Error("checkpointer used outside a test");
+    return current;
+  };
+}
+
+let threadCounter = 0;
+export function uniqueThreadId(label: string): string {
+  threadCounter += 1;
+  return `${label}-${process.pid}-${Date.now().toString(36)}-${threadCounter}`;
+}
+
+/**
+ * The suite's reference semantics for two kinds of channel: `log` appends
+ * each write, every other channel keeps the last value written. The suite
+ * rebuilds state with it to check what a backend returns.
+ */
+export function applyWrite(values: Record<string, unknown>, channel: string, value: unknown): void {
+  values[channel] =
+    channel === "log" ? [...((values[channel] as unknown[] | undefined) ?? []), value] : value;
+}
+
+export function rebuild(loaded: LoadedCheckpoint): Record<string, unknown> {
+  // applyWrite never mutates: it builds a new array, so a shallow copy is enough.
+  const values: Record<string, unknown> = { ...loaded.base.values };
+  for (const delta of loaded.deltas) {
+    for (const write of delta.writes) applyWrite(values, write.channel, write.value);
+  }
+  return values;
+}
+
+export interface StepOptions {
+  readonly metadata?: CheckpointMetadata;
+  readonly next?: CheckpointHeader["next"];
+}
+
+/**
+ * Writes a thread the way the runtime does: it keeps the state in memory,
+ * puts one checkpoint per step with that step's writes, and hands over a
+ * snapshot only when the checkpointer asks for one.
+ */
+export class ThreadWriter {
+  head: CheckpointHeader | null = null;
+  state: Record<string, unknown> = {};
+  snapshotCalls = 0;
+  private step = -1;
+
+  constructor(
+    private readonly checkpointer: Checkpointer,
+    readonly threadId: string,
+    readonly namespace = "",
+  ) {}
+
+  /** Continues from another writer's position: a fork when `from` is not the head. */
+  static fork(
+    source: ThreadWriter,
+    from: CheckpointHeader,
+    stateAtFrom: Record<string, unknown>,
+    threadId = source.threadId,
+  ): ThreadWriter {
+    const writer = new ThreadWriter(source.checkpointer, threadId, source.namespace);
+    writer.head = from;
+    writer.state = { ...stateAtFrom };
+    writer.step = from.step;
+    return writer;
+  }
+
+  async write(
+    writes: Readonly<Record<string, unknown>> | readonly [string, unknown][],
+    options: StepOptions & { expectedHeadId?: string | null } = {},
+  ): Promise<CheckpointHeader> {
+    const entries: readonly [string, unknown][] = isEntryList(writes)
+      ? writes
+      : Object.entries(writes);
+    const nextState = { ...this.state };
+    for (const [channel, value] of entries) applyWrite(nextState, channel, value);
+    const header = await this.checkpointer.put({
+      checkpoint: {
+        threadId: this.threadId,
+        namespace: this.namespace,
+        step: this.step + 1,
+        channelVersions: Object.fromEntries(Object.keys(nextState).map((c) => [c, this.step + 2])),
+        versionsSeen: { agent: { log: this.step + 1 } },
+        next: options.next ?? [{ id: `task-${this.step + 2}`, node: "agent", triggers: ["log"] }],
+        writes: entries.map(([channel, value], index) => ({
+          taskId: `task-${this.step + 1}-${index}`,
+          channel,
+          value,
+        })),
+        metadata: options.metadata ?? { source: "loop", step: this.step + 1 },
+      },
+      parent: this.head,
+      ...(options.expectedHeadId === undefined ? {} : { expectedHeadId: options.expectedHeadId }),
+      snapshot: () => {
+        this.snapshotCalls += 1;
+        return nextState;
+      },
+    });
+    this.state = nextState;
+    this.head = header;
+    this.step += 1;
+    return header;
+  }
+}
+
+function isEntryList(
+  writes: Readonly<Record<string, unknown>> | readonly [string, unknown][],
+): writes is readonly [string, unknown][] {
+  return Array.isArray(writes);
+}
+
+export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of iterable) items.push(item);
+  return items;
+}

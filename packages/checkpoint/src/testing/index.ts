@@ -1,0 +1,50 @@
+/**
+ * The conformance suite every checkpointer runs, one spec per concern.
+ *
+ * ```ts
+ * import { runCheckpointerConformance } from "@waypoint/checkpoint/testing";
+ * runCheckpointerConformance({ name: "sqlite", create: (options) => new SqliteCheckpointer(file, options) });
+ * ```
+ */
+import { describe } from "vitest";
+import type { ConformanceOptions } from "./harness.js";
+import { chainsSpec } from "./specs/chains.js";
+import { concurrencySpec } from "./specs/concurrency.js";
+import { conflictsSpec } from "./specs/conflicts.js";
+import { fixturesSpec } from "./specs/fixtures.js";
+import { forksSpec } from "./specs/forks.js";
+import { getSpec } from "./specs/get.js";
+import { hostileSpec } from "./specs/hostile.js";
+import { listSpec } from "./specs/list.js";
+import { pendingWritesSpec } from "./specs/pending-writes.js";
+import { retentionSpec } from "./specs/retention.js";
+import { roundTripSpec } from "./specs/round-trip.js";
+import { threadsSpec } from "./specs/threads.js";
+
+export function runCheckpointerConformance(options: ConformanceOptions): void {
+  describe(`${options.name} checkpointer conformance`, () => {
+    roundTripSpec(options);
+    getSpec(options);
+    listSpec(options);
+    pendingWritesSpec(options);
+    chainsSpec(options);
+    forksSpec(options);
+    conflictsSpec(options);
+    concurrencySpec(options);
+    retentionSpec(options);
+    threadsSpec(options);
+    fixturesSpec(options);
+    hostileSpec(options);
+  });
+}
+
+export {
+  Money,
+  ThreadWriter,
+  collect,
+  rebuild,
+  suiteSerializer,
+  uniqueThreadId,
+  type ConformanceOptions,
+} from "./harness.js";
+export { sampleValues } from "./sample-values.js";

@@ -1,0 +1,165 @@
+import { describe, expect, it } from "vitest";
+import type { ThreadExport } from "../../checkpointer.js";
+import {
+  CorruptRecordError,
+  UnserializableValueError,
+  UnsupportedFormatVersionError,
+} from "../../errors.js";
+import type { EncodedCheckpoint, EncodedPendingWrite } from "../../record.js";
+import {
+  type ConformanceOptions,
+  ThreadWriter,
+  uniqueThreadId,
+  useCheckpointer,
+} from "../harness.js";
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type Mutation = (data: {
+  checkpoints: Mutable<EncodedCheckpoint>[];
+  pendingWrites: Mutable<EncodedPendingWrite>[];
+}) => void;
+
+const valueJson = (value: unknown) => JSON.stringify([["task", "log", value]]);
+
+/** Stored payloads an attacker with write access to the database could plant. */
+const HOSTILE: Record<string, { mutate: Mutation; error: new (...args: never[]) => Error }> = {
+  "a __proto__ key in a value": {
+    mutate: (d) =>
+      void (d.checkpoints[1]!.writes = '[["t","log",{"json":{"__proto__":{"polluted":true}}}]]'),
+    error: CorruptRecordError,
+  },
+  "a __proto__ key inside a registered class": {
+    mutate: (d) =>
+      void (d.checkpoints[1]!.writes = valueJson({
+        json: JSON.parse(
+          '{"amount":"1","currency":"EUR","__proto__":{"polluted":true}}',
+        ) as unknown,
+        meta: { values: [["class", "waypoint-test:Money"]] },
+      })),
+    error: CorruptRecordError,
+  },
+  "an annotation path through constructor.prototype": {
+    mutate: (d) =>
+      void (d.checkpoints[1]!.writes = valueJson({
+        json: { a: "2020-01-01T00:00:00.000Z" },
+        meta: { values: { "constructor.prototype.polluted": ["Date"] } },
+      })),
+    error: CorruptRecordError,
+  },
+  "a class that is not registered": {
+    mutate: (d) =>
+      void (d.checkpoints[1]!.writes = valueJson({
+        json: { a: 1 },
+        meta: { values: [["class", "ChildProcess"]] },
+      })),
+    error: CorruptRecordError,
+  },
+  "a custom type that is not registered": {
+    mutate: (d) =>
+      void (d.checkpoints[1]!.writes = valueJson({
+        json: "x",
+        meta: { values: [["custom", "Function"]] },
+      })),
+    error: CorruptRecordError,
+  },
+  "a __proto__ key in metadata": {
+    mutate: (d) => void (d.checkpoints[1]!.metadata = '{"__proto__":{"polluted":true}}'),
+    error: CorruptRecordError,
+  },
+  "a snapshot of a prototype key": {
+    mutate: (d) =>
+      void (d.checkpoints[0]!.snapshot =
+        '{"constructor":{"json":{"prototype":{"polluted":true}}}}'),
+    error: CorruptRecordError,
+  },
+  "text that is not JSON": {
+    mutate: (d) => void (d.checkpoints[1]!.header = "{not json"),
+    error: CorruptRecordError,
+  },
+  "nesting a million levels deep": {
+    mutate: (d) =>
+      void (d.checkpoints[1]!.writes = `[["t","log",{"json":${"[".repeat(1_000_000)}${"]".repeat(1_000_000)}}]]`),
+    error: CorruptRecordError,
+  },
+  "a base that lost its snapshot": {
+    mutate: (d) => void (d.checkpoints[0]!.snapshot = null),
+    error: CorruptRecordError,
+  },
+  "a parent cycle": {
+    mutate: (d) => {
+      d.checkpoints[1]!.parentId = d.checkpoints[2]!.id;
+      d.checkpoints[2]!.parentId = d.checkpoints[1]!.id;
+    },
+    error: CorruptRecordError,
+  },
+  "a record from a newer format version": {
+    mutate: (d) => void (d.checkpoints[1]!.formatVersion = 99),
+    error: UnsupportedFormatVersionError,
+  },
+  "a pending write for a checkpoint that does not exist": {
+    mutate: (d) => void d.pendingWrites.forEach((w) => (w.checkpointId = "nope")),
+    error: CorruptRecordError,
+  },
+};
+
+export function hostileSpec(options: ConformanceOptions): void {
+  describe("hostile payloads", () => {
+    const checkpointer = useCheckpointer(options);
+
+    async function exportedThread(): Promise<ThreadExport> {
+      const writer = new ThreadWriter(checkpointer(), uniqueThreadId("hostile-source"));
+      for (let step = 0; step < 3; step += 1) await writer.write({ log: step });
+      await checkpointer().putPendingWrites(
+        { threadId: writer.threadId, checkpointId: writer.head!.id },
+        [{ taskId: "t", idx: 0, channel: "log", value: 1 }],
+      );
+      return checkpointer().exportThread(writer.threadId);
+    }
+
+    for (const [label, { mutate, error }] of Object.entries(HOSTILE)) {
+      it(`refuses ${label}, writes nothing and touches no prototype`, async () => {
+        const threadId = uniqueThreadId("hostile");
+        const data = {
+          ...(JSON.parse(JSON.stringify(await exportedThread())) as ThreadExport),
+          threadId,
+        };
+        const records = {
+          checkpoints: data.checkpoints
+            .map((c) => ({ ...c, threadId }))
+            .sort((a, b) => (a.id < b.id ? -1 : 1)),
+          pendingWrites: data.pendingWrites.map((w) => ({ ...w, threadId })),
+        };
+        mutate(records);
+        const thrown = await checkpointer()
+          .importThread({ ...data, ...records })
+          .catch((e: unknown) => e);
+        expect(thrown).toBeInstanceOf(error);
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+        expect(Object.prototype).not.toHaveProperty("polluted");
+        expect(await checkpointer().get(threadId)).toBeUndefined();
+      });
+    }
+
+    it("refuses to save values that would not come back, naming the channel and the path", async () => {
+      const cases: [unknown, string][] = [
+        [{ tools: [{ run: () => 1 }] }, "notes.tools[0].run"],
+        [{ socket: new (class Socket {})() }, "notes.socket"],
+        [JSON.parse('{"__proto__": {"polluted": true}}'), "notes.__proto__"],
+        [{ constructor: "Ford" }, "notes.constructor"],
+        [{ pending: Promise.resolve(1) }, "notes.pending"],
+        [{ [Symbol("hidden")]: 1 }, "notes"],
+        // eslint-disable-next-line no-sparse-arrays -- a hole is the point of the case
+        [[1, , 3], "notes[1]"],
+      ];
+      const writer = new ThreadWriter(checkpointer(), uniqueThreadId("unsaveable"));
+      await writer.write({ notes: "fine" });
+      for (const [value, path] of cases) {
+        const thrown = await writer.write({ notes: value }).catch((e: unknown) => e);
+        expect(thrown, path).toBeInstanceOf(UnserializableValueError);
+        expect((thrown as Error).message).toContain('channel "notes"');
+        expect((thrown as UnserializableValueError).data.path).toBe(path);
+      }
+      expect((await checkpointer().get(writer.threadId))?.checkpoint.step).toBe(0);
+    });
+  });
+}
