@@ -3,7 +3,7 @@
  * retention rules. Every backend stores the same records and applies the
  * same checks through these functions, so that they all behave alike.
  */
-export type { EncodedCheckpoint, EncodedPendingWrite } from "./record.js";
+export type { EncodedCheckpoint, EncodedHeader, EncodedPendingWrite } from "./record.js";
 export {
   assertSupportedVersion,
   chainPath,

@@ -21,7 +21,7 @@ import { assertId, assertInteger, resolveNamespace } from "./internal/arguments.
 import { assertSafePayload } from "./internal/payload-guard.js";
 import { formatKey, isForbiddenKey } from "./internal/value-check.js";
 import type { PendingWrite } from "./pending-writes.js";
-import type { EncodedCheckpoint, EncodedPendingWrite } from "./record.js";
+import type { EncodedCheckpoint, EncodedHeader, EncodedPendingWrite } from "./record.js";
 import { parseJson, type Serializer } from "./serializer.js";
 import { isSnapshotDue, type SnapshotPolicy } from "./snapshot-policy.js";
 
@@ -261,7 +261,7 @@ function recordLabel(record: Pick<EncodedCheckpoint, "threadId" | "id">): string
   return `checkpoint ${String(record.id)} of thread "${String(record.threadId)}"`;
 }
 
-export function decodeHeader(record: EncodedCheckpoint, serializer: Serializer): CheckpointHeader {
+export function decodeHeader(record: EncodedHeader, serializer: Serializer): CheckpointHeader {
   const where = recordLabel(record);
   assertSupportedVersion(record.formatVersion, where);
   const header = parseGuarded(record.header, `${where}, header`);

@@ -29,6 +29,9 @@ export interface EncodedCheckpoint {
   readonly snapshot: string | null;
 }
 
+/** A record without its payloads: what listing needs. */
+export type EncodedHeader = Omit<EncodedCheckpoint, "writes" | "snapshot">;
+
 export interface EncodedPendingWrite {
   readonly formatVersion: number;
   readonly threadId: string;

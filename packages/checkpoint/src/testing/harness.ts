@@ -117,7 +117,7 @@ export class ThreadWriter {
 
   async write(
     writes: Readonly<Record<string, unknown>> | readonly [string, unknown][],
-    options: StepOptions & { expectedHeadId?: string | null } = {},
+    options: StepOptions & { expectedHeadId?: string | null; id?: string } = {},
   ): Promise<CheckpointHeader> {
     const entries: readonly [string, unknown][] = isEntryList(writes)
       ? writes
@@ -128,6 +128,7 @@ export class ThreadWriter {
       checkpoint: {
         threadId: this.threadId,
         namespace: this.namespace,
+        ...(options.id === undefined ? {} : { id: options.id }),
         step: this.step + 1,
         channelVersions: Object.fromEntries(Object.keys(nextState).map((c) => [c, this.step + 2])),
         versionsSeen: { agent: { log: this.step + 1 } },

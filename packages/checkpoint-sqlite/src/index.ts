@@ -1,0 +1,7 @@
+export {
+  DEFAULT_DATABASE_FILE,
+  SqliteCheckpointer,
+  type SqliteCheckpointerOptions,
+} from "./sqlite-checkpointer.js";
+export { DatabaseCorruptError, SQLITE_ERROR_CODES, type SqliteErrorCode } from "./errors.js";
+export { SCHEMA_VERSION } from "./internal/schema.js";

@@ -1,0 +1,406 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import BetterSqlite3, { type Database, type Statement, type Transaction } from "better-sqlite3";
+import {
+  CheckpointConflictError,
+  CheckpointNotFoundError,
+  CheckpointerClosedError,
+  FORMAT_VERSION,
+  ThreadExistsError,
+  ThreadNotFoundError,
+  createSerializer,
+  type CheckpointAddress,
+  type CheckpointHeader,
+  type Checkpointer,
+  type CheckpointerOptions,
+  type GetOptions,
+  type ListOptions,
+  type ListThreadsOptions,
+  type LoadedCheckpoint,
+  type PendingWrite,
+  type PruneOptions,
+  type PruneResult,
+  type PutRequest,
+  type Serializer,
+  type ThreadExport,
+  type ThreadPage,
+  type ThreadSummary,
+} from "@waypoint/checkpoint";
+import {
+  assertId,
+  checkPruneOptions,
+  checkThreadFilter,
+  decodeHeader,
+  decodeLoaded,
+  deriveThreadStatus,
+  encodePendingWrites,
+  encodePut,
+  matchesFilter,
+  pruneSelection,
+  resolveLimit,
+  resolveNamespace,
+  resolveSnapshotPolicy,
+  validateThreadExport,
+  type EncodedCheckpoint,
+  type EncodedHeader,
+  type EncodedPendingWrite,
+  type PruneCandidate,
+  type SnapshotPolicy,
+} from "@waypoint/checkpoint/backend";
+import { DatabaseCorruptError } from "./errors.js";
+import { SQL, migrate } from "./internal/schema.js";
+
+export const DEFAULT_DATABASE_FILE = ".waypoint/checkpoints.db";
+
+export interface SqliteCheckpointerOptions extends CheckpointerOptions {
+  /**
+   * `"FULL"` (the default) fsyncs the write-ahead log on every commit: a
+   * checkpoint whose `put` returned survives a power loss. `"NORMAL"` skips that
+   * fsync: a checkpoint survives a crash or kill of the process, but the last
+   * commits can be lost if the machine loses power. Effects stay deduplicated
+   * downstream either way, because their idempotency keys are deterministic.
+   */
+  readonly synchronous?: "FULL" | "NORMAL";
+  /** How long a writer waits for another process's write lock (default 5000 ms). */
+  readonly busyTimeoutMs?: number;
+}
+
+type Statements = { readonly [K in keyof typeof SQL]: Statement };
+
+const PAGE_SIZE = 100;
+const DELETE_BATCH = 500;
+
+/**
+ * The embedded durable checkpointer: one SQLite file in WAL mode. Several
+ * processes may share the file; SQLite's write lock serialises their writes
+ * and each superstep is one short IMMEDIATE transaction.
+ */
+export class SqliteCheckpointer implements Checkpointer {
+  readonly file: string;
+  private readonly db: Database;
+  private readonly ownsDatabase: boolean;
+  private readonly serializer: Serializer;
+  private readonly policy: SnapshotPolicy;
+  private readonly sql: Statements;
+  /** The hot paths, bound once: each runs as one IMMEDIATE transaction. */
+  private readonly transactions: {
+    readonly put: Transaction<(record: EncodedCheckpoint, expectedHeadId: string | null) => void>;
+    readonly putPendingWrites: Transaction<
+      (address: CheckpointAddress & { namespace: string }, writes: EncodedPendingWrite[]) => void
+    >;
+  };
+  private closed = false;
+
+  constructor(
+    database: string | Database = DEFAULT_DATABASE_FILE,
+    options: SqliteCheckpointerOptions = {},
+  ) {
+    this.serializer = options.serializer ?? createSerializer();
+    this.policy = resolveSnapshotPolicy(options.snapshots);
+    this.ownsDatabase = typeof database === "string";
+    this.file = typeof database === "string" ? database : database.name;
+    if (typeof database === "string" && database !== ":memory:")
+      mkdirSync(dirname(database), { recursive: true });
+    const db = typeof database === "string" ? new BetterSqlite3(database) : database;
+    this.db = db;
+    try {
+      this.translate(() => {
+        db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+        db.pragma("journal_mode = WAL");
+        db.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
+        migrate(db, this.file);
+      });
+      this.sql = Object.fromEntries(
+        Object.entries(SQL).map(([name, text]) => [name, db.prepare(text)]),
+      ) as unknown as Statements;
+      this.transactions = {
+        put: db.transaction((record: EncodedCheckpoint, expected: string | null) =>
+          this.writeCheckpoint(record, expected),
+        ),
+        putPendingWrites: db.transaction(
+          (address: CheckpointAddress & { namespace: string }, writes: EncodedPendingWrite[]) =>
+            this.writePending(address, writes),
+        ),
+      };
+    } catch (error) {
+      if (this.ownsDatabase) db.close();
+      throw error;
+    }
+  }
+
+  async put(request: PutRequest): Promise<CheckpointHeader> {
+    this.assertOpen();
+    const { record, header, expectedHeadId } = encodePut(request, this.serializer, this.policy);
+    this.translate(() => this.transactions.put.immediate(record, expectedHeadId));
+    return header;
+  }
+
+  private writeCheckpoint(record: EncodedCheckpoint, expectedHeadId: string | null): void {
+    const head = this.sql.headId.get(record.threadId, record.namespace) as
+      { id: string } | undefined;
+    const actualHeadId = head?.id ?? null;
+    if (actualHeadId !== expectedHeadId) {
+      throw new CheckpointConflictError({
+        threadId: record.threadId,
+        namespace: record.namespace,
+        expectedHeadId,
+        actualHeadId,
+      });
+    }
+    if (
+      record.parentId !== null &&
+      record.parentId !== actualHeadId &&
+      !this.exists(record, record.parentId)
+    ) {
+      throw new CheckpointNotFoundError(record.threadId, record.namespace, record.parentId);
+    }
+    this.sql.insertCheckpoint.run(record);
+  }
+
+  private writePending(
+    address: CheckpointAddress & { namespace: string },
+    writes: EncodedPendingWrite[],
+  ): void {
+    if (!this.exists(address, address.checkpointId)) {
+      throw new CheckpointNotFoundError(address.threadId, address.namespace, address.checkpointId);
+    }
+    for (const write of writes) this.sql.upsertPending.run(write);
+  }
+
+  async putPendingWrites(
+    target: CheckpointAddress,
+    writes: readonly PendingWrite[],
+  ): Promise<void> {
+    this.assertOpen();
+    assertId(target.threadId, "threadId");
+    const namespace = resolveNamespace(target.namespace);
+    assertId(target.checkpointId, "checkpointId");
+    const address = { threadId: target.threadId, namespace, checkpointId: target.checkpointId };
+    const encoded = encodePendingWrites(address, writes, this.serializer);
+    this.translate(() => this.transactions.putPendingWrites.immediate(address, encoded));
+  }
+
+  async get(threadId: string, options: GetOptions = {}): Promise<LoadedCheckpoint | undefined> {
+    this.assertOpen();
+    assertId(threadId, "threadId");
+    const namespace = resolveNamespace(options.namespace);
+    const id = options.checkpointId;
+    if (id !== undefined) assertId(id, "checkpointId");
+    const rows = this.translate(() =>
+      this.db.transaction(() => {
+        const target = (
+          id === undefined
+            ? this.sql.head.get(threadId, namespace)
+            : this.sql.byId.get(threadId, namespace, id)
+        ) as EncodedCheckpoint | undefined;
+        if (target === undefined) return undefined;
+        const segment = this.sql.segment.all(target) as EncodedCheckpoint[];
+        const pending = this.sql.pending.all(
+          threadId,
+          namespace,
+          target.id,
+        ) as EncodedPendingWrite[];
+        return { target, segment, pending };
+      })(),
+    );
+    if (rows === undefined) {
+      if (id === undefined) return undefined;
+      throw new CheckpointNotFoundError(threadId, namespace, id);
+    }
+    return decodeLoaded(rows.target, [...rows.segment, rows.target], rows.pending, this.serializer);
+  }
+
+  async *list(threadId: string, options: ListOptions = {}): AsyncIterable<CheckpointHeader> {
+    this.assertOpen();
+    assertId(threadId, "threadId");
+    const namespace = resolveNamespace(options.namespace);
+    if (options.before !== undefined) assertId(options.before, "before");
+    const limit = resolveLimit(
+      options.limit,
+      "limit",
+      Number.MAX_SAFE_INTEGER,
+      Number.MAX_SAFE_INTEGER,
+    );
+    // "\uffff" sorts after every id, so the first page starts at the newest.
+    let before = options.before ?? "\uffff";
+    let yielded = 0;
+    while (yielded < limit) {
+      this.assertOpen();
+      const page = this.translate(() =>
+        this.sql.listPage.all(threadId, namespace, before, PAGE_SIZE),
+      ) as EncodedHeader[];
+      for (const record of page) {
+        const header = decodeHeader(record, this.serializer);
+        if (!matchesFilter(header.metadata, options.filter)) continue;
+        yield header;
+        if (++yielded >= limit) return;
+      }
+      if (page.length < PAGE_SIZE) return;
+      before = page[page.length - 1]!.id;
+    }
+  }
+
+  async listThreads(options: ListThreadsOptions = {}): Promise<ThreadPage> {
+    this.assertOpen();
+    const limit = resolveLimit(options.limit, "limit", 100, 1000);
+    const wanted = checkThreadFilter(options);
+    return this.translate(() =>
+      this.db.transaction(() => {
+        const threads: ThreadSummary[] = [];
+        let cursor = options.after ?? "";
+        for (;;) {
+          const next = this.sql.nextThread.get(cursor) as { threadId: string } | undefined;
+          if (next === undefined) return { threads, nextCursor: null };
+          cursor = next.threadId;
+          const head = this.sql.rootHead.get(cursor) as
+            { id: string; step: number; createdAt: number; nextCount: number } | undefined;
+          if (head === undefined) continue;
+          const channels = (
+            this.sql.pendingChannels.all(cursor, head.id) as { channel: string }[]
+          ).map((r) => r.channel);
+          const status = deriveThreadStatus(head.nextCount, channels);
+          if (!wanted(status)) continue;
+          if (threads.length === limit)
+            return { threads, nextCursor: threads[threads.length - 1]!.threadId };
+          threads.push({
+            threadId: cursor,
+            headId: head.id,
+            step: head.step,
+            updatedAt: new Date(head.createdAt),
+            status,
+          });
+        }
+      })(),
+    );
+  }
+
+  async deleteThread(threadId: string): Promise<boolean> {
+    this.assertOpen();
+    assertId(threadId, "threadId");
+    return this.translate(() =>
+      this.db
+        .transaction(() => {
+          this.sql.deletePending.run(threadId);
+          return this.sql.deleteCheckpoints.run(threadId).changes > 0;
+        })
+        .immediate(),
+    );
+  }
+
+  async prune(options: PruneOptions): Promise<PruneResult> {
+    this.assertOpen();
+    checkPruneOptions(options);
+    const namespaces = this.translate(() =>
+      options.threadId === undefined
+        ? this.sql.allNamespaces.all()
+        : this.sql.namespaces.all(options.threadId),
+    ) as { threadId: string; namespace: string }[];
+    let deleted = 0;
+    for (const { threadId, namespace } of namespaces) {
+      // One namespace at a time, in short transactions, so writers are never held up for long.
+      const doomed = this.translate(() =>
+        this.db.transaction(() => {
+          const candidates = this.sql.pruneCandidates.all(threadId, namespace) as PruneCandidate[];
+          const head = this.sql.headId.get(threadId, namespace) as { id: string } | undefined;
+          return head === undefined ? [] : pruneSelection(candidates, head.id, options);
+        })(),
+      );
+      for (let start = 0; start < doomed.length; start += DELETE_BATCH) {
+        const batch = doomed.slice(start, start + DELETE_BATCH);
+        this.translate(() =>
+          this.db
+            .transaction(() => {
+              for (const id of batch) {
+                this.sql.deleteOnePending.run(threadId, namespace, id);
+                deleted += this.sql.deleteOne.run(threadId, namespace, id).changes;
+              }
+            })
+            .immediate(),
+        );
+      }
+    }
+    return { deleted };
+  }
+
+  async copyThread(fromThreadId: string, toThreadId: string): Promise<void> {
+    this.assertOpen();
+    assertId(fromThreadId, "fromThreadId");
+    assertId(toThreadId, "toThreadId");
+    this.translate(() =>
+      this.db
+        .transaction(() => {
+          if (this.sql.threadExists.get(fromThreadId) === undefined)
+            throw new ThreadNotFoundError(fromThreadId);
+          if (this.sql.threadExists.get(toThreadId) !== undefined)
+            throw new ThreadExistsError(toThreadId);
+          this.sql.copyCheckpoints.run({ from: fromThreadId, to: toThreadId });
+          this.sql.copyPending.run({ from: fromThreadId, to: toThreadId });
+        })
+        .immediate(),
+    );
+  }
+
+  async exportThread(threadId: string): Promise<ThreadExport> {
+    this.assertOpen();
+    assertId(threadId, "threadId");
+    const { checkpoints, pendingWrites } = this.translate(() =>
+      this.db.transaction(() => ({
+        checkpoints: this.sql.exportCheckpoints.all(threadId) as EncodedCheckpoint[],
+        pendingWrites: this.sql.exportPending.all(threadId) as EncodedPendingWrite[],
+      }))(),
+    );
+    if (checkpoints.length === 0) throw new ThreadNotFoundError(threadId);
+    return {
+      format: "waypoint.thread",
+      formatVersion: FORMAT_VERSION,
+      threadId,
+      checkpoints,
+      pendingWrites,
+    };
+  }
+
+  async importThread(data: ThreadExport): Promise<void> {
+    this.assertOpen();
+    const valid = validateThreadExport(data, this.serializer);
+    this.translate(() =>
+      this.db
+        .transaction(() => {
+          if (this.sql.threadExists.get(valid.threadId) !== undefined)
+            throw new ThreadExistsError(valid.threadId);
+          for (const record of valid.checkpoints) this.sql.insertCheckpoint.run(record);
+          for (const write of valid.pendingWrites) this.sql.upsertPending.run(write);
+        })
+        .immediate(),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ownsDatabase) this.db.close();
+  }
+
+  private exists(address: { threadId: string; namespace: string }, id: string): boolean {
+    return this.sql.exists.get(address.threadId, address.namespace, id) !== undefined;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new CheckpointerClosedError(`SqliteCheckpointer(${this.file})`);
+  }
+
+  /** SQLite's own corruption errors become a typed DatabaseCorruptError. */
+  private translate<T>(operation: () => T): T {
+    try {
+      return operation();
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (
+        typeof code === "string" &&
+        (code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_NOTADB")
+      ) {
+        throw new DatabaseCorruptError(this.file, error);
+      }
+      throw error;
+    }
+  }
+}
