@@ -82,9 +82,8 @@ export class SqliteCheckpointer implements Checkpointer {
   private readonly serializer: Serializer;
   private readonly policy: SnapshotPolicy;
   private readonly sql: Statements;
-  /** The hot paths, bound once: each runs as one IMMEDIATE transaction. */
+  /** Bound once: a batch of pending writes is one IMMEDIATE transaction. */
   private readonly transactions: {
-    readonly put: Transaction<(record: EncodedCheckpoint, expectedHeadId: string | null) => void>;
     readonly putPendingWrites: Transaction<
       (address: CheckpointAddress & { namespace: string }, writes: EncodedPendingWrite[]) => void
     >;
@@ -114,9 +113,6 @@ export class SqliteCheckpointer implements Checkpointer {
         Object.entries(SQL).map(([name, text]) => [name, db.prepare(text)]),
       ) as unknown as Statements;
       this.transactions = {
-        put: db.transaction((record: EncodedCheckpoint, expected: string | null) =>
-          this.writeCheckpoint(record, expected),
-        ),
         putPendingWrites: db.transaction(
           (address: CheckpointAddress & { namespace: string }, writes: EncodedPendingWrite[]) =>
             this.writePending(address, writes),
@@ -131,11 +127,13 @@ export class SqliteCheckpointer implements Checkpointer {
   async put(request: PutRequest): Promise<CheckpointHeader> {
     this.assertOpen();
     const { record, header, expectedHeadId } = encodePut(request, this.serializer, this.policy);
-    this.translate(() => this.transactions.put.immediate(record, expectedHeadId));
+    this.translate(() => this.writeCheckpoint(record, expectedHeadId));
     return header;
   }
 
   private writeCheckpoint(record: EncodedCheckpoint, expectedHeadId: string | null): void {
+    if (this.sql.putCheckpoint.run({ ...record, expectedHeadId }).changes === 1) return;
+    // Nothing was written; find out why, for the error.
     const head = this.sql.headId.get(record.threadId, record.namespace) as
       { id: string } | undefined;
     const actualHeadId = head?.id ?? null;
@@ -147,14 +145,11 @@ export class SqliteCheckpointer implements Checkpointer {
         actualHeadId,
       });
     }
-    if (
-      record.parentId !== null &&
-      record.parentId !== actualHeadId &&
-      !this.exists(record, record.parentId)
-    ) {
-      throw new CheckpointNotFoundError(record.threadId, record.namespace, record.parentId);
-    }
-    this.sql.insertCheckpoint.run(record);
+    throw new CheckpointNotFoundError(
+      record.threadId,
+      record.namespace,
+      record.parentId ?? "(none)",
+    );
   }
 
   private writePending(

@@ -166,9 +166,8 @@ function encodeHeader(
   if (versionsSeen === null || typeof versionsSeen !== "object") {
     throw new InvalidArgumentError("checkpoint.versionsSeen", "expected an object");
   }
-  for (const [node, versions] of Object.entries(versionsSeen)) {
-    checkVersions(versions, `checkpoint.versionsSeen${formatKey(node)}`);
-  }
+  for (const node in versionsSeen)
+    checkVersions(versionsSeen[node]!, "checkpoint.versionsSeen", node);
   assertArray(next, "checkpoint.next");
   const tasks = next.map((task, index) => {
     const where = `checkpoint.next[${index}]`;
@@ -197,18 +196,19 @@ function encodeHeader(
   return JSON.stringify({ channelVersions, versionsSeen, next: tasks });
 }
 
-function checkVersions(versions: ChannelVersions, argument: string): void {
+/** `node` names the entry of versionsSeen being checked; its path is built only on failure. */
+function checkVersions(versions: ChannelVersions, base: string, node?: string): void {
+  const argument = (channel?: string) =>
+    `${base}${node === undefined ? "" : formatKey(node)}${channel === undefined ? "" : formatKey(channel)}`;
   if (versions === null || typeof versions !== "object" || Array.isArray(versions)) {
-    throw new InvalidArgumentError(argument, "expected an object of channel versions");
+    throw new InvalidArgumentError(argument(), "expected an object of channel versions");
   }
-  for (const [channel, version] of Object.entries(versions)) {
+  for (const channel in versions) {
+    const version = versions[channel];
     if (isForbiddenKey(channel))
-      throw new InvalidArgumentError(argument, `reserved channel name "${channel}"`);
+      throw new InvalidArgumentError(argument(), `reserved channel name "${channel}"`);
     if (typeof version !== "number" || !Number.isFinite(version)) {
-      throw new InvalidArgumentError(
-        `${argument}${formatKey(channel)}`,
-        "expected a finite number",
-      );
+      throw new InvalidArgumentError(argument(channel), "expected a finite number");
     }
   }
 }

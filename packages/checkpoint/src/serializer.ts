@@ -176,11 +176,14 @@ class SuperjsonSerializer implements Serializer {
     }
   }
 
+  private readonly known = {
+    isRegisteredClass: (constructor: unknown) => this.classes.has(constructor),
+    isCustom: (candidate: unknown) =>
+      this.customTypes.some((custom) => custom.isApplicable(candidate)),
+  };
+
   check(value: unknown, where: string, path: string): void {
-    checkValue(value, where, path, {
-      isRegisteredClass: (constructor) => this.classes.has(constructor),
-      isCustom: (candidate) => this.customTypes.some((custom) => custom.isApplicable(candidate)),
-    });
+    checkValue(value, where, path, this.known);
   }
 
   toJSON(value: unknown, where: string, path: string): SerializedValue {

@@ -75,12 +75,22 @@ const ALL_COLUMNS = `${CHECKPOINT_COLUMNS}, writes, snapshot`;
 const PENDING_COLUMNS = `thread_id AS threadId, namespace, checkpoint_id AS checkpointId,
   task_id AS taskId, idx, format_version AS formatVersion, channel, value`;
 
+const INSERT_COLUMNS = `thread_id, namespace, id, parent_id, step, created_at, format_version, base_id,
+  chain_length, chain_bytes, snapshot_bytes, next_count, metadata, header, writes, snapshot`;
+const INSERT_VALUES = `@threadId, @namespace, @id, @parentId, @step, @createdAt, @formatVersion, @baseId,
+  @chainLength, @chainBytes, @snapshotBytes, @nextCount, @metadata, @header, @writes, @snapshot`;
+
 /** Every statement the checkpointer runs; prepared once per connection. */
 export const SQL = {
-  insertCheckpoint: `INSERT INTO waypoint_checkpoints (thread_id, namespace, id, parent_id, step, created_at,
-      format_version, base_id, chain_length, chain_bytes, snapshot_bytes, next_count, metadata, header, writes, snapshot)
-    VALUES (@threadId, @namespace, @id, @parentId, @step, @createdAt, @formatVersion, @baseId, @chainLength,
-      @chainBytes, @snapshotBytes, @nextCount, @metadata, @header, @writes, @snapshot)`,
+  insertCheckpoint: `INSERT INTO waypoint_checkpoints (${INSERT_COLUMNS}) VALUES (${INSERT_VALUES})`,
+  // The whole put is this one statement. A write statement takes SQLite's write
+  // lock before it reads, so the head check and the insert are atomic across
+  // processes; no row is inserted when the head moved or the parent is missing.
+  putCheckpoint: `INSERT INTO waypoint_checkpoints (${INSERT_COLUMNS}) SELECT ${INSERT_VALUES}
+    WHERE (SELECT id FROM waypoint_checkpoints WHERE thread_id = @threadId AND namespace = @namespace
+           ORDER BY id DESC LIMIT 1) IS @expectedHeadId
+      AND (@parentId IS NULL OR @parentId IS @expectedHeadId OR EXISTS (SELECT 1 FROM waypoint_checkpoints
+           WHERE thread_id = @threadId AND namespace = @namespace AND id = @parentId))`,
   headId: `SELECT id FROM waypoint_checkpoints WHERE thread_id = ? AND namespace = ? ORDER BY id DESC LIMIT 1`,
   exists: `SELECT 1 FROM waypoint_checkpoints WHERE thread_id = ? AND namespace = ? AND id = ?`,
   head: `SELECT ${ALL_COLUMNS} FROM waypoint_checkpoints WHERE thread_id = ? AND namespace = ? ORDER BY id DESC LIMIT 1`,

@@ -41,6 +41,12 @@ const TYPED_ARRAYS: ReadonlySet<unknown> = new Set([
 ]);
 
 export function checkValue(value: unknown, where: string, path: string, known: KnownTypes): void {
+  // Strings, numbers and the like need no walk (the common case on a hot path).
+  if (
+    value === null ||
+    (typeof value !== "object" && typeof value !== "function" && typeof value !== "symbol")
+  )
+    return;
   new ValueChecker(where, known).check(value, path, 0);
 }
 
