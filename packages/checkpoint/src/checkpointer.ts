@@ -50,6 +50,12 @@ export interface PutRequest {
    * a snapshot is due (always for a thread's first checkpoint and for forks).
    */
   readonly snapshot: () => ChannelValues;
+  /**
+   * Store a snapshot whatever the policy says: for a checkpoint whose writes
+   * do not lead from its parent's state (the runtime's "exit" durability,
+   * which saves only the last of several supersteps).
+   */
+  readonly forceSnapshot?: boolean;
 }
 
 export interface GetOptions {

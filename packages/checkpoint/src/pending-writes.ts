@@ -19,7 +19,7 @@ export interface PendingWrite {
 
 /** Reserved channel: the task called `interrupt()`; the thread waits for a resume. */
 export const INTERRUPT_CHANNEL = "__interrupt__";
-/** Reserved channel: a resume value answering an interrupt. */
+/** Reserved channel: written over an interrupt's pending write (same task and idx) when it is answered. */
 export const RESUME_CHANNEL = "__resume__";
 /** Reserved channel: the task failed; the value is the serialized error. */
 export const ERROR_CHANNEL = "__error__";

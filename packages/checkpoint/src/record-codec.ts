@@ -70,9 +70,10 @@ export function encodePut(
   const writes = encodeWrites(input.writes, serializer);
   const isFork = parent !== null && parent.id !== expectedHeadId;
   const chainParent = isFork ? null : (parent?.chain ?? null);
-  const snapshot = isSnapshotDue(policy, chainParent, writes.length)
-    ? encodeSnapshot(request.snapshot(), serializer)
-    : null;
+  const snapshot =
+    request.forceSnapshot === true || isSnapshotDue(policy, chainParent, writes.length)
+      ? encodeSnapshot(request.snapshot(), serializer)
+      : null;
   const chain =
     snapshot !== null || chainParent === null
       ? { baseId: id, length: 0, deltaBytes: 0, snapshotBytes: snapshot?.length ?? 0 }

@@ -1,8 +1,9 @@
-import { ERROR_CHANNEL, INTERRUPT_CHANNEL, RESUME_CHANNEL } from "./pending-writes.js";
+import { ERROR_CHANNEL, INTERRUPT_CHANNEL } from "./pending-writes.js";
 
 /**
  * - `finished`: the head plans no more tasks.
- * - `interrupted`: a task interrupted and no resume has been saved yet.
+ * - `interrupted`: an interrupt is pending. A resume replaces the interrupt's
+ *   pending write (same task and idx) with a `__resume__` write.
  * - `failed`: a task of the head's superstep failed.
  * - `pending`: work is planned; a restarted process should resume it.
  */
@@ -49,11 +50,9 @@ export function deriveThreadStatus(
 ): ThreadStatus {
   if (plannedTasks === 0) return "finished";
   let interrupted = false;
-  let resumed = false;
   for (const channel of pendingChannels) {
     if (channel === ERROR_CHANNEL) return "failed";
     if (channel === INTERRUPT_CHANNEL) interrupted = true;
-    if (channel === RESUME_CHANNEL) resumed = true;
   }
-  return interrupted && !resumed ? "interrupted" : "pending";
+  return interrupted ? "interrupted" : "pending";
 }

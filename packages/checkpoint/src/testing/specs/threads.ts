@@ -18,10 +18,15 @@ export function threadsSpec(options: ConformanceOptions): void {
         const writer = new ThreadWriter(checkpointer(), uniqueThreadId(label));
         await writer.write({ log: 0 });
         const head = await writer.write({ log: 1 }, next ? {} : { next: [] });
-        await checkpointer().putPendingWrites(
-          { threadId: writer.threadId, checkpointId: head.id },
-          pending.map((channel, idx) => ({ taskId: "task", idx, channel, value: channel })),
-        );
+        // Each channel goes to its own slot, except a resume, which replaces the interrupt before it.
+        let idx = 0;
+        for (const channel of pending) {
+          if (channel !== RESUME_CHANNEL) idx += 1;
+          await checkpointer().putPendingWrites(
+            { threadId: writer.threadId, checkpointId: head.id },
+            [{ taskId: "task", idx, channel, value: channel }],
+          );
+        }
         return { writer, head };
       };
       const threads: Record<ThreadStatus | "resumed", Awaited<ReturnType<typeof make>>> = {

@@ -1,0 +1,50 @@
+import { EmptyChannelError } from "./channel.js";
+import type { Channel, ChannelSpec } from "./channel.js";
+
+/**
+ * The runtime's own edge channel: writing to it (with any value, any number
+ * of times) schedules the node behind it for the next superstep. It stays set
+ * for one superstep, like `ephemeral`, but never conflicts.
+ */
+export function trigger(): ChannelSpec<true, unknown> {
+  return {
+    kind: "trigger",
+    persisted: true,
+    create: () => new TriggerChannel(),
+  };
+}
+
+class TriggerChannel implements Channel<true, unknown> {
+  #set = false;
+
+  update(writes: readonly unknown[]): boolean {
+    if (writes.length > 0) {
+      // Changed even if already set: a new version is what schedules the node again.
+      this.#set = true;
+      return true;
+    }
+    if (!this.#set) return false;
+    this.#set = false;
+    return true;
+  }
+
+  isAvailable(): boolean {
+    return this.#set;
+  }
+
+  get(): true {
+    if (!this.#set) throw new EmptyChannelError();
+    return true;
+  }
+
+  checkpoint(): unknown {
+    return this.#set ? true : undefined;
+  }
+
+  restore(data: unknown): void {
+    if (data !== undefined && data !== true) {
+      throw new Error(`a trigger snapshot must be true or undefined, got ${JSON.stringify(data)}`);
+    }
+    this.#set = data === true;
+  }
+}

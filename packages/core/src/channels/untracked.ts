@@ -1,0 +1,32 @@
+import type { ChannelSpec } from "./channel.js";
+import { LastValueChannel } from "./last-value.js";
+
+export interface UntrackedOptions<T> {
+  /** Makes the channel available from the start and after every restore. */
+  readonly default?: () => T;
+}
+
+/**
+ * A last-value key that is never checkpointed: for handles and caches that
+ * cannot or should not be serialized. After a restart it starts over from
+ * `default` (or empty), so nodes must be able to rebuild what it held.
+ */
+export function untracked<T>(options: UntrackedOptions<T> = {}): ChannelSpec<T, T> {
+  const makeDefault = options.default;
+  return {
+    kind: "untracked",
+    persisted: false,
+    create: () => new UntrackedChannel(makeDefault),
+  };
+}
+
+class UntrackedChannel<T> extends LastValueChannel<T> {
+  override checkpoint(): unknown {
+    return undefined;
+  }
+
+  override restore(_data: unknown): void {
+    // Nothing was saved, so restoring means starting over.
+    this.reset();
+  }
+}

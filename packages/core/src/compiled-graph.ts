@@ -1,0 +1,234 @@
+import { randomUUID } from "node:crypto";
+import {
+  ERROR_CHANNEL,
+  MemoryCheckpointer,
+  type ChannelWrite,
+  type Checkpointer,
+  type CheckpointMetadata,
+  type JsonValue,
+  type LoadedCheckpoint,
+  type SerializedError,
+} from "@waypoint/checkpoint";
+import type { Command } from "./constants.js";
+import { SLOT } from "./constants.js";
+import { drawMermaid } from "./graph/mermaid.js";
+import type { GraphSpec } from "./graph/graph-spec.js";
+import type { CompileOptions } from "./graph/state-graph.js";
+import { AsyncQueue } from "./internal/async-queue.js";
+import { ChannelSet } from "./pregel/channel-set.js";
+import type { Interrupt } from "./pregel/interrupt.js";
+import { pendingInterrupts, taskIsDone, taskWritesFrom } from "./pregel/pending.js";
+import { RunLoop, type Durability, type RunOptions } from "./pregel/run-loop.js";
+import type { StreamEvent, StreamMode } from "./pregel/stream-events.js";
+import type { StateDefinition, StateOf, UpdateOf } from "./state.js";
+
+export interface InvokeOptions {
+  /** The thread to run on. Optional only for a graph compiled without a checkpointer. */
+  readonly threadId?: string;
+  /** Time travel: run from this older checkpoint; the result is a new branch. */
+  readonly checkpointId?: string;
+  /** Supersteps a run may take after its input (default 25). */
+  readonly recursionLimit?: number;
+  readonly durability?: Durability;
+  /** Aborts the nodes' signals and stops at the next superstep boundary. */
+  readonly signal?: AbortSignal;
+}
+
+export interface StreamOptions<M extends StreamMode | readonly StreamMode[]> extends InvokeOptions {
+  /** One mode yields its payloads; a list yields [mode, payload] pairs. Default "values". */
+  readonly streamMode?: M;
+}
+
+export type InvokeResult<D extends StateDefinition> = StateOf<D> & {
+  __interrupt__?: readonly Interrupt[];
+};
+
+export interface StateTask {
+  readonly id: string;
+  readonly name: string;
+  readonly triggers: readonly string[];
+  readonly interrupts: readonly Interrupt[];
+  readonly error?: SerializedError;
+  /** Writes the task saved before the superstep ended, if it finished. */
+  readonly writes?: readonly ChannelWrite[];
+}
+
+/** `getState`: a thread's state at one checkpoint, with what comes next. */
+export interface StateSnapshot<D extends StateDefinition> {
+  readonly values: StateOf<D>;
+  /** Nodes of the next superstep. */
+  readonly next: readonly string[];
+  readonly tasks: readonly StateTask[];
+  readonly interrupts: readonly Interrupt[];
+  readonly checkpointId: string;
+  readonly parentCheckpointId: string | null;
+  readonly step: number;
+  readonly createdAt: Date;
+  readonly metadata: CheckpointMetadata;
+}
+
+const DEFAULT_RECURSION_LIMIT = 25;
+
+/** A graph ready to run: `invoke`, `stream`, and the state APIs. */
+export class CompiledGraph<D extends StateDefinition> {
+  private readonly checkpointer: Checkpointer;
+  private readonly ephemeral: boolean;
+
+  constructor(
+    readonly spec: GraphSpec,
+    private readonly options: CompileOptions,
+  ) {
+    this.ephemeral = options.checkpointer === undefined;
+    this.checkpointer = options.checkpointer ?? new MemoryCheckpointer();
+  }
+
+  /** Runs until the graph finishes or interrupts; returns the final state. */
+  async invoke(
+    input: UpdateOf<D> | Command | null,
+    options: InvokeOptions = {},
+  ): Promise<InvokeResult<D>> {
+    const result = await this.start(input, options, () => undefined);
+    const values = result.values as InvokeResult<D>;
+    return result.interrupts.length > 0 ? { ...values, __interrupt__: result.interrupts } : values;
+  }
+
+  /** Continues a thread from its last checkpoint (same as `invoke(null, { threadId })`). */
+  resume(
+    threadId: string,
+    options: Omit<InvokeOptions, "threadId"> = {},
+  ): Promise<InvokeResult<D>> {
+    return this.invoke(null, { ...options, threadId });
+  }
+
+  /** Runs like `invoke`, yielding events of the chosen modes as they happen. */
+  async *stream<M extends StreamMode | readonly StreamMode[] = "values">(
+    input: UpdateOf<D> | Command | null,
+    options: StreamOptions<M> = {},
+  ): AsyncGenerator<M extends readonly StreamMode[] ? [StreamMode, unknown] : unknown> {
+    const modes: readonly StreamMode[] =
+      typeof options.streamMode === "string"
+        ? [options.streamMode]
+        : ((options.streamMode as readonly StreamMode[]) ?? ["values"]);
+    const single = typeof options.streamMode === "string" || options.streamMode === undefined;
+    const queue = new AsyncQueue<StreamEvent>();
+    const controller = new AbortController();
+    options.signal?.addEventListener("abort", () => controller.abort(options.signal?.reason), {
+      once: true,
+    });
+    const running = this.start(input, { ...options, signal: controller.signal }, (event) =>
+      queue.push(event),
+    );
+    const finished = running.finally(() => queue.close());
+    finished.catch(() => undefined); // observed below
+    try {
+      for await (const event of queue) {
+        if (!modes.includes(event.mode)) continue;
+        yield (single ? event.data : [event.mode, event.data]) as never;
+      }
+      await finished;
+    } finally {
+      controller.abort(); // a consumer that stops early stops the run
+      await finished.catch(() => undefined);
+    }
+  }
+
+  async getState(
+    threadId: string,
+    options: { checkpointId?: string } = {},
+  ): Promise<StateSnapshot<D> | undefined> {
+    const loaded = await this.checkpointer.get(
+      threadId,
+      options.checkpointId ? { checkpointId: options.checkpointId } : {},
+    );
+    return loaded === undefined ? undefined : this.snapshotOf(loaded);
+  }
+
+  /** Every checkpoint of a thread, newest first, with its state. */
+  async *getStateHistory(
+    threadId: string,
+    options: { limit?: number; before?: string; filter?: Readonly<Record<string, JsonValue>> } = {},
+  ): AsyncGenerator<StateSnapshot<D>> {
+    for await (const header of this.checkpointer.list(threadId, options)) {
+      const loaded = await this.checkpointer.get(threadId, { checkpointId: header.id });
+      if (loaded !== undefined) yield this.snapshotOf(loaded);
+    }
+  }
+
+  /**
+   * Edits a thread's state as if `asNode` had returned `values` (its edges
+   * then decide what runs next). From an older `checkpointId`, the edit starts
+   * a new branch. Returns the new checkpoint's id.
+   */
+  async updateState(
+    threadId: string,
+    values: UpdateOf<D>,
+    options: { asNode?: string; checkpointId?: string } = {},
+  ): Promise<string> {
+    const loop = await RunLoop.open(
+      this.spec,
+      this.checkpointer,
+      this.runOptions({ threadId, ...options }, () => undefined),
+    );
+    return loop.update(values, options.asNode);
+  }
+
+  drawMermaid(): string {
+    return drawMermaid(this.spec.shape);
+  }
+
+  private async start(
+    input: unknown,
+    options: InvokeOptions,
+    emit: (event: StreamEvent) => void,
+  ): Promise<{ values: Record<string, unknown>; interrupts: readonly Interrupt[] }> {
+    const loop = await RunLoop.open(this.spec, this.checkpointer, this.runOptions(options, emit));
+    return loop.run(input);
+  }
+
+  private runOptions(options: InvokeOptions, emit: (event: StreamEvent) => void): RunOptions {
+    const threadId = options.threadId ?? (this.ephemeral ? randomUUID() : undefined);
+    if (threadId === undefined)
+      throw new TypeError("invoke/stream need { threadId } on a graph with a checkpointer");
+    return {
+      threadId,
+      namespace: "",
+      recursionLimit: options.recursionLimit ?? DEFAULT_RECURSION_LIMIT,
+      durability: options.durability ?? "sync",
+      signal: options.signal ?? new AbortController().signal,
+      ...(options.checkpointId ? { checkpointId: options.checkpointId } : {}),
+      interruptBefore: new Set(this.options.interruptBefore ?? []),
+      interruptAfter: new Set(this.options.interruptAfter ?? []),
+      emit,
+    };
+  }
+
+  private snapshotOf(loaded: LoadedCheckpoint): StateSnapshot<D> {
+    const checkpoint = loaded.checkpoint;
+    const channels = ChannelSet.fromLoaded(this.spec.channels, this.spec.stateKeys, loaded);
+    const interrupts = pendingInterrupts(loaded.pendingWrites);
+    const tasks = checkpoint.next.map((task) => {
+      const own = loaded.pendingWrites.filter((w) => w.taskId === task.id);
+      const error = own.find((w) => w.idx === SLOT.error && w.channel === ERROR_CHANNEL)?.value as
+        SerializedError | undefined;
+      return {
+        id: task.id,
+        name: task.node,
+        triggers: task.triggers,
+        interrupts: interrupts.filter((i) => i.taskId === task.id),
+        ...(error ? { error } : {}),
+        ...(taskIsDone(own) ? { writes: taskWritesFrom(own) } : {}),
+      };
+    });
+    return {
+      values: channels.values() as StateOf<D>,
+      next: checkpoint.next.map((task) => task.node),
+      tasks,
+      interrupts,
+      checkpointId: checkpoint.id,
+      parentCheckpointId: checkpoint.parentId,
+      step: checkpoint.step,
+      createdAt: checkpoint.createdAt,
+      metadata: checkpoint.metadata,
+    };
+  }
+}

@@ -1,0 +1,44 @@
+/** The virtual node a graph starts from. */
+export const START = "__start__";
+/** The virtual node a graph ends at. */
+export const END = "__end__";
+
+/** Runs `node` once with `payload` as its input, in the next superstep (map-reduce fan-out). */
+export class Send<Payload = unknown> {
+  readonly node: string;
+  readonly payload: Payload;
+  constructor(node: string, payload: Payload) {
+    this.node = node;
+    this.payload = payload;
+  }
+}
+
+export type Goto = string | Send | readonly (string | Send)[];
+
+/**
+ * Returned by a node: state `update` plus where to go next (`goto`). Passed to
+ * `invoke` or `stream`: `resume` answers pending interrupts.
+ */
+export class Command<Update = Record<string, unknown>> {
+  readonly update?: Update;
+  readonly goto?: Goto;
+  readonly resume?: unknown;
+  constructor(options: { update?: Update; goto?: Goto; resume?: unknown }) {
+    if (options.update !== undefined) this.update = options.update;
+    if (options.goto !== undefined) this.goto = options.goto;
+    if ("resume" in options) this.resume = options.resume;
+  }
+}
+
+/** Reserved channel names the runtime uses. */
+export const SENDS_CHANNEL = "__sends__";
+export const branchChannel = (node: string) => `branch:to:${node}`;
+export const joinChannel = (sources: readonly string[], target: string) =>
+  `join:${sources.join("+")}:${target}`;
+/** Pending-write channel that marks a task as finished. */
+export const DONE_CHANNEL = "__done__";
+/** Pending-write channel holding a task's resume values (interrupt id → value). */
+export const RESUME_VALUES_CHANNEL = "__resume_values__";
+
+/** Fixed pending-write slots of a task (negative idx: the runtime's own). */
+export const SLOT = { status: -2, resumeValues: -3, error: -4 } as const;

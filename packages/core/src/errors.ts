@@ -1,0 +1,92 @@
+import { WaypointError, type ErrorData } from "@waypoint/checkpoint";
+
+export type CoreErrorCode =
+  | "INVALID_GRAPH"
+  | "INVALID_UPDATE"
+  | "INVALID_ROUTE"
+  | "RECURSION_LIMIT"
+  | "INVALID_RESUME"
+  | "NODE_TIMEOUT"
+  | "TERMINAL";
+
+export const CORE_ERROR_CODES: readonly CoreErrorCode[] = [
+  "INVALID_GRAPH",
+  "INVALID_UPDATE",
+  "INVALID_ROUTE",
+  "RECURSION_LIMIT",
+  "INVALID_RESUME",
+  "NODE_TIMEOUT",
+  "TERMINAL",
+];
+
+class CoreError extends WaypointError<CoreErrorCode> {}
+
+/** `compile()` found a problem in the graph's shape. */
+export class GraphValidationError extends CoreError {
+  constructor(problem: string, data: ErrorData = {}) {
+    super("INVALID_GRAPH", `Invalid graph: ${problem}`, { data });
+  }
+}
+
+/** A node's update cannot be applied: unknown key, rejected value, or parallel writes to a last-value channel. */
+export class InvalidUpdateError extends CoreError {
+  constructor(channel: string, nodes: readonly string[], problem: string) {
+    super(
+      "INVALID_UPDATE",
+      `Invalid update to "${channel}" from ${nodes.map((n) => `"${n}"`).join(", ")}: ${problem}`,
+      {
+        data: { channel, nodes },
+      },
+    );
+  }
+}
+
+/** A router or a Command named a node that does not exist. */
+export class InvalidRouteError extends CoreError {
+  constructor(from: string, target: string, known: readonly string[]) {
+    super(
+      "INVALID_ROUTE",
+      `"${from}" routed to "${target}", which is not a node of this graph. Known: ${known.join(", ")}, __end__.`,
+      { data: { from, target, known } },
+    );
+  }
+}
+
+export class RecursionLimitError extends CoreError {
+  constructor(limit: number, threadId: string) {
+    super(
+      "RECURSION_LIMIT",
+      `Thread "${threadId}" reached the recursion limit of ${limit} supersteps without finishing. ` +
+        `Raise recursionLimit if the graph needs more, or check for a loop that never ends.`,
+      { data: { limit, threadId } },
+    );
+  }
+}
+
+/** A resume that does not match the pending interrupts. */
+export class InvalidResumeError extends CoreError {
+  constructor(problem: string, pending: readonly string[]) {
+    super(
+      "INVALID_RESUME",
+      `${problem} Pending interrupts: ${pending.length ? pending.join(", ") : "(none)"}.`,
+      {
+        data: { pending },
+      },
+    );
+  }
+}
+
+export class NodeTimeoutError extends CoreError {
+  constructor(node: string, timeoutMs: number) {
+    super("NODE_TIMEOUT", `Node "${node}" did not finish within ${timeoutMs} ms.`, {
+      data: { node, timeoutMs },
+    });
+  }
+}
+
+/** Thrown by a node to fail at once: the retry policy never retries it. */
+export class TerminalError extends CoreError {
+  constructor(message: string, options: { cause?: unknown; data?: ErrorData } = {}) {
+    super("TERMINAL", message, options);
+  }
+}

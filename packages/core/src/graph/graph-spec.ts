@@ -1,0 +1,82 @@
+import type { ChannelSpec } from "../channels/channel.js";
+import type { Command, Send } from "../constants.js";
+import type { PlannerNode } from "../pregel/planner.js";
+import type { StateDefinition } from "../state.js";
+import type { GraphShape } from "./mermaid.js";
+
+/** Retries of a failed node. A TerminalError is never retried. */
+export interface RetryPolicy {
+  /** Attempts in all, the first included (default 1: no retry). */
+  readonly maxAttempts?: number;
+  readonly initialIntervalMs?: number;
+  readonly backoffFactor?: number;
+  readonly maxIntervalMs?: number;
+  /** Spread each wait randomly between half and all of it (default true). */
+  readonly jitter?: boolean;
+  /** Which errors to retry (default: every error but TerminalError). */
+  readonly retryOn?: (error: unknown) => boolean;
+}
+
+/** What a node receives besides the state. */
+export interface NodeContext {
+  readonly threadId: string;
+  /** "" for the root graph. */
+  readonly namespace: string;
+  readonly step: number;
+  readonly taskId: string;
+  readonly node: string;
+  /** 1 on the first try; counts retries within this run. */
+  readonly attempt: number;
+  /** Aborted on cancel or timeout; pass it to fetch, model calls and tools. */
+  readonly signal: AbortSignal;
+  /** Sends a chunk to `stream(..., { streamMode: "custom" })`. */
+  writer(chunk: unknown): void;
+  /** Pauses the run for a human; returns the resume value once given. */
+  interrupt<Resume = unknown>(value: unknown): Resume;
+}
+
+export type NodeResult<Update> = Update | Command<Update> | void | undefined;
+
+export type NodeFunction<State = Record<string, unknown>, Update = Record<string, unknown>> = (
+  state: State,
+  context: NodeContext,
+) => NodeResult<Update> | Promise<NodeResult<Update>>;
+
+export type RouterResult = string | Send | readonly (string | Send)[];
+
+export type Router<State = Record<string, unknown>> = (
+  state: State,
+) => RouterResult | Promise<RouterResult>;
+
+export interface NodeOptions {
+  readonly retry?: RetryPolicy;
+  readonly timeoutMs?: number;
+  /** Nodes this node may reach with `Command({ goto })`, for validation and drawing. */
+  readonly ends?: readonly string[];
+}
+
+export interface NodeSpec extends NodeOptions {
+  readonly name: string;
+  readonly run: NodeFunction<never, unknown>;
+}
+
+export interface BranchSpec {
+  readonly from: string;
+  readonly router: Router<never>;
+  /** Router result → node; when given, only these targets are allowed. */
+  readonly pathMap?: Readonly<Record<string, string>>;
+}
+
+/** A compiled graph's structure: everything the planner and the run loop need. */
+export interface GraphSpec {
+  readonly state: StateDefinition;
+  readonly stateKeys: readonly string[];
+  /** State channels plus the runtime's own (edges, joins, sends). */
+  readonly channels: ReadonlyMap<string, ChannelSpec>;
+  readonly nodes: ReadonlyMap<string, NodeSpec>;
+  readonly plannerNodes: readonly PlannerNode[];
+  /** For each source (a node or START): trigger channels to write when it finishes. */
+  readonly edgeWrites: ReadonlyMap<string, readonly { channel: string; value: unknown }[]>;
+  readonly branches: ReadonlyMap<string, readonly BranchSpec[]>;
+  readonly shape: GraphShape;
+}

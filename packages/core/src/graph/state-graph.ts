@@ -1,0 +1,244 @@
+import type { Checkpointer } from "@waypoint/checkpoint";
+import type { ChannelSpec } from "../channels/channel.js";
+import { barrier } from "../channels/barrier.js";
+import { topic } from "../channels/topic.js";
+import { trigger } from "../channels/trigger.js";
+import { CompiledGraph } from "../compiled-graph.js";
+import { END, SENDS_CHANNEL, START, branchChannel, joinChannel } from "../constants.js";
+import { GraphValidationError } from "../errors.js";
+import type { StateDefinition, StateOf, UpdateOf } from "../state.js";
+import type {
+  BranchSpec,
+  GraphSpec,
+  NodeFunction,
+  NodeOptions,
+  NodeSpec,
+  Router,
+} from "./graph-spec.js";
+
+export interface CompileOptions {
+  readonly checkpointer?: Checkpointer;
+  /** Pause before these nodes run; `invoke(null, { threadId })` goes on. */
+  readonly interruptBefore?: readonly string[];
+  /** Pause after these nodes' superstep is saved. */
+  readonly interruptAfter?: readonly string[];
+}
+
+/**
+ * Builds a graph of nodes over a typed state, LangGraph style:
+ *
+ * ```ts
+ * const graph = new StateGraph(State)
+ *   .addNode("plan", plan)
+ *   .addEdge(START, "plan")
+ *   .addEdge("plan", END)
+ *   .compile({ checkpointer });
+ * ```
+ */
+export class StateGraph<D extends StateDefinition> {
+  private readonly nodes: NodeSpec[] = [];
+  private readonly edges: { from: string; to: string }[] = [];
+  private readonly joins: { from: readonly string[]; to: string }[] = [];
+  private readonly branches: BranchSpec[] = [];
+
+  constructor(readonly state: D) {}
+
+  addNode(
+    name: string,
+    run: NodeFunction<StateOf<D>, UpdateOf<D>>,
+    options: NodeOptions = {},
+  ): this {
+    this.nodes.push({ name, run: run, ...options });
+    return this;
+  }
+
+  /** `from` may be a list: the target then waits for all of them (fan-in). */
+  addEdge(from: string | readonly string[], to: string): this {
+    if (typeof from === "string") this.edges.push({ from, to });
+    else this.joins.push({ from: [...from], to });
+    return this;
+  }
+
+  /**
+   * After `from` runs, `router` reads the state (with `from`'s writes) and
+   * names the next node(s), END, or `Send`s. A path map (list, or result →
+   * node) restricts and documents the possible targets.
+   */
+  addConditionalEdges(
+    from: string,
+    router: Router<StateOf<D>>,
+    pathMap?: readonly string[] | Readonly<Record<string, string>>,
+  ): this {
+    const map = Array.isArray(pathMap)
+      ? Object.fromEntries((pathMap as readonly string[]).map((target) => [target, target]))
+      : (pathMap as Readonly<Record<string, string>> | undefined);
+    this.branches.push({ from, router: router, ...(map ? { pathMap: map } : {}) });
+    return this;
+  }
+
+  compile(options: CompileOptions = {}): CompiledGraph<D> {
+    return new CompiledGraph<D>(this.validate(options), options);
+  }
+
+  private validate(options: CompileOptions): GraphSpec {
+    const names = new Set<string>();
+    for (const node of this.nodes) {
+      if (
+        node.name === START ||
+        node.name === END ||
+        node.name.startsWith("__") ||
+        node.name.includes(":")
+      ) {
+        throw new GraphValidationError(`"${node.name}" is a reserved node name`, {
+          node: node.name,
+        });
+      }
+      if (names.has(node.name))
+        throw new GraphValidationError(`node "${node.name}" is added twice`, { node: node.name });
+      if (Object.hasOwn(this.state, node.name)) {
+        throw new GraphValidationError(`node "${node.name}" has the name of a state key`, {
+          node: node.name,
+        });
+      }
+      names.add(node.name);
+    }
+    const known = [...names];
+    const checkNode = (name: string, where: string, allow: readonly string[]) => {
+      if (!names.has(name) && !allow.includes(name)) {
+        throw new GraphValidationError(
+          `${where} names unknown node "${name}" (nodes: ${known.join(", ")})`,
+          {
+            node: name,
+          },
+        );
+      }
+    };
+    for (const edge of this.edges) {
+      checkNode(edge.from, `an edge from "${edge.from}"`, [START]);
+      checkNode(edge.to, `an edge to "${edge.to}"`, [END]);
+    }
+    for (const join of this.joins) {
+      for (const from of join.from) checkNode(from, `a fan-in edge to "${join.to}"`, []);
+      checkNode(join.to, `a fan-in edge`, [END]);
+    }
+    for (const branch of this.branches) {
+      checkNode(branch.from, "a conditional edge", [START]);
+      for (const target of Object.values(branch.pathMap ?? {}))
+        checkNode(target, `the path map of "${branch.from}"`, [END]);
+    }
+    for (const node of this.nodes)
+      for (const end of node.ends ?? []) checkNode(end, `ends of "${node.name}"`, [END]);
+    for (const name of [...(options.interruptBefore ?? []), ...(options.interruptAfter ?? [])]) {
+      checkNode(name, "interruptBefore/interruptAfter", []);
+    }
+    const sources = new Set([
+      ...this.edges.map((e) => e.from),
+      ...this.joins.flatMap((j) => j.from),
+      ...this.branches.map((b) => b.from),
+    ]);
+    if (!sources.has(START))
+      throw new GraphValidationError("the graph has no entry: add an edge from START");
+    for (const node of this.nodes) {
+      if (!sources.has(node.name) && (node.ends ?? []).length === 0) {
+        throw new GraphValidationError(
+          `node "${node.name}" has no way out: add an edge from it (to END to finish), a conditional edge, or declare its Command targets with { ends }`,
+          { node: node.name },
+        );
+      }
+    }
+    this.checkReachable(names);
+    return this.buildSpec();
+  }
+
+  /** Every node must be reachable from START, unless a router without a path map may go anywhere. */
+  private checkReachable(names: ReadonlySet<string>): void {
+    const reached = new Set<string>([START]);
+    const queue = [START];
+    while (queue.length > 0) {
+      const from = queue.shift()!;
+      const targets = [
+        ...this.edges.filter((e) => e.from === from).map((e) => e.to),
+        ...this.joins.filter((j) => j.from.includes(from)).map((j) => j.to),
+        ...(this.nodes.find((n) => n.name === from)?.ends ?? []),
+      ];
+      for (const branch of this.branches.filter((b) => b.from === from)) {
+        if (branch.pathMap === undefined) return; // may route anywhere, including by Send
+        targets.push(...Object.values(branch.pathMap));
+      }
+      for (const target of targets) {
+        if (!reached.has(target)) {
+          reached.add(target);
+          queue.push(target);
+        }
+      }
+    }
+    const unreachable = [...names].filter((name) => !reached.has(name));
+    if (unreachable.length > 0) {
+      throw new GraphValidationError(
+        `unreachable from START: ${unreachable.map((n) => `"${n}"`).join(", ")}`,
+        {
+          nodes: unreachable,
+        },
+      );
+    }
+  }
+
+  private buildSpec(): GraphSpec {
+    const channels = new Map<string, ChannelSpec>(Object.entries(this.state));
+    channels.set(SENDS_CHANNEL, topic({ accumulate: false }));
+    const edgeWrites = new Map<string, { channel: string; value: unknown }[]>();
+    const addWrite = (from: string, channel: string, value: unknown) =>
+      edgeWrites.set(from, [...(edgeWrites.get(from) ?? []), { channel, value }]);
+    const triggers = new Map<string, string[]>(
+      this.nodes.map((n) => [n.name, [branchChannel(n.name)]]),
+    );
+    for (const node of this.nodes) channels.set(branchChannel(node.name), trigger());
+    for (const edge of this.edges)
+      if (edge.to !== END) addWrite(edge.from, branchChannel(edge.to), true);
+    for (const join of this.joins) {
+      if (join.to === END) continue;
+      const channel = joinChannel(join.from, join.to);
+      channels.set(channel, barrier(join.from));
+      triggers.get(join.to)!.push(channel);
+      for (const from of join.from) addWrite(from, channel, from);
+    }
+    const branches = new Map<string, BranchSpec[]>();
+    for (const branch of this.branches)
+      branches.set(branch.from, [...(branches.get(branch.from) ?? []), branch]);
+    return {
+      state: this.state,
+      stateKeys: Object.keys(this.state),
+      channels,
+      nodes: new Map(this.nodes.map((node) => [node.name, node])),
+      plannerNodes: this.nodes.map((node) => ({
+        name: node.name,
+        triggers: triggers.get(node.name)!,
+      })),
+      edgeWrites,
+      branches,
+      shape: {
+        nodes: this.nodes.map((n) => n.name),
+        edges: [
+          ...this.edges,
+          ...this.nodes.flatMap((n) => (n.ends ?? []).map((to) => ({ from: n.name, to }))),
+        ],
+        joins: this.joins,
+        branches: this.branches.map((b) => ({
+          from: b.from,
+          targets: b.pathMap
+            ? [...new Set(Object.values(b.pathMap))]
+            : [...this.nodes.map((n) => n.name), END],
+          ...(b.pathMap
+            ? {
+                labels: Object.fromEntries(
+                  Object.entries(b.pathMap)
+                    .filter(([k, v]) => k !== v)
+                    .map(([k, v]) => [v, k]),
+                ),
+              }
+            : {}),
+        })),
+      },
+    };
+  }
+}

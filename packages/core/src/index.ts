@@ -1,0 +1,44 @@
+export {
+  barrier,
+  ephemeral,
+  lastValue,
+  reducer,
+  topic,
+  untracked,
+  type Channel,
+  type ChannelSpec,
+  type StandardSchemaV1,
+} from "./channels/index.js";
+export { Command, END, START, Send, type Goto } from "./constants.js";
+export {
+  CORE_ERROR_CODES,
+  GraphValidationError,
+  InvalidResumeError,
+  InvalidRouteError,
+  InvalidUpdateError,
+  NodeTimeoutError,
+  RecursionLimitError,
+  TerminalError,
+  type CoreErrorCode,
+} from "./errors.js";
+export {
+  CompiledGraph,
+  type InvokeOptions,
+  type InvokeResult,
+  type StateSnapshot,
+  type StateTask,
+  type StreamOptions,
+} from "./compiled-graph.js";
+export type {
+  NodeContext,
+  NodeFunction,
+  NodeOptions,
+  RetryPolicy,
+  Router,
+  RouterResult,
+} from "./graph/graph-spec.js";
+export { StateGraph, type CompileOptions } from "./graph/state-graph.js";
+export { interrupt, type Interrupt } from "./pregel/interrupt.js";
+export type { Durability } from "./pregel/run-loop.js";
+export type { StreamMode, TaskEvent } from "./pregel/stream-events.js";
+export { defineState, type StateDefinition, type StateOf, type UpdateOf } from "./state.js";

@@ -1,0 +1,120 @@
+import type { ChannelValues, ChannelWrite, LoadedCheckpoint } from "@waypoint/checkpoint";
+import { MultipleWritesError, type Channel, type ChannelSpec } from "../channels/channel.js";
+import { InvalidUpdateError } from "../errors.js";
+
+/**
+ * The live channels of one run. The same `apply` turns a superstep's writes
+ * into new channel state both when the superstep runs and when a stored
+ * thread is rebuilt from its snapshot and deltas.
+ */
+export class ChannelSet {
+  readonly channels = new Map<string, Channel>();
+
+  constructor(
+    private readonly specs: ReadonlyMap<string, ChannelSpec>,
+    private readonly stateKeys: readonly string[],
+  ) {
+    for (const [name, spec] of specs) this.channels.set(name, spec.create());
+  }
+
+  /** Rebuilds the channels of a stored checkpoint: its base snapshot, then each delta. */
+  static fromLoaded(
+    specs: ReadonlyMap<string, ChannelSpec>,
+    stateKeys: readonly string[],
+    loaded: LoadedCheckpoint | undefined,
+  ): ChannelSet {
+    const set = new ChannelSet(specs, stateKeys);
+    if (loaded === undefined) return set;
+    for (const [name, data] of Object.entries(loaded.base.values))
+      set.channels.get(name)?.restore(data);
+    for (const delta of loaded.deltas) set.apply(delta.writes);
+    return set;
+  }
+
+  /**
+   * Applies one superstep's writes, in order, calling `update` on every
+   * channel (with no writes for those nobody wrote to). Returns the names of
+   * the channels that changed. `nodeOf` names the node behind a task id, for errors.
+   */
+  apply(
+    writes: readonly ChannelWrite[],
+    nodeOf: (taskId: string) => string = (id) => id,
+  ): string[] {
+    const grouped = new Map<string, ChannelWrite[]>();
+    for (const write of writes) {
+      if (!this.channels.has(write.channel)) {
+        throw new InvalidUpdateError(
+          write.channel,
+          [nodeOf(write.taskId)],
+          "there is no such state key",
+        );
+      }
+      const list = grouped.get(write.channel) ?? [];
+      list.push(write);
+      grouped.set(write.channel, list);
+    }
+    const changed: string[] = [];
+    for (const [name, channel] of this.channels) {
+      const channelWrites = grouped.get(name) ?? [];
+      try {
+        if (channel.update(channelWrites.map((w) => w.value))) changed.push(name);
+      } catch (error) {
+        const nodes = [...new Set(channelWrites.map((w) => nodeOf(w.taskId)))];
+        if (error instanceof MultipleWritesError) {
+          throw new InvalidUpdateError(
+            name,
+            nodes,
+            `${error.count} writes in one superstep, but it keeps one value; give it a reducer to combine parallel writes`,
+          );
+        }
+        throw new InvalidUpdateError(
+          name,
+          nodes,
+          error instanceof Error ? error.message : String(error),
+        );
+      }
+    }
+    return changed;
+  }
+
+  /** Every persisted channel's state, for a snapshot. */
+  snapshot(): ChannelValues {
+    const values: Record<string, unknown> = {};
+    for (const [name, channel] of this.channels) {
+      if (!this.specs.get(name)!.persisted) continue;
+      const data = channel.checkpoint();
+      if (data !== undefined) values[name] = data;
+    }
+    return values;
+  }
+
+  /** The state as nodes see it: each state key's value, undefined when empty. */
+  values(): Record<string, unknown> {
+    const values: Record<string, unknown> = {};
+    for (const key of this.stateKeys) {
+      const channel = this.channels.get(key)!;
+      values[key] = channel.isAvailable() ? channel.get() : undefined;
+    }
+    return values;
+  }
+
+  /**
+   * The state as one task sees it after its own writes, leaving this set
+   * untouched: what a conditional edge's router reads.
+   */
+  valuesWith(writes: readonly ChannelWrite[]): Record<string, unknown> {
+    const values = this.values();
+    const grouped = new Map<string, unknown[]>();
+    for (const write of writes) {
+      if (!this.stateKeys.includes(write.channel)) continue;
+      grouped.set(write.channel, [...(grouped.get(write.channel) ?? []), write.value]);
+    }
+    for (const [name, updates] of grouped) {
+      const copy = this.specs.get(name)!.create();
+      copy.restore(this.channels.get(name)!.checkpoint());
+      copy.update(updates);
+      values[name] = copy.isAvailable() ? copy.get() : undefined;
+    }
+    return values;
+  }
+}

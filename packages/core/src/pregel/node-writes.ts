@@ -1,0 +1,115 @@
+import type { ChannelWrite } from "@waypoint/checkpoint";
+import { Command, END, SENDS_CHANNEL, Send, branchChannel } from "../constants.js";
+import { InvalidRouteError, InvalidUpdateError } from "../errors.js";
+import type { GraphSpec, RouterResult } from "../graph/graph-spec.js";
+import type { ChannelSet } from "./channel-set.js";
+
+/**
+ * Turns what a node returned into channel writes: its state update, its
+ * static edges, its Command goto, and the targets its conditional edges'
+ * routers pick (each router reads the state with this node's writes applied).
+ */
+export async function writesOf(
+  spec: GraphSpec,
+  channels: ChannelSet,
+  taskId: string,
+  node: string,
+  result: unknown,
+): Promise<ChannelWrite[]> {
+  const command = result instanceof Command ? result : undefined;
+  const update: unknown = command ? command.update : result;
+  const writes = stateWrites(spec, taskId, node, update);
+  for (const edge of spec.edgeWrites.get(node) ?? []) writes.push({ taskId, ...edge });
+  if (command?.goto !== undefined) writes.push(...targetWrites(spec, taskId, node, command.goto));
+  const branches = spec.branches.get(node) ?? [];
+  if (branches.length > 0) {
+    const view = channels.valuesWith(writes);
+    for (const branch of branches) {
+      const picked = await (
+        branch.router as (state: unknown) => RouterResult | Promise<RouterResult>
+      )(view);
+      writes.push(...targetWrites(spec, taskId, node, picked, branch.pathMap));
+    }
+  }
+  return writes;
+}
+
+function stateWrites(
+  spec: GraphSpec,
+  taskId: string,
+  node: string,
+  update: unknown,
+): ChannelWrite[] {
+  if (update === undefined || update === null) return [];
+  if (typeof update !== "object" || Array.isArray(update)) {
+    throw new InvalidUpdateError(
+      "(state)",
+      [node],
+      `a node must return an object of state updates, a Command, or nothing; got ${Array.isArray(update) ? "an array" : typeof update}`,
+    );
+  }
+  const writes: ChannelWrite[] = [];
+  for (const [key, value] of Object.entries(update)) {
+    const channel = spec.channels.get(key);
+    if (channel === undefined || !spec.stateKeys.includes(key)) {
+      throw new InvalidUpdateError(
+        key,
+        [node],
+        `there is no such state key (keys: ${spec.stateKeys.join(", ")})`,
+      );
+    }
+    if (value === undefined) continue;
+    let checked: unknown = value;
+    if (channel.validate) {
+      try {
+        checked = channel.validate(value);
+      } catch (error) {
+        throw new InvalidUpdateError(
+          key,
+          [node],
+          error instanceof Error ? error.message : String(error),
+        );
+      }
+    }
+    writes.push({ taskId, channel: key, value: checked });
+  }
+  return writes;
+}
+
+function targetWrites(
+  spec: GraphSpec,
+  taskId: string,
+  from: string,
+  picked: RouterResult,
+  pathMap?: Readonly<Record<string, string>>,
+): ChannelWrite[] {
+  const items: readonly (string | Send)[] = Array.isArray(picked)
+    ? picked
+    : [picked as string | Send];
+  const known = [...spec.nodes.keys()];
+  const writes: ChannelWrite[] = [];
+  for (const item of items) {
+    if (item instanceof Send) {
+      if (!spec.nodes.has(item.node)) throw new InvalidRouteError(from, item.node, known);
+      // Stored as plain data: a Send is not a registered class.
+      writes.push({
+        taskId,
+        channel: SENDS_CHANNEL,
+        value: { node: item.node, payload: item.payload },
+      });
+      continue;
+    }
+    const target = pathMap ? pathMap[item] : item;
+    if (target === undefined) {
+      throw new InvalidRouteError(
+        from,
+        `${item} (not in the path map: ${Object.keys(pathMap ?? {}).join(", ")})`,
+        known,
+      );
+    }
+    if (target === END) continue;
+    if (!spec.nodes.has(target)) throw new InvalidRouteError(from, target, known);
+    writes.push({ taskId, channel: branchChannel(target), value: true });
+  }
+  return writes;
+}

@@ -1,0 +1,68 @@
+import type { ChannelVersions, PlannedTask } from "@waypoint/checkpoint";
+import type { Channel } from "../channels/channel.js";
+import { SENDS_CHANNEL, type Send } from "../constants.js";
+import { taskId } from "./task-id.js";
+
+/** What the planner needs to know about a node. */
+export interface PlannerNode {
+  readonly name: string;
+  /** Channels whose update runs the node (its incoming edges and joins). */
+  readonly triggers: readonly string[];
+}
+
+export interface PlanInput {
+  readonly nodes: readonly PlannerNode[];
+  readonly channels: ReadonlyMap<string, Channel>;
+  readonly versions: ChannelVersions;
+  readonly versionsSeen: Readonly<Record<string, ChannelVersions>>;
+  readonly threadId: string;
+  readonly namespace: string;
+  readonly checkpointId: string;
+}
+
+export interface Plan {
+  readonly tasks: PlannedTask[];
+  /** versionsSeen with the planned tasks' triggers marked as seen. */
+  readonly versionsSeen: Record<string, ChannelVersions>;
+}
+
+/**
+ * The next superstep's tasks, computed from channel versions alone: no I/O,
+ * no clock, no randomness. A node runs when one of its trigger channels holds
+ * a value it has not seen yet; each `Send` written in the last superstep runs
+ * its node once with its payload. Nodes come in declaration order, then sends
+ * in the order they were written, and writes are later applied in this order.
+ */
+export function plan(input: PlanInput): Plan {
+  const versionsSeen: Record<string, ChannelVersions> = { ...input.versionsSeen };
+  const tasks: PlannedTask[] = [];
+  for (const node of input.nodes) {
+    const seen = versionsSeen[node.name] ?? {};
+    const fired = node.triggers.filter(
+      (channel) =>
+        (input.versions[channel] ?? 0) > (seen[channel] ?? 0) &&
+        input.channels.get(channel)?.isAvailable(),
+    );
+    if (fired.length === 0) continue;
+    tasks.push({
+      id: taskId([input.threadId, input.namespace, input.checkpointId, node.name, ...fired]),
+      node: node.name,
+      triggers: fired,
+    });
+    const marked: Record<string, number> = { ...seen };
+    for (const channel of fired) marked[channel] = input.versions[channel] ?? 0;
+    versionsSeen[node.name] = marked;
+  }
+  const sends = input.channels.get(SENDS_CHANNEL);
+  if (sends?.isAvailable()) {
+    (sends.get() as Send[]).forEach((send, index) => {
+      tasks.push({
+        id: taskId([input.threadId, input.namespace, input.checkpointId, send.node, "send", index]),
+        node: send.node,
+        triggers: [],
+        send: { index, payload: send.payload },
+      });
+    });
+  }
+  return { tasks, versionsSeen };
+}

@@ -1,0 +1,473 @@
+import {
+  ERROR_CHANNEL,
+  INTERRUPT_CHANNEL,
+  RESUME_CHANNEL,
+  ThreadNotFoundError,
+  newCheckpointId,
+  serializeError,
+  type ChannelWrite,
+  type Checkpointer,
+  type CheckpointHeader,
+  type CheckpointMetadata,
+  type LoadedCheckpoint,
+  type PendingWrite,
+  type PlannedTask,
+} from "@waypoint/checkpoint";
+import { Command, DONE_CHANNEL, RESUME_VALUES_CHANNEL, SLOT, START } from "../constants.js";
+import { InvalidResumeError, RecursionLimitError } from "../errors.js";
+import type { GraphSpec } from "../graph/graph-spec.js";
+import { ChannelSet } from "./channel-set.js";
+import type { Interrupt } from "./interrupt.js";
+import { writesOf } from "./node-writes.js";
+import { pendingInterrupts, resumeValuesFor, taskIsDone, taskWritesFrom } from "./pending.js";
+import { plan } from "./planner.js";
+import type { StreamEvent } from "./stream-events.js";
+import { taskId } from "./task-id.js";
+import { runTask } from "./task-runner.js";
+
+/**
+ * - `sync` (default): a superstep ends when its checkpoint is durable.
+ * - `async`: the checkpoint is written while the next superstep runs.
+ * - `exit`: one checkpoint when the run stops (finished, interrupted or failed).
+ */
+export type Durability = "sync" | "async" | "exit";
+
+export interface RunOptions {
+  readonly threadId: string;
+  readonly namespace: string;
+  readonly recursionLimit: number;
+  readonly durability: Durability;
+  readonly signal: AbortSignal;
+  /** Time travel: continue from this checkpoint (a fork) instead of the head. */
+  readonly checkpointId?: string;
+  readonly interruptBefore: ReadonlySet<string>;
+  readonly interruptAfter: ReadonlySet<string>;
+  readonly emit: (event: StreamEvent) => void;
+}
+
+export interface RunResult {
+  readonly values: Record<string, unknown>;
+  readonly interrupts: readonly Interrupt[];
+}
+
+interface Superstep {
+  readonly writes: ChannelWrite[];
+  readonly interrupts: Interrupt[];
+  readonly error: unknown;
+}
+
+/**
+ * One invocation of a graph on a thread: load (or fork from) a checkpoint,
+ * apply the input or the resume, then run supersteps until the plan is empty,
+ * an interrupt, an error, or the recursion limit. Each superstep ends with one
+ * checkpoint. When a superstep has several tasks, each one saves its writes as
+ * soon as it finishes, so that it does not run again after a crash.
+ */
+export class RunLoop {
+  private readonly channels: ChannelSet;
+  /** The current checkpoint (written or, with "exit", still in memory). */
+  private checkpointId: string | null;
+  private step: number;
+  private versions: Record<string, number>;
+  private versionsSeen: Record<string, Record<string, number>>;
+  private next: readonly PlannedTask[];
+  private pending: PendingWrite[];
+  private inputStep: number;
+  /** The last checkpoint stored, or being stored ("async"): the parent of the next one. */
+  private stored: Promise<CheckpointHeader | null>;
+  private storedId: string | null;
+  private unsavedWrites: ChannelWrite[] = [];
+  private unsavedMetadata: CheckpointMetadata | null = null;
+
+  private constructor(
+    private readonly spec: GraphSpec,
+    private readonly checkpointer: Checkpointer,
+    private readonly options: RunOptions,
+    loaded: LoadedCheckpoint | undefined,
+    headId: string | null,
+  ) {
+    const checkpoint = loaded?.checkpoint;
+    this.channels = ChannelSet.fromLoaded(spec.channels, spec.stateKeys, loaded);
+    this.checkpointId = checkpoint?.id ?? null;
+    this.step = checkpoint?.step ?? -2;
+    this.versions = { ...checkpoint?.channelVersions };
+    this.versionsSeen = { ...checkpoint?.versionsSeen };
+    this.next = checkpoint?.next ?? [];
+    // A fork runs its tasks afresh: the old checkpoint's pending writes belong to the old branch.
+    this.pending = options.checkpointId === undefined ? [...(loaded?.pendingWrites ?? [])] : [];
+    this.inputStep = Number(checkpoint?.metadata.inputStep ?? checkpoint?.step ?? -1);
+    this.stored = Promise.resolve(checkpoint ?? null);
+    this.storedId = headId;
+  }
+
+  static async open(
+    spec: GraphSpec,
+    checkpointer: Checkpointer,
+    options: RunOptions,
+  ): Promise<RunLoop> {
+    const { threadId, namespace, checkpointId } = options;
+    const loaded = await checkpointer.get(threadId, {
+      namespace,
+      ...(checkpointId ? { checkpointId } : {}),
+    });
+    let headId = loaded?.checkpoint.id ?? null;
+    if (checkpointId !== undefined) {
+      for await (const header of checkpointer.list(threadId, { namespace, limit: 1 }))
+        headId = header.id;
+    }
+    return new RunLoop(spec, checkpointer, options, loaded, headId);
+  }
+
+  async run(input: unknown): Promise<RunResult> {
+    try {
+      if (input instanceof Command && input.resume !== undefined) await this.resume(input.resume);
+      else if (input !== null && input !== undefined) await this.applyInput(input);
+      else if (this.checkpointId === null) throw new ThreadNotFoundError(this.options.threadId);
+      else await this.approveStaticInterrupts();
+      const waiting = pendingInterrupts(this.pending).filter((i) => i.kind === "dynamic");
+      if (waiting.length > 0) return this.result(waiting);
+      return await this.loop();
+    } finally {
+      await this.flush();
+    }
+  }
+
+  private async loop(): Promise<RunResult> {
+    while (this.next.length > 0 && !this.options.signal.aborted) {
+      if (this.step - this.inputStep >= this.options.recursionLimit) {
+        throw new RecursionLimitError(this.options.recursionLimit, this.options.threadId);
+      }
+      const held = this.next.filter(
+        (t) => this.options.interruptBefore.has(t.node) && !this.released(t.id),
+      );
+      if (held.length > 0)
+        return this.pause(held.map((t) => staticInterrupt(t.id, t.node, "before", this.options)));
+      const ran = this.next.map((task) => task.node);
+      const superstep = await this.superstep();
+      if (superstep.interrupts.length > 0) return this.result(superstep.interrupts);
+      // Rethrown as the node threw it, so callers can catch their own error types.
+      // eslint-disable-next-line @typescript-eslint/only-throw-error
+      if (superstep.error !== undefined) throw superstep.error;
+      await this.commit(superstep.writes, "loop");
+      const after = [...new Set(ran.filter((node) => this.options.interruptAfter.has(node)))];
+      if (after.length > 0)
+        return this.pause(
+          after.map((n) => staticInterrupt(`after:${n}`, n, "after", this.options)),
+        );
+    }
+    return this.result([]);
+  }
+
+  /** Runs the planned tasks that have not finished yet, concurrently. */
+  private async superstep(): Promise<Superstep> {
+    const step = this.step + 1;
+    const state = this.channels.values();
+    const results = new Map<string, ChannelWrite[]>();
+    const interrupts: Interrupt[] = [];
+    let error: unknown;
+    const saveEarly = this.next.length > 1;
+    const emit = this.options.emit;
+    await Promise.all(
+      this.next.map(async (task) => {
+        const earlier = this.pending.filter((w) => w.taskId === task.id);
+        if (taskIsDone(earlier)) {
+          results.set(task.id, taskWritesFrom(earlier));
+          return;
+        }
+        const base = { id: task.id, name: task.node, step };
+        const input = task.send ? task.send.payload : state;
+        emit({ mode: "tasks", data: { event: "start", ...base, input } });
+        const outcome = await runTask({
+          task,
+          node: this.spec.nodes.get(task.node)!,
+          input,
+          threadId: this.options.threadId,
+          namespace: this.options.namespace,
+          step,
+          resumeValues: resumeValuesFor(earlier),
+          signal: this.options.signal,
+          writer: (chunk) => emit({ mode: "custom", data: chunk }),
+        });
+        if (outcome.kind === "interrupted") {
+          interrupts.push(outcome.interrupt);
+          await this.savePending([statusWrite(outcome.interrupt)]);
+          emit({ mode: "tasks", data: { event: "end", ...base, interrupts: [outcome.interrupt] } });
+          return;
+        }
+        try {
+          if (outcome.kind === "failed") throw outcome.error;
+          const writes = await writesOf(
+            this.spec,
+            this.channels,
+            task.id,
+            task.node,
+            outcome.result,
+          );
+          results.set(task.id, writes);
+          if (saveEarly) await this.savePending(doneWrites(task.id, writes));
+          emit({ mode: "tasks", data: { event: "end", ...base, result: outcome.result } });
+          emit({ mode: "updates", data: { [task.node]: updateOf(outcome.result) } });
+        } catch (failure) {
+          error ??= failure;
+          const serialized = serializeError(failure);
+          await this.savePending([
+            { taskId: task.id, idx: SLOT.error, channel: ERROR_CHANNEL, value: serialized },
+          ]);
+          emit({ mode: "tasks", data: { event: "end", ...base, error: serialized } });
+        }
+      }),
+    );
+    // Writes apply in plan order, whatever order the tasks finished in.
+    return { writes: this.next.flatMap((task) => results.get(task.id) ?? []), interrupts, error };
+  }
+
+  /**
+   * updateState: applies `values` as if `asNode` had returned them (its edges
+   * fire), or as a plain state edit without `asNode`. Tasks already planned
+   * stay planned.
+   */
+  async update(values: unknown, asNode: string | undefined): Promise<string> {
+    if (this.checkpointId === null) throw new ThreadNotFoundError(this.options.threadId);
+    try {
+      const writes = await writesOf(
+        this.spec,
+        this.channels,
+        "__update__",
+        asNode ?? "__update__",
+        values,
+      );
+      await this.commit(writes, "update", this.next);
+      return this.checkpointId;
+    } finally {
+      await this.flush();
+    }
+  }
+
+  private async applyInput(input: unknown): Promise<void> {
+    const writes = await writesOf(this.spec, this.channels, "__input__", START, input);
+    this.next = [];
+    await this.commit(writes, "input");
+  }
+
+  /** Applies the writes, plans the next superstep, and saves one checkpoint. */
+  private async commit(
+    writes: ChannelWrite[],
+    source: "input" | "loop" | "update",
+    carry: readonly PlannedTask[] = [],
+  ): Promise<void> {
+    const nodeOf = new Map(this.next.map((task) => [task.id, task.node]));
+    for (const name of this.channels.apply(writes, (id) => nodeOf.get(id) ?? id)) {
+      this.versions[name] = (this.versions[name] ?? 0) + 1;
+    }
+    const id = newCheckpointId(this.checkpointId ?? this.storedId);
+    const planned = plan({
+      nodes: this.spec.plannerNodes,
+      channels: this.channels.channels,
+      versions: this.versions,
+      versionsSeen: this.versionsSeen,
+      threadId: this.options.threadId,
+      namespace: this.options.namespace,
+      checkpointId: id,
+    });
+    this.step += 1;
+    if (source === "input") this.inputStep = this.step;
+    this.checkpointId = id;
+    this.versionsSeen = planned.versionsSeen;
+    this.next = [...planned.tasks, ...carried(carry, planned.tasks, id, this.options)];
+    this.pending = [];
+    await this.persist(writes, { source, step: this.step, inputStep: this.inputStep });
+    this.options.emit({ mode: "values", data: this.channels.values() });
+  }
+
+  private async persist(writes: ChannelWrite[], metadata: CheckpointMetadata): Promise<void> {
+    if (this.options.durability === "exit") {
+      this.unsavedWrites = writes;
+      this.unsavedMetadata = metadata;
+      return;
+    }
+    await this.putCheckpoint(writes, metadata, false);
+  }
+
+  private async putCheckpoint(
+    writes: ChannelWrite[],
+    metadata: CheckpointMetadata,
+    forceSnapshot: boolean,
+  ) {
+    // The next put needs its parent's header (its chain), which the previous put returns.
+    const parent = await this.stored;
+    const header = this.checkpointer.put({
+      checkpoint: {
+        threadId: this.options.threadId,
+        namespace: this.options.namespace,
+        id: this.checkpointId!,
+        step: this.step,
+        channelVersions: { ...this.versions },
+        versionsSeen: this.versionsSeen,
+        next: this.next,
+        writes,
+        metadata,
+      },
+      parent,
+      expectedHeadId: this.storedId,
+      snapshot: () => this.channels.snapshot(),
+      forceSnapshot,
+    });
+    this.storedId = this.checkpointId;
+    this.stored = header.then((saved) => {
+      this.options.emit({ mode: "checkpoints", data: saved });
+      return saved;
+    });
+    if (this.options.durability === "sync") await this.stored;
+  }
+
+  /** Waits for writes in flight; with "exit", writes the one checkpoint and its pending writes. */
+  private async flush(): Promise<void> {
+    if (this.unsavedMetadata !== null) {
+      const metadata = this.unsavedMetadata;
+      this.unsavedMetadata = null;
+      await this.putCheckpoint(this.unsavedWrites, metadata, true);
+    }
+    await this.stored;
+    if (this.options.durability === "exit" && this.pending.length > 0)
+      await this.writePending(this.pending);
+  }
+
+  private async pause(interrupts: Interrupt[]): Promise<RunResult> {
+    await this.savePending(interrupts.map(statusWrite));
+    return this.result(interrupts);
+  }
+
+  private result(interrupts: readonly Interrupt[]): RunResult {
+    return { values: this.channels.values(), interrupts };
+  }
+
+  private released(taskId: string): boolean {
+    return this.pending.some(
+      (w) => w.taskId === taskId && w.idx === SLOT.status && w.channel === RESUME_CHANNEL,
+    );
+  }
+
+  /** `invoke(null)` approves interruptBefore / interruptAfter pauses. */
+  private async approveStaticInterrupts(): Promise<void> {
+    const statics = pendingInterrupts(this.pending).filter((i) => i.kind !== "dynamic");
+    await this.savePending(statics.map((i) => resumeWrite(i)));
+  }
+
+  private async resume(resume: unknown): Promise<void> {
+    if (this.checkpointId === null) throw new ThreadNotFoundError(this.options.threadId);
+    const open = pendingInterrupts(this.pending);
+    const ids = open.map((i) => i.id);
+    if (open.length === 0) throw new InvalidResumeError("There is nothing to resume.", ids);
+    const keyed =
+      resume !== null && typeof resume === "object" && !Array.isArray(resume)
+        ? Object.keys(resume)
+        : [];
+    let answers: Record<string, unknown>;
+    if (keyed.length > 0 && keyed.every((key) => ids.includes(key))) {
+      answers = resume as Record<string, unknown>;
+    } else if (open.length === 1) {
+      answers = { [ids[0]!]: resume };
+    } else {
+      throw new InvalidResumeError(
+        `${open.length} interrupts are pending; resume with an object keyed by interrupt id.`,
+        ids,
+      );
+    }
+    const writes: PendingWrite[] = [];
+    for (const item of open.filter((i) => Object.hasOwn(answers, i.id))) {
+      const earlier = resumeValuesFor(this.pending.filter((w) => w.taskId === item.taskId));
+      const values = { ...earlier, [item.id]: answers[item.id] };
+      writes.push(resumeWrite(item), {
+        taskId: item.taskId,
+        idx: SLOT.resumeValues,
+        channel: RESUME_VALUES_CHANNEL,
+        value: values,
+      });
+    }
+    await this.savePending(writes);
+  }
+
+  private async savePending(writes: PendingWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    const replaced = new Set(writes.map(slotKey));
+    this.pending = [...this.pending.filter((w) => !replaced.has(slotKey(w))), ...writes];
+    if (this.options.durability !== "exit") await this.writePending(writes);
+  }
+
+  private async writePending(writes: PendingWrite[]): Promise<void> {
+    await this.stored; // the checkpoint they belong to must exist first
+    await this.checkpointer.putPendingWrites(
+      {
+        threadId: this.options.threadId,
+        namespace: this.options.namespace,
+        checkpointId: this.checkpointId!,
+      },
+      writes,
+    );
+  }
+}
+
+/** Tasks planned before an update, given ids of the new checkpoint; a node already planned again is not doubled. */
+function carried(
+  tasks: readonly PlannedTask[],
+  planned: readonly PlannedTask[],
+  checkpointId: string,
+  options: RunOptions,
+): PlannedTask[] {
+  const base = [options.threadId, options.namespace, checkpointId];
+  return tasks
+    .filter(
+      (task) =>
+        task.send !== undefined ||
+        !planned.some((p) => p.node === task.node && p.send === undefined),
+    )
+    .map((task) => ({
+      ...task,
+      id: task.send
+        ? taskId([...base, task.node, "send", task.send.index])
+        : taskId([...base, task.node, ...task.triggers]),
+    }));
+}
+
+const slotKey = (write: PendingWrite) => `${write.taskId}\u0000${write.idx}`;
+
+function doneWrites(taskId: string, writes: readonly ChannelWrite[]): PendingWrite[] {
+  return [
+    ...writes.map((write, idx) => ({ taskId, idx, channel: write.channel, value: write.value })),
+    { taskId, idx: writes.length, channel: DONE_CHANNEL, value: null },
+  ];
+}
+
+function statusWrite(interrupt: Interrupt): PendingWrite {
+  return {
+    taskId: interrupt.taskId,
+    idx: SLOT.status,
+    channel: INTERRUPT_CHANNEL,
+    value: interrupt,
+  };
+}
+
+/** Takes the interrupt's status slot: the thread no longer waits on it. */
+function resumeWrite(interrupt: Interrupt): PendingWrite {
+  return { taskId: interrupt.taskId, idx: SLOT.status, channel: RESUME_CHANNEL, value: interrupt };
+}
+
+function staticInterrupt(
+  taskId: string,
+  node: string,
+  kind: "before" | "after",
+  options: RunOptions,
+): Interrupt {
+  return {
+    id: `${kind}:${taskId}`,
+    value: { node },
+    node,
+    taskId,
+    namespace: options.namespace,
+    kind,
+  };
+}
+
+function updateOf(result: unknown): unknown {
+  return result instanceof Command ? (result.update ?? null) : (result ?? null);
+}

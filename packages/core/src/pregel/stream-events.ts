@@ -1,0 +1,29 @@
+import type { CheckpointHeader, SerializedError } from "@waypoint/checkpoint";
+import type { Interrupt } from "./interrupt.js";
+
+export type StreamMode = "values" | "updates" | "tasks" | "checkpoints" | "custom";
+
+export type TaskEvent =
+  | {
+      readonly event: "start";
+      readonly id: string;
+      readonly name: string;
+      readonly step: number;
+      readonly input: unknown;
+    }
+  | {
+      readonly event: "end";
+      readonly id: string;
+      readonly name: string;
+      readonly step: number;
+      readonly result?: unknown;
+      readonly error?: SerializedError;
+      readonly interrupts?: readonly Interrupt[];
+    };
+
+export type StreamEvent =
+  | { readonly mode: "values"; readonly data: Record<string, unknown> }
+  | { readonly mode: "updates"; readonly data: Record<string, unknown> }
+  | { readonly mode: "tasks"; readonly data: TaskEvent }
+  | { readonly mode: "checkpoints"; readonly data: CheckpointHeader }
+  | { readonly mode: "custom"; readonly data: unknown };
