@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { MemoryCheckpointer } from "@waypoint/checkpoint";
+import { END, START, StateGraph, defineState, reducer, type Durability } from "@waypoint/core";
+
+const State = defineState({
+  log: reducer(
+    (a: string[], b: string) => [...a, b],
+    () => [] as string[],
+  ),
+});
+
+function chain(checkpointer: MemoryCheckpointer) {
+  return new StateGraph(State)
+    .addNode("a", () => ({ log: "a" }))
+    .addNode("b", () => ({ log: "b" }))
+    .addNode("c", () => ({ log: "c" }))
+    .addEdge(START, "a")
+    .addEdge("a", "b")
+    .addEdge("b", "c")
+    .addEdge("c", END)
+    .compile({ checkpointer });
+}
+
+async function count(checkpointer: MemoryCheckpointer, threadId: string): Promise<number> {
+  let n = 0;
+  for await (const _ of checkpointer.list(threadId)) n += 1;
+  return n;
+}
+
+describe("durability modes", () => {
+  for (const durability of ["sync", "async", "exit"] as Durability[]) {
+    it(`${durability}: the same final state, saved and reloadable`, async () => {
+      const checkpointer = new MemoryCheckpointer();
+      const result = await chain(checkpointer).invoke({}, { threadId: "t", durability });
+      expect(result.log).toEqual(["a", "b", "c"]);
+      const reloaded = await chain(checkpointer).getState("t");
+      expect(reloaded?.values.log).toEqual(["a", "b", "c"]);
+      expect(reloaded?.next).toEqual([]);
+      expect(await count(checkpointer, "t")).toBe(durability === "exit" ? 1 : 4);
+    });
+  }
+
+  it("a finished task of a multi-task superstep is not run again when a sibling failed", async () => {
+    const runs: string[] = [];
+    let failB = true;
+    const graph = new StateGraph(State)
+      .addNode("a", () => (runs.push("a"), { log: "a" }))
+      .addNode("b", () => {
+        runs.push("b");
+        if (failB) throw new Error("b failed");
+        return { log: "b" };
+      })
+      .addEdge(START, "a")
+      .addEdge(START, "b")
+      .addEdge("a", END)
+      .addEdge("b", END)
+      .compile({ checkpointer: new MemoryCheckpointer() });
+    await expect(graph.invoke({}, { threadId: "t" })).rejects.toThrow("b failed");
+    const state = await graph.getState("t");
+    // a's writes were saved when it finished, before b failed.
+    expect(state?.tasks.find((t) => t.name === "a")?.writes).toEqual([
+      { taskId: expect.any(String) as string, channel: "log", value: "a" },
+    ]);
+    failB = false;
+    const result = await graph.resume("t");
+    expect(runs).toEqual(["a", "b", "b"]);
+    expect(result.log).toEqual(["a", "b"]);
+  });
+});
