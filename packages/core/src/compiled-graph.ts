@@ -12,12 +12,13 @@ import {
 import type { Command } from "./constants.js";
 import { SLOT } from "./constants.js";
 import { drawMermaid } from "./graph/mermaid.js";
-import type { GraphSpec } from "./graph/graph-spec.js";
+import type { GraphSpec, NodeFunction } from "./graph/graph-spec.js";
+import { runSubgraph } from "./pregel/subgraph.js";
 import type { CompileOptions } from "./graph/state-graph.js";
 import { AsyncQueue } from "./internal/async-queue.js";
 import { ChannelSet } from "./pregel/channel-set.js";
 import type { Interrupt } from "./pregel/interrupt.js";
-import { pendingInterrupts, taskIsDone, taskWritesFrom } from "./pregel/pending.js";
+import { interruptSlots, pendingInterrupts, taskIsDone, taskWritesFrom } from "./pregel/pending.js";
 import { RunLoop, type Durability, type RunOptions } from "./pregel/run-loop.js";
 import type { StreamEvent, StreamMode } from "./pregel/stream-events.js";
 import type { StateDefinition, StateOf, UpdateOf } from "./state.js";
@@ -37,6 +38,11 @@ export interface InvokeOptions {
 export interface StreamOptions<M extends StreamMode | readonly StreamMode[]> extends InvokeOptions {
   /** One mode yields its payloads; a list yields [mode, payload] pairs. Default "values". */
   readonly streamMode?: M;
+  /**
+   * Also yield subgraphs' events. Each item then starts with its namespace
+   * (a list of "node:taskId" levels, [] for the root graph).
+   */
+  readonly subgraphs?: boolean;
 }
 
 export type InvokeResult<D extends StateDefinition> = StateOf<D> & {
@@ -123,7 +129,12 @@ export class CompiledGraph<D extends StateDefinition> {
     try {
       for await (const event of queue) {
         if (!modes.includes(event.mode)) continue;
-        yield (single ? event.data : [event.mode, event.data]) as never;
+        if (event.namespace !== undefined && options.subgraphs !== true) continue;
+        const item = single ? [event.data] : [event.mode, event.data];
+        const namespace = event.namespace === undefined ? [] : event.namespace.split("|");
+        yield (
+          options.subgraphs === true ? [namespace, ...item] : single ? event.data : item
+        ) as never;
       }
       await finished;
     } finally {
@@ -172,6 +183,16 @@ export class CompiledGraph<D extends StateDefinition> {
     return loop.update(values, options.asNode);
   }
 
+  /** This graph as a node of a parent graph; `addNode(name, compiled)` calls it. */
+  asNode(): NodeFunction<never, unknown> {
+    const statics = {
+      interruptBefore: new Set(this.options.interruptBefore ?? []),
+      interruptAfter: new Set(this.options.interruptAfter ?? []),
+    };
+    return (state, context) =>
+      runSubgraph(this.spec, statics, state, context);
+  }
+
   drawMermaid(): string {
     return drawMermaid(this.spec.shape);
   }
@@ -214,7 +235,7 @@ export class CompiledGraph<D extends StateDefinition> {
         id: task.id,
         name: task.node,
         triggers: task.triggers,
-        interrupts: interrupts.filter((i) => i.taskId === task.id),
+        interrupts: interruptSlots(own).flatMap((slot) => slot.interrupts),
         ...(error ? { error } : {}),
         ...(taskIsDone(own) ? { writes: taskWritesFrom(own) } : {}),
       };

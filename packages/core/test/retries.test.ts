@@ -7,11 +7,15 @@ import {
   TerminalError,
   defineState,
   lastValue,
+  type NodeOptions,
 } from "@waypoint/core";
 
 const State = defineState({ result: lastValue<string>() });
 
-function single(run: Parameters<StateGraph<typeof State>["addNode"]>[1], options = {}) {
+function single(
+  run: Parameters<StateGraph<typeof State>["addNode"]>[1],
+  options: NodeOptions = {},
+) {
   return new StateGraph(State)
     .addNode("work", run, options)
     .addEdge(START, "work")

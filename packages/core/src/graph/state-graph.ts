@@ -43,12 +43,18 @@ export class StateGraph<D extends StateDefinition> {
 
   constructor(readonly state: D) {}
 
+  /**
+   * A node is a function of the state, or a compiled graph (a subgraph: it
+   * reads the parent's keys it shares and hands back only its own writes).
+   */
   addNode(
     name: string,
-    run: NodeFunction<StateOf<D>, UpdateOf<D>>,
+    run: NodeFunction<StateOf<D>, UpdateOf<D>> | CompiledGraph<StateDefinition>,
     options: NodeOptions = {},
   ): this {
-    this.nodes.push({ name, run: run, ...options });
+    const node =
+      run instanceof CompiledGraph ? run.asNode() : (run as NodeFunction<never, unknown>);
+    this.nodes.push({ name, run: node, ...options });
     return this;
   }
 

@@ -1,4 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import type { Checkpointer } from "@waypoint/checkpoint";
+import type { StreamEvent } from "./stream-events.js";
 import { taskId } from "./task-id.js";
 
 /** A pending interrupt, as getState and invoke report it. */
@@ -13,22 +15,39 @@ export interface Interrupt {
   readonly kind: "dynamic" | "before" | "after";
 }
 
-interface TaskScope {
+/** What a subgraph running as a node needs from the run around it. */
+export interface TaskRuntime {
+  readonly checkpointer: Checkpointer;
+  readonly recursionLimit: number;
+  readonly durability: "sync" | "async" | "exit";
+  readonly emit: (event: StreamEvent) => void;
+}
+
+export interface TaskScope {
   readonly taskId: string;
   readonly node: string;
   readonly namespace: string;
   readonly resumeValues: Readonly<Record<string, unknown>>;
+  readonly runtime: TaskRuntime;
   calls: number;
 }
 
 const scope = new AsyncLocalStorage<TaskScope>();
 
-/** Thrown by `interrupt()` to stop the node; the run loop catches it. Do not swallow it. */
+/**
+ * Thrown by `interrupt()` (or by a subgraph that paused) to stop the node;
+ * the run loop catches it. A node must not swallow it.
+ */
 export class GraphInterrupt extends Error {
-  constructor(readonly interrupt: Interrupt) {
-    super(`interrupted: ${interrupt.id}`);
+  constructor(readonly interrupts: readonly Interrupt[]) {
+    super(`interrupted: ${interrupts.map((i) => i.id).join(", ")}`);
     this.name = "GraphInterrupt";
   }
+}
+
+/** The scope of the task running now (for subgraphs run as nodes). */
+export function currentTaskScope(): TaskScope | undefined {
+  return scope.getStore();
 }
 
 export function runInTaskScope<T>(task: Omit<TaskScope, "calls">, body: () => T): T {
@@ -46,12 +65,14 @@ export function interrupt<Resume = unknown>(value: unknown): Resume {
   const id = taskId([current.taskId, "interrupt", current.calls]);
   current.calls += 1;
   if (Object.hasOwn(current.resumeValues, id)) return current.resumeValues[id] as Resume;
-  throw new GraphInterrupt({
-    id,
-    value,
-    node: current.node,
-    taskId: current.taskId,
-    namespace: current.namespace,
-    kind: "dynamic",
-  });
+  throw new GraphInterrupt([
+    {
+      id,
+      value,
+      node: current.node,
+      taskId: current.taskId,
+      namespace: current.namespace,
+      kind: "dynamic",
+    },
+  ]);
 }

@@ -3,6 +3,7 @@ import { Command, END, SENDS_CHANNEL, Send, branchChannel } from "../constants.j
 import { InvalidRouteError, InvalidUpdateError } from "../errors.js";
 import type { GraphSpec, RouterResult } from "../graph/graph-spec.js";
 import type { ChannelSet } from "./channel-set.js";
+import { SubgraphOutput } from "./subgraph-output.js";
 
 /**
  * Turns what a node returned into channel writes: its state update, its
@@ -18,7 +19,10 @@ export async function writesOf(
 ): Promise<ChannelWrite[]> {
   const command = result instanceof Command ? result : undefined;
   const update: unknown = command ? command.update : result;
-  const writes = stateWrites(spec, taskId, node, update);
+  const writes =
+    result instanceof SubgraphOutput
+      ? subgraphWrites(spec, taskId, result)
+      : stateWrites(spec, taskId, node, update);
   for (const edge of spec.edgeWrites.get(node) ?? []) writes.push({ taskId, ...edge });
   if (command?.goto !== undefined) writes.push(...targetWrites(spec, taskId, node, command.goto));
   const branches = spec.branches.get(node) ?? [];
@@ -32,6 +36,22 @@ export async function writesOf(
     }
   }
   return writes;
+}
+
+/**
+ * A subgraph's writes become its node's writes: for keys the parent has,
+ * every write to a reducer or list channel in order, and the last one to a
+ * channel that keeps a single value.
+ */
+function subgraphWrites(spec: GraphSpec, taskId: string, output: SubgraphOutput): ChannelWrite[] {
+  const single = new Set(["lastValue", "ephemeral", "untracked"]);
+  const shared = output.writes.filter((write) => spec.stateKeys.includes(write.channel));
+  return shared
+    .filter((write, index) => {
+      if (!single.has(spec.channels.get(write.channel)!.kind)) return true;
+      return !shared.slice(index + 1).some((later) => later.channel === write.channel);
+    })
+    .map((write) => ({ taskId, channel: write.channel, value: write.value }));
 }
 
 function stateWrites(

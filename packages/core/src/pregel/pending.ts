@@ -5,7 +5,8 @@ import type { Interrupt } from "./interrupt.js";
 /**
  * Reading a checkpoint's pending writes. Per task: its channel writes at
  * idx 0..n-1 and a DONE marker once it finished; fixed negative slots for its
- * interrupt status (INTERRUPT, replaced by RESUME when answered), its resume
+ * interrupt status (INTERRUPT with the open interrupts, replaced by RESUME once
+ * all are answered), its resume
  * values, and its error.
  */
 export function taskIsDone(writes: readonly PendingWrite[]): boolean {
@@ -26,9 +27,20 @@ export function resumeValuesFor(writes: readonly PendingWrite[]): Record<string,
   return (slot?.value as Record<string, unknown> | undefined) ?? {};
 }
 
-/** Interrupts still waiting for an answer. */
-export function pendingInterrupts(pending: readonly PendingWrite[]): Interrupt[] {
+/**
+ * Open interrupt slots: the task that waits, and the interrupts it waits on
+ * (several when it is a subgraph paused in several places; their own taskId
+ * is then the subgraph's task, not this one).
+ */
+export function interruptSlots(
+  pending: readonly PendingWrite[],
+): { taskId: string; interrupts: Interrupt[] }[] {
   return pending
     .filter((write) => write.idx === SLOT.status && write.channel === INTERRUPT_CHANNEL)
-    .map((write) => write.value as Interrupt);
+    .map((write) => ({ taskId: write.taskId, interrupts: write.value as Interrupt[] }));
+}
+
+/** Interrupts still waiting for an answer. */
+export function pendingInterrupts(pending: readonly PendingWrite[]): Interrupt[] {
+  return interruptSlots(pending).flatMap((slot) => slot.interrupts);
 }

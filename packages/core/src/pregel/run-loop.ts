@@ -17,9 +17,15 @@ import { Command, DONE_CHANNEL, RESUME_VALUES_CHANNEL, SLOT, START } from "../co
 import { InvalidResumeError, RecursionLimitError } from "../errors.js";
 import type { GraphSpec } from "../graph/graph-spec.js";
 import { ChannelSet } from "./channel-set.js";
-import type { Interrupt } from "./interrupt.js";
+import type { Interrupt, TaskRuntime } from "./interrupt.js";
 import { writesOf } from "./node-writes.js";
-import { pendingInterrupts, resumeValuesFor, taskIsDone, taskWritesFrom } from "./pending.js";
+import {
+  interruptSlots,
+  pendingInterrupts,
+  resumeValuesFor,
+  taskIsDone,
+  taskWritesFrom,
+} from "./pending.js";
 import { plan } from "./planner.js";
 import type { StreamEvent } from "./stream-events.js";
 import { taskId } from "./task-id.js";
@@ -77,6 +83,8 @@ export class RunLoop {
   private stored: Promise<CheckpointHeader | null>;
   private storedId: string | null;
   private unsavedWrites: ChannelWrite[] = [];
+  /** Handed to subgraphs that run as nodes. */
+  private readonly runtime: TaskRuntime;
   private unsavedMetadata: CheckpointMetadata | null = null;
 
   private constructor(
@@ -98,6 +106,22 @@ export class RunLoop {
     this.inputStep = Number(checkpoint?.metadata.inputStep ?? checkpoint?.step ?? -1);
     this.stored = Promise.resolve(checkpoint ?? null);
     this.storedId = headId;
+    this.runtime = {
+      checkpointer,
+      recursionLimit: options.recursionLimit,
+      durability: options.durability,
+      emit: options.emit,
+    };
+  }
+
+  /** Whether the thread (in this namespace) has a checkpoint to continue from. */
+  get started(): boolean {
+    return this.checkpointId !== null;
+  }
+
+  /** Interrupts waiting for an answer at the current checkpoint. */
+  openInterrupts(): Interrupt[] {
+    return pendingInterrupts(this.pending);
   }
 
   static async open(
@@ -187,11 +211,12 @@ export class RunLoop {
           resumeValues: resumeValuesFor(earlier),
           signal: this.options.signal,
           writer: (chunk) => emit({ mode: "custom", data: chunk }),
+          runtime: this.runtime,
         });
         if (outcome.kind === "interrupted") {
-          interrupts.push(outcome.interrupt);
-          await this.savePending([statusWrite(outcome.interrupt)]);
-          emit({ mode: "tasks", data: { event: "end", ...base, interrupts: [outcome.interrupt] } });
+          interrupts.push(...outcome.interrupts);
+          await this.savePending([statusWrite(task.id, INTERRUPT_CHANNEL, outcome.interrupts)]);
+          emit({ mode: "tasks", data: { event: "end", ...base, interrupts: outcome.interrupts } });
           return;
         }
         try {
@@ -333,7 +358,7 @@ export class RunLoop {
   }
 
   private async pause(interrupts: Interrupt[]): Promise<RunResult> {
-    await this.savePending(interrupts.map(statusWrite));
+    await this.savePending(interrupts.map((i) => statusWrite(i.taskId, INTERRUPT_CHANNEL, [i])));
     return this.result(interrupts);
   }
 
@@ -349,8 +374,12 @@ export class RunLoop {
 
   /** `invoke(null)` approves interruptBefore / interruptAfter pauses. */
   private async approveStaticInterrupts(): Promise<void> {
-    const statics = pendingInterrupts(this.pending).filter((i) => i.kind !== "dynamic");
-    await this.savePending(statics.map((i) => resumeWrite(i)));
+    const statics = interruptSlots(this.pending).filter((slot) =>
+      slot.interrupts.every((i) => i.kind !== "dynamic"),
+    );
+    await this.savePending(
+      statics.map((slot) => statusWrite(slot.taskId, RESUME_CHANNEL, slot.interrupts)),
+    );
   }
 
   private async resume(resume: unknown): Promise<void> {
@@ -374,15 +403,21 @@ export class RunLoop {
       );
     }
     const writes: PendingWrite[] = [];
-    for (const item of open.filter((i) => Object.hasOwn(answers, i.id))) {
-      const earlier = resumeValuesFor(this.pending.filter((w) => w.taskId === item.taskId));
-      const values = { ...earlier, [item.id]: answers[item.id] };
-      writes.push(resumeWrite(item), {
-        taskId: item.taskId,
-        idx: SLOT.resumeValues,
-        channel: RESUME_VALUES_CHANNEL,
-        value: values,
-      });
+    for (const { taskId, interrupts: mine } of interruptSlots(this.pending)) {
+      const answered = mine.filter((i) => Object.hasOwn(answers, i.id));
+      if (answered.length === 0) continue;
+      const still = mine.filter((i) => !Object.hasOwn(answers, i.id));
+      const earlier = resumeValuesFor(this.pending.filter((w) => w.taskId === taskId));
+      const values = {
+        ...earlier,
+        ...Object.fromEntries(answered.map((i) => [i.id, answers[i.id]])),
+      };
+      writes.push(
+        still.length > 0
+          ? statusWrite(taskId, INTERRUPT_CHANNEL, still)
+          : statusWrite(taskId, RESUME_CHANNEL, mine),
+        { taskId, idx: SLOT.resumeValues, channel: RESUME_VALUES_CHANNEL, value: values },
+      );
     }
     await this.savePending(writes);
   }
@@ -438,18 +473,17 @@ function doneWrites(taskId: string, writes: readonly ChannelWrite[]): PendingWri
   ];
 }
 
-function statusWrite(interrupt: Interrupt): PendingWrite {
-  return {
-    taskId: interrupt.taskId,
-    idx: SLOT.status,
-    channel: INTERRUPT_CHANNEL,
-    value: interrupt,
-  };
-}
-
-/** Takes the interrupt's status slot: the thread no longer waits on it. */
-function resumeWrite(interrupt: Interrupt): PendingWrite {
-  return { taskId: interrupt.taskId, idx: SLOT.status, channel: RESUME_CHANNEL, value: interrupt };
+/**
+ * A task's interrupt status slot: INTERRUPT with the interrupts it waits on,
+ * or RESUME once they are answered (which is what clears the thread's
+ * "interrupted" status).
+ */
+function statusWrite(
+  taskId: string,
+  channel: string,
+  interrupts: readonly Interrupt[],
+): PendingWrite {
+  return { taskId, idx: SLOT.status, channel, value: interrupts };
 }
 
 function staticInterrupt(

@@ -21,9 +21,13 @@ export type TaskEvent =
       readonly interrupts?: readonly Interrupt[];
     };
 
-export type StreamEvent =
+export type StreamEvent = (
   | { readonly mode: "values"; readonly data: Record<string, unknown> }
   | { readonly mode: "updates"; readonly data: Record<string, unknown> }
   | { readonly mode: "tasks"; readonly data: TaskEvent }
   | { readonly mode: "checkpoints"; readonly data: CheckpointHeader }
-  | { readonly mode: "custom"; readonly data: unknown };
+  | { readonly mode: "custom"; readonly data: unknown }
+) & {
+  /** Set on events from a subgraph: "node:taskId", nested levels joined by "|". */
+  readonly namespace?: string;
+};

@@ -1,11 +1,17 @@
 import type { PlannedTask } from "@waypoint/checkpoint";
 import { NodeTimeoutError, TerminalError } from "../errors.js";
 import type { NodeContext, NodeSpec, RetryPolicy } from "../graph/graph-spec.js";
-import { GraphInterrupt, interrupt, runInTaskScope, type Interrupt } from "./interrupt.js";
+import {
+  GraphInterrupt,
+  interrupt,
+  runInTaskScope,
+  type Interrupt,
+  type TaskRuntime,
+} from "./interrupt.js";
 
 export type TaskOutcome =
   | { readonly kind: "done"; readonly result: unknown }
-  | { readonly kind: "interrupted"; readonly interrupt: Interrupt }
+  | { readonly kind: "interrupted"; readonly interrupts: readonly Interrupt[] }
   | { readonly kind: "failed"; readonly error: unknown };
 
 export interface TaskRunOptions {
@@ -18,6 +24,7 @@ export interface TaskRunOptions {
   readonly resumeValues: Readonly<Record<string, unknown>>;
   readonly signal: AbortSignal;
   readonly writer: (chunk: unknown) => void;
+  readonly runtime: TaskRuntime;
 }
 
 /** Runs one task with its node's retry policy and timeout. Never throws. */
@@ -29,7 +36,7 @@ export async function runTask(options: TaskRunOptions): Promise<TaskOutcome> {
       return { kind: "done", result: await attemptOnce(options, attempt) };
     } catch (error) {
       if (error instanceof GraphInterrupt)
-        return { kind: "interrupted", interrupt: error.interrupt };
+        return { kind: "interrupted", interrupts: error.interrupts };
       if (attempt >= maxAttempts || !shouldRetry(policy, error) || options.signal.aborted) {
         return { kind: "failed", error };
       }
@@ -61,6 +68,7 @@ async function attemptOnce(options: TaskRunOptions, attempt: number): Promise<un
         node: options.node.name,
         namespace: options.namespace,
         resumeValues: options.resumeValues,
+        runtime: options.runtime,
       },
       () => Promise.resolve().then(() => options.node.run(options.input as never, context)),
     );

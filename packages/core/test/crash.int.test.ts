@@ -1,0 +1,262 @@
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { afterAll, expect, it } from "vitest";
+import { MemoryCheckpointer } from "@waypoint/checkpoint";
+import { SqliteCheckpointer } from "@waypoint/checkpoint-sqlite";
+import {
+  RECURSION_LIMIT,
+  SUPERSTEPS,
+  TASKS,
+  WORKERS,
+  buildCrashGraph,
+} from "./fixtures/crash-graph.js";
+
+const CHILD = fileURLToPath(new URL("./fixtures/crash-child.ts", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const DONE_CHANNEL = "__done__";
+
+const directory = mkdtempSync(join(tmpdir(), "waypoint-crash-"));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+/** A crash-child process whose stdout lines are collected. */
+class Child {
+  readonly process: ChildProcessWithoutNullStreams;
+  readonly lines: string[] = [];
+  readonly exited: Promise<NodeJS.Signals | number | null>;
+  private waiter: ((line: string | undefined) => void) | undefined;
+  private match: (line: string) => boolean = () => false;
+  private stderr = "";
+
+  constructor(args: string[]) {
+    this.process = spawn(
+      process.execPath,
+      ["--conditions=@waypoint/source", "--import", "tsx", CHILD, ...args],
+      { cwd: ROOT },
+    );
+    this.process.stderr.on("data", (chunk: Buffer) => (this.stderr += chunk.toString()));
+    createInterface({ input: this.process.stdout }).on("line", (line) => {
+      this.lines.push(line);
+      if (this.match(line)) this.settle(line);
+    });
+    this.exited = new Promise((resolve) =>
+      this.process.on("close", (code, signal) => {
+        this.settle(undefined);
+        resolve(signal ?? code);
+      }),
+    );
+  }
+
+  /** The first line that matches, or a failure if the process exits or stalls first. */
+  async waitFor(match: (line: string) => boolean, timeoutMs = 20_000): Promise<string> {
+    const seen = this.lines.find(match);
+    if (seen !== undefined) return seen;
+    const timer = setTimeout(() => this.settle(undefined), timeoutMs);
+    const line = await new Promise<string | undefined>((resolve) => {
+      this.match = match;
+      this.waiter = resolve;
+    });
+    clearTimeout(timer);
+    if (line === undefined)
+      throw new Error(
+        `no matching line; stdout:\n${this.lines.join("\n")}\nstderr: ${this.stderr}`,
+      );
+    return line;
+  }
+
+  async kill(): Promise<void> {
+    this.process.kill("SIGKILL");
+    expect(await this.exited).toBe("SIGKILL");
+  }
+
+  private settle(line: string | undefined): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    this.match = () => false;
+    waiter?.(line);
+  }
+}
+
+/**
+ * Where to kill: the nth line of a kind at a step ("task-end:7:1" is the first
+ * task to finish in superstep 7). Frozen points make the child block right
+ * after printing the line; the others are killed `delayMs` later while the
+ * child keeps running, wherever it happens to be.
+ */
+interface KillPoint {
+  readonly at: string;
+  readonly frozen: boolean;
+  readonly delayMs?: number;
+}
+
+/** Supersteps run plan (3r), work ×3 + audit (3r+1) and merge (3r+2). */
+const MID_TASK: Readonly<Record<number, readonly KillPoint[]>> = {
+  0: [{ at: "task-start:0:1", frozen: true }], // a single task in flight
+  1: [{ at: "task-start:1:4", frozen: true }], // all four started
+  5: [{ at: "task-start:5:1", frozen: true }],
+  7: [{ at: "task-end:7:1", frozen: true }], // one saved as pending writes, three in flight
+  13: [
+    { at: "task-end:13:2", frozen: true }, // two saved, two in flight...
+    { at: "task-start:13:1", frozen: true }, // ...and killed again as they re-run
+  ],
+  19: [{ at: "task-end:19:3", frozen: true }], // only the slowest worker in flight
+  22: [{ at: "task-start:22:1", frozen: false, delayMs: 20 }],
+  28: [{ at: "task-start:28:1", frozen: false, delayMs: 35 }],
+};
+
+function killSchedule(): KillPoint[] {
+  const points: KillPoint[] = [];
+  // Step -1 is the input's checkpoint; the supersteps' checkpoints are steps 0..SUPERSTEPS-1.
+  for (let step = -1; step < SUPERSTEPS; step += 1) {
+    points.push(...(MID_TASK[step] ?? []), { at: `boundary:${step}:1`, frozen: true });
+  }
+  return points;
+}
+
+/** Does `line` ("task-end <id> <node> 7", "boundary 7 <id>") reach the point "task-end:7:n"? */
+function counter(at: string): (line: string) => boolean {
+  const [kind, step, nth] = at.split(":");
+  let count = 0;
+  return (line) => {
+    const parts = line.split(" ");
+    const lineStep = kind === "boundary" ? parts[1] : parts[3];
+    if (parts[0] !== kind || lineStep !== step) return false;
+    count += 1;
+    return count === Number(nth);
+  };
+}
+
+/** The execution log: one task id per start, in order. */
+function starts(logFile: string): string[] {
+  if (!existsSync(logFile)) return [];
+  return readFileSync(logFile, "utf8")
+    .split("\n")
+    .filter((line) => line.startsWith("start "))
+    .map((line) => line.split(" ")[1]!);
+}
+
+interface SavedState {
+  /** Tasks whose writes are in a committed checkpoint, or saved with a done marker on the head. */
+  readonly saved: ReadonlySet<string>;
+  /** The head's tasks that have a done marker: saved as pending writes only. */
+  readonly pendingDone: ReadonlySet<string>;
+  readonly headStep: number;
+}
+
+async function savedState(file: string, threadId: string): Promise<SavedState> {
+  const checkpointer = new SqliteCheckpointer(file);
+  try {
+    const saved = new Set<string>();
+    for await (const header of checkpointer.list(threadId)) {
+      const loaded = await checkpointer.get(threadId, { checkpointId: header.id });
+      for (const write of loaded!.checkpoint.writes) saved.add(write.taskId);
+    }
+    saved.delete("__input__");
+    const head = (await checkpointer.get(threadId))!;
+    const pendingDone = new Set(
+      head.pendingWrites.filter((w) => w.channel === DONE_CHANNEL).map((w) => w.taskId),
+    );
+    for (const id of pendingDone) saved.add(id);
+    return { saved, pendingDone, headStep: head.checkpoint.step };
+  } finally {
+    await checkpointer.close();
+  }
+}
+
+interface Kill extends SavedState {
+  readonly at: string;
+  /** Log lines written before the kill. */
+  readonly logLength: number;
+  /** Started, not saved: these may run again. */
+  readonly inFlight: ReadonlySet<string>;
+}
+
+it("survives SIGKILL at every superstep boundary and mid-task, re-running only tasks in flight", async () => {
+  const began = Date.now();
+  const expectedLog = join(directory, "expected.log");
+  const expectedGraph = buildCrashGraph(new MemoryCheckpointer(), expectedLog);
+  const expected = await expectedGraph.invoke(
+    { round: 0 },
+    { threadId: "expected", recursionLimit: RECURSION_LIMIT },
+  );
+  const history = [];
+  for await (const snapshot of expectedGraph.getStateHistory("expected")) history.push(snapshot);
+  expect(history.map((h) => h.step).reverse()).toEqual(
+    Array.from({ length: SUPERSTEPS + 1 }, (_, i) => i - 1),
+  );
+  expect(history.filter((h) => h.next.length === WORKERS + 1)).not.toHaveLength(0);
+  expect(starts(expectedLog)).toHaveLength(TASKS);
+
+  const file = join(directory, "crash.db");
+  const logFile = join(directory, "crash.log");
+  const threadId = "crashed";
+  const kills: Kill[] = [];
+  for (const point of killSchedule()) {
+    const mode = kills.length === 0 ? "start" : "resume";
+    const stop = point.frozen ? [point.at] : [];
+    const child = new Child([file, logFile, threadId, mode, ...stop]);
+    await child.waitFor(counter(point.at));
+    if (point.delayMs !== undefined) await new Promise((r) => setTimeout(r, point.delayMs));
+    await child.kill();
+    const state = await savedState(file, threadId);
+    const started = starts(logFile);
+    const inFlight = new Set(started.filter((id) => !state.saved.has(id)));
+    kills.push({ at: point.at, logLength: started.length, inFlight, ...state });
+  }
+  const last = new Child([file, logFile, threadId, "resume"]);
+  await last.waitFor((line) => line === "done");
+  expect(await last.exited).toBe(0);
+
+  const checkpointer = new SqliteCheckpointer(file);
+  const final = await buildCrashGraph(checkpointer, logFile).getState(threadId);
+  await checkpointer.close();
+  expect(final!.values).toEqual(expected);
+  expect(final!.next).toEqual([]);
+  expect(final!.step).toBe(SUPERSTEPS - 1);
+
+  // Every boundary was a kill point, and some kills caught a superstep half saved.
+  expect(kills.filter((k) => k.at.startsWith("boundary")).map((k) => k.headStep)).toEqual(
+    Array.from({ length: SUPERSTEPS + 1 }, (_, i) => i - 1),
+  );
+  expect(kills.some((k) => k.pendingDone.size > 0 && k.inFlight.size > 0)).toBe(true);
+
+  const log = starts(logFile);
+  const { saved } = await savedState(file, threadId);
+  expect(new Set(log)).toEqual(saved);
+  expect(saved.size).toBe(TASKS);
+  const positions = new Map<string, number[]>();
+  log.forEach((id, position) => positions.set(id, [...(positions.get(id) ?? []), position]));
+  // A task saved by the time of a kill never started again after it.
+  for (const kill of kills) {
+    const after = new Set(log.slice(kill.logLength));
+    expect(
+      [...kill.saved].filter((id) => after.has(id)),
+      kill.at,
+    ).toEqual([]);
+  }
+  // Between two starts of a task there was a kill while it was in flight.
+  for (const [id, at] of positions) {
+    for (let i = 1; i < at.length; i += 1) {
+      const killed = kills.some(
+        (k) => k.logLength > at[i - 1]! && k.logLength <= at[i]! && k.inFlight.has(id),
+      );
+      expect(killed, `task ${id} ran again at log line ${at[i]} without being in flight`).toBe(
+        true,
+      );
+    }
+  }
+
+  const reruns = log.length - saved.size;
+  const inFlight = kills.reduce((sum, k) => sum + k.inFlight.size, 0);
+  expect(reruns).toBeGreaterThan(0);
+  console.log(
+    `crash test: ${kills.length} kills (${SUPERSTEPS + 1} at boundaries), ` +
+      `${log.length} task executions for ${saved.size} tasks, ${reruns} re-executions, ` +
+      `${inFlight} tasks in flight at kills, ` +
+      `${kills.reduce((sum, k) => sum + k.pendingDone.size, 0)} saved as pending writes at kills, ` +
+      `${Date.now() - began} ms`,
+  );
+}, 120_000);
