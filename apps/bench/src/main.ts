@@ -3,9 +3,13 @@
  * figures as ratios measured in the same run (machines here are shared and
  * noisy, so absolute times mean little).
  */
+import { coreBenchmark } from "./core.js";
 import { sqliteBenchmark } from "./sqlite.js";
 
-const SUITES: Record<string, () => Promise<string>> = { sqlite: sqliteBenchmark };
+const SUITES: Record<string, () => Promise<string>> = {
+  core: coreBenchmark,
+  sqlite: sqliteBenchmark,
+};
 
 const requested = process.argv.slice(2).filter((arg) => arg !== "--");
 const unknown = requested.filter((name) => !(name in SUITES));
