@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import {
+  CheckpointConflictError,
   ERROR_CHANNEL,
   MemoryCheckpointer,
   type ChannelWrite,
@@ -9,13 +10,13 @@ import {
   type LoadedCheckpoint,
   type SerializedError,
 } from "@waypoint/checkpoint";
-import type { Command } from "./constants.js";
-import { SLOT } from "./constants.js";
+import { Command, SLOT } from "./constants.js";
 import { drawMermaid } from "./graph/mermaid.js";
 import type { GraphSpec, NodeFunction } from "./graph/graph-spec.js";
 import { runSubgraph } from "./pregel/subgraph.js";
 import type { CompileOptions } from "./graph/state-graph.js";
 import { AsyncQueue } from "./internal/async-queue.js";
+import { WarmRuns } from "./internal/warm-runs.js";
 import { ChannelSet } from "./pregel/channel-set.js";
 import type { Interrupt } from "./pregel/interrupt.js";
 import { interruptSlots, pendingInterrupts, taskIsDone, taskWritesFrom } from "./pregel/pending.js";
@@ -79,6 +80,8 @@ const DEFAULT_RECURSION_LIMIT = 25;
 export class CompiledGraph<D extends StateDefinition> {
   private readonly checkpointer: Checkpointer;
   private readonly ephemeral: boolean;
+  /** Finished runs by thread, for the next input on the same thread (sync durability only). */
+  private readonly warm = new WarmRuns(256);
 
   constructor(
     readonly spec: GraphSpec,
@@ -93,7 +96,7 @@ export class CompiledGraph<D extends StateDefinition> {
     input: UpdateOf<D> | Command | null,
     options: InvokeOptions = {},
   ): Promise<InvokeResult<D>> {
-    const result = await this.start(input, options, () => undefined);
+    const result = await this.start(input, options, () => undefined, new Set());
     const values = result.values as InvokeResult<D>;
     return result.interrupts.length > 0 ? { ...values, __interrupt__: result.interrupts } : values;
   }
@@ -121,8 +124,11 @@ export class CompiledGraph<D extends StateDefinition> {
     options.signal?.addEventListener("abort", () => controller.abort(options.signal?.reason), {
       once: true,
     });
-    const running = this.start(input, { ...options, signal: controller.signal }, (event) =>
-      queue.push(event),
+    const running = this.start(
+      input,
+      { ...options, signal: controller.signal },
+      (event) => queue.push(event),
+      new Set(modes),
     );
     const finished = running.finally(() => queue.close());
     finished.catch(() => undefined); // observed below
@@ -189,8 +195,7 @@ export class CompiledGraph<D extends StateDefinition> {
       interruptBefore: new Set(this.options.interruptBefore ?? []),
       interruptAfter: new Set(this.options.interruptAfter ?? []),
     };
-    return (state, context) =>
-      runSubgraph(this.spec, statics, state, context);
+    return (state, context) => runSubgraph(this.spec, statics, state, context);
   }
 
   drawMermaid(): string {
@@ -201,12 +206,43 @@ export class CompiledGraph<D extends StateDefinition> {
     input: unknown,
     options: InvokeOptions,
     emit: (event: StreamEvent) => void,
+    modes: ReadonlySet<StreamMode>,
   ): Promise<{ values: Record<string, unknown>; interrupts: readonly Interrupt[] }> {
-    const loop = await RunLoop.open(this.spec, this.checkpointer, this.runOptions(options, emit));
-    return loop.run(input);
+    const runOptions = this.runOptions(options, emit, modes);
+    // A new input on a thread this process just ran can start from the state
+    // the last run ended with, instead of reloading and replaying it.
+    const reusable =
+      input !== null &&
+      !(input instanceof Command) &&
+      options.checkpointId === undefined &&
+      runOptions.durability === "sync";
+    const warm = reusable ? this.warm.take(runOptions.threadId) : undefined;
+    if (warm !== undefined) {
+      try {
+        return await this.finish(warm.reuse(runOptions), input, reusable);
+      } catch (error) {
+        // Another writer moved the thread: nothing ran yet, so reload and start again.
+        if (!(error instanceof CheckpointConflictError) || warm.savedInput) throw error;
+      }
+    }
+    return this.finish(
+      await RunLoop.open(this.spec, this.checkpointer, runOptions),
+      input,
+      reusable,
+    );
   }
 
-  private runOptions(options: InvokeOptions, emit: (event: StreamEvent) => void): RunOptions {
+  private async finish(loop: RunLoop, input: unknown, keep: boolean) {
+    const result = await loop.run(input);
+    if (keep) this.warm.put(loop.threadId, loop);
+    return result;
+  }
+
+  private runOptions(
+    options: InvokeOptions,
+    emit: (event: StreamEvent) => void,
+    modes: ReadonlySet<StreamMode> = new Set(),
+  ): RunOptions {
     const threadId = options.threadId ?? (this.ephemeral ? randomUUID() : undefined);
     if (threadId === undefined)
       throw new TypeError("invoke/stream need { threadId } on a graph with a checkpointer");
@@ -220,6 +256,7 @@ export class CompiledGraph<D extends StateDefinition> {
       interruptBefore: new Set(this.options.interruptBefore ?? []),
       interruptAfter: new Set(this.options.interruptAfter ?? []),
       emit,
+      modes,
     };
   }
 

@@ -82,36 +82,36 @@ class Child {
 
 /**
  * Where to kill: the nth line of a kind at a step ("task-end:7:1" is the first
- * task to finish in superstep 7). Frozen points make the child block right
- * after printing the line; the others are killed `delayMs` later while the
- * child keeps running, wherever it happens to be.
+ * task to finish in superstep 7). The child blocks right after printing that
+ * line, so the kill lands exactly there. With `delayMs`, the child is killed
+ * that long after the line while it keeps running, wherever it happens to be
+ * (or, at the latest, where it blocks: at the superstep's boundary).
  */
 interface KillPoint {
   readonly at: string;
-  readonly frozen: boolean;
   readonly delayMs?: number;
 }
 
 /** Supersteps run plan (3r), work ×3 + audit (3r+1) and merge (3r+2). */
 const MID_TASK: Readonly<Record<number, readonly KillPoint[]>> = {
-  0: [{ at: "task-start:0:1", frozen: true }], // a single task in flight
-  1: [{ at: "task-start:1:4", frozen: true }], // all four started
-  5: [{ at: "task-start:5:1", frozen: true }],
-  7: [{ at: "task-end:7:1", frozen: true }], // one saved as pending writes, three in flight
+  0: [{ at: "task-start:0:1" }], // a single task in flight
+  1: [{ at: "task-start:1:4" }], // all four started
+  5: [{ at: "task-start:5:1" }],
+  7: [{ at: "task-end:7:1" }], // one saved as pending writes, three in flight
   13: [
-    { at: "task-end:13:2", frozen: true }, // two saved, two in flight...
-    { at: "task-start:13:1", frozen: true }, // ...and killed again as they re-run
+    { at: "task-end:13:2" }, // two saved, two in flight...
+    { at: "task-start:13:1" }, // ...and killed again as they re-run
   ],
-  19: [{ at: "task-end:19:3", frozen: true }], // only the slowest worker in flight
-  22: [{ at: "task-start:22:1", frozen: false, delayMs: 20 }],
-  28: [{ at: "task-start:28:1", frozen: false, delayMs: 35 }],
+  19: [{ at: "task-end:19:3" }], // only the slowest worker in flight
+  22: [{ at: "task-start:22:1", delayMs: 20 }],
+  28: [{ at: "task-start:28:1", delayMs: 35 }],
 };
 
 function killSchedule(): KillPoint[] {
   const points: KillPoint[] = [];
   // Step -1 is the input's checkpoint; the supersteps' checkpoints are steps 0..SUPERSTEPS-1.
   for (let step = -1; step < SUPERSTEPS; step += 1) {
-    points.push(...(MID_TASK[step] ?? []), { at: `boundary:${step}:1`, frozen: true });
+    points.push(...(MID_TASK[step] ?? []), { at: `boundary:${step}:1` });
   }
   return points;
 }
@@ -168,6 +168,8 @@ async function savedState(file: string, threadId: string): Promise<SavedState> {
 
 interface Kill extends SavedState {
   readonly at: string;
+  /** The step of the checkpoint the child had just saved when it died, if that was its last act. */
+  readonly boundary: number | undefined;
   /** Log lines written before the kill. */
   readonly logLength: number;
   /** Started, not saved: these may run again. */
@@ -195,16 +197,27 @@ it("survives SIGKILL at every superstep boundary and mid-task, re-running only t
   const threadId = "crashed";
   const kills: Kill[] = [];
   for (const point of killSchedule()) {
+    // A late timed kill may already have killed the child at this boundary.
+    if (point.at === `boundary:${kills.at(-1)?.boundary}:1`) continue;
     const mode = kills.length === 0 ? "start" : "resume";
-    const stop = point.frozen ? [point.at] : [];
-    const child = new Child([file, logFile, threadId, mode, ...stop]);
+    const [kind, step] = point.at.split(":");
+    const stop = point.delayMs === undefined ? point.at : `boundary:${step}:1`;
+    const child = new Child([file, logFile, threadId, mode, stop]);
     await child.waitFor(counter(point.at));
     if (point.delayMs !== undefined) await new Promise((r) => setTimeout(r, point.delayMs));
     await child.kill();
     const state = await savedState(file, threadId);
     const started = starts(logFile);
     const inFlight = new Set(started.filter((id) => !state.saved.has(id)));
-    kills.push({ at: point.at, logLength: started.length, inFlight, ...state });
+    const boundary = child.lines.at(-1)?.startsWith("boundary ") ? state.headStep : undefined;
+    kills.push({ at: point.at, boundary, logLength: started.length, inFlight, ...state });
+    if (point.delayMs === undefined) {
+      // Blocked where it was told: right after that boundary, or inside the superstep.
+      expect(kind === "boundary" ? boundary : state.headStep, point.at).toBe(
+        kind === "boundary" ? Number(step) : Number(step) - 1,
+      );
+      if (kind !== "boundary") expect(inFlight.size, point.at).toBeGreaterThan(0);
+    }
   }
   const last = new Child([file, logFile, threadId, "resume"]);
   await last.waitFor((line) => line === "done");
@@ -218,7 +231,7 @@ it("survives SIGKILL at every superstep boundary and mid-task, re-running only t
   expect(final!.step).toBe(SUPERSTEPS - 1);
 
   // Every boundary was a kill point, and some kills caught a superstep half saved.
-  expect(kills.filter((k) => k.at.startsWith("boundary")).map((k) => k.headStep)).toEqual(
+  expect(kills.flatMap((k) => (k.boundary === undefined ? [] : [k.boundary]))).toEqual(
     Array.from({ length: SUPERSTEPS + 1 }, (_, i) => i - 1),
   );
   expect(kills.some((k) => k.pendingDone.size > 0 && k.inFlight.size > 0)).toBe(true);
@@ -253,7 +266,7 @@ it("survives SIGKILL at every superstep boundary and mid-task, re-running only t
   const inFlight = kills.reduce((sum, k) => sum + k.inFlight.size, 0);
   expect(reruns).toBeGreaterThan(0);
   console.log(
-    `crash test: ${kills.length} kills (${SUPERSTEPS + 1} at boundaries), ` +
+    `crash test: ${kills.length} kills (${kills.filter((k) => k.boundary !== undefined).length} at boundaries), ` +
       `${log.length} task executions for ${saved.size} tasks, ${reruns} re-executions, ` +
       `${inFlight} tasks in flight at kills, ` +
       `${kills.reduce((sum, k) => sum + k.pendingDone.size, 0)} saved as pending writes at kills, ` +

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Checkpointer } from "@waypoint/checkpoint";
-import type { StreamEvent } from "./stream-events.js";
+import type { StreamEvent, StreamMode } from "./stream-events.js";
 import { taskId } from "./task-id.js";
 
 /** A pending interrupt, as getState and invoke report it. */
@@ -21,6 +21,7 @@ export interface TaskRuntime {
   readonly recursionLimit: number;
   readonly durability: "sync" | "async" | "exit";
   readonly emit: (event: StreamEvent) => void;
+  readonly modes: ReadonlySet<StreamMode>;
 }
 
 export interface TaskScope {

@@ -27,7 +27,7 @@ import {
   taskWritesFrom,
 } from "./pending.js";
 import { plan } from "./planner.js";
-import type { StreamEvent } from "./stream-events.js";
+import type { StreamEvent, StreamMode } from "./stream-events.js";
 import { taskId } from "./task-id.js";
 import { runTask } from "./task-runner.js";
 
@@ -49,6 +49,8 @@ export interface RunOptions {
   readonly interruptBefore: ReadonlySet<string>;
   readonly interruptAfter: ReadonlySet<string>;
   readonly emit: (event: StreamEvent) => void;
+  /** The stream modes someone listens to; events of other modes are never built. */
+  readonly modes: ReadonlySet<StreamMode>;
 }
 
 export interface RunResult {
@@ -84,13 +86,15 @@ export class RunLoop {
   private storedId: string | null;
   private unsavedWrites: ChannelWrite[] = [];
   /** Handed to subgraphs that run as nodes. */
-  private readonly runtime: TaskRuntime;
+  private runtime: TaskRuntime;
+  /** Whether this run's input checkpoint is saved (a conflict before it is safe to retry). */
+  private inputSaved = false;
   private unsavedMetadata: CheckpointMetadata | null = null;
 
   private constructor(
     private readonly spec: GraphSpec,
     private readonly checkpointer: Checkpointer,
-    private readonly options: RunOptions,
+    private options: RunOptions,
     loaded: LoadedCheckpoint | undefined,
     headId: string | null,
   ) {
@@ -106,12 +110,36 @@ export class RunLoop {
     this.inputStep = Number(checkpoint?.metadata.inputStep ?? checkpoint?.step ?? -1);
     this.stored = Promise.resolve(checkpoint ?? null);
     this.storedId = headId;
-    this.runtime = {
-      checkpointer,
-      recursionLimit: options.recursionLimit,
-      durability: options.durability,
-      emit: options.emit,
-    };
+    this.runtime = runtimeOf(checkpointer, options);
+  }
+
+  /**
+   * Takes up a finished loop for the next input on the same thread, keeping
+   * its channels instead of reloading them. Safe because the input checkpoint
+   * is written before any node runs: if another writer moved the thread, that
+   * write fails with a conflict and the caller reloads (see `inputSaved`).
+   */
+  reuse(options: RunOptions): this {
+    this.options = options;
+    this.runtime = runtimeOf(this.checkpointer, options);
+    this.inputSaved = false;
+    return this;
+  }
+
+  get threadId(): string {
+    return this.options.threadId;
+  }
+
+  get savedInput(): boolean {
+    return this.inputSaved;
+  }
+
+  private wants(mode: StreamMode): boolean {
+    return this.options.modes.has(mode);
+  }
+
+  private emit(event: () => StreamEvent): void {
+    this.options.emit(event());
   }
 
   /** Whether the thread (in this namespace) has a checkpoint to continue from. */
@@ -190,7 +218,7 @@ export class RunLoop {
     const interrupts: Interrupt[] = [];
     let error: unknown;
     const saveEarly = this.next.length > 1;
-    const emit = this.options.emit;
+    const emit = (event: () => StreamEvent) => this.emit(event);
     await Promise.all(
       this.next.map(async (task) => {
         const earlier = this.pending.filter((w) => w.taskId === task.id);
@@ -200,7 +228,8 @@ export class RunLoop {
         }
         const base = { id: task.id, name: task.node, step };
         const input = task.send ? task.send.payload : state;
-        emit({ mode: "tasks", data: { event: "start", ...base, input } });
+        if (this.wants("tasks"))
+          emit(() => ({ mode: "tasks", data: { event: "start", ...base, input } }));
         const outcome = await runTask({
           task,
           node: this.spec.nodes.get(task.node)!,
@@ -210,13 +239,18 @@ export class RunLoop {
           step,
           resumeValues: resumeValuesFor(earlier),
           signal: this.options.signal,
-          writer: (chunk) => emit({ mode: "custom", data: chunk }),
+          writer: (chunk) =>
+            this.wants("custom") ? emit(() => ({ mode: "custom", data: chunk })) : undefined,
           runtime: this.runtime,
         });
         if (outcome.kind === "interrupted") {
           interrupts.push(...outcome.interrupts);
           await this.savePending([statusWrite(task.id, INTERRUPT_CHANNEL, outcome.interrupts)]);
-          emit({ mode: "tasks", data: { event: "end", ...base, interrupts: outcome.interrupts } });
+          if (this.wants("tasks"))
+            emit(() => ({
+              mode: "tasks",
+              data: { event: "end", ...base, interrupts: outcome.interrupts },
+            }));
           return;
         }
         try {
@@ -230,15 +264,21 @@ export class RunLoop {
           );
           results.set(task.id, writes);
           if (saveEarly) await this.savePending(doneWrites(task.id, writes));
-          emit({ mode: "tasks", data: { event: "end", ...base, result: outcome.result } });
-          emit({ mode: "updates", data: { [task.node]: updateOf(outcome.result) } });
+          if (this.wants("tasks"))
+            emit(() => ({
+              mode: "tasks",
+              data: { event: "end", ...base, result: outcome.result },
+            }));
+          if (this.wants("updates"))
+            emit(() => ({ mode: "updates", data: { [task.node]: updateOf(outcome.result) } }));
         } catch (failure) {
           error ??= failure;
           const serialized = serializeError(failure);
           await this.savePending([
             { taskId: task.id, idx: SLOT.error, channel: ERROR_CHANNEL, value: serialized },
           ]);
-          emit({ mode: "tasks", data: { event: "end", ...base, error: serialized } });
+          if (this.wants("tasks"))
+            emit(() => ({ mode: "tasks", data: { event: "end", ...base, error: serialized } }));
         }
       }),
     );
@@ -272,6 +312,7 @@ export class RunLoop {
     const writes = await writesOf(this.spec, this.channels, "__input__", START, input);
     this.next = [];
     await this.commit(writes, "input");
+    this.inputSaved = true;
   }
 
   /** Applies the writes, plans the next superstep, and saves one checkpoint. */
@@ -301,7 +342,7 @@ export class RunLoop {
     this.next = [...planned.tasks, ...carried(carry, planned.tasks, id, this.options)];
     this.pending = [];
     await this.persist(writes, { source, step: this.step, inputStep: this.inputStep });
-    this.options.emit({ mode: "values", data: this.channels.values() });
+    if (this.wants("values")) this.emit(() => ({ mode: "values", data: this.channels.values() }));
   }
 
   private async persist(writes: ChannelWrite[], metadata: CheckpointMetadata): Promise<void> {
@@ -339,7 +380,7 @@ export class RunLoop {
     });
     this.storedId = this.checkpointId;
     this.stored = header.then((saved) => {
-      this.options.emit({ mode: "checkpoints", data: saved });
+      if (this.wants("checkpoints")) this.emit(() => ({ mode: "checkpoints", data: saved }));
       return saved;
     });
     if (this.options.durability === "sync") await this.stored;
@@ -440,6 +481,16 @@ export class RunLoop {
       writes,
     );
   }
+}
+
+function runtimeOf(checkpointer: Checkpointer, options: RunOptions): TaskRuntime {
+  return {
+    checkpointer,
+    recursionLimit: options.recursionLimit,
+    durability: options.durability,
+    emit: options.emit,
+    modes: options.modes,
+  };
 }
 
 /** Tasks planned before an update, given ids of the new checkpoint; a node already planned again is not doubled. */

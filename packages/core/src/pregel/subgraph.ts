@@ -19,7 +19,7 @@ export async function runSubgraph(
 ): Promise<SubgraphOutput> {
   const scope = currentTaskScope();
   if (scope === undefined) throw new Error("a subgraph node ran outside a graph");
-  const { checkpointer, recursionLimit, durability, emit } = scope.runtime;
+  const { checkpointer, recursionLimit, durability, emit, modes } = scope.runtime;
   const namespace = `${context.namespace === "" ? "" : `${context.namespace}|`}${context.node}:${context.taskId}`;
   const loop = await RunLoop.open(spec, checkpointer, {
     threadId: context.threadId,
@@ -29,6 +29,7 @@ export async function runSubgraph(
     signal: context.signal,
     ...statics,
     emit: (event) => emit({ ...event, namespace: event.namespace ?? namespace }),
+    modes,
   });
   let input: unknown;
   if (!loop.started) {

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 /**
  * A task's id: derived from where it was planned, so that the same plan
@@ -6,6 +6,6 @@ import { createHash } from "node:crypto";
  * the tasks after it.
  */
 export function taskId(parts: readonly (string | number)[]): string {
-  const hex = createHash("sha256").update(parts.join("\u0000")).digest("hex");
+  const hex = hash("sha256", parts.join("\u0000"), "hex");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }

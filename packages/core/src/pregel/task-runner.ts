@@ -46,9 +46,12 @@ export async function runTask(options: TaskRunOptions): Promise<TaskOutcome> {
 }
 
 async function attemptOnce(options: TaskRunOptions, attempt: number): Promise<unknown> {
-  const controller = new AbortController();
-  const abort = () => controller.abort(options.signal.reason);
-  options.signal.addEventListener("abort", abort, { once: true });
+  const timeoutMs = options.node.timeoutMs;
+  // A node without a timeout shares the run's signal; one with a timeout gets
+  // its own, so that the timeout aborts only this task.
+  const controller = timeoutMs === undefined ? undefined : new AbortController();
+  const abort = () => controller?.abort(options.signal.reason);
+  if (controller) options.signal.addEventListener("abort", abort, { once: true });
   let timer: NodeJS.Timeout | undefined;
   try {
     const context: NodeContext = {
@@ -58,7 +61,7 @@ async function attemptOnce(options: TaskRunOptions, attempt: number): Promise<un
       taskId: options.task.id,
       node: options.node.name,
       attempt,
-      signal: controller.signal,
+      signal: controller?.signal ?? options.signal,
       writer: options.writer,
       interrupt: (value) => interrupt(value),
     };
@@ -72,8 +75,7 @@ async function attemptOnce(options: TaskRunOptions, attempt: number): Promise<un
       },
       () => Promise.resolve().then(() => options.node.run(options.input as never, context)),
     );
-    const timeoutMs = options.node.timeoutMs;
-    if (timeoutMs === undefined) return await run;
+    if (timeoutMs === undefined || controller === undefined) return await run;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         const error = new NodeTimeoutError(options.node.name, timeoutMs);
@@ -84,7 +86,7 @@ async function attemptOnce(options: TaskRunOptions, attempt: number): Promise<un
     return await Promise.race([run, timeout]);
   } finally {
     clearTimeout(timer);
-    options.signal.removeEventListener("abort", abort);
+    if (controller) options.signal.removeEventListener("abort", abort);
   }
 }
 
