@@ -133,8 +133,10 @@ function maxId(a: string | null, b: string | null): string | null {
 function encodeWrites(writes: readonly ChannelWrite[], serializer: Serializer): string {
   assertArray(writes, "checkpoint.writes");
   const tuples = writes.map((write, index) => {
-    assertId(write.taskId, `checkpoint.writes[${index}].taskId`);
-    assertId(write.channel, `checkpoint.writes[${index}].channel`);
+    if (!isId(write.taskId) || !isId(write.channel)) {
+      assertId(write.taskId, `checkpoint.writes[${index}].taskId`);
+      assertId(write.channel, `checkpoint.writes[${index}].channel`);
+    }
     return [
       write.taskId,
       write.channel,
@@ -167,21 +169,30 @@ function encodeHeader(
   if (versionsSeen === null || typeof versionsSeen !== "object") {
     throw new InvalidArgumentError("checkpoint.versionsSeen", "expected an object");
   }
-  for (const node in versionsSeen)
-    checkVersions(versionsSeen[node]!, "checkpoint.versionsSeen", node);
+  for (const node in versionsSeen) {
+    const versions = versionsSeen[node]!;
+    // Most nodes' maps are the same objects superstep after superstep: check each once.
+    if (checkedVersions.has(versions)) continue;
+    checkVersions(versions, "checkpoint.versionsSeen", node);
+    checkedVersions.add(versions);
+  }
   assertArray(next, "checkpoint.next");
   const tasks = next.map((task, index) => {
-    const where = `checkpoint.next[${index}]`;
-    assertId(task.id, `${where}.id`);
-    assertId(task.node, `${where}.node`);
+    if (!isId(task.id) || !isId(task.node)) {
+      assertId(task.id, `checkpoint.next[${index}].id`);
+      assertId(task.node, `checkpoint.next[${index}].node`);
+    }
     if (
       !Array.isArray(task.triggers) ||
       !task.triggers.every((t: unknown) => typeof t === "string")
     ) {
-      throw new InvalidArgumentError(`${where}.triggers`, "expected an array of channel names");
+      throw new InvalidArgumentError(
+        `checkpoint.next[${index}].triggers`,
+        "expected an array of channel names",
+      );
     }
     if (task.send === undefined) return { id: task.id, node: task.node, triggers: task.triggers };
-    assertInteger(task.send.index, `${where}.send.index`, 0);
+    assertInteger(task.send.index, `checkpoint.next[${index}].send.index`, 0);
     const payload = serializer.toJSON(
       task.send.payload,
       `Send payload of task ${task.id}`,
@@ -195,6 +206,19 @@ function encodeHeader(
     };
   });
   return JSON.stringify({ channelVersions, versionsSeen, next: tasks });
+}
+
+/** Version maps already checked (frozen in practice: the runtime never changes one after a put). */
+const checkedVersions = new WeakSet<object>();
+
+/** The common case of assertId, without building an argument name. */
+function isId(value: unknown): boolean {
+  return (
+    typeof value === "string" &&
+    value.length > 0 &&
+    value.length <= 512 &&
+    !value.includes("\u0000")
+  );
 }
 
 /** `node` names the entry of versionsSeen being checked; its path is built only on failure. */

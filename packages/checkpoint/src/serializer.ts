@@ -187,6 +187,15 @@ class SuperjsonSerializer implements Serializer {
   }
 
   toJSON(value: unknown, where: string, path: string): SerializedValue {
+    // Plain JSON scalars need no annotations: the same { json } superjson would give, without its walk.
+    if (
+      value === null ||
+      typeof value === "string" ||
+      typeof value === "boolean" ||
+      (typeof value === "number" && Number.isFinite(value) && !Object.is(value, -0))
+    ) {
+      return { json: value };
+    }
     this.check(value, where, path);
     return this.superjson.serialize(value);
   }

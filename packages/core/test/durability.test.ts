@@ -67,3 +67,23 @@ describe("durability modes", () => {
     expect(result.log).toEqual(["a", "b"]);
   });
 });
+
+describe("a run reused for the next input on its thread", () => {
+  it("notices when another writer moved the thread, reloads, and loses nothing", async () => {
+    const checkpointer = new MemoryCheckpointer();
+    const first = chain(checkpointer); // this process...
+    const second = chain(checkpointer); // ...and another one, sharing the store
+    await first.invoke({}, { threadId: "t" });
+    await second.invoke({}, { threadId: "t" });
+    const third = await first.invoke({}, { threadId: "t" });
+    expect(third.log).toEqual(["a", "b", "c", "a", "b", "c", "a", "b", "c"]);
+    await first.updateState("t", { log: "edited" });
+    expect((await first.invoke({}, { threadId: "t" })).log.slice(-5)).toEqual([
+      "c",
+      "edited",
+      "a",
+      "b",
+      "c",
+    ]);
+  });
+});
