@@ -73,6 +73,8 @@ export interface GraphSpec {
   readonly stateKeys: readonly string[];
   /** State channels plus the runtime's own (edges, joins, sends). */
   readonly channels: ReadonlyMap<string, ChannelSpec>;
+  /** Channels never written to a checkpoint, not even as writes. */
+  readonly untracked: ReadonlySet<string>;
   readonly nodes: ReadonlyMap<string, NodeSpec>;
   readonly plannerNodes: readonly PlannerNode[];
   /** For each source (a node or START): trigger channels to write when it finishes. */

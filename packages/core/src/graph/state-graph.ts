@@ -215,6 +215,7 @@ export class StateGraph<D extends StateDefinition> {
       state: this.state,
       stateKeys: Object.keys(this.state),
       channels,
+      untracked: new Set([...channels].filter(([, spec]) => !spec.persisted).map(([name]) => name)),
       nodes: new Map(this.nodes.map((node) => [node.name, node])),
       plannerNodes: this.nodes.map((node) => ({
         name: node.name,

@@ -134,6 +134,13 @@ export class RunLoop {
     return this.inputSaved;
   }
 
+  /** Writes to untracked channels are applied but never stored. */
+  private persisted(writes: ChannelWrite[]): ChannelWrite[] {
+    return this.spec.untracked.size === 0
+      ? writes
+      : writes.filter((w) => !this.spec.untracked.has(w.channel));
+  }
+
   private wants(mode: StreamMode): boolean {
     return this.options.modes.has(mode);
   }
@@ -263,7 +270,7 @@ export class RunLoop {
             outcome.result,
           );
           results.set(task.id, writes);
-          if (saveEarly) await this.savePending(doneWrites(task.id, writes));
+          if (saveEarly) await this.savePending(doneWrites(task.id, this.persisted(writes)));
           if (this.wants("tasks"))
             emit(() => ({
               mode: "tasks",
@@ -341,7 +348,11 @@ export class RunLoop {
     this.versionsSeen = planned.versionsSeen;
     this.next = [...planned.tasks, ...carried(carry, planned.tasks, id, this.options)];
     this.pending = [];
-    await this.persist(writes, { source, step: this.step, inputStep: this.inputStep });
+    await this.persist(this.persisted(writes), {
+      source,
+      step: this.step,
+      inputStep: this.inputStep,
+    });
     if (this.wants("values")) this.emit(() => ({ mode: "values", data: this.channels.values() }));
   }
 
