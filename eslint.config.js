@@ -10,6 +10,7 @@ export default tseslint.config(
       "**/coverage/**",
       "**/.turbo/**",
       "**/fixtures/**",
+      "**/.snippets/**",
     ],
   },
   js.configs.recommended,

@@ -263,7 +263,11 @@ export class CompiledGraph<D extends StateDefinition> {
   private snapshotOf(loaded: LoadedCheckpoint): StateSnapshot<D> {
     const checkpoint = loaded.checkpoint;
     const channels = ChannelSet.fromLoaded(this.spec.channels, this.spec.stateKeys, loaded);
-    const interrupts = pendingInterrupts(loaded.pendingWrites);
+    // In plan order, like invoke reports them (pending writes come sorted by task id).
+    const order = new Map(checkpoint.next.map((task, index) => [task.id, index]));
+    const interrupts = interruptSlots(loaded.pendingWrites)
+      .sort((a, b) => (order.get(a.taskId) ?? order.size) - (order.get(b.taskId) ?? order.size))
+      .flatMap((slot) => slot.interrupts);
     const tasks = checkpoint.next.map((task) => {
       const own = loaded.pendingWrites.filter((w) => w.taskId === task.id);
       const error = own.find((w) => w.idx === SLOT.error && w.channel === ERROR_CHANNEL)?.value as
@@ -274,7 +278,9 @@ export class CompiledGraph<D extends StateDefinition> {
         triggers: task.triggers,
         interrupts: interruptSlots(own).flatMap((slot) => slot.interrupts),
         ...(error ? { error } : {}),
-        ...(taskIsDone(own) ? { writes: taskWritesFrom(own) } : {}),
+        ...(taskIsDone(own)
+          ? { writes: taskWritesFrom(own).filter((w) => this.spec.stateKeys.includes(w.channel)) }
+          : {}),
       };
     });
     return {

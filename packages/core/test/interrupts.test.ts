@@ -153,3 +153,37 @@ describe("interrupts", () => {
     expect((await checkpointer.listThreads()).threads[0]?.status).toBe("finished");
   });
 });
+
+describe("editing state at a pause", () => {
+  it("updateState at an interruptBefore pause approves it: the next invoke(null) runs the node", async () => {
+    const graph = new StateGraph(State)
+      .addNode("compose", () => ({ draft: "v1" }))
+      .addNode("send", (s) => ({ log: `sent ${s.draft}` }))
+      .addEdge(START, "compose")
+      .addEdge("compose", "send")
+      .addEdge("send", END)
+      .compile({ checkpointer: new MemoryCheckpointer(), interruptBefore: ["send"] });
+    await graph.invoke({}, { threadId: "t" });
+    await graph.updateState("t", { draft: "v2 (edited)" });
+    const done = await graph.invoke(null, { threadId: "t" });
+    expect(done.__interrupt__).toBeUndefined();
+    expect(done.log).toEqual(["sent v2 (edited)"]);
+  });
+
+  it("reports several interrupts in plan order, whatever order the nodes paused in", async () => {
+    const graph = new StateGraph(State)
+      .addNode("a", async () => {
+        await new Promise((r) => setTimeout(r, 20));
+        return { log: interrupt<string>("a?") };
+      })
+      .addNode("b", () => ({ log: interrupt<string>("b?") }))
+      .addEdge(START, "a")
+      .addEdge(START, "b")
+      .addEdge("a", END)
+      .addEdge("b", END)
+      .compile({ checkpointer: new MemoryCheckpointer() });
+    const paused = await graph.invoke({}, { threadId: "t" });
+    expect(paused.__interrupt__?.map((i) => i.value)).toEqual(["a?", "b?"]);
+    expect((await graph.getState("t"))?.interrupts.map((i) => i.value)).toEqual(["a?", "b?"]);
+  });
+});

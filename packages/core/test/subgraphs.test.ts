@@ -112,3 +112,31 @@ describe("subgraphs", () => {
     expect(plain).toHaveLength(1);
   });
 });
+
+describe("subgraphs and the parent's reducer keys", () => {
+  it("start from the parent's values as they are, and report their writes as an update", async () => {
+    const seen: unknown[] = [];
+    const Inner = defineState({ log });
+    const inner = new StateGraph(Inner)
+      .addNode("peek", (s) => {
+        seen.push(s.log);
+        return { log: "inner" };
+      })
+      .addEdge(START, "peek")
+      .addEdge("peek", END)
+      .compile();
+    const outer = new StateGraph(defineState({ log }))
+      .addNode("first", () => ({ log: "plan" }))
+      .addNode("sub", inner)
+      .addEdge(START, "first")
+      .addEdge("first", "sub")
+      .addEdge("sub", END)
+      .compile({ checkpointer: new MemoryCheckpointer() });
+    const updates: unknown[] = [];
+    for await (const update of outer.stream({}, { threadId: "t", streamMode: "updates" }))
+      updates.push(update);
+    expect(seen).toEqual([["plan"]]); // the parent's list as it is, not folded in as one item
+    expect(updates).toEqual([{ first: { log: "plan" } }, { sub: { log: "inner" } }]);
+    expect((await outer.getState("t"))?.values.log).toEqual(["plan", "inner"]);
+  });
+});

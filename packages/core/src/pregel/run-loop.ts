@@ -29,6 +29,7 @@ import {
 import { plan } from "./planner.js";
 import type { StreamEvent, StreamMode } from "./stream-events.js";
 import { taskId } from "./task-id.js";
+import { SubgraphOutput } from "./subgraph-output.js";
 import { runTask } from "./task-runner.js";
 
 /**
@@ -51,6 +52,11 @@ export interface RunOptions {
   readonly emit: (event: StreamEvent) => void;
   /** The stream modes someone listens to; events of other modes are never built. */
   readonly modes: ReadonlySet<StreamMode>;
+}
+
+/** Marks a subgraph's first input: values to take as they are, not as updates. */
+export class Seed {
+  constructor(readonly values: Readonly<Record<string, unknown>>) {}
 }
 
 export interface RunResult {
@@ -180,6 +186,7 @@ export class RunLoop {
   async run(input: unknown): Promise<RunResult> {
     try {
       if (input instanceof Command && input.resume !== undefined) await this.resume(input.resume);
+      else if (input instanceof Seed) await this.applySeed(input.values);
       else if (input !== null && input !== undefined) await this.applyInput(input);
       else if (this.checkpointId === null) throw new ThreadNotFoundError(this.options.threadId);
       else await this.approveStaticInterrupts();
@@ -222,7 +229,7 @@ export class RunLoop {
     const step = this.step + 1;
     const state = this.channels.values();
     const results = new Map<string, ChannelWrite[]>();
-    const interrupts: Interrupt[] = [];
+    const interruptsByTask = new Map<string, readonly Interrupt[]>();
     let error: unknown;
     const saveEarly = this.next.length > 1;
     const emit = (event: () => StreamEvent) => this.emit(event);
@@ -251,7 +258,7 @@ export class RunLoop {
           runtime: this.runtime,
         });
         if (outcome.kind === "interrupted") {
-          interrupts.push(...outcome.interrupts);
+          interruptsByTask.set(task.id, outcome.interrupts);
           await this.savePending([statusWrite(task.id, INTERRUPT_CHANNEL, outcome.interrupts)]);
           if (this.wants("tasks"))
             emit(() => ({
@@ -289,8 +296,12 @@ export class RunLoop {
         }
       }),
     );
-    // Writes apply in plan order, whatever order the tasks finished in.
-    return { writes: this.next.flatMap((task) => results.get(task.id) ?? []), interrupts, error };
+    // Writes (and interrupts) come in plan order, whatever order the tasks finished in.
+    return {
+      writes: this.next.flatMap((task) => results.get(task.id) ?? []),
+      interrupts: this.next.flatMap((task) => interruptsByTask.get(task.id) ?? []),
+      error,
+    };
   }
 
   /**
@@ -308,11 +319,44 @@ export class RunLoop {
         asNode ?? "__update__",
         values,
       );
+      const held = new Set(
+        interruptSlots(this.pending)
+          .filter((slot) => slot.interrupts.some((i) => i.kind === "before"))
+          .flatMap((slot) => slot.interrupts.map((i) => i.node)),
+      );
       await this.commit(writes, "update", this.next);
+      // Editing the state at an interruptBefore pause is how it is approved:
+      // the next invoke(null) runs those nodes instead of pausing again.
+      const release = this.next.filter((task) => held.has(task.node));
+      await this.savePending(
+        release.map((task) =>
+          statusWrite(task.id, RESUME_CHANNEL, [
+            staticInterrupt(task.id, task.node, "before", this.options),
+          ]),
+        ),
+      );
       return this.checkpointId;
     } finally {
       await this.flush();
     }
+  }
+
+  /**
+   * A subgraph's first run: the parent's values become the shared channels'
+   * state as they are (a reducer must not fold the parent's whole list in as
+   * one update). Such a state does not follow from writes, so this input
+   * checkpoint stores a full snapshot.
+   */
+  private async applySeed(values: Readonly<Record<string, unknown>>): Promise<void> {
+    for (const [key, value] of Object.entries(values)) {
+      if (value === undefined || !this.spec.stateKeys.includes(key)) continue;
+      this.channels.channels.get(key)!.restore(value);
+      this.versions[key] = (this.versions[key] ?? 0) + 1;
+    }
+    const writes = await writesOf(this.spec, this.channels, "__input__", START, undefined);
+    this.next = [];
+    await this.commit(writes, "input", [], true);
+    this.inputSaved = true;
   }
 
   private async applyInput(input: unknown): Promise<void> {
@@ -327,6 +371,7 @@ export class RunLoop {
     writes: ChannelWrite[],
     source: "input" | "loop" | "update",
     carry: readonly PlannedTask[] = [],
+    forceSnapshot = false,
   ): Promise<void> {
     const nodeOf = new Map(this.next.map((task) => [task.id, task.node]));
     for (const name of this.channels.apply(writes, (id) => nodeOf.get(id) ?? id)) {
@@ -348,21 +393,25 @@ export class RunLoop {
     this.versionsSeen = planned.versionsSeen;
     this.next = [...planned.tasks, ...carried(carry, planned.tasks, id, this.options)];
     this.pending = [];
-    await this.persist(this.persisted(writes), {
-      source,
-      step: this.step,
-      inputStep: this.inputStep,
-    });
+    await this.persist(
+      this.persisted(writes),
+      { source, step: this.step, inputStep: this.inputStep },
+      forceSnapshot,
+    );
     if (this.wants("values")) this.emit(() => ({ mode: "values", data: this.channels.values() }));
   }
 
-  private async persist(writes: ChannelWrite[], metadata: CheckpointMetadata): Promise<void> {
+  private async persist(
+    writes: ChannelWrite[],
+    metadata: CheckpointMetadata,
+    forceSnapshot: boolean,
+  ) {
     if (this.options.durability === "exit") {
       this.unsavedWrites = writes;
       this.unsavedMetadata = metadata;
       return;
     }
-    await this.putCheckpoint(writes, metadata, false);
+    await this.putCheckpoint(writes, metadata, forceSnapshot);
   }
 
   private async putCheckpoint(
@@ -565,5 +614,14 @@ function staticInterrupt(
 }
 
 function updateOf(result: unknown): unknown {
+  if (result instanceof SubgraphOutput) {
+    // A subgraph's writes, by key: one value, or the list when it wrote a key several times.
+    const byKey = new Map<string, unknown[]>();
+    for (const write of result.writes)
+      byKey.set(write.channel, [...(byKey.get(write.channel) ?? []), write.value]);
+    return Object.fromEntries(
+      [...byKey].map(([key, values]) => [key, values.length === 1 ? values[0] : values]),
+    );
+  }
   return result instanceof Command ? (result.update ?? null) : (result ?? null);
 }

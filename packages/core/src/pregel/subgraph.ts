@@ -2,7 +2,7 @@ import type { ChannelWrite, Checkpointer } from "@waypoint/checkpoint";
 import { Command } from "../constants.js";
 import type { GraphSpec, NodeContext } from "../graph/graph-spec.js";
 import { GraphInterrupt, currentTaskScope } from "./interrupt.js";
-import { RunLoop } from "./run-loop.js";
+import { RunLoop, Seed } from "./run-loop.js";
 import { SubgraphOutput } from "./subgraph-output.js";
 
 /**
@@ -33,8 +33,10 @@ export async function runSubgraph(
   });
   let input: unknown;
   if (!loop.started) {
-    input = Object.fromEntries(
-      spec.stateKeys.filter((key) => key in parentState).map((key) => [key, parentState[key]]),
+    input = new Seed(
+      Object.fromEntries(
+        spec.stateKeys.filter((key) => key in parentState).map((key) => [key, parentState[key]]),
+      ),
     );
   } else {
     // Answers the parent received for this subgraph's interrupts, if any.

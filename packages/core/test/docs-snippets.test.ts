@@ -1,0 +1,69 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { describe, expect, it } from "vitest";
+
+// Every ```ts block of the concepts page is a complete program that checks its
+// own results with node:assert, so running them keeps the page true to the code.
+const docsFile = fileURLToPath(new URL("../../../docs/concepts.md", import.meta.url));
+const outDir = fileURLToPath(new URL("./.snippets/", import.meta.url));
+
+interface Snippet {
+  readonly heading: string;
+  readonly line: number;
+  readonly code: string;
+}
+
+function extractSnippets(markdown: string): Snippet[] {
+  const snippets: Snippet[] = [];
+  const lines = markdown.split("\n");
+  let heading = "(no heading)";
+  for (let i = 0; i < lines.length; i += 1) {
+    const line = lines[i]!;
+    const fence = /^(`{3,})(.*)$/.exec(line);
+    if (fence) {
+      // Skip to the closing fence, so that "#" lines inside code are not headings.
+      const info = fence[2]!.trim();
+      const body: string[] = [];
+      const start = i + 1;
+      for (i += 1; i < lines.length && !lines[i]!.startsWith(fence[1]!); i += 1) {
+        body.push(lines[i]!);
+      }
+      if (info === "ts" || info === "typescript") {
+        snippets.push({ heading, line: start, code: `${body.join("\n")}\n` });
+      }
+      continue;
+    }
+    const title = /^#{1,6}\s+(.*)$/.exec(line);
+    if (title) heading = title[1]!.trim();
+  }
+  return snippets;
+}
+
+const snippets = extractSnippets(readFileSync(docsFile, "utf8"));
+
+// Written fresh on every run; the folder's own .gitignore keeps them out of git.
+rmSync(outDir, { recursive: true, force: true });
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, ".gitignore"), "*\n");
+const files = snippets.map((snippet, index) => {
+  const file = join(outDir, `snippet-${index + 1}.ts`);
+  writeFileSync(file, `// docs/concepts.md, line ${snippet.line}\n${snippet.code}`);
+  return file;
+});
+
+describe("docs/concepts.md", () => {
+  it("has a runnable snippet for each concept", () => {
+    expect(snippets.length).toBeGreaterThanOrEqual(8);
+  });
+
+  snippets.forEach((snippet, index) => {
+    it(`${snippet.heading} (snippet ${index + 1}, line ${snippet.line})`, async () => {
+      const file = files[index]!;
+      await import(pathToFileURL(file).href);
+      // Keep only failing snippets for inspection: the package's `eslint .` cannot
+      // parse files outside its tsconfig, and would fail on leftovers.
+      rmSync(file);
+    });
+  });
+});
