@@ -19,7 +19,7 @@ import { AsyncQueue } from "./internal/async-queue.js";
 import { WarmRuns } from "./internal/warm-runs.js";
 import { ChannelSet } from "./pregel/channel-set.js";
 import type { Interrupt } from "./pregel/interrupt.js";
-import { interruptSlots, pendingInterrupts, taskIsDone, taskWritesFrom } from "./pregel/pending.js";
+import { interruptSlots, taskIsDone, taskWritesFrom } from "./pregel/pending.js";
 import { RunLoop, type Durability, type RunOptions } from "./pregel/run-loop.js";
 import type { StreamEvent, StreamMode } from "./pregel/stream-events.js";
 import type { StateDefinition, StateOf, UpdateOf } from "./state.js";
