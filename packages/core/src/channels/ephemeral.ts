@@ -1,5 +1,5 @@
-import { EmptyChannelError, MultipleWritesError } from "./channel.js";
-import type { Channel, ChannelSpec } from "./channel.js";
+import type { ChannelSpec } from "./channel.js";
+import { LastValueChannel } from "./last-value.js";
 
 /**
  * A value that lives for one superstep: written in step N, readable in step
@@ -14,47 +14,17 @@ export function ephemeral<T>(): ChannelSpec<T, T> {
   };
 }
 
-class EphemeralChannel<T> implements Channel<T, T> {
-  #available = false;
-  #value: T | undefined;
+/** A last value (one write per superstep) that an empty commit clears. */
+class EphemeralChannel<T> extends LastValueChannel<T> {
+  constructor() {
+    super(undefined);
+  }
 
-  update(writes: readonly T[]): boolean {
-    if (writes.length > 1) throw new MultipleWritesError(writes.length);
-    if (writes.length === 0) {
-      // The commit after the one that wrote it: the value has been seen, drop it.
-      if (!this.#available) return false;
-      this.#clear();
-      return true;
-    }
-    this.#value = writes[0];
-    this.#available = true;
+  override update(writes: readonly T[]): boolean {
+    if (writes.length > 0) return super.update(writes);
+    // The commit after the one that wrote it: the value has been seen, drop it.
+    if (!this.isAvailable()) return false;
+    this.reset();
     return true;
-  }
-
-  isAvailable(): boolean {
-    return this.#available;
-  }
-
-  get(): T {
-    if (!this.#available) throw new EmptyChannelError();
-    return this.#value as T;
-  }
-
-  checkpoint(): unknown {
-    return this.#available ? this.#value : undefined;
-  }
-
-  restore(data: unknown): void {
-    if (data === undefined) {
-      this.#clear();
-      return;
-    }
-    this.#value = data as T;
-    this.#available = true;
-  }
-
-  #clear(): void {
-    this.#value = undefined;
-    this.#available = false;
   }
 }
