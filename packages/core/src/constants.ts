@@ -40,5 +40,16 @@ export const DONE_CHANNEL = "__done__";
 /** Pending-write channel holding a task's resume values (interrupt id → value). */
 export const RESUME_VALUES_CHANNEL = "__resume_values__";
 
-/** Fixed pending-write slots of a task (negative idx: the runtime's own). */
-export const SLOT = { status: -2, resumeValues: -3, error: -4 } as const;
+/** Pending-write channel of a recorded effect. */
+export const EFFECT_CHANNEL = "__effect__";
+/** Pending-write channel of a task's latest partial output. */
+export const PARTIAL_CHANNEL = "__partial__";
+
+/** Fixed pending-write slots of a task (negative idx: the runtime's own); effects count down from effectBase. */
+export const SLOT = {
+  status: -2,
+  resumeValues: -3,
+  error: -4,
+  partial: -5,
+  effectBase: -100,
+} as const;

@@ -7,7 +7,8 @@ export type CoreErrorCode =
   | "RECURSION_LIMIT"
   | "INVALID_RESUME"
   | "NODE_TIMEOUT"
-  | "TERMINAL";
+  | "TERMINAL"
+  | "NON_DETERMINISM";
 
 export const CORE_ERROR_CODES: readonly CoreErrorCode[] = [
   "INVALID_GRAPH",
@@ -17,6 +18,7 @@ export const CORE_ERROR_CODES: readonly CoreErrorCode[] = [
   "INVALID_RESUME",
   "NODE_TIMEOUT",
   "TERMINAL",
+  "NON_DETERMINISM",
 ];
 
 class CoreError extends WaypointError<CoreErrorCode> {}
@@ -86,7 +88,28 @@ export class NodeTimeoutError extends CoreError {
 
 /** Thrown by a node to fail at once: the retry policy never retries it. */
 export class TerminalError extends CoreError {
-  constructor(message: string, options: { cause?: unknown; data?: ErrorData } = {}) {
-    super("TERMINAL", message, options);
+  constructor(
+    message: string,
+    options: { cause?: unknown; data?: ErrorData } = {},
+    code: CoreErrorCode = "TERMINAL",
+  ) {
+    super(code, message, options);
+  }
+}
+
+/**
+ * A node replayed after a crash, an interrupt or a retry called its effects
+ * in another order than it did the first time (its code or its inputs
+ * changed). Returning the recorded results would give wrong answers, so the
+ * task fails instead. Never retried.
+ */
+export class NonDeterminismError extends TerminalError {
+  constructor(node: string, index: number, recorded: string, called: string) {
+    super(
+      `Node "${node}" called effect #${index + 1} "${called}", but its recorded effect #${index + 1} is "${recorded}". ` +
+        `The node must call its effects in the same order on every run; see docs/side-effects.md.`,
+      { data: { node, index, recorded, called } },
+      "NON_DETERMINISM",
+    );
   }
 }

@@ -17,6 +17,7 @@ export {
   InvalidRouteError,
   InvalidUpdateError,
   NodeTimeoutError,
+  NonDeterminismError,
   RecursionLimitError,
   TerminalError,
   type CoreErrorCode,
@@ -30,6 +31,7 @@ export {
   type StreamOptions,
 } from "./compiled-graph.js";
 export type {
+  EffectInfo,
   NodeContext,
   NodeFunction,
   NodeOptions,
@@ -39,6 +41,7 @@ export type {
 } from "./graph/graph-spec.js";
 export { StateGraph, type CompileOptions } from "./graph/state-graph.js";
 export { interrupt, type Interrupt } from "./pregel/interrupt.js";
+export type { Salvage } from "./pregel/task-journal.js";
 export type { Durability } from "./pregel/run-loop.js";
 export type { StreamMode, TaskEvent } from "./pregel/stream-events.js";
 export { defineState, type StateDefinition, type StateOf, type UpdateOf } from "./state.js";

@@ -1,12 +1,11 @@
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, expect, it } from "vitest";
 import { MemoryCheckpointer } from "@waypoint/checkpoint";
 import { SqliteCheckpointer } from "@waypoint/checkpoint-sqlite";
+import { ChildScript } from "./support/child-script.js";
 import {
   RECURSION_LIMIT,
   SUPERSTEPS,
@@ -16,69 +15,10 @@ import {
 } from "./fixtures/crash-graph.js";
 
 const CHILD = fileURLToPath(new URL("./fixtures/crash-child.ts", import.meta.url));
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const DONE_CHANNEL = "__done__";
 
 const directory = mkdtempSync(join(tmpdir(), "waypoint-crash-"));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
-
-/** A crash-child process whose stdout lines are collected. */
-class Child {
-  readonly process: ChildProcessWithoutNullStreams;
-  readonly lines: string[] = [];
-  readonly exited: Promise<NodeJS.Signals | number | null>;
-  private waiter: ((line: string | undefined) => void) | undefined;
-  private match: (line: string) => boolean = () => false;
-  private stderr = "";
-
-  constructor(args: string[]) {
-    this.process = spawn(
-      process.execPath,
-      ["--conditions=@waypoint/source", "--import", "tsx", CHILD, ...args],
-      { cwd: ROOT },
-    );
-    this.process.stderr.on("data", (chunk: Buffer) => (this.stderr += chunk.toString()));
-    createInterface({ input: this.process.stdout }).on("line", (line) => {
-      this.lines.push(line);
-      if (this.match(line)) this.settle(line);
-    });
-    this.exited = new Promise((resolve) =>
-      this.process.on("close", (code, signal) => {
-        this.settle(undefined);
-        resolve(signal ?? code);
-      }),
-    );
-  }
-
-  /** The first line that matches, or a failure if the process exits or stalls first. */
-  async waitFor(match: (line: string) => boolean, timeoutMs = 20_000): Promise<string> {
-    const seen = this.lines.find(match);
-    if (seen !== undefined) return seen;
-    const timer = setTimeout(() => this.settle(undefined), timeoutMs);
-    const line = await new Promise<string | undefined>((resolve) => {
-      this.match = match;
-      this.waiter = resolve;
-    });
-    clearTimeout(timer);
-    if (line === undefined)
-      throw new Error(
-        `no matching line; stdout:\n${this.lines.join("\n")}\nstderr: ${this.stderr}`,
-      );
-    return line;
-  }
-
-  async kill(): Promise<void> {
-    this.process.kill("SIGKILL");
-    expect(await this.exited).toBe("SIGKILL");
-  }
-
-  private settle(line: string | undefined): void {
-    const waiter = this.waiter;
-    this.waiter = undefined;
-    this.match = () => false;
-    waiter?.(line);
-  }
-}
 
 /**
  * Where to kill: the nth line of a kind at a step ("task-end:7:1" is the first
@@ -202,7 +142,7 @@ it("survives SIGKILL at every superstep boundary and mid-task, re-running only t
     const mode = kills.length === 0 ? "start" : "resume";
     const [kind, step] = point.at.split(":");
     const stop = point.delayMs === undefined ? point.at : `boundary:${step}:1`;
-    const child = new Child([file, logFile, threadId, mode, stop]);
+    const child = new ChildScript(CHILD, [file, logFile, threadId, mode, stop]);
     await child.waitFor(counter(point.at));
     if (point.delayMs !== undefined) await new Promise((r) => setTimeout(r, point.delayMs));
     await child.kill();
@@ -219,7 +159,7 @@ it("survives SIGKILL at every superstep boundary and mid-task, re-running only t
       if (kind !== "boundary") expect(inFlight.size, point.at).toBeGreaterThan(0);
     }
   }
-  const last = new Child([file, logFile, threadId, "resume"]);
+  const last = new ChildScript(CHILD, [file, logFile, threadId, "resume"]);
   await last.waitFor((line) => line === "done");
   expect(await last.exited).toBe(0);
 

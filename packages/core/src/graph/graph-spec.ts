@@ -3,6 +3,7 @@ import type { Command, Send } from "../constants.js";
 import type { PlannerNode } from "../pregel/planner.js";
 import type { StateDefinition } from "../state.js";
 import type { GraphShape } from "./mermaid.js";
+import type { Salvage } from "../pregel/task-journal.js";
 
 /** Retries of a failed node. A TerminalError is never retried. */
 export interface RetryPolicy {
@@ -33,6 +34,27 @@ export interface NodeContext {
   writer(chunk: unknown): void;
   /** Pauses the run for a human; returns the resume value once given. */
   interrupt<Resume = unknown>(value: unknown): Resume;
+  /**
+   * Runs a side effect at most once per (task, name, call index): its result
+   * is recorded before this returns, and a replay of the node (after a crash,
+   * an interrupt or a retry) gets the recorded result without calling `fn`.
+   * Pass `idempotencyKey` to the outside system so that an effect that ran
+   * but was not recorded before a crash is deduplicated there.
+   */
+  effect<T>(name: string, fn: (info: EffectInfo) => T | Promise<T>): Promise<T>;
+  /** Saves the node's latest partial output (throttled), for `salvage` after a crash. */
+  partial(value: unknown): void;
+  /** The partial output an earlier attempt of this task saved, if any. */
+  readonly salvage: Salvage | undefined;
+}
+
+/** What an effect's function receives. */
+export interface EffectInfo {
+  /** The same on every replay of this effect: derived from thread, checkpoint, task, name and call index. */
+  readonly idempotencyKey: string;
+  /** The node's attempt in this process (1 on the first try). */
+  readonly attempt: number;
+  readonly signal: AbortSignal;
 }
 
 export type NodeResult<Update> = Update | Command<Update> | void | undefined;

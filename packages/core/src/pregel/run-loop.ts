@@ -30,6 +30,8 @@ import { plan } from "./planner.js";
 import type { StreamEvent, StreamMode } from "./stream-events.js";
 import { taskId } from "./task-id.js";
 import { SubgraphOutput } from "./subgraph-output.js";
+import { TaskJournal } from "./task-journal.js";
+import { faultPoint } from "../faults.js";
 import { runTask } from "./task-runner.js";
 
 /**
@@ -256,6 +258,8 @@ export class RunLoop {
           writer: (chunk) =>
             this.wants("custom") ? emit(() => ({ mode: "custom", data: chunk })) : undefined,
           runtime: this.runtime,
+          checkpointId: this.checkpointId!,
+          journal: new TaskJournal(task.id, earlier, (writes) => this.savePending(writes)),
         });
         if (outcome.kind === "interrupted") {
           interruptsByTask.set(task.id, outcome.interrupts);
@@ -393,11 +397,13 @@ export class RunLoop {
     this.versionsSeen = planned.versionsSeen;
     this.next = [...planned.tasks, ...carried(carry, planned.tasks, id, this.options)];
     this.pending = [];
+    await faultPoint("before-commit");
     await this.persist(
       this.persisted(writes),
       { source, step: this.step, inputStep: this.inputStep },
       forceSnapshot,
     );
+    await faultPoint("after-commit");
     if (this.wants("values")) this.emit(() => ({ mode: "values", data: this.channels.values() }));
   }
 

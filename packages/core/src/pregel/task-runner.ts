@@ -1,6 +1,9 @@
 import type { PlannedTask } from "@waypoint/checkpoint";
-import { NodeTimeoutError, TerminalError } from "../errors.js";
-import type { NodeContext, NodeSpec, RetryPolicy } from "../graph/graph-spec.js";
+import { NodeTimeoutError, NonDeterminismError, TerminalError } from "../errors.js";
+import { faultPoint } from "../faults.js";
+import type { EffectInfo, NodeContext, NodeSpec, RetryPolicy } from "../graph/graph-spec.js";
+import type { TaskJournal } from "./task-journal.js";
+import { taskId } from "./task-id.js";
 import {
   GraphInterrupt,
   interrupt,
@@ -25,15 +28,27 @@ export interface TaskRunOptions {
   readonly signal: AbortSignal;
   readonly writer: (chunk: unknown) => void;
   readonly runtime: TaskRuntime;
+  /** The checkpoint the task was planned in (part of its effects' keys). */
+  readonly checkpointId: string;
+  readonly journal: TaskJournal;
 }
 
 /** Runs one task with its node's retry policy and timeout. Never throws. */
 export async function runTask(options: TaskRunOptions): Promise<TaskOutcome> {
+  const partials = new PartialSaver(options.journal);
+  try {
+    return await runAttempts(options, partials);
+  } finally {
+    await partials.stop();
+  }
+}
+
+async function runAttempts(options: TaskRunOptions, partials: PartialSaver): Promise<TaskOutcome> {
   const policy = options.node.retry ?? {};
   const maxAttempts = policy.maxAttempts ?? 1;
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return { kind: "done", result: await attemptOnce(options, attempt) };
+      return { kind: "done", result: await attemptOnce(options, attempt, partials) };
     } catch (error) {
       if (error instanceof GraphInterrupt)
         return { kind: "interrupted", interrupts: error.interrupts };
@@ -45,7 +60,11 @@ export async function runTask(options: TaskRunOptions): Promise<TaskOutcome> {
   }
 }
 
-async function attemptOnce(options: TaskRunOptions, attempt: number): Promise<unknown> {
+async function attemptOnce(
+  options: TaskRunOptions,
+  attempt: number,
+  partials: PartialSaver,
+): Promise<unknown> {
   const timeoutMs = options.node.timeoutMs;
   // A node without a timeout shares the run's signal; one with a timeout gets
   // its own, so that the timeout aborts only this task.
@@ -64,6 +83,9 @@ async function attemptOnce(options: TaskRunOptions, attempt: number): Promise<un
       signal: controller?.signal ?? options.signal,
       writer: options.writer,
       interrupt: (value) => interrupt(value),
+      effect: effects(options, attempt, () => context.signal),
+      partial: (value) => partials.push(value),
+      salvage: options.journal.salvage,
     };
     const run = runInTaskScope(
       {
@@ -87,6 +109,88 @@ async function attemptOnce(options: TaskRunOptions, attempt: number): Promise<un
   } finally {
     clearTimeout(timer);
     if (controller) options.signal.removeEventListener("abort", abort);
+  }
+}
+
+/** ctx.effect for one attempt: effects are numbered by call order, from 0 on every attempt. */
+function effects(
+  options: TaskRunOptions,
+  attempt: number,
+  signal: () => AbortSignal,
+): NodeContext["effect"] {
+  let calls = 0;
+  const { journal, task, node } = options;
+  return async <T>(name: string, fn: (info: EffectInfo) => T | Promise<T>): Promise<T> => {
+    const index = calls++;
+    const recorded = journal.effect(index);
+    if (recorded !== undefined) {
+      if (recorded.name !== name)
+        throw new NonDeterminismError(node.name, index, recorded.name, name);
+      if (recorded.ok) return recorded.result as T;
+      throw new TerminalError(recorded.error?.message ?? "effect failed", {
+        data: { effect: name, recorded: recorded.error },
+      });
+    }
+    const idempotencyKey = taskId([
+      options.threadId,
+      options.namespace,
+      options.checkpointId,
+      task.id,
+      "effect",
+      name,
+      index,
+    ]);
+    await faultPoint("before-effect");
+    let result: T;
+    try {
+      result = await fn({ idempotencyKey, attempt, signal: signal() });
+    } catch (error) {
+      // A TerminalError is an outcome: record it, so a replay fails the same way without calling fn.
+      if (error instanceof TerminalError) await journal.recordFailure(name, index, error);
+      throw error;
+    }
+    await faultPoint("after-effect-before-record");
+    await journal.recordEffect({ name, index, ok: true, result });
+    await faultPoint("after-record");
+    return result;
+  };
+}
+
+/** Saves the latest partial output at most every THROTTLE_MS; what is unsaved when the task ends is dropped. */
+const PARTIAL_THROTTLE_MS = 250;
+
+class PartialSaver {
+  private latest: { value: unknown } | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private lastSaved = 0;
+  private saving: Promise<void> = Promise.resolve();
+
+  constructor(private readonly journal: TaskJournal) {}
+
+  push(value: unknown): void {
+    this.latest = { value };
+    if (this.timer !== undefined) return;
+    const wait = Math.max(0, this.lastSaved + PARTIAL_THROTTLE_MS - Date.now());
+    this.timer = setTimeout(() => this.drain(), wait);
+  }
+
+  private drain(): void {
+    this.timer = undefined;
+    const latest = this.latest;
+    this.latest = undefined;
+    if (latest === undefined) return;
+    this.lastSaved = Date.now();
+    // Best effort: a partial that fails to save must not fail the node.
+    this.saving = this.saving
+      .then(() => this.journal.savePartial(latest.value))
+      .catch(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.latest = undefined;
+    await this.saving;
   }
 }
 

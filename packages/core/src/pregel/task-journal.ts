@@ -1,0 +1,83 @@
+import { serializeError, type PendingWrite, type SerializedError } from "@waypoint/checkpoint";
+import { EFFECT_CHANNEL, PARTIAL_CHANNEL, SLOT } from "../constants.js";
+
+/** A recorded effect: what `fn` returned, or the TerminalError it threw. */
+export interface EffectRecord {
+  readonly name: string;
+  readonly index: number;
+  readonly ok: boolean;
+  readonly result?: unknown;
+  readonly error?: SerializedError;
+}
+
+/** The latest partial output of a task, and whether it was saved by an earlier process. */
+export interface Salvage {
+  readonly value: unknown;
+  readonly savedAt: Date;
+  /** True when the partial came from storage: the process that saved it stopped mid-task. */
+  readonly recoveredAfterCrash: boolean;
+}
+
+/** Effect slots: idx -100 for a task's first effect, -101 for its second, and so on. */
+export const effectSlot = (index: number) => SLOT.effectBase - index;
+
+/**
+ * What a task has recorded in its pending writes: its effects and its latest
+ * partial output. Shared by the task's attempts in this process, and rebuilt
+ * from storage after a crash.
+ */
+export class TaskJournal {
+  private readonly effects = new Map<number, EffectRecord>();
+  readonly salvage: Salvage | undefined;
+
+  constructor(
+    readonly taskId: string,
+    earlier: readonly PendingWrite[],
+    private readonly save: (writes: PendingWrite[]) => Promise<void>,
+  ) {
+    let partial: { value: unknown; savedAt: number } | undefined;
+    for (const write of earlier) {
+      if (write.channel === EFFECT_CHANNEL) {
+        const record = write.value as EffectRecord;
+        this.effects.set(record.index, record);
+      } else if (write.channel === PARTIAL_CHANNEL) {
+        partial = write.value as { value: unknown; savedAt: number };
+      }
+    }
+    this.salvage =
+      partial === undefined
+        ? undefined
+        : { value: partial.value, savedAt: new Date(partial.savedAt), recoveredAfterCrash: true };
+  }
+
+  effect(index: number): EffectRecord | undefined {
+    return this.effects.get(index);
+  }
+
+  async recordEffect(record: EffectRecord): Promise<void> {
+    await this.save([
+      {
+        taskId: this.taskId,
+        idx: effectSlot(record.index),
+        channel: EFFECT_CHANNEL,
+        value: record,
+      },
+    ]);
+    this.effects.set(record.index, record);
+  }
+
+  recordFailure(name: string, index: number, error: unknown): Promise<void> {
+    return this.recordEffect({ name, index, ok: false, error: serializeError(error) });
+  }
+
+  savePartial(value: unknown): Promise<void> {
+    return this.save([
+      {
+        taskId: this.taskId,
+        idx: SLOT.partial,
+        channel: PARTIAL_CHANNEL,
+        value: { value, savedAt: Date.now() },
+      },
+    ]);
+  }
+}
