@@ -10,7 +10,9 @@ import {
   type LoadedCheckpoint,
   type SerializedError,
 } from "@waypoint/checkpoint";
-import { Command, SLOT } from "./constants.js";
+import { Command, EFFECT_CHANNEL, SLOT, toolEffectName } from "./constants.js";
+import type { ToolCallRequest } from "./channels/channel.js";
+import type { EffectRecord } from "./pregel/task-journal.js";
 import { drawMermaid } from "./graph/mermaid.js";
 import type { GraphSpec, NodeFunction } from "./graph/graph-spec.js";
 import { runSubgraph } from "./pregel/subgraph.js";
@@ -60,6 +62,14 @@ export interface StateTask {
   readonly writes?: readonly ChannelWrite[];
 }
 
+/** A tool call the model asked for that has no result in the state yet. */
+export interface PendingToolCall extends ToolCallRequest {
+  /** The state key of the conversation it belongs to. */
+  readonly channel: string;
+  /** Set when its effect already ran and was recorded (the result comes into the state when its superstep commits). */
+  readonly recorded?: { readonly ok: boolean; readonly result?: unknown; readonly error?: SerializedError };
+}
+
 /** `getState`: a thread's state at one checkpoint, with what comes next. */
 export interface StateSnapshot<D extends StateDefinition> {
   readonly values: StateOf<D>;
@@ -67,6 +77,8 @@ export interface StateSnapshot<D extends StateDefinition> {
   readonly next: readonly string[];
   readonly tasks: readonly StateTask[];
   readonly interrupts: readonly Interrupt[];
+  /** Tool calls the model asked for without a result yet, with any result already recorded. */
+  readonly pendingToolCalls: readonly PendingToolCall[];
   readonly checkpointId: string;
   readonly parentCheckpointId: string | null;
   readonly step: number;
@@ -283,8 +295,25 @@ export class CompiledGraph<D extends StateDefinition> {
           : {}),
       };
     });
+    const values = channels.values();
+    const recorded = new Map(
+      loaded.pendingWrites
+        .filter((write) => write.channel === EFFECT_CHANNEL)
+        .map((write) => write.value as EffectRecord)
+        .map((record) => [record.name, record]),
+    );
+    const pendingToolCalls = this.spec.stateKeys.flatMap((key) => {
+      const find = this.spec.channels.get(key)?.pendingToolCalls;
+      if (find === undefined || values[key] === undefined) return [];
+      return find(values[key]).map((call) => {
+        const record = recorded.get(toolEffectName(call.id));
+        const result = record && { ok: record.ok, ...(record.ok ? { result: record.result } : { error: record.error }) };
+        return { ...call, channel: key, ...(result ? { recorded: result } : {}) };
+      });
+    });
     return {
-      values: channels.values() as StateOf<D>,
+      values: values as StateOf<D>,
+      pendingToolCalls,
       next: checkpoint.next.map((task) => task.node),
       tasks,
       interrupts,

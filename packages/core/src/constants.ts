@@ -53,3 +53,6 @@ export const SLOT = {
   partial: -5,
   effectBase: -100,
 } as const;
+
+/** The effect name under which a tool call runs (ToolNode), so getState can show its recorded result. */
+export const toolEffectName = (toolCallId: string) => `tool:${toolCallId}`;

@@ -7,9 +7,10 @@ export {
   untracked,
   type Channel,
   type ChannelSpec,
+  type ToolCallRequest,
   type StandardSchemaV1,
 } from "./channels/index.js";
-export { Command, END, START, Send, type Goto } from "./constants.js";
+export { Command, END, START, Send, toolEffectName, type Goto } from "./constants.js";
 export {
   CORE_ERROR_CODES,
   GraphValidationError,
@@ -26,6 +27,7 @@ export {
   CompiledGraph,
   type InvokeOptions,
   type InvokeResult,
+  type PendingToolCall,
   type StateSnapshot,
   type StateTask,
   type StreamOptions,
@@ -43,5 +45,5 @@ export { StateGraph, type CompileOptions } from "./graph/state-graph.js";
 export { interrupt, type Interrupt } from "./pregel/interrupt.js";
 export type { Salvage } from "./pregel/task-journal.js";
 export type { Durability } from "./pregel/run-loop.js";
-export type { StreamMode, TaskEvent } from "./pregel/stream-events.js";
+export type { MessageMetadata, StreamMode, TaskEvent } from "./pregel/stream-events.js";
 export { defineState, type StateDefinition, type StateOf, type UpdateOf } from "./state.js";

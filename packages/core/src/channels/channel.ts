@@ -39,9 +39,21 @@ export interface ChannelSpec<Value = unknown, Update = unknown> {
   /** Validates one written value; throws to reject it (the run loop names the channel and node). */
   readonly validate?: (update: unknown) => Update;
   create(): Channel<Value, Update>;
+  /**
+   * For channels that hold a conversation: the tool calls the model asked
+   * for that have no result in the value yet (shown by getState).
+   */
+  readonly pendingToolCalls?: (value: unknown) => readonly ToolCallRequest[];
   /** Phantom fields for type inference only; never set at run time. */
   readonly __value?: Value;
   readonly __update?: Update;
+}
+
+/** A tool call a model asked for. */
+export interface ToolCallRequest {
+  readonly id: string;
+  readonly name: string;
+  readonly args: unknown;
 }
 
 /** A channel that takes at most one write per superstep got several. */

@@ -1,5 +1,5 @@
 export { EmptyChannelError, MultipleWritesError } from "./channel.js";
-export type { Channel, ChannelSpec } from "./channel.js";
+export type { Channel, ChannelSpec, ToolCallRequest } from "./channel.js";
 export { barrier } from "./barrier.js";
 export { ephemeral } from "./ephemeral.js";
 export { lastValue, type LastValueOptions } from "./last-value.js";

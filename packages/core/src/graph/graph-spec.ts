@@ -32,6 +32,8 @@ export interface NodeContext {
   readonly signal: AbortSignal;
   /** Sends a chunk to `stream(..., { streamMode: "custom" })`. */
   writer(chunk: unknown): void;
+  /** Sends a model's token chunk to `stream(..., { streamMode: "messages" })`. */
+  streamMessage(chunk: unknown): void;
   /** Pauses the run for a human; returns the resume value once given. */
   interrupt<Resume = unknown>(value: unknown): Resume;
   /**

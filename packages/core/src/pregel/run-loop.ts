@@ -257,6 +257,13 @@ export class RunLoop {
           signal: this.options.signal,
           writer: (chunk) =>
             this.wants("custom") ? emit(() => ({ mode: "custom", data: chunk })) : undefined,
+          streamMessage: (chunk) =>
+            this.wants("messages")
+              ? emit(() => ({
+                  mode: "messages",
+                  data: [chunk, { node: task.node, taskId: task.id, step, namespace: this.options.namespace }],
+                }))
+              : undefined,
           runtime: this.runtime,
           checkpointId: this.checkpointId!,
           journal: new TaskJournal(task.id, earlier, (writes) => this.savePending(writes)),

@@ -1,7 +1,15 @@
 import type { CheckpointHeader, SerializedError } from "@waypoint/checkpoint";
 import type { Interrupt } from "./interrupt.js";
 
-export type StreamMode = "values" | "updates" | "tasks" | "checkpoints" | "custom";
+export type StreamMode = "values" | "updates" | "tasks" | "checkpoints" | "custom" | "messages";
+
+/** Where a streamed message chunk comes from. */
+export interface MessageMetadata {
+  readonly node: string;
+  readonly taskId: string;
+  readonly step: number;
+  readonly namespace: string;
+}
 
 export type TaskEvent =
   | {
@@ -27,6 +35,7 @@ export type StreamEvent = (
   | { readonly mode: "tasks"; readonly data: TaskEvent }
   | { readonly mode: "checkpoints"; readonly data: CheckpointHeader }
   | { readonly mode: "custom"; readonly data: unknown }
+  | { readonly mode: "messages"; readonly data: readonly [chunk: unknown, metadata: MessageMetadata] }
 ) & {
   /** Set on events from a subgraph: "node:taskId", nested levels joined by "|". */
   readonly namespace?: string;

@@ -27,6 +27,7 @@ export interface TaskRunOptions {
   readonly resumeValues: Readonly<Record<string, unknown>>;
   readonly signal: AbortSignal;
   readonly writer: (chunk: unknown) => void;
+  readonly streamMessage: (chunk: unknown) => void;
   readonly runtime: TaskRuntime;
   /** The checkpoint the task was planned in (part of its effects' keys). */
   readonly checkpointId: string;
@@ -82,6 +83,7 @@ async function attemptOnce(
       attempt,
       signal: controller?.signal ?? options.signal,
       writer: options.writer,
+      streamMessage: options.streamMessage,
       interrupt: (value) => interrupt(value),
       effect: effects(options, attempt, () => context.signal),
       partial: (value) => partials.push(value),

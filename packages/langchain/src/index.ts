@@ -1,0 +1,15 @@
+export { chatModelNode, type ChatModelNodeOptions } from "./chat-model-node.js";
+export {
+  REMOVE_ALL_MESSAGES,
+  mergeMessages,
+  messages,
+  unansweredToolCalls,
+  type MessagesUpdate,
+} from "./messages-channel.js";
+export { langchainPlugin, langchainSerializer } from "./messages-plugin.js";
+export {
+  AgentState,
+  createToolCallingAgent,
+  type ToolCallingAgentOptions,
+} from "./tool-calling-agent.js";
+export { toolNode, type ToolNodeOptions } from "./tool-node.js";
