@@ -98,7 +98,7 @@ const messageType: CustomType<BaseMessage, JsonValue> = {
         : undefined;
     if (MessageClass === undefined)
       throw new Error(`unknown LangChain message type ${JSON.stringify(form?.type)}`);
-    return new MessageClass(fieldsJson.deserialize(form.fields) as never);
+    return new MessageClass(fieldsJson.deserialize<never>(form.fields));
   },
 };
 
