@@ -1,0 +1,91 @@
+import type { PoolClient } from "pg";
+import { UnsupportedFormatVersionError } from "@waypoint/checkpoint";
+
+/**
+ * Versioned, ordered migrations; `{schema}` is replaced by the quoted schema
+ * name. Every index leads with the thread, so the tables can later be
+ * partitioned by thread.
+ */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE {schema}.checkpoints (
+     thread_id text NOT NULL,
+     namespace text NOT NULL,
+     id text NOT NULL,
+     parent_id text,
+     step integer NOT NULL,
+     created_at bigint NOT NULL,
+     format_version smallint NOT NULL,
+     base_id text NOT NULL,
+     chain_length integer NOT NULL,
+     chain_bytes bigint NOT NULL,
+     snapshot_bytes bigint NOT NULL,
+     next_count integer NOT NULL,
+     metadata jsonb NOT NULL,
+     header text NOT NULL,
+     writes text NOT NULL,
+     snapshot text,
+     PRIMARY KEY (thread_id, namespace, id)
+   );
+   CREATE TABLE {schema}.heads (
+     thread_id text NOT NULL,
+     namespace text NOT NULL,
+     head_id text NOT NULL,
+     PRIMARY KEY (thread_id, namespace)
+   );
+   CREATE TABLE {schema}.pending_writes (
+     thread_id text NOT NULL,
+     namespace text NOT NULL,
+     checkpoint_id text NOT NULL,
+     task_id text NOT NULL,
+     idx integer NOT NULL,
+     format_version smallint NOT NULL,
+     channel text NOT NULL,
+     value text NOT NULL,
+     PRIMARY KEY (thread_id, namespace, checkpoint_id, task_id, idx)
+   );`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** A fixed key for pg_advisory_xact_lock, so two processes never migrate at once. */
+const MIGRATION_LOCK = 0x57a79017;
+
+export function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/**
+ * Brings the schema to the latest version. Runs in one transaction under an
+ * advisory lock: a second process calling it at the same time waits, then
+ * finds the work done.
+ */
+export async function migrate(client: PoolClient, schema: string): Promise<void> {
+  const quoted = quoteIdentifier(schema);
+  await client.query("BEGIN");
+  try {
+    await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${quoted}.migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const { rows } = await client.query<{ version: number | null }>(
+      `SELECT max(version) AS version FROM ${quoted}.migrations`,
+    );
+    const current = rows[0]?.version ?? 0;
+    if (current > SCHEMA_VERSION) {
+      throw new UnsupportedFormatVersionError(
+        `The Waypoint schema ${quoted}`,
+        current,
+        SCHEMA_VERSION,
+      );
+    }
+    for (let version = current + 1; version <= SCHEMA_VERSION; version += 1) {
+      await client.query(MIGRATIONS[version - 1]!.replaceAll("{schema}", quoted));
+      await client.query(`INSERT INTO ${quoted}.migrations (version) VALUES ($1)`, [version]);
+    }
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK");
+    throw error;
+  }
+}

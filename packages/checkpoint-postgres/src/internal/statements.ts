@@ -1,0 +1,111 @@
+/** The SQL the checkpointer runs, for one schema. Each put is one statement. */
+
+function columns(prefix: string, withPayloads: boolean): string {
+  const p = prefix === "" ? "" : `${prefix}.`;
+  const header = `${p}thread_id AS "threadId", ${p}namespace, ${p}id, ${p}parent_id AS "parentId", ${p}step,
+    ${p}created_at::float8 AS "createdAt", ${p}format_version AS "formatVersion", ${p}base_id AS "baseId",
+    ${p}chain_length AS "chainLength", ${p}chain_bytes::float8 AS "chainBytes",
+    ${p}snapshot_bytes::float8 AS "snapshotBytes", ${p}next_count AS "nextCount", ${p}metadata::text AS metadata,
+    ${p}header`;
+  return withPayloads ? `${header}, ${p}writes, ${p}snapshot` : header;
+}
+
+const INSERT_COLUMNS = `thread_id, namespace, id, parent_id, step, created_at, format_version, base_id,
+  chain_length, chain_bytes, snapshot_bytes, next_count, metadata, header, writes, snapshot`;
+
+export function statements(s: string) {
+  const pendingJson = `(SELECT coalesce(json_agg(json_build_object('taskId', p.task_id, 'idx', p.idx,
+      'formatVersion', p.format_version, 'channel', p.channel, 'value', p.value)), '[]'::json)
+    FROM ${s}.pending_writes p WHERE p.thread_id = $1 AND p.namespace = $2 AND p.checkpoint_id = t.id)`;
+  // The target checkpoint, the rows of its chain back to its base snapshot
+  // (one unbranched range of the primary key), and its pending writes: one query.
+  const load = (target: string) => `WITH t AS (${target})
+    SELECT ${columns("c", true)}, (c.id = t.id) AS "isTarget",
+      CASE WHEN c.id = t.id THEN ${pendingJson} END AS pending
+    FROM t JOIN ${s}.checkpoints c
+      ON c.thread_id = $1 AND c.namespace = $2 AND c.id >= t.base_id AND c.id <= t.id AND c.base_id = t.base_id`;
+  return {
+    /**
+     * Moves the head from the expected one (or creates it, for a thread's
+     * first checkpoint) and inserts the checkpoint, in one statement. The
+     * row lock on the head makes a concurrent writer re-check its condition
+     * after this one commits, so exactly one of them wins.
+     */
+    put: `WITH moved AS (
+        UPDATE ${s}.heads SET head_id = $3
+        WHERE thread_id = $1 AND namespace = $2 AND head_id = $17::text
+          AND ($4::text IS NULL OR $4::text = $17::text OR EXISTS (
+            SELECT 1 FROM ${s}.checkpoints WHERE thread_id = $1 AND namespace = $2 AND id = $4::text))
+        RETURNING 1
+      ), created AS (
+        INSERT INTO ${s}.heads (thread_id, namespace, head_id)
+        SELECT $1, $2, $3 WHERE $17::text IS NULL AND $4::text IS NULL
+        ON CONFLICT DO NOTHING
+        RETURNING 1
+      )
+      INSERT INTO ${s}.checkpoints (${INSERT_COLUMNS})
+      SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16
+      WHERE EXISTS (SELECT 1 FROM moved) OR EXISTS (SELECT 1 FROM created)`,
+    headId: `SELECT head_id AS id FROM ${s}.heads WHERE thread_id = $1 AND namespace = $2`,
+    exists: `SELECT 1 FROM ${s}.checkpoints WHERE thread_id = $1 AND namespace = $2 AND id = $3`,
+    putPending: `INSERT INTO ${s}.pending_writes
+        (thread_id, namespace, checkpoint_id, task_id, idx, format_version, channel, value)
+      SELECT $1, $2, $3, w.task_id, w.idx, w.format_version, w.channel, w.value
+      FROM unnest($4::text[], $5::int[], $6::int[], $7::text[], $8::text[])
+        AS w(task_id, idx, format_version, channel, value)
+      WHERE EXISTS (SELECT 1 FROM ${s}.checkpoints WHERE thread_id = $1 AND namespace = $2 AND id = $3)
+      ON CONFLICT (thread_id, namespace, checkpoint_id, task_id, idx) DO UPDATE
+        SET format_version = EXCLUDED.format_version, channel = EXCLUDED.channel, value = EXCLUDED.value`,
+    loadHead: load(`SELECT c.id, c.base_id FROM ${s}.heads h
+      JOIN ${s}.checkpoints c ON c.thread_id = h.thread_id AND c.namespace = h.namespace AND c.id = h.head_id
+      WHERE h.thread_id = $1 AND h.namespace = $2`),
+    loadById: load(
+      `SELECT id, base_id FROM ${s}.checkpoints WHERE thread_id = $1 AND namespace = $2 AND id = $3`,
+    ),
+    /** `$3` is the exclusive upper bound, `$4` the page size; metadata filters are appended. */
+    listPage: (filters: string) => `SELECT ${columns("", false)} FROM ${s}.checkpoints
+      WHERE thread_id = $1 AND namespace = $2 AND id < $3 ${filters} ORDER BY id DESC LIMIT $4`,
+    threadsPage: `SELECT h.thread_id AS "threadId", h.head_id AS "headId", c.step, c.created_at::float8 AS "createdAt",
+        c.next_count AS "nextCount",
+        ARRAY(SELECT DISTINCT p.channel FROM ${s}.pending_writes p
+          WHERE p.thread_id = h.thread_id AND p.namespace = '' AND p.checkpoint_id = h.head_id
+            AND p.channel IN ('__interrupt__', '__error__')) AS channels
+      FROM ${s}.heads h
+      JOIN ${s}.checkpoints c ON c.thread_id = h.thread_id AND c.namespace = h.namespace AND c.id = h.head_id
+      WHERE h.namespace = '' AND h.thread_id > $1
+      ORDER BY h.thread_id LIMIT $2`,
+    threadExists: `SELECT 1 FROM ${s}.heads WHERE thread_id = $1 LIMIT 1`,
+    deletePending: `DELETE FROM ${s}.pending_writes WHERE thread_id = $1`,
+    deleteCheckpoints: `DELETE FROM ${s}.checkpoints WHERE thread_id = $1`,
+    deleteHeads: `DELETE FROM ${s}.heads WHERE thread_id = $1`,
+    namespacesOf: `SELECT thread_id AS "threadId", namespace, head_id AS "headId" FROM ${s}.heads WHERE thread_id = $1`,
+    allNamespaces: `SELECT thread_id AS "threadId", namespace, head_id AS "headId" FROM ${s}.heads
+      WHERE (thread_id, namespace) > ($1, $2) ORDER BY thread_id, namespace LIMIT $3`,
+    pruneCandidates: `SELECT id, parent_id AS "parentId", base_id AS "baseId", created_at::float8 AS "createdAt"
+      FROM ${s}.checkpoints WHERE thread_id = $1 AND namespace = $2`,
+    deleteIds: `WITH gone AS (
+        DELETE FROM ${s}.checkpoints WHERE thread_id = $1 AND namespace = $2 AND id = ANY($3::text[]) RETURNING id
+      ), pending AS (
+        DELETE FROM ${s}.pending_writes WHERE thread_id = $1 AND namespace = $2 AND checkpoint_id = ANY($3::text[])
+      )
+      SELECT count(*)::int AS deleted FROM gone`,
+    copyCheckpoints: `INSERT INTO ${s}.checkpoints (${INSERT_COLUMNS})
+      SELECT $2, namespace, id, parent_id, step, created_at, format_version, base_id, chain_length, chain_bytes,
+        snapshot_bytes, next_count, metadata, header, writes, snapshot
+      FROM ${s}.checkpoints WHERE thread_id = $1`,
+    copyPending: `INSERT INTO ${s}.pending_writes
+      SELECT $2, namespace, checkpoint_id, task_id, idx, format_version, channel, value
+      FROM ${s}.pending_writes WHERE thread_id = $1`,
+    copyHeads: `INSERT INTO ${s}.heads SELECT $2, namespace, head_id FROM ${s}.heads WHERE thread_id = $1`,
+    exportCheckpoints: `SELECT ${columns("", true)} FROM ${s}.checkpoints WHERE thread_id = $1 ORDER BY namespace, id`,
+    exportPending: `SELECT thread_id AS "threadId", namespace, checkpoint_id AS "checkpointId", task_id AS "taskId",
+        idx, format_version AS "formatVersion", channel, value
+      FROM ${s}.pending_writes WHERE thread_id = $1`,
+    insertCheckpoint: `INSERT INTO ${s}.checkpoints (${INSERT_COLUMNS})
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16)`,
+    upsertHead: `INSERT INTO ${s}.heads (thread_id, namespace, head_id) VALUES ($1, $2, $3)
+      ON CONFLICT (thread_id, namespace) DO UPDATE SET head_id = EXCLUDED.head_id`,
+  };
+}
+
+export type Statements = ReturnType<typeof statements>;

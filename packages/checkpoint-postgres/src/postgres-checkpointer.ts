@@ -1,0 +1,502 @@
+import pg from "pg";
+import {
+  CheckpointConflictError,
+  CheckpointNotFoundError,
+  CheckpointerClosedError,
+  FORMAT_VERSION,
+  ThreadExistsError,
+  ThreadNotFoundError,
+  createSerializer,
+  type CheckpointAddress,
+  type CheckpointHeader,
+  type Checkpointer,
+  type CheckpointerOptions,
+  type GetOptions,
+  type ListOptions,
+  type ListThreadsOptions,
+  type LoadedCheckpoint,
+  type PendingWrite,
+  type PruneOptions,
+  type PruneResult,
+  type PutRequest,
+  type Serializer,
+  type ThreadExport,
+  type ThreadPage,
+  type ThreadSummary,
+} from "@waypoint/checkpoint";
+import {
+  assertId,
+  checkPruneOptions,
+  checkThreadFilter,
+  decodeHeader,
+  decodeLoaded,
+  deriveThreadStatus,
+  encodePendingWrites,
+  encodePut,
+  pruneSelection,
+  resolveLimit,
+  resolveNamespace,
+  resolveSnapshotPolicy,
+  validateThreadExport,
+  type EncodedCheckpoint,
+  type EncodedHeader,
+  type EncodedPendingWrite,
+  type PruneCandidate,
+  type SnapshotPolicy,
+} from "@waypoint/checkpoint/backend";
+import { StorageUnavailableError } from "./errors.js";
+import {
+  DEFAULT_RETRY,
+  delayFor,
+  isAmbiguous,
+  isRetryable,
+  type RetryOptions,
+} from "./internal/retry.js";
+import { migrate, quoteIdentifier } from "./internal/schema.js";
+import { statements, type Statements } from "./internal/statements.js";
+
+export interface PostgresCheckpointerOptions extends CheckpointerOptions {
+  /** A pool to borrow (left open on close), or a connection string to open one. */
+  readonly pool?: pg.Pool;
+  readonly connectionString?: string;
+  /** The schema of Waypoint's tables (default "waypoint"). */
+  readonly schema?: string;
+  /** Retries of errors that are safe to retry (connection lost, deadlock, shutdown…). */
+  readonly retry?: Partial<RetryOptions>;
+}
+
+const PAGE_SIZE = 100;
+const DELETE_BATCH = 500;
+
+/**
+ * The production checkpointer on PostgreSQL. A superstep is one statement:
+ * the head check, the head move and the checkpoint row together, so a
+ * conflict costs nothing extra and leaves nothing behind.
+ */
+export class PostgresCheckpointer implements Checkpointer {
+  readonly schema: string;
+  private readonly pool: pg.Pool;
+  private readonly ownsPool: boolean;
+  private readonly serializer: Serializer;
+  private readonly policy: SnapshotPolicy;
+  private readonly sql: Statements;
+  private readonly retry: RetryOptions;
+  private ready: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(options: PostgresCheckpointerOptions) {
+    if (options.pool === undefined && options.connectionString === undefined) {
+      throw new TypeError("PostgresCheckpointer needs { pool } or { connectionString }");
+    }
+    this.ownsPool = options.pool === undefined;
+    this.pool =
+      options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: 10 });
+    // An idle client whose server restarted emits "error"; unhandled, it would crash the process.
+    if (this.ownsPool) this.pool.on("error", () => undefined);
+    this.schema = options.schema ?? "waypoint";
+    this.sql = statements(quoteIdentifier(this.schema));
+    this.serializer = options.serializer ?? createSerializer();
+    this.policy = resolveSnapshotPolicy(options.snapshots);
+    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+  }
+
+  /** Creates or upgrades the schema. Runs once per instance; safe in several processes at once. */
+  setup(): Promise<void> {
+    this.ready ??= this.withRetry("setup", async () => {
+      const client = await this.pool.connect();
+      try {
+        await migrate(client, this.schema);
+      } finally {
+        client.release();
+      }
+    }).catch((error: unknown) => {
+      this.ready = undefined;
+      throw error;
+    });
+    return this.ready;
+  }
+
+  async put(request: PutRequest): Promise<CheckpointHeader> {
+    const { record, header, expectedHeadId } = encodePut(request, this.serializer, this.policy);
+    const params = [...checkpointParams(record), expectedHeadId];
+    const inserted = await this.run(
+      "put",
+      async () => (await this.pool.query(this.sql.put, params)).rowCount === 1,
+      // After a connection drop the insert may have committed: look before writing again.
+      async () =>
+        (await this.pool.query(this.sql.exists, [record.threadId, record.namespace, record.id]))
+          .rowCount === 1,
+    );
+    if (inserted) return header;
+    const head = await this.query<{ id: string }>("put", this.sql.headId, [
+      record.threadId,
+      record.namespace,
+    ]);
+    const actualHeadId = head[0]?.id ?? null;
+    if (actualHeadId !== expectedHeadId) {
+      throw new CheckpointConflictError({
+        threadId: record.threadId,
+        namespace: record.namespace,
+        expectedHeadId,
+        actualHeadId,
+      });
+    }
+    throw new CheckpointNotFoundError(
+      record.threadId,
+      record.namespace,
+      record.parentId ?? "(none)",
+    );
+  }
+
+  async putPendingWrites(
+    target: CheckpointAddress,
+    writes: readonly PendingWrite[],
+  ): Promise<void> {
+    assertId(target.threadId, "threadId");
+    const namespace = resolveNamespace(target.namespace);
+    assertId(target.checkpointId, "checkpointId");
+    const encoded = encodePendingWrites(
+      { threadId: target.threadId, namespace, checkpointId: target.checkpointId },
+      writes,
+      this.serializer,
+    );
+    // One row per (task, idx): the last write of a batch wins, as in every backend.
+    const unique = [...new Map(encoded.map((w) => [`${w.taskId}\u0000${w.idx}`, w])).values()];
+    const count = await this.run("putPendingWrites", async () => {
+      const result = await this.pool.query(this.sql.putPending, [
+        target.threadId,
+        namespace,
+        target.checkpointId,
+        unique.map((w) => w.taskId),
+        unique.map((w) => w.idx),
+        unique.map((w) => w.formatVersion),
+        unique.map((w) => w.channel),
+        unique.map((w) => w.value),
+      ]);
+      return result.rowCount ?? 0;
+    });
+    if (count === 0) {
+      const exists = await this.query("putPendingWrites", this.sql.exists, [
+        target.threadId,
+        namespace,
+        target.checkpointId,
+      ]);
+      if (exists.length === 0)
+        throw new CheckpointNotFoundError(target.threadId, namespace, target.checkpointId);
+    }
+  }
+
+  async get(threadId: string, options: GetOptions = {}): Promise<LoadedCheckpoint | undefined> {
+    assertId(threadId, "threadId");
+    const namespace = resolveNamespace(options.namespace);
+    const id = options.checkpointId;
+    if (id !== undefined) assertId(id, "checkpointId");
+    const rows = await this.query<
+      EncodedCheckpoint & { isTarget: boolean; pending: PendingRow[] | null }
+    >(
+      "get",
+      id === undefined ? this.sql.loadHead : this.sql.loadById,
+      id === undefined ? [threadId, namespace] : [threadId, namespace, id],
+    );
+    const target = rows.find((row) => row.isTarget);
+    if (target === undefined) {
+      if (id === undefined) return undefined;
+      throw new CheckpointNotFoundError(threadId, namespace, id);
+    }
+    const pending = (target.pending ?? []).map((row) => ({
+      ...row,
+      threadId,
+      namespace,
+      checkpointId: target.id,
+    }));
+    return decodeLoaded(target, rows, pending, this.serializer);
+  }
+
+  async *list(threadId: string, options: ListOptions = {}): AsyncIterable<CheckpointHeader> {
+    assertId(threadId, "threadId");
+    const namespace = resolveNamespace(options.namespace);
+    if (options.before !== undefined) assertId(options.before, "before");
+    const limit = resolveLimit(
+      options.limit,
+      "limit",
+      Number.MAX_SAFE_INTEGER,
+      Number.MAX_SAFE_INTEGER,
+    );
+    // Metadata filters run in SQL: top-level keys compared as jsonb (deep equality).
+    const entries = Object.entries(options.filter ?? {});
+    const filters = entries
+      .map((_, i) => `AND metadata -> $${5 + 2 * i} = $${6 + 2 * i}::jsonb`)
+      .join(" ");
+    const filterParams = entries.flatMap(([key, value]) => [key, JSON.stringify(value)]);
+    let before = options.before ?? "\uffff";
+    let yielded = 0;
+    while (yielded < limit) {
+      const size = Math.min(PAGE_SIZE, limit - yielded);
+      const page = await this.query<EncodedHeader>("list", this.sql.listPage(filters), [
+        threadId,
+        namespace,
+        before,
+        size,
+        ...filterParams,
+      ]);
+      for (const record of page) {
+        yield decodeHeader(record, this.serializer);
+        yielded += 1;
+      }
+      if (page.length < size) return;
+      before = page[page.length - 1]!.id;
+    }
+  }
+
+  async listThreads(options: ListThreadsOptions = {}): Promise<ThreadPage> {
+    const limit = resolveLimit(options.limit, "limit", 100, 1000);
+    const wanted = checkThreadFilter(options);
+    const threads: ThreadSummary[] = [];
+    let after = options.after ?? "";
+    for (;;) {
+      const page = await this.query<ThreadRow>("listThreads", this.sql.threadsPage, [
+        after,
+        PAGE_SIZE,
+      ]);
+      for (const row of page) {
+        const status = deriveThreadStatus(row.nextCount, row.channels);
+        if (!wanted(status)) continue;
+        if (threads.length === limit)
+          return { threads, nextCursor: threads[threads.length - 1]!.threadId };
+        threads.push({
+          threadId: row.threadId,
+          headId: row.headId,
+          step: row.step,
+          updatedAt: new Date(row.createdAt),
+          status,
+        });
+      }
+      if (page.length < PAGE_SIZE) return { threads, nextCursor: null };
+      after = page[page.length - 1]!.threadId;
+    }
+  }
+
+  async deleteThread(threadId: string): Promise<boolean> {
+    assertId(threadId, "threadId");
+    return this.transaction("deleteThread", async (client) => {
+      await client.query(this.sql.deletePending, [threadId]);
+      await client.query(this.sql.deleteCheckpoints, [threadId]);
+      return ((await client.query(this.sql.deleteHeads, [threadId])).rowCount ?? 0) > 0;
+    });
+  }
+
+  async prune(options: PruneOptions): Promise<PruneResult> {
+    checkPruneOptions(options);
+    let deleted = 0;
+    for await (const { threadId, namespace, headId } of this.namespaces(options.threadId)) {
+      const candidates = await this.query<PruneCandidate>("prune", this.sql.pruneCandidates, [
+        threadId,
+        namespace,
+      ]);
+      const doomed = pruneSelection(candidates, headId, options);
+      // Bounded batches, each its own short statement, so writers are never held up for long.
+      for (let start = 0; start < doomed.length; start += DELETE_BATCH) {
+        const rows = await this.query<{ deleted: number }>("prune", this.sql.deleteIds, [
+          threadId,
+          namespace,
+          doomed.slice(start, start + DELETE_BATCH),
+        ]);
+        deleted += rows[0]?.deleted ?? 0;
+      }
+    }
+    return { deleted };
+  }
+
+  async copyThread(fromThreadId: string, toThreadId: string): Promise<void> {
+    assertId(fromThreadId, "fromThreadId");
+    assertId(toThreadId, "toThreadId");
+    await this.transaction("copyThread", async (client) => {
+      if ((await client.query(this.sql.threadExists, [fromThreadId])).rowCount === 0) {
+        throw new ThreadNotFoundError(fromThreadId);
+      }
+      if ((await client.query(this.sql.threadExists, [toThreadId])).rowCount !== 0) {
+        throw new ThreadExistsError(toThreadId);
+      }
+      for (const statement of [
+        this.sql.copyCheckpoints,
+        this.sql.copyPending,
+        this.sql.copyHeads,
+      ]) {
+        await client.query(statement, [fromThreadId, toThreadId]);
+      }
+    });
+  }
+
+  async exportThread(threadId: string): Promise<ThreadExport> {
+    assertId(threadId, "threadId");
+    const [checkpoints, pendingWrites] = await this.transaction("exportThread", async (client) => [
+      (await client.query<EncodedCheckpoint>(this.sql.exportCheckpoints, [threadId])).rows,
+      (await client.query<EncodedPendingWrite>(this.sql.exportPending, [threadId])).rows,
+    ]);
+    if (checkpoints.length === 0) throw new ThreadNotFoundError(threadId);
+    return {
+      format: "waypoint.thread",
+      formatVersion: FORMAT_VERSION,
+      threadId,
+      checkpoints,
+      pendingWrites,
+    };
+  }
+
+  async importThread(data: ThreadExport): Promise<void> {
+    const valid = validateThreadExport(data, this.serializer);
+    await this.transaction("importThread", async (client) => {
+      if ((await client.query(this.sql.threadExists, [valid.threadId])).rowCount !== 0) {
+        throw new ThreadExistsError(valid.threadId);
+      }
+      const sorted = [...valid.checkpoints].sort((a, b) => (a.id < b.id ? -1 : 1));
+      for (const record of sorted) {
+        await client.query(this.sql.insertCheckpoint, checkpointParams(record));
+        await client.query(this.sql.upsertHead, [record.threadId, record.namespace, record.id]);
+      }
+      for (const write of valid.pendingWrites) {
+        await client.query(this.sql.putPending, [
+          write.threadId,
+          write.namespace,
+          write.checkpointId,
+          [write.taskId],
+          [write.idx],
+          [write.formatVersion],
+          [write.channel],
+          [write.value],
+        ]);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ownsPool) await this.pool.end();
+  }
+
+  /** Every (thread, namespace) with its head: of one thread, or of all, paged. */
+  private async *namespaces(threadId: string | undefined) {
+    if (threadId !== undefined) {
+      yield* await this.query<NamespaceRow>("prune", this.sql.namespacesOf, [threadId]);
+      return;
+    }
+    let cursor: [string, string] = ["", ""];
+    for (;;) {
+      const page = await this.query<NamespaceRow>("prune", this.sql.allNamespaces, [
+        ...cursor,
+        PAGE_SIZE,
+      ]);
+      yield* page;
+      if (page.length < PAGE_SIZE) return;
+      const last = page[page.length - 1]!;
+      cursor = [last.threadId, last.namespace];
+    }
+  }
+
+  private async query<Row extends object = Record<string, unknown>>(
+    operation: string,
+    text: string,
+    params: unknown[],
+  ): Promise<Row[]> {
+    return this.run(operation, async () => (await this.pool.query<Row>(text, params)).rows);
+  }
+
+  private async transaction<T>(
+    operation: string,
+    body: (client: pg.PoolClient) => Promise<T>,
+  ): Promise<T> {
+    return this.run(operation, async () => {
+      const client = await this.pool.connect();
+      try {
+        await client.query("BEGIN");
+        const result = await body(client);
+        await client.query("COMMIT");
+        return result;
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    });
+  }
+
+  /** Ensures the schema, then runs `operation`, retrying what is safe to retry. */
+  private async run<T>(
+    operation: string,
+    attempt: () => Promise<T>,
+    committed?: () => Promise<T>,
+  ): Promise<T> {
+    if (this.closed) throw new CheckpointerClosedError(`PostgresCheckpointer(${this.schema})`);
+    await this.setup();
+    return this.withRetry(operation, attempt, committed);
+  }
+
+  private async withRetry<T>(
+    operation: string,
+    attempt: () => Promise<T>,
+    committed?: () => Promise<T>,
+  ): Promise<T> {
+    let ambiguous = false;
+    for (let tries = 1; ; tries += 1) {
+      try {
+        if (ambiguous && committed !== undefined) {
+          const result = await committed();
+          if (result) return result;
+        }
+        return await attempt();
+      } catch (error) {
+        if (!isRetryable(error)) throw error;
+        if (tries >= this.retry.attempts)
+          throw new StorageUnavailableError(operation, tries, error);
+        ambiguous ||= isAmbiguous(error);
+        await new Promise((resolve) => setTimeout(resolve, delayFor(this.retry, tries)));
+      }
+    }
+  }
+}
+
+interface PendingRow {
+  readonly taskId: string;
+  readonly idx: number;
+  readonly formatVersion: number;
+  readonly channel: string;
+  readonly value: string;
+}
+
+interface ThreadRow {
+  readonly threadId: string;
+  readonly headId: string;
+  readonly step: number;
+  readonly createdAt: number;
+  readonly nextCount: number;
+  readonly channels: string[];
+}
+
+interface NamespaceRow {
+  readonly threadId: string;
+  readonly namespace: string;
+  readonly headId: string;
+}
+
+function checkpointParams(record: EncodedCheckpoint): unknown[] {
+  return [
+    record.threadId,
+    record.namespace,
+    record.id,
+    record.parentId,
+    record.step,
+    record.createdAt,
+    record.formatVersion,
+    record.baseId,
+    record.chainLength,
+    record.chainBytes,
+    record.snapshotBytes,
+    record.nextCount,
+    record.metadata,
+    record.header,
+    record.writes,
+    record.snapshot,
+  ];
+}
