@@ -1,0 +1,152 @@
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { UnsupportedFormatVersionError } from "@waypoint/checkpoint";
+import { ThreadWriter, collect } from "@waypoint/checkpoint/testing";
+import {
+  PostgresCheckpointer,
+  SCHEMA_VERSION,
+  StorageUnavailableError,
+} from "@waypoint/checkpoint-postgres";
+import { END, START, StateGraph, defineState, lastValue, reducer } from "@waypoint/core";
+import { startPostgres } from "@waypoint/test-services";
+
+const pool = new pg.Pool({ connectionString: inject("pgUrl"), max: 10 });
+afterAll(() => pool.end());
+const schemaName = () => `wp_${randomUUID().slice(0, 8)}`;
+
+/** A real pool that counts the statements sent through it (nothing is faked). */
+function countingPool(): { pool: pg.Pool; count: () => number } {
+  const counted = new pg.Pool({ connectionString: inject("pgUrl"), max: 2 });
+  let statements = 0;
+  const query = counted.query.bind(counted) as (...args: unknown[]) => unknown;
+  Object.assign(counted, { query: (...args: unknown[]) => ((statements += 1), query(...args)) });
+  return { pool: counted, count: () => statements };
+}
+
+describe("PostgresCheckpointer", () => {
+  it("writes a superstep in one statement and loads a checkpoint in one query", async () => {
+    const { pool: counted, count } = countingPool();
+    const checkpointer = new PostgresCheckpointer({ pool: counted, schema: schemaName() });
+    await checkpointer.setup();
+    const writer = new ThreadWriter(checkpointer, "t");
+    await writer.write({ log: 0 });
+    const perPut: number[] = [];
+    for (let step = 1; step < 30; step += 1) {
+      const before = count();
+      await writer.write({ log: step });
+      perPut.push(count() - before);
+    }
+    expect(new Set(perPut)).toEqual(new Set([1]));
+    let before = count();
+    const loaded = await checkpointer.get("t");
+    expect(count() - before).toBe(1);
+    expect(loaded?.deltas.length).toBeGreaterThan(0);
+    before = count();
+    await checkpointer.putPendingWrites({ threadId: "t", checkpointId: writer.head!.id }, [
+      { taskId: "a", idx: 0, channel: "log", value: 1 },
+      { taskId: "b", idx: 0, channel: "log", value: 2 },
+    ]);
+    expect(count() - before).toBe(1);
+    await counted.query(`DROP SCHEMA "${checkpointer.schema}" CASCADE`);
+    await counted.end();
+  });
+
+  it("migrates safely when several processes call setup() at once, and refuses a newer schema", async () => {
+    const schema = schemaName();
+    const instances = Array.from({ length: 6 }, () => new PostgresCheckpointer({ pool, schema }));
+    await Promise.all(instances.map((instance) => instance.setup()));
+    const { rows } = await pool.query<{ version: number }>(
+      `SELECT version FROM "${schema}".migrations ORDER BY version`,
+    );
+    expect(rows.map((r) => r.version)).toEqual([...Array(SCHEMA_VERSION).keys()].map((i) => i + 1));
+    await pool.query(`INSERT INTO "${schema}".migrations (version) VALUES ($1)`, [
+      SCHEMA_VERSION + 1,
+    ]);
+    await expect(new PostgresCheckpointer({ pool, schema }).setup()).rejects.toBeInstanceOf(
+      UnsupportedFormatVersionError,
+    );
+    await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+  });
+
+  it("creates its tables in an existing schema created by an older version (no tables yet)", async () => {
+    const schema = schemaName();
+    await pool.query(`CREATE SCHEMA "${schema}"`);
+    await pool.query(
+      `CREATE TABLE "${schema}".migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const checkpointer = new PostgresCheckpointer({ pool, schema });
+    await new ThreadWriter(checkpointer, "t").write({ log: 1 });
+    expect((await checkpointer.get("t"))?.checkpoint.step).toBe(0);
+    await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+  });
+
+  it("gives up with a typed, retryable error when the server stays away", async () => {
+    const checkpointer = new PostgresCheckpointer({
+      connectionString: "postgres://postgres@127.0.0.1:1/postgres",
+      retry: { attempts: 3, initialDelayMs: 5 },
+    });
+    const error = await checkpointer.get("t").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StorageUnavailableError);
+    expect((error as StorageUnavailableError).code).toBe("STORAGE_UNAVAILABLE");
+    expect((error as StorageUnavailableError).retryable).toBe(true);
+    await checkpointer.close();
+  });
+});
+
+describe("PostgreSQL restarts in the middle of a run", () => {
+  const State = defineState({
+    step: lastValue<number>(),
+    log: reducer(
+      (a: number[], b: number) => [...a, b],
+      () => [] as number[],
+    ),
+  });
+  const STEPS = 50;
+  const graphOn = (checkpointer: PostgresCheckpointer) =>
+    new StateGraph(State)
+      .addNode("tick", async (s) => {
+        await new Promise((resolve) => setTimeout(resolve, 15));
+        return { step: s.step + 1, log: s.step + 1 };
+      })
+      .addEdge(START, "tick")
+      .addConditionalEdges("tick", (s) => (s.step >= STEPS ? END : "tick"))
+      .compile({ checkpointer });
+
+  it("continues or fails with a retryable error, and after a resume ends like an uninterrupted run", async () => {
+    const server = await startPostgres();
+    try {
+      const checkpointer = new PostgresCheckpointer({
+        connectionString: server.url,
+        retry: { attempts: 12 },
+      });
+      const graph = graphOn(checkpointer);
+      const run = graph.invoke({ step: 0 }, { threadId: "t", recursionLimit: 100 });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await server.restart();
+      const outcome = await run.then(
+        () => "continued",
+        (error: unknown) => {
+          expect(error).toBeInstanceOf(StorageUnavailableError);
+          return "failed";
+        },
+      );
+      const final =
+        outcome === "continued"
+          ? await graph.getState("t")
+          : (await graph.resume("t", { recursionLimit: 100 }), await graph.getState("t"));
+      expect(final?.values).toEqual({
+        step: STEPS,
+        log: Array.from({ length: STEPS }, (_, i) => i + 1),
+      });
+      const history = await collect(checkpointer.list("t"));
+      const steps = history.map((h) => h.step).reverse();
+      // No duplicate and no lost checkpoint: one per superstep, input included.
+      expect(steps).toEqual(Array.from({ length: STEPS + 1 }, (_, i) => i - 1));
+      console.log(`postgres restart: the run ${outcome}; ${history.length} checkpoints`);
+      await checkpointer.close();
+    } finally {
+      await server.stop();
+    }
+  });
+});
