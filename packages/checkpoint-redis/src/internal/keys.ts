@@ -1,0 +1,33 @@
+/**
+ * Key layout. Every key of a thread starts with the hash tag
+ * `{<prefix>:<threadId>}`, so a Redis Cluster keeps a thread on one slot and
+ * each script touches one slot. Namespaces are length-prefixed, so that no
+ * namespace and id can spell another's key.
+ *
+ *   {p:t}:head:<ns>          the namespace's head checkpoint id
+ *   {p:t}:cps:<ns>           hash: h:<id> header JSON, p:<id> payload JSON
+ *   {p:t}:idx:<ns>           sorted set of checkpoint ids (ordered by id)
+ *   {p:t}:pw:<ns>:<id>       hash of a checkpoint's pending writes, by task and idx
+ *   {p:t}:nss                set of the thread's namespaces
+ *   {p}:threads              sorted set of thread ids (its own slot)
+ */
+export class Keys {
+  constructor(private readonly prefix: string) {}
+
+  threads(): string {
+    return `{${this.prefix}}:threads`;
+  }
+
+  namespaces(threadId: string): string {
+    return `${this.tag(threadId)}:nss`;
+  }
+
+  of(threadId: string, namespace: string) {
+    const base = `${this.tag(threadId)}:${namespace.length}:${namespace}`;
+    return { head: `${base}:head`, cps: `${base}:cps`, idx: `${base}:idx`, pw: `${base}:pw:` };
+  }
+
+  private tag(threadId: string): string {
+    return `{${this.prefix}:${threadId}}`;
+  }
+}

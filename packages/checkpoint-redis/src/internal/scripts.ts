@@ -1,0 +1,153 @@
+/**
+ * The Lua scripts: each write is one script, so it is atomic and one round
+ * trip. Every key a script touches carries the thread's hash tag, so in a
+ * cluster each script runs on one slot. Keys built inside a script (a
+ * checkpoint's pending writes) share that tag.
+ */
+export const SCRIPTS = {
+  /** KEYS: head, checkpoints, index, namespaces. ARGV: id, expected head ("" = none), parent (""), header, payload, namespace. */
+  wpPut: {
+    numberOfKeys: 4,
+    lua: `
+      local head = redis.call('GET', KEYS[1]) or ''
+      if head ~= ARGV[2] then return {'conflict', head} end
+      local parent = ARGV[3]
+      if parent ~= '' and parent ~= ARGV[2] and redis.call('HEXISTS', KEYS[2], 'h:' .. parent) == 0 then
+        return {'noparent', head}
+      end
+      redis.call('HSET', KEYS[2], 'h:' .. ARGV[1], ARGV[4], 'p:' .. ARGV[1], ARGV[5])
+      redis.call('ZADD', KEYS[3], 0, ARGV[1])
+      redis.call('SET', KEYS[1], ARGV[1])
+      redis.call('SADD', KEYS[4], ARGV[6])
+      return {'ok', head}`,
+  },
+  /**
+   * KEYS: head, checkpoints, index. ARGV: checkpoint id ("" = the head), pending-writes key prefix.
+   * Returns the target id, [header, payload] of every checkpoint of its chain, and its pending writes.
+   */
+  wpGet: {
+    numberOfKeys: 3,
+    lua: `
+      local id = ARGV[1]
+      if id == '' then
+        id = redis.call('GET', KEYS[1])
+        if not id then return {'none'} end
+      end
+      local target = redis.call('HGET', KEYS[2], 'h:' .. id)
+      if not target then return {'missing'} end
+      local base = cjson.decode(target).baseId
+      local chain = {}
+      for _, cid in ipairs(redis.call('ZRANGEBYLEX', KEYS[3], '[' .. base, '[' .. id)) do
+        local header = redis.call('HGET', KEYS[2], 'h:' .. cid)
+        if header and cjson.decode(header).baseId == base then
+          table.insert(chain, header)
+          table.insert(chain, redis.call('HGET', KEYS[2], 'p:' .. cid))
+        end
+      end
+      return {'ok', id, chain, redis.call('HVALS', ARGV[2] .. id)}`,
+  },
+  /** KEYS: index, checkpoints. ARGV: before ("" = newest), count. Headers only, newest first. */
+  wpListPage: {
+    numberOfKeys: 2,
+    lua: `
+      local max = '+'
+      if ARGV[1] ~= '' then max = '(' .. ARGV[1] end
+      local headers = {}
+      for _, cid in ipairs(redis.call('ZREVRANGEBYLEX', KEYS[1], max, '-', 'LIMIT', 0, tonumber(ARGV[2]))) do
+        table.insert(headers, redis.call('HGET', KEYS[2], 'h:' .. cid))
+      end
+      return headers`,
+  },
+  /** KEYS: checkpoints, pending writes. ARGV: checkpoint id, then field/value pairs. */
+  wpPending: {
+    numberOfKeys: 2,
+    lua: `
+      if redis.call('HEXISTS', KEYS[1], 'h:' .. ARGV[1]) == 0 then return 0 end
+      for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+      return 1`,
+  },
+  /** KEYS: head, checkpoints. ARGV: pending-writes key prefix. The head's header and pending writes. */
+  wpHeadStatus: {
+    numberOfKeys: 2,
+    lua: `
+      local id = redis.call('GET', KEYS[1])
+      if not id then return {} end
+      return {redis.call('HGET', KEYS[2], 'h:' .. id), redis.call('HVALS', ARGV[1] .. id)}`,
+  },
+  /** KEYS: head, checkpoints, index. ARGV: pending-writes key prefix. Every header and the head id. */
+  wpAllHeaders: {
+    numberOfKeys: 3,
+    lua: `
+      local headers = {}
+      for _, cid in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+        table.insert(headers, redis.call('HGET', KEYS[2], 'h:' .. cid))
+      end
+      return {redis.call('GET', KEYS[1]) or '', headers}`,
+  },
+  /** KEYS: checkpoints, index. ARGV: pending-writes key prefix, then ids. Deletes those checkpoints. */
+  wpDeleteIds: {
+    numberOfKeys: 2,
+    lua: `
+      local deleted = 0
+      for i = 2, #ARGV do
+        if redis.call('HDEL', KEYS[1], 'h:' .. ARGV[i], 'p:' .. ARGV[i]) > 0 then deleted = deleted + 1 end
+        redis.call('DEL', ARGV[1] .. ARGV[i])
+        redis.call('ZREM', KEYS[2], ARGV[i])
+      end
+      return deleted`,
+  },
+  /**
+   * KEYS: head, checkpoints, index, namespaces. ARGV: pending-writes prefix, namespace, batch size.
+   * Deletes a batch of one namespace (its head first, so readers see the thread gone at once); 0 when done.
+   */
+  wpDeleteBatch: {
+    numberOfKeys: 4,
+    lua: `
+      redis.call('DEL', KEYS[1])
+      local ids = redis.call('ZRANGE', KEYS[3], 0, tonumber(ARGV[3]) - 1)
+      for _, cid in ipairs(ids) do
+        redis.call('HDEL', KEYS[2], 'h:' .. cid, 'p:' .. cid)
+        redis.call('DEL', ARGV[1] .. cid)
+        redis.call('ZREM', KEYS[3], cid)
+      end
+      if redis.call('ZCARD', KEYS[3]) == 0 then
+        redis.call('DEL', KEYS[2], KEYS[3])
+        redis.call('SREM', KEYS[4], ARGV[2])
+        return 0
+      end
+      return 1`,
+  },
+  /** KEYS: checkpoints, index. ARGV: pending-writes prefix. Every [header, payload] and pending-writes hash. */
+  wpExport: {
+    numberOfKeys: 2,
+    lua: `
+      local out = {}
+      for _, cid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+        table.insert(out, {redis.call('HGET', KEYS[1], 'h:' .. cid), redis.call('HGET', KEYS[1], 'p:' .. cid),
+          redis.call('HVALS', ARGV[1] .. cid)})
+      end
+      return out`,
+  },
+  /**
+   * KEYS: namespaces. ARGV: a JSON list of namespaces, each
+   * { keys: { head, cps, idx, pw }, head, checkpoints: [[id, header, payload]], pending: [[id, field, value]] }.
+   * Writes the whole thread, unless it exists.
+   */
+  wpImport: {
+    numberOfKeys: 1,
+    lua: `
+      if redis.call('SCARD', KEYS[1]) > 0 then return 0 end
+      for _, ns in ipairs(cjson.decode(ARGV[1])) do
+        for _, cp in ipairs(ns.checkpoints) do
+          redis.call('HSET', ns.keys.cps, 'h:' .. cp[1], cp[2], 'p:' .. cp[1], cp[3])
+          redis.call('ZADD', ns.keys.idx, 0, cp[1])
+        end
+        for _, pw in ipairs(ns.pending) do redis.call('HSET', ns.keys.pw .. pw[1], pw[2], pw[3]) end
+        redis.call('SET', ns.keys.head, ns.head)
+        redis.call('SADD', KEYS[1], ns.namespace)
+      end
+      return 1`,
+  },
+} as const;
+
+export type ScriptName = keyof typeof SCRIPTS;

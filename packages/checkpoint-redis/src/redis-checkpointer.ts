@@ -1,0 +1,433 @@
+import { Redis, type Cluster } from "ioredis";
+import {
+  CheckpointConflictError,
+  CheckpointNotFoundError,
+  CheckpointerClosedError,
+  FORMAT_VERSION,
+  ThreadExistsError,
+  ThreadNotFoundError,
+  createSerializer,
+  type CheckpointAddress,
+  type CheckpointHeader,
+  type Checkpointer,
+  type CheckpointerOptions,
+  type GetOptions,
+  type ListOptions,
+  type ListThreadsOptions,
+  type LoadedCheckpoint,
+  type PendingWrite,
+  type PruneOptions,
+  type PruneResult,
+  type PutRequest,
+  type Serializer,
+  type ThreadExport,
+  type ThreadPage,
+  type ThreadSummary,
+} from "@waypoint/checkpoint";
+import {
+  assertId,
+  checkPruneOptions,
+  checkThreadFilter,
+  decodeHeader,
+  decodeLoaded,
+  deriveThreadStatus,
+  encodePendingWrites,
+  encodePut,
+  matchesFilter,
+  pruneSelection,
+  resolveLimit,
+  resolveNamespace,
+  resolveSnapshotPolicy,
+  validateThreadExport,
+  type EncodedCheckpoint,
+  type EncodedHeader,
+  type EncodedPendingWrite,
+  type SnapshotPolicy,
+} from "@waypoint/checkpoint/backend";
+import { RedisUnavailableError } from "./errors.js";
+import { Keys } from "./internal/keys.js";
+import { SCRIPTS, type ScriptName } from "./internal/scripts.js";
+
+export interface RedisCheckpointerOptions extends CheckpointerOptions {
+  /** A connection (or cluster) to borrow; left open on close. */
+  readonly redis?: Redis | Cluster;
+  /** Or a URL to open one (owned, closed on close). */
+  readonly url?: string;
+  /** Key prefix (default "waypoint"). */
+  readonly prefix?: string;
+  /** Tries of a command that failed with a dropped connection, LOADING or READONLY (default 8). */
+  readonly attempts?: number;
+}
+
+type ScriptClient = Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
+
+const PAGE_SIZE = 100;
+const DELETE_BATCH = 500;
+
+/**
+ * A checkpointer on plain Redis 7 or later: no modules, no KEYS or SCAN on the
+ * hot path. Each write is one Lua script (one round trip, atomic); a load is
+ * one script too.
+ */
+export class RedisCheckpointer implements Checkpointer {
+  private readonly redis: Redis | Cluster;
+  private readonly owned: boolean;
+  private readonly keys: Keys;
+  private readonly serializer: Serializer;
+  private readonly policy: SnapshotPolicy;
+  private readonly attempts: number;
+  private closed = false;
+
+  constructor(options: RedisCheckpointerOptions) {
+    if (options.redis === undefined && options.url === undefined) {
+      throw new TypeError("RedisCheckpointer needs { redis } or { url }");
+    }
+    this.owned = options.redis === undefined;
+    // Not resending unfulfilled commands after a reconnect: a write that may
+    // have run is checked before it is sent again (see run()).
+    this.redis =
+      options.redis ??
+      new Redis(options.url!, { autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 2 });
+    for (const [name, script] of Object.entries(SCRIPTS)) this.redis.defineCommand(name, script);
+    this.keys = new Keys(options.prefix ?? "waypoint");
+    this.serializer = options.serializer ?? createSerializer();
+    this.policy = resolveSnapshotPolicy(options.snapshots);
+    this.attempts = options.attempts ?? 8;
+  }
+
+  async put(request: PutRequest): Promise<CheckpointHeader> {
+    const { record, header, expectedHeadId } = encodePut(request, this.serializer, this.policy);
+    const { threadId, namespace, id } = record;
+    const keys = this.keys.of(threadId, namespace);
+    const { writes, snapshot, ...headerFields } = record;
+    // Indexed before the first write, so a crash in between leaves an empty entry, never an unlisted thread.
+    if (expectedHeadId === null)
+      await this.run("put", () => this.redis.zadd(this.keys.threads(), 0, threadId));
+    const [outcome, actual] = (await this.run(
+      "put",
+      () =>
+        this.script(
+          "wpPut",
+          [keys.head, keys.cps, keys.idx, this.keys.namespaces(threadId)],
+          [
+            id,
+            expectedHeadId ?? "",
+            record.parentId ?? "",
+            JSON.stringify(headerFields),
+            JSON.stringify({ writes, snapshot }),
+            namespace,
+          ],
+        ),
+      async () => ((await this.redis.hexists(keys.cps, `h:${id}`)) === 1 ? ["ok", ""] : undefined),
+    )) as [string, string];
+    if (outcome === "ok") return header;
+    if (outcome === "conflict") {
+      throw new CheckpointConflictError({
+        threadId,
+        namespace,
+        expectedHeadId,
+        actualHeadId: actual === "" ? null : actual,
+      });
+    }
+    throw new CheckpointNotFoundError(threadId, namespace, record.parentId ?? "(none)");
+  }
+
+  async putPendingWrites(
+    target: CheckpointAddress,
+    writes: readonly PendingWrite[],
+  ): Promise<void> {
+    assertId(target.threadId, "threadId");
+    const namespace = resolveNamespace(target.namespace);
+    assertId(target.checkpointId, "checkpointId");
+    const encoded = encodePendingWrites(
+      { threadId: target.threadId, namespace, checkpointId: target.checkpointId },
+      writes,
+      this.serializer,
+    );
+    const keys = this.keys.of(target.threadId, namespace);
+    const pairs = encoded.flatMap((write) => [
+      `${write.taskId}\u0000${write.idx}`,
+      JSON.stringify(write),
+    ]);
+    const found = await this.run("putPendingWrites", () =>
+      this.script(
+        "wpPending",
+        [keys.cps, keys.pw + target.checkpointId],
+        [target.checkpointId, ...pairs],
+      ),
+    );
+    if (found === 0)
+      throw new CheckpointNotFoundError(target.threadId, namespace, target.checkpointId);
+  }
+
+  async get(threadId: string, options: GetOptions = {}): Promise<LoadedCheckpoint | undefined> {
+    assertId(threadId, "threadId");
+    const namespace = resolveNamespace(options.namespace);
+    if (options.checkpointId !== undefined) assertId(options.checkpointId, "checkpointId");
+    const keys = this.keys.of(threadId, namespace);
+    const reply = (await this.run("get", () =>
+      this.script("wpGet", [keys.head, keys.cps, keys.idx], [options.checkpointId ?? "", keys.pw]),
+    )) as [string, string?, string[]?, string[]?];
+    if (reply[0] === "none") return undefined;
+    if (reply[0] === "missing")
+      throw new CheckpointNotFoundError(threadId, namespace, options.checkpointId ?? "(head)");
+    const [, targetId, chain, pending] = reply as [string, string, string[], string[]];
+    const records: EncodedCheckpoint[] = [];
+    for (let i = 0; i < chain.length; i += 2) records.push(record(chain[i]!, chain[i + 1]!));
+    const target = records.find((r) => r.id === targetId)!;
+    return decodeLoaded(target, records, pending.map(parse<EncodedPendingWrite>), this.serializer);
+  }
+
+  async *list(threadId: string, options: ListOptions = {}): AsyncIterable<CheckpointHeader> {
+    assertId(threadId, "threadId");
+    const namespace = resolveNamespace(options.namespace);
+    if (options.before !== undefined) assertId(options.before, "before");
+    const limit = resolveLimit(
+      options.limit,
+      "limit",
+      Number.MAX_SAFE_INTEGER,
+      Number.MAX_SAFE_INTEGER,
+    );
+    const keys = this.keys.of(threadId, namespace);
+    let before = options.before ?? "";
+    let yielded = 0;
+    for (;;) {
+      const page = (await this.run("list", () =>
+        this.script("wpListPage", [keys.idx, keys.cps], [before, PAGE_SIZE]),
+      )) as string[];
+      for (const text of page) {
+        const header = decodeHeader(parse<EncodedHeader>(text), this.serializer);
+        if (!matchesFilter(header.metadata, options.filter)) continue;
+        yield header;
+        if (++yielded >= limit) return;
+      }
+      if (page.length < PAGE_SIZE) return;
+      before = parse<EncodedHeader>(page[page.length - 1]!).id;
+    }
+  }
+
+  async listThreads(options: ListThreadsOptions = {}): Promise<ThreadPage> {
+    const limit = resolveLimit(options.limit, "limit", 100, 1000);
+    const wanted = checkThreadFilter(options);
+    const threads: ThreadSummary[] = [];
+    let after = options.after ?? "";
+    for (;;) {
+      const ids = await this.run("listThreads", () =>
+        this.redis.zrangebylex(
+          this.keys.threads(),
+          after === "" ? "-" : `(${after}`,
+          "+",
+          "LIMIT",
+          0,
+          PAGE_SIZE,
+        ),
+      );
+      const heads = await Promise.all(
+        ids.map((threadId) => {
+          const keys = this.keys.of(threadId, "");
+          return this.run("listThreads", () =>
+            this.script("wpHeadStatus", [keys.head, keys.cps], [keys.pw]),
+          );
+        }),
+      );
+      for (const [index, threadId] of ids.entries()) {
+        const [headerText, pending] = heads[index] as [string?, string[]?];
+        if (headerText === undefined) continue;
+        const head = parse<EncodedHeader>(headerText);
+        const channels = (pending ?? []).map((text) => parse<EncodedPendingWrite>(text).channel);
+        const status = deriveThreadStatus(head.nextCount, channels);
+        if (!wanted(status)) continue;
+        if (threads.length === limit)
+          return { threads, nextCursor: threads[threads.length - 1]!.threadId };
+        threads.push({
+          threadId,
+          headId: head.id,
+          step: head.step,
+          updatedAt: new Date(head.createdAt),
+          status,
+        });
+      }
+      if (ids.length < PAGE_SIZE) return { threads, nextCursor: null };
+      after = ids[ids.length - 1]!;
+    }
+  }
+
+  async deleteThread(threadId: string): Promise<boolean> {
+    assertId(threadId, "threadId");
+    const namespaces = await this.run("deleteThread", () =>
+      this.redis.smembers(this.keys.namespaces(threadId)),
+    );
+    for (const namespace of namespaces) {
+      const keys = this.keys.of(threadId, namespace);
+      // Bounded batches: one short script each, so Redis is never blocked for long.
+      while (
+        (await this.run("deleteThread", () =>
+          this.script(
+            "wpDeleteBatch",
+            [keys.head, keys.cps, keys.idx, this.keys.namespaces(threadId)],
+            [keys.pw, namespace, DELETE_BATCH],
+          ),
+        )) !== 0
+      );
+    }
+    await this.run("deleteThread", () => this.redis.zrem(this.keys.threads(), threadId));
+    return namespaces.length > 0;
+  }
+
+  async prune(options: PruneOptions): Promise<PruneResult> {
+    checkPruneOptions(options);
+    const threadIds =
+      options.threadId === undefined
+        ? await this.run("prune", () => this.redis.zrange(this.keys.threads(), "0", "-1"))
+        : [options.threadId];
+    let deleted = 0;
+    for (const threadId of threadIds) {
+      for (const namespace of await this.run("prune", () =>
+        this.redis.smembers(this.keys.namespaces(threadId)),
+      )) {
+        const keys = this.keys.of(threadId, namespace);
+        const [headId, headers] = (await this.run("prune", () =>
+          this.script("wpAllHeaders", [keys.head, keys.cps, keys.idx], [keys.pw]),
+        )) as [string, string[]];
+        const candidates = headers.map((text) => parse<EncodedHeader>(text));
+        const doomed = pruneSelection(candidates, headId, options);
+        for (let start = 0; start < doomed.length; start += DELETE_BATCH) {
+          const batch = doomed.slice(start, start + DELETE_BATCH);
+          deleted += (await this.run("prune", () =>
+            this.script("wpDeleteIds", [keys.cps, keys.idx], [keys.pw, ...batch]),
+          )) as number;
+        }
+      }
+    }
+    return { deleted };
+  }
+
+  async copyThread(fromThreadId: string, toThreadId: string): Promise<void> {
+    const source = await this.exportThread(fromThreadId);
+    assertId(toThreadId, "toThreadId");
+    await this.write(validateThreadExport(source, this.serializer, toThreadId));
+  }
+
+  async exportThread(threadId: string): Promise<ThreadExport> {
+    assertId(threadId, "threadId");
+    const namespaces = await this.run("exportThread", () =>
+      this.redis.smembers(this.keys.namespaces(threadId)),
+    );
+    const checkpoints: EncodedCheckpoint[] = [];
+    const pendingWrites: EncodedPendingWrite[] = [];
+    for (const namespace of namespaces) {
+      const keys = this.keys.of(threadId, namespace);
+      const rows = (await this.run("exportThread", () =>
+        this.script("wpExport", [keys.cps, keys.idx], [keys.pw]),
+      )) as [string, string, string[]][];
+      for (const [header, payload, pending] of rows) {
+        checkpoints.push(record(header, payload));
+        pendingWrites.push(...pending.map(parse<EncodedPendingWrite>));
+      }
+    }
+    if (checkpoints.length === 0) throw new ThreadNotFoundError(threadId);
+    return {
+      format: "waypoint.thread",
+      formatVersion: FORMAT_VERSION,
+      threadId,
+      checkpoints,
+      pendingWrites,
+    };
+  }
+
+  async importThread(data: ThreadExport): Promise<void> {
+    await this.write(validateThreadExport(data, this.serializer));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.owned) await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  /** Writes a validated export as one script, unless the thread exists. */
+  private async write(data: ThreadExport): Promise<void> {
+    const threadId = data.threadId;
+    const namespaces = [...new Set(data.checkpoints.map((c) => c.namespace))].map((namespace) => {
+      const mine = data.checkpoints
+        .filter((c) => c.namespace === namespace)
+        .sort((a, b) => (a.id < b.id ? -1 : 1));
+      return {
+        namespace,
+        keys: this.keys.of(threadId, namespace),
+        head: mine[mine.length - 1]!.id,
+        checkpoints: mine.map(({ writes, snapshot, ...header }) => [
+          header.id,
+          JSON.stringify(header),
+          JSON.stringify({ writes, snapshot }),
+        ]),
+        pending: data.pendingWrites
+          .filter((w) => w.namespace === namespace)
+          .map((w) => [w.checkpointId, `${w.taskId}\u0000${w.idx}`, JSON.stringify(w)]),
+      };
+    });
+    await this.run("importThread", () => this.redis.zadd(this.keys.threads(), 0, threadId));
+    const written = await this.run("importThread", () =>
+      this.script("wpImport", [this.keys.namespaces(threadId)], [JSON.stringify(namespaces)]),
+    );
+    if (written === 0) throw new ThreadExistsError(threadId);
+  }
+
+  private script(
+    name: ScriptName,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<unknown> {
+    return (this.redis as unknown as ScriptClient)[name](...keys, ...args);
+  }
+
+  /**
+   * Runs a command, retrying a dropped connection, LOADING or READONLY. When
+   * a write may already have run (the connection dropped after it was sent),
+   * `committed` is asked first, so the write is never applied twice.
+   */
+  private async run<T>(
+    operation: string,
+    attempt: () => Promise<T>,
+    committed?: () => Promise<T | undefined>,
+  ): Promise<T> {
+    if (this.closed) throw new CheckpointerClosedError("RedisCheckpointer");
+    let unsure = false;
+    for (let tries = 1; ; tries += 1) {
+      try {
+        if (unsure && committed !== undefined) {
+          const done = await committed();
+          if (done !== undefined) return done;
+        }
+        return await attempt();
+      } catch (error) {
+        if (!isRetryable(error)) throw error;
+        if (tries >= this.attempts) throw new RedisUnavailableError(operation, tries, error);
+        unsure = true;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** (tries - 1))));
+      }
+    }
+  }
+}
+
+function isRetryable(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown }).code;
+  return (
+    /^(LOADING|READONLY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN)\b/.test(message) ||
+    /Connection is closed|Reached the max retries per request|Stream isn't writeable|connect ECONNREFUSED/i.test(
+      message,
+    ) ||
+    (typeof code === "string" &&
+      ["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT"].includes(code))
+  );
+}
+
+function parse<T>(text: string): T {
+  return JSON.parse(text) as T;
+}
+
+function record(header: string, payload: string): EncodedCheckpoint {
+  const { writes, snapshot } = parse<{ writes: string; snapshot: string | null }>(payload);
+  return { ...parse<EncodedHeader>(header), writes, snapshot };
+}
