@@ -88,6 +88,9 @@ export class RedisCheckpointer implements Checkpointer {
     this.redis =
       options.redis ??
       new Redis(options.url!, { autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 2 });
+    // An owned connection reports failures through the commands it fails; without a listener,
+    // ioredis would print every reconnect attempt as an unhandled error.
+    if (this.owned) this.redis.on("error", () => undefined);
     for (const [name, script] of Object.entries(SCRIPTS)) this.redis.defineCommand(name, script);
     this.keys = new Keys(options.prefix ?? "waypoint");
     this.serializer = options.serializer ?? createSerializer();

@@ -1,0 +1,109 @@
+import { Redis } from "ioredis";
+import { describe, expect, it } from "vitest";
+import { ThreadWriter, collect } from "@waypoint/checkpoint/testing";
+import { RedisCheckpointer, RedisUnavailableError } from "@waypoint/checkpoint-redis";
+import { END, START, StateGraph, defineState, lastValue, reducer } from "@waypoint/core";
+import { startRedis } from "@waypoint/test-services";
+
+/** A real connection that counts the commands sent through it (nothing is faked). */
+function counting(redis: Redis): () => number {
+  let sent = 0;
+  const send = redis.sendCommand.bind(redis);
+  redis.sendCommand = ((...args: Parameters<Redis["sendCommand"]>) => (
+    (sent += 1),
+    send(...args)
+  )) as Redis["sendCommand"];
+  return () => sent;
+}
+
+describe("RedisCheckpointer", () => {
+  it("writes a superstep with one command and loads a checkpoint with one, with no modules loaded", async () => {
+    const server = await startRedis();
+    const redis = new Redis(server.url);
+    try {
+      expect(await redis.call("MODULE", "LIST")).toEqual([]);
+      const checkpointer = new RedisCheckpointer({ redis });
+      const sent = counting(redis);
+      const writer = new ThreadWriter(checkpointer, "t");
+      await writer.write({ log: 0 });
+      await checkpointer.get("t"); // loads the scripts into Redis's cache
+      const perPut: number[] = [];
+      for (let step = 1; step < 20; step += 1) {
+        const before = sent();
+        await writer.write({ log: step });
+        perPut.push(sent() - before);
+      }
+      expect(new Set(perPut)).toEqual(new Set([1]));
+      const before = sent();
+      const loaded = await checkpointer.get("t");
+      expect(sent() - before).toBe(1);
+      expect(loaded?.checkpoint.step).toBe(19);
+      // Every key of the thread carries the same hash tag: one cluster slot.
+      const keys = await redis.keys("*");
+      const slots = new Set(
+        keys.filter((k) => k.includes(":t}")).map((k) => /^\{[^}]*\}/.exec(k)?.[0]),
+      );
+      expect(slots).toEqual(new Set(["{waypoint:t}"]));
+    } finally {
+      redis.disconnect();
+      await server.stop();
+    }
+  });
+
+  it("gives up with a typed, retryable error when Redis stays away", async () => {
+    const checkpointer = new RedisCheckpointer({ url: "redis://127.0.0.1:1", attempts: 2 });
+    const error = await checkpointer.get("t").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RedisUnavailableError);
+    expect((error as RedisUnavailableError).retryable).toBe(true);
+    await checkpointer.close();
+  });
+});
+
+describe("redis-server killed and restarted in the middle of a run (AOF, appendfsync always)", () => {
+  const State = defineState({
+    step: lastValue<number>(),
+    log: reducer(
+      (a: number[], b: number) => [...a, b],
+      () => [] as number[],
+    ),
+  });
+  const STEPS = 50;
+
+  it("ends, after a resume if needed, like an uninterrupted run", async () => {
+    const server = await startRedis({ appendOnly: true });
+    try {
+      const checkpointer = new RedisCheckpointer({ url: server.url, attempts: 12 });
+      const graph = new StateGraph(State)
+        .addNode("tick", async (s) => {
+          await new Promise((resolve) => setTimeout(resolve, 15));
+          return { step: s.step + 1, log: s.step + 1 };
+        })
+        .addEdge(START, "tick")
+        .addConditionalEdges("tick", (s) => (s.step >= STEPS ? END : "tick"))
+        .compile({ checkpointer });
+      const run = graph.invoke({ step: 0 }, { threadId: "t", recursionLimit: 100 });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await server.kill();
+      await server.restart();
+      const outcome = await run.then(
+        () => "continued",
+        (error: unknown) => {
+          expect(error).toBeInstanceOf(RedisUnavailableError);
+          return "failed";
+        },
+      );
+      if (outcome === "failed") await graph.resume("t", { recursionLimit: 100 });
+      const final = await graph.getState("t");
+      expect(final?.values).toEqual({
+        step: STEPS,
+        log: Array.from({ length: STEPS }, (_, i) => i + 1),
+      });
+      const steps = (await collect(checkpointer.list("t"))).map((h) => h.step).reverse();
+      expect(steps).toEqual(Array.from({ length: STEPS + 1 }, (_, i) => i - 1));
+      console.log(`redis restart: the run ${outcome}; ${steps.length} checkpoints`);
+      await checkpointer.close();
+    } finally {
+      await server.stop();
+    }
+  });
+});
