@@ -12,7 +12,7 @@ function counting(redis: Redis): () => number {
   redis.sendCommand = ((...args: Parameters<Redis["sendCommand"]>) => (
     (sent += 1),
     send(...args)
-  )) as Redis["sendCommand"];
+  ));
   return () => sent;
 }
 
