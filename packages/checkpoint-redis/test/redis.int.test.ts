@@ -9,10 +9,7 @@ import { startRedis } from "@waypoint/test-services";
 function counting(redis: Redis): () => number {
   let sent = 0;
   const send = redis.sendCommand.bind(redis);
-  redis.sendCommand = ((...args: Parameters<Redis["sendCommand"]>) => (
-    (sent += 1),
-    send(...args)
-  ));
+  redis.sendCommand = (...args: Parameters<Redis["sendCommand"]>) => ((sent += 1), send(...args));
   return () => sent;
 }
 

@@ -67,7 +67,11 @@ export interface PendingToolCall extends ToolCallRequest {
   /** The state key of the conversation it belongs to. */
   readonly channel: string;
   /** Set when its effect already ran and was recorded (the result comes into the state when its superstep commits). */
-  readonly recorded?: { readonly ok: boolean; readonly result?: unknown; readonly error?: SerializedError };
+  readonly recorded?: {
+    readonly ok: boolean;
+    readonly result?: unknown;
+    readonly error?: SerializedError;
+  };
 }
 
 /** `getState`: a thread's state at one checkpoint, with what comes next. */
@@ -307,7 +311,10 @@ export class CompiledGraph<D extends StateDefinition> {
       if (find === undefined || values[key] === undefined) return [];
       return find(values[key]).map((call) => {
         const record = recorded.get(toolEffectName(call.id));
-        const result = record && { ok: record.ok, ...(record.ok ? { result: record.result } : { error: record.error }) };
+        const result = record && {
+          ok: record.ok,
+          ...(record.ok ? { result: record.result } : { error: record.error }),
+        };
         return { ...call, channel: key, ...(result ? { recorded: result } : {}) };
       });
     });

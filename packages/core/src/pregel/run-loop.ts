@@ -261,7 +261,10 @@ export class RunLoop {
             this.wants("messages")
               ? emit(() => ({
                   mode: "messages",
-                  data: [chunk, { node: task.node, taskId: task.id, step, namespace: this.options.namespace }],
+                  data: [
+                    chunk,
+                    { node: task.node, taskId: task.id, step, namespace: this.options.namespace },
+                  ],
                 }))
               : undefined,
           runtime: this.runtime,

@@ -35,7 +35,10 @@ export type StreamEvent = (
   | { readonly mode: "tasks"; readonly data: TaskEvent }
   | { readonly mode: "checkpoints"; readonly data: CheckpointHeader }
   | { readonly mode: "custom"; readonly data: unknown }
-  | { readonly mode: "messages"; readonly data: readonly [chunk: unknown, metadata: MessageMetadata] }
+  | {
+      readonly mode: "messages";
+      readonly data: readonly [chunk: unknown, metadata: MessageMetadata];
+    }
 ) & {
   /** Set on events from a subgraph: "node:taskId", nested levels joined by "|". */
   readonly namespace?: string;
