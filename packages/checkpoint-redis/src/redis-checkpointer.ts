@@ -57,6 +57,14 @@ export interface RedisCheckpointerOptions extends CheckpointerOptions {
   readonly prefix?: string;
   /** Tries of a command that failed with a dropped connection, LOADING or READONLY (default 8). */
   readonly attempts?: number;
+  /**
+   * Expire each thread this long after its last write (or after its first,
+   * with `refreshTtlOnWrite: false`), every key of it at once, with Redis's
+   * own expiry. Off by default.
+   */
+  readonly ttlSeconds?: number;
+  /** Move a thread's expiry on every write (default true). */
+  readonly refreshTtlOnWrite?: boolean;
 }
 
 type ScriptClient = Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
@@ -76,6 +84,7 @@ export class RedisCheckpointer implements Checkpointer {
   private readonly serializer: Serializer;
   private readonly policy: SnapshotPolicy;
   private readonly attempts: number;
+  private readonly ttl: readonly [ttlMs: number, refresh: string];
   private closed = false;
 
   constructor(options: RedisCheckpointerOptions) {
@@ -96,6 +105,10 @@ export class RedisCheckpointer implements Checkpointer {
     this.serializer = options.serializer ?? createSerializer();
     this.policy = resolveSnapshotPolicy(options.snapshots);
     this.attempts = options.attempts ?? 8;
+    this.ttl = [
+      Math.round((options.ttlSeconds ?? 0) * 1000),
+      options.refreshTtlOnWrite === false ? "0" : "1",
+    ];
   }
 
   async put(request: PutRequest): Promise<CheckpointHeader> {
@@ -119,6 +132,8 @@ export class RedisCheckpointer implements Checkpointer {
             JSON.stringify(headerFields),
             JSON.stringify({ writes, snapshot }),
             namespace,
+            this.keys.tag(threadId),
+            ...this.ttl,
           ],
         ),
       async () => ((await this.redis.hexists(keys.cps, `h:${id}`)) === 1 ? ["ok", ""] : undefined),
@@ -156,7 +171,7 @@ export class RedisCheckpointer implements Checkpointer {
       this.script(
         "wpPending",
         [keys.cps, keys.pw + target.checkpointId],
-        [target.checkpointId, ...pairs],
+        [target.checkpointId, this.keys.tag(target.threadId), ...this.ttl, ...pairs],
       ),
     );
     if (found === 0)
@@ -268,7 +283,7 @@ export class RedisCheckpointer implements Checkpointer {
           this.script(
             "wpDeleteBatch",
             [keys.head, keys.cps, keys.idx, this.keys.namespaces(threadId)],
-            [keys.pw, namespace, DELETE_BATCH],
+            [keys.pw, namespace, DELETE_BATCH, `${this.keys.tag(threadId)}:pwk`],
           ),
         )) !== 0
       );
@@ -297,7 +312,11 @@ export class RedisCheckpointer implements Checkpointer {
         for (let start = 0; start < doomed.length; start += DELETE_BATCH) {
           const batch = doomed.slice(start, start + DELETE_BATCH);
           deleted += (await this.run("prune", () =>
-            this.script("wpDeleteIds", [keys.cps, keys.idx], [keys.pw, ...batch]),
+            this.script(
+              "wpDeleteIds",
+              [keys.cps, keys.idx],
+              [keys.pw, `${this.keys.tag(threadId)}:pwk`, ...batch],
+            ),
           )) as number;
         }
       }
@@ -371,7 +390,11 @@ export class RedisCheckpointer implements Checkpointer {
     });
     await this.run("importThread", () => this.redis.zadd(this.keys.threads(), 0, threadId));
     const written = await this.run("importThread", () =>
-      this.script("wpImport", [this.keys.namespaces(threadId)], [JSON.stringify(namespaces)]),
+      this.script(
+        "wpImport",
+        [this.keys.namespaces(threadId)],
+        [JSON.stringify(namespaces), this.keys.tag(threadId), ...this.ttl],
+      ),
     );
     if (written === 0) throw new ThreadExistsError(threadId);
   }

@@ -9,6 +9,7 @@
  *   {p:t}:idx:<ns>           sorted set of checkpoint ids (ordered by id)
  *   {p:t}:pw:<ns>:<id>       hash of a checkpoint's pending writes, by task and idx
  *   {p:t}:nss                set of the thread's namespaces
+ *   {p:t}:pwk                set of the thread's pending-writes keys (for expiry)
  *   {p}:threads              sorted set of thread ids (its own slot)
  */
 export class Keys {
@@ -22,12 +23,14 @@ export class Keys {
     return `${this.tag(threadId)}:nss`;
   }
 
-  of(threadId: string, namespace: string) {
-    const base = `${this.tag(threadId)}:${namespace.length}:${namespace}`;
-    return { head: `${base}:head`, cps: `${base}:cps`, idx: `${base}:idx`, pw: `${base}:pw:` };
+  /** The thread's hash tag, which every key of the thread starts with. */
+  tag(threadId: string): string {
+    return `{${this.prefix}:${threadId}}`;
   }
 
-  private tag(threadId: string): string {
-    return `{${this.prefix}:${threadId}}`;
+  of(threadId: string, namespace: string) {
+    // Byte length, as Lua's string.len counts it when a script builds the same keys.
+    const base = `${this.tag(threadId)}:${Buffer.byteLength(namespace)}:${namespace}`;
+    return { head: `${base}:head`, cps: `${base}:cps`, idx: `${base}:idx`, pw: `${base}:pw:` };
   }
 }

@@ -4,11 +4,42 @@
  * cluster each script runs on one slot. Keys built inside a script (a
  * checkpoint's pending writes) share that tag.
  */
+/**
+ * Shared by the writing scripts: gives every key of the thread the same
+ * expiry, so a thread stays whole or goes whole. `refresh` ("1") moves the
+ * expiry to now + ttl; otherwise keys created later get the thread's current
+ * expiry.
+ */
+const EXPIRE_THREAD = `
+  local function expire_thread(tag, ttl, refresh)
+    ttl = tonumber(ttl)
+    if ttl <= 0 then return end
+    local nss = tag .. ':nss'
+    local at = redis.call('PEXPIRETIME', nss)
+    if refresh == '1' or at <= 0 then
+      local now = redis.call('TIME')
+      at = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) + ttl
+    end
+    local keys = {nss, tag .. ':pwk'}
+    for _, ns in ipairs(redis.call('SMEMBERS', nss)) do
+      local base = tag .. ':' .. string.len(ns) .. ':' .. ns
+      table.insert(keys, base .. ':head')
+      table.insert(keys, base .. ':cps')
+      table.insert(keys, base .. ':idx')
+    end
+    for _, key in ipairs(redis.call('SMEMBERS', tag .. ':pwk')) do table.insert(keys, key) end
+    for _, key in ipairs(keys) do redis.call('PEXPIREAT', key, at) end
+  end
+`;
+
 export const SCRIPTS = {
-  /** KEYS: head, checkpoints, index, namespaces. ARGV: id, expected head ("" = none), parent (""), header, payload, namespace. */
+  /**
+   * KEYS: head, checkpoints, index, namespaces. ARGV: id, expected head ("" = none), parent (""),
+   * header, payload, namespace, thread tag, ttl ms (0 = none), refresh ("1"/"0").
+   */
   wpPut: {
     numberOfKeys: 4,
-    lua: `
+    lua: `${EXPIRE_THREAD}
       local head = redis.call('GET', KEYS[1]) or ''
       if head ~= ARGV[2] then return {'conflict', head} end
       local parent = ARGV[3]
@@ -19,6 +50,7 @@ export const SCRIPTS = {
       redis.call('ZADD', KEYS[3], 0, ARGV[1])
       redis.call('SET', KEYS[1], ARGV[1])
       redis.call('SADD', KEYS[4], ARGV[6])
+      expire_thread(ARGV[7], ARGV[8], ARGV[9])
       return {'ok', head}`,
   },
   /**
@@ -58,12 +90,14 @@ export const SCRIPTS = {
       end
       return headers`,
   },
-  /** KEYS: checkpoints, pending writes. ARGV: checkpoint id, then field/value pairs. */
+  /** KEYS: checkpoints, pending writes. ARGV: checkpoint id, thread tag, ttl ms, refresh, then field/value pairs. */
   wpPending: {
     numberOfKeys: 2,
-    lua: `
+    lua: `${EXPIRE_THREAD}
       if redis.call('HEXISTS', KEYS[1], 'h:' .. ARGV[1]) == 0 then return 0 end
-      for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+      for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+      redis.call('SADD', ARGV[2] .. ':pwk', KEYS[2])
+      expire_thread(ARGV[2], ARGV[3], ARGV[4])
       return 1`,
   },
   /** KEYS: head, checkpoints. ARGV: pending-writes key prefix. The head's header and pending writes. */
@@ -84,20 +118,21 @@ export const SCRIPTS = {
       end
       return {redis.call('GET', KEYS[1]) or '', headers}`,
   },
-  /** KEYS: checkpoints, index. ARGV: pending-writes key prefix, then ids. Deletes those checkpoints. */
+  /** KEYS: checkpoints, index. ARGV: pending-writes key prefix, pending-keys set, then ids. Deletes those checkpoints. */
   wpDeleteIds: {
     numberOfKeys: 2,
     lua: `
       local deleted = 0
-      for i = 2, #ARGV do
+      for i = 3, #ARGV do
         if redis.call('HDEL', KEYS[1], 'h:' .. ARGV[i], 'p:' .. ARGV[i]) > 0 then deleted = deleted + 1 end
         redis.call('DEL', ARGV[1] .. ARGV[i])
+        redis.call('SREM', ARGV[2], ARGV[1] .. ARGV[i])
         redis.call('ZREM', KEYS[2], ARGV[i])
       end
       return deleted`,
   },
   /**
-   * KEYS: head, checkpoints, index, namespaces. ARGV: pending-writes prefix, namespace, batch size.
+   * KEYS: head, checkpoints, index, namespaces. ARGV: pending-writes prefix, namespace, batch size, pending-keys set.
    * Deletes a batch of one namespace (its head first, so readers see the thread gone at once); 0 when done.
    */
   wpDeleteBatch: {
@@ -108,6 +143,7 @@ export const SCRIPTS = {
       for _, cid in ipairs(ids) do
         redis.call('HDEL', KEYS[2], 'h:' .. cid, 'p:' .. cid)
         redis.call('DEL', ARGV[1] .. cid)
+        redis.call('SREM', ARGV[4], ARGV[1] .. cid)
         redis.call('ZREM', KEYS[3], cid)
       end
       if redis.call('ZCARD', KEYS[3]) == 0 then
@@ -129,23 +165,27 @@ export const SCRIPTS = {
       return out`,
   },
   /**
-   * KEYS: namespaces. ARGV: a JSON list of namespaces, each
+   * KEYS: namespaces. ARGV: a JSON list of namespaces, thread tag, ttl ms, refresh; each namespace
    * { keys: { head, cps, idx, pw }, head, checkpoints: [[id, header, payload]], pending: [[id, field, value]] }.
    * Writes the whole thread, unless it exists.
    */
   wpImport: {
     numberOfKeys: 1,
-    lua: `
+    lua: `${EXPIRE_THREAD}
       if redis.call('SCARD', KEYS[1]) > 0 then return 0 end
       for _, ns in ipairs(cjson.decode(ARGV[1])) do
         for _, cp in ipairs(ns.checkpoints) do
           redis.call('HSET', ns.keys.cps, 'h:' .. cp[1], cp[2], 'p:' .. cp[1], cp[3])
           redis.call('ZADD', ns.keys.idx, 0, cp[1])
         end
-        for _, pw in ipairs(ns.pending) do redis.call('HSET', ns.keys.pw .. pw[1], pw[2], pw[3]) end
+        for _, pw in ipairs(ns.pending) do
+          redis.call('HSET', ns.keys.pw .. pw[1], pw[2], pw[3])
+          redis.call('SADD', ARGV[2] .. ':pwk', ns.keys.pw .. pw[1])
+        end
         redis.call('SET', ns.keys.head, ns.head)
         redis.call('SADD', KEYS[1], ns.namespace)
       end
+      expire_thread(ARGV[2], ARGV[3], ARGV[4])
       return 1`,
   },
 } as const;
