@@ -63,6 +63,11 @@ export interface PostgresCheckpointerOptions extends CheckpointerOptions {
   readonly schema?: string;
   /** Retries of errors that are safe to retry (connection lost, deadlock, shutdown…). */
   readonly retry?: Partial<RetryOptions>;
+  /**
+   * Give each thread written through this checkpointer an expiry this long
+   * after its last write; `sweep()` deletes expired threads. Off by default.
+   */
+  readonly ttlSeconds?: number;
 }
 
 const PAGE_SIZE = 100;
@@ -81,6 +86,7 @@ export class PostgresCheckpointer implements Checkpointer {
   private readonly policy: SnapshotPolicy;
   private readonly sql: Statements;
   private readonly retry: RetryOptions;
+  private readonly ttlSeconds: number;
   private ready: Promise<void> | undefined;
   private closed = false;
 
@@ -98,6 +104,7 @@ export class PostgresCheckpointer implements Checkpointer {
     this.serializer = options.serializer ?? createSerializer();
     this.policy = resolveSnapshotPolicy(options.snapshots);
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.ttlSeconds = options.ttlSeconds ?? 0;
   }
 
   /** Creates or upgrades the schema. Runs once per instance; safe in several processes at once. */
@@ -118,7 +125,7 @@ export class PostgresCheckpointer implements Checkpointer {
 
   async put(request: PutRequest): Promise<CheckpointHeader> {
     const { record, header, expectedHeadId } = encodePut(request, this.serializer, this.policy);
-    const params = [...checkpointParams(record), expectedHeadId];
+    const params = [...checkpointParams(record), expectedHeadId, this.ttlSeconds];
     const inserted = await this.run(
       "put",
       async () => (await this.pool.query(this.sql.put, params)).rowCount === 1,
@@ -281,8 +288,27 @@ export class PostgresCheckpointer implements Checkpointer {
     return this.transaction("deleteThread", async (client) => {
       await client.query(this.sql.deletePending, [threadId]);
       await client.query(this.sql.deleteCheckpoints, [threadId]);
+      await client.query(this.sql.deleteTtl, [threadId]);
       return ((await client.query(this.sql.deleteHeads, [threadId])).rowCount ?? 0) > 0;
     });
+  }
+
+  /**
+   * Deletes the threads whose TTL has passed, `batch` at a time, each in its
+   * own transaction. Run it from a timer or a cron job; returns how many went.
+   */
+  async sweep(options: { batch?: number } = {}): Promise<number> {
+    let swept = 0;
+    for (;;) {
+      const expired = await this.query<{ threadId: string }>("sweep", this.sql.expired, [
+        options.batch ?? 100,
+      ]);
+      for (const { threadId } of expired) {
+        await this.deleteThread(threadId);
+        swept += 1;
+      }
+      if (expired.length < (options.batch ?? 100)) return swept;
+    }
   }
 
   async prune(options: PruneOptions): Promise<PruneResult> {

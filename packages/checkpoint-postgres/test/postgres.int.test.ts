@@ -150,3 +150,37 @@ describe("PostgreSQL restarts in the middle of a run", () => {
     }
   });
 });
+
+describe("thread TTLs and the sweeper", () => {
+  it("deletes expired threads, keeps the others, and refreshes the expiry on each write", async () => {
+    const schema = schemaName();
+    const withTtl = new PostgresCheckpointer({ pool, schema, ttlSeconds: 0.3 });
+    const without = new PostgresCheckpointer({ pool, schema });
+    await new ThreadWriter(withTtl, "short-lived").write({ log: 1 });
+    const kept = new ThreadWriter(withTtl, "busy");
+    await kept.write({ log: 1 });
+    await new ThreadWriter(without, "forever").write({ log: 1 });
+    for (let i = 0; i < 4; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      await kept.write({ log: i }); // written again before it expires
+    }
+    expect(await withTtl.sweep()).toBe(1);
+    expect(await withTtl.get("short-lived")).toBeUndefined();
+    expect(await withTtl.get("busy")).toBeDefined();
+    expect(await without.get("forever")).toBeDefined();
+    await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+  });
+
+  it("upgrades a schema created before TTLs existed", async () => {
+    const schema = schemaName();
+    await new PostgresCheckpointer({ pool, schema }).setup();
+    // Roll the schema back to version 1, as an older Waypoint left it.
+    await pool.query(`DROP TABLE "${schema}".thread_ttl`);
+    await pool.query(`DELETE FROM "${schema}".migrations WHERE version > 1`);
+    const upgraded = new PostgresCheckpointer({ pool, schema, ttlSeconds: 60 });
+    await new ThreadWriter(upgraded, "t").write({ log: 1 });
+    const { rows } = await pool.query(`SELECT thread_id FROM "${schema}".thread_ttl`);
+    expect(rows).toEqual([{ thread_id: "t" }]);
+    await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+  });
+});

@@ -43,6 +43,11 @@ const MIGRATIONS: readonly string[] = [
      value text NOT NULL,
      PRIMARY KEY (thread_id, namespace, checkpoint_id, task_id, idx)
    );`,
+  `CREATE TABLE {schema}.thread_ttl (
+     thread_id text PRIMARY KEY,
+     expires_at timestamptz NOT NULL
+   );
+   CREATE INDEX thread_ttl_expires_at ON {schema}.thread_ttl (expires_at);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

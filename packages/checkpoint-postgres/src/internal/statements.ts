@@ -42,6 +42,11 @@ export function statements(s: string) {
         SELECT $1, $2, $3 WHERE $17::text IS NULL AND $4::text IS NULL
         ON CONFLICT DO NOTHING
         RETURNING 1
+      ), ttl AS (
+        INSERT INTO ${s}.thread_ttl (thread_id, expires_at)
+        SELECT $1, now() + $18::float8 * interval '1 second'
+        WHERE $18::float8 > 0 AND (EXISTS (SELECT 1 FROM moved) OR EXISTS (SELECT 1 FROM created))
+        ON CONFLICT (thread_id) DO UPDATE SET expires_at = EXCLUDED.expires_at
       )
       INSERT INTO ${s}.checkpoints (${INSERT_COLUMNS})
       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16
@@ -78,6 +83,8 @@ export function statements(s: string) {
     deletePending: `DELETE FROM ${s}.pending_writes WHERE thread_id = $1`,
     deleteCheckpoints: `DELETE FROM ${s}.checkpoints WHERE thread_id = $1`,
     deleteHeads: `DELETE FROM ${s}.heads WHERE thread_id = $1`,
+    deleteTtl: `DELETE FROM ${s}.thread_ttl WHERE thread_id = $1`,
+    expired: `SELECT thread_id AS "threadId" FROM ${s}.thread_ttl WHERE expires_at < now() ORDER BY expires_at LIMIT $1`,
     namespacesOf: `SELECT thread_id AS "threadId", namespace, head_id AS "headId" FROM ${s}.heads WHERE thread_id = $1`,
     allNamespaces: `SELECT thread_id AS "threadId", namespace, head_id AS "headId" FROM ${s}.heads
       WHERE (thread_id, namespace) > ($1, $2) ORDER BY thread_id, namespace LIMIT $3`,
