@@ -285,12 +285,31 @@ export class PostgresCheckpointer implements Checkpointer {
 
   async deleteThread(threadId: string): Promise<boolean> {
     assertId(threadId, "threadId");
-    return this.transaction("deleteThread", async (client) => {
-      await client.query(this.sql.deletePending, [threadId]);
-      await client.query(this.sql.deleteCheckpoints, [threadId]);
+    // The heads go first, in one transaction: readers see the thread gone at once.
+    const namespaces = await this.transaction("deleteThread", async (client) => {
+      const rows = (await client.query<NamespaceRow>(this.sql.namespacesOf, [threadId])).rows;
+      await client.query(this.sql.deleteHeads, [threadId]);
       await client.query(this.sql.deleteTtl, [threadId]);
-      return ((await client.query(this.sql.deleteHeads, [threadId])).rowCount ?? 0) > 0;
+      return rows;
     });
+    // Then the rows, in bounded batches, up to each old head (a thread made anew under the id is left alone).
+    for (const { namespace, headId } of namespaces) {
+      for (;;) {
+        const ids = await this.query<{ id: string }>("deleteThread", this.sql.idsUpTo, [
+          threadId,
+          namespace,
+          headId,
+          DELETE_BATCH,
+        ]);
+        if (ids.length === 0) break;
+        await this.query("deleteThread", this.sql.deleteIds, [
+          threadId,
+          namespace,
+          ids.map((row) => row.id),
+        ]);
+      }
+    }
+    return namespaces.length > 0;
   }
 
   /**

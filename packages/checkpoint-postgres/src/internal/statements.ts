@@ -80,10 +80,10 @@ export function statements(s: string) {
       WHERE h.namespace = '' AND h.thread_id > $1
       ORDER BY h.thread_id LIMIT $2`,
     threadExists: `SELECT 1 FROM ${s}.heads WHERE thread_id = $1 LIMIT 1`,
-    deletePending: `DELETE FROM ${s}.pending_writes WHERE thread_id = $1`,
-    deleteCheckpoints: `DELETE FROM ${s}.checkpoints WHERE thread_id = $1`,
     deleteHeads: `DELETE FROM ${s}.heads WHERE thread_id = $1`,
     deleteTtl: `DELETE FROM ${s}.thread_ttl WHERE thread_id = $1`,
+    /** The next batch of a deleted namespace's checkpoints, up to its old head. */
+    idsUpTo: `SELECT id FROM ${s}.checkpoints WHERE thread_id = $1 AND namespace = $2 AND id <= $3 LIMIT $4`,
     expired: `SELECT thread_id AS "threadId" FROM ${s}.thread_ttl WHERE expires_at < now() ORDER BY expires_at LIMIT $1`,
     namespacesOf: `SELECT thread_id AS "threadId", namespace, head_id AS "headId" FROM ${s}.heads WHERE thread_id = $1`,
     allNamespaces: `SELECT thread_id AS "threadId", namespace, head_id AS "headId" FROM ${s}.heads
