@@ -4,10 +4,12 @@
  * noisy, so absolute times mean little).
  */
 import { coreBenchmark } from "./core.js";
+import { postgresBenchmark } from "./postgres.js";
 import { sqliteBenchmark } from "./sqlite.js";
 
 const SUITES: Record<string, () => Promise<string>> = {
   core: coreBenchmark,
+  postgres: postgresBenchmark,
   sqlite: sqliteBenchmark,
 };
 
