@@ -13,7 +13,7 @@ import {
   type PendingWrite,
   type PlannedTask,
 } from "@waypoint/checkpoint";
-import { Command, DONE_CHANNEL, RESUME_VALUES_CHANNEL, SLOT, START } from "../constants.js";
+import { Command, RESUME_VALUES_CHANNEL, SLOT, START } from "../constants.js";
 import { InvalidResumeError, RecursionLimitError } from "../errors.js";
 import type { GraphSpec } from "../graph/graph-spec.js";
 import { ChannelSet } from "./channel-set.js";
@@ -28,8 +28,14 @@ import {
 } from "./pending.js";
 import { plan } from "./planner.js";
 import type { StreamEvent, StreamMode } from "./stream-events.js";
-import { taskId } from "./task-id.js";
-import { SubgraphOutput } from "./subgraph-output.js";
+import {
+  carried,
+  doneWrites,
+  slotKey,
+  staticInterrupt,
+  statusWrite,
+  updateOf,
+} from "./run-helpers.js";
 import { TaskJournal } from "./task-journal.js";
 import { faultPoint } from "../faults.js";
 import { runTask } from "./task-runner.js";
@@ -567,77 +573,4 @@ function runtimeOf(checkpointer: Checkpointer, options: RunOptions): TaskRuntime
     emit: options.emit,
     modes: options.modes,
   };
-}
-
-/** Tasks planned before an update, given ids of the new checkpoint; a node already planned again is not doubled. */
-function carried(
-  tasks: readonly PlannedTask[],
-  planned: readonly PlannedTask[],
-  checkpointId: string,
-  options: RunOptions,
-): PlannedTask[] {
-  const base = [options.threadId, options.namespace, checkpointId];
-  return tasks
-    .filter(
-      (task) =>
-        task.send !== undefined ||
-        !planned.some((p) => p.node === task.node && p.send === undefined),
-    )
-    .map((task) => ({
-      ...task,
-      id: task.send
-        ? taskId([...base, task.node, "send", task.send.index])
-        : taskId([...base, task.node, ...task.triggers]),
-    }));
-}
-
-const slotKey = (write: PendingWrite) => `${write.taskId}\u0000${write.idx}`;
-
-function doneWrites(taskId: string, writes: readonly ChannelWrite[]): PendingWrite[] {
-  return [
-    ...writes.map((write, idx) => ({ taskId, idx, channel: write.channel, value: write.value })),
-    { taskId, idx: writes.length, channel: DONE_CHANNEL, value: null },
-  ];
-}
-
-/**
- * A task's interrupt status slot: INTERRUPT with the interrupts it waits on,
- * or RESUME once they are answered (which is what clears the thread's
- * "interrupted" status).
- */
-function statusWrite(
-  taskId: string,
-  channel: string,
-  interrupts: readonly Interrupt[],
-): PendingWrite {
-  return { taskId, idx: SLOT.status, channel, value: interrupts };
-}
-
-function staticInterrupt(
-  taskId: string,
-  node: string,
-  kind: "before" | "after",
-  options: RunOptions,
-): Interrupt {
-  return {
-    id: `${kind}:${taskId}`,
-    value: { node },
-    node,
-    taskId,
-    namespace: options.namespace,
-    kind,
-  };
-}
-
-function updateOf(result: unknown): unknown {
-  if (result instanceof SubgraphOutput) {
-    // A subgraph's writes, by key: one value, or the list when it wrote a key several times.
-    const byKey = new Map<string, unknown[]>();
-    for (const write of result.writes)
-      byKey.set(write.channel, [...(byKey.get(write.channel) ?? []), write.value]);
-    return Object.fromEntries(
-      [...byKey].map(([key, values]) => [key, values.length === 1 ? values[0] : values]),
-    );
-  }
-  return result instanceof Command ? (result.update ?? null) : (result ?? null);
 }
