@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import pg from "pg";
 import {
   CheckpointConflictError,
@@ -55,6 +54,13 @@ import {
 } from "./internal/retry.js";
 import { migrate, quoteIdentifier } from "./internal/schema.js";
 import { statements, type Statements } from "./internal/statements.js";
+import {
+  checkpointParams,
+  prepared,
+  type NamespaceRow,
+  type PendingRow,
+  type ThreadRow,
+} from "./internal/rows.js";
 
 export interface PostgresCheckpointerOptions extends CheckpointerOptions {
   /** A pool to borrow (left open on close), or a connection string to open one. */
@@ -521,64 +527,4 @@ export class PostgresCheckpointer implements Checkpointer {
       }
     }
   }
-}
-
-interface PendingRow {
-  readonly taskId: string;
-  readonly idx: number;
-  readonly formatVersion: number;
-  readonly channel: string;
-  readonly value: string;
-}
-
-interface ThreadRow {
-  readonly threadId: string;
-  readonly headId: string;
-  readonly step: number;
-  readonly createdAt: number;
-  readonly nextCount: number;
-  readonly channels: string[];
-}
-
-interface NamespaceRow {
-  readonly threadId: string;
-  readonly namespace: string;
-  readonly headId: string;
-}
-
-/**
- * A named statement: each connection parses and plans it once, then reuses
- * the plan. Unnamed, PostgreSQL re-plans the put's CTE on every superstep
- * (measured: more than half the server's time per step).
- */
-const names = new Map<string, string>();
-
-function prepared(text: string, values: unknown[]): pg.QueryConfig {
-  let name = names.get(text);
-  if (name === undefined) {
-    name = `wp_${createHash("sha1").update(text).digest("hex").slice(0, 20)}`;
-    names.set(text, name);
-  }
-  return { name, text, values };
-}
-
-function checkpointParams(record: EncodedCheckpoint): unknown[] {
-  return [
-    record.threadId,
-    record.namespace,
-    record.id,
-    record.parentId,
-    record.step,
-    record.createdAt,
-    record.formatVersion,
-    record.baseId,
-    record.chainLength,
-    record.chainBytes,
-    record.snapshotBytes,
-    record.nextCount,
-    record.metadata,
-    record.header,
-    record.writes,
-    record.snapshot,
-  ];
 }
