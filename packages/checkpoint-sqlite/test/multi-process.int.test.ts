@@ -4,7 +4,10 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ThreadWriter, collect, rebuild } from "@waypoint/checkpoint/testing";
 import { SqliteCheckpointer } from "@waypoint/checkpoint-sqlite";
-import { Child } from "./child.js";
+import { fileURLToPath } from "node:url";
+import { ChildScript } from "@waypoint/test-services";
+
+const WRITER = fileURLToPath(new URL("./fixtures/writer.ts", import.meta.url));
 
 const directory = mkdtempSync(join(tmpdir(), "waypoint-sqlite-mp-"));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
@@ -14,7 +17,8 @@ describe("several processes on one SQLite file", () => {
     const file = join(directory, "two-writers.db");
     const [threads, steps] = [3, 40];
     const children = ["a", "b"].map(
-      (prefix) => new Child(["threads", file, prefix, String(threads), String(steps)]),
+      (prefix) =>
+        new ChildScript(WRITER, ["threads", file, prefix, String(threads), String(steps)]),
     );
     await Promise.all(children.map((child) => child.finish()));
     const checkpointer = new SqliteCheckpointer(file);
@@ -36,7 +40,10 @@ describe("several processes on one SQLite file", () => {
     const checkpointer = new SqliteCheckpointer(file);
     const origin = new ThreadWriter(checkpointer, "raced");
     await origin.write({ log: "origin" });
-    const children = Array.from({ length: 6 }, () => new Child(["race", file, "raced"]));
+    const children = Array.from(
+      { length: 6 },
+      () => new ChildScript(WRITER, ["race", file, "raced"]),
+    );
     await Promise.all(children.map((child) => child.waitFor((line) => line === "ready")));
     for (const child of children) child.send("go");
     const outcomes = await Promise.all(
@@ -56,7 +63,7 @@ describe("a writer killed with SIGKILL", () => {
   for (const afterWrites of [1, 25, 120]) {
     it(`leaves a file that opens cleanly, with the last acknowledged write as head (kill after ${afterWrites})`, async () => {
       const file = join(directory, `killed-${afterWrites}.db`);
-      const child = new Child(["burst", file, "burst"]);
+      const child = new ChildScript(WRITER, ["burst", file, "burst"]);
       await child.waitFor((line) => line.startsWith(`ok ${afterWrites - 1} `));
       child.process.kill("SIGKILL");
       await child.exited;

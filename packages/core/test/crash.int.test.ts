@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, expect, it } from "vitest";
 import { MemoryCheckpointer } from "@waypoint/checkpoint";
 import { SqliteCheckpointer } from "@waypoint/checkpoint-sqlite";
-import { ChildScript } from "./support/child-script.js";
+import { ChildScript } from "@waypoint/test-services";
 import {
   RECURSION_LIMIT,
   SUPERSTEPS,
@@ -57,16 +57,15 @@ function killSchedule(): KillPoint[] {
 }
 
 /** Does `line` ("task-end <id> <node> 7", "boundary 7 <id>") reach the point "task-end:7:n"? */
-function counter(at: string): (line: string) => boolean {
+/** The lines of a kill point's kind and step, and which of them it is ("task-end:7:1" → the first). */
+function killLine(at: string): { match: (line: string) => boolean; count: number } {
   const [kind, step, nth] = at.split(":");
-  let count = 0;
-  return (line) => {
+  const match = (line: string) => {
     const parts = line.split(" ");
     const lineStep = kind === "boundary" ? parts[1] : parts[3];
-    if (parts[0] !== kind || lineStep !== step) return false;
-    count += 1;
-    return count === Number(nth);
+    return parts[0] === kind && lineStep === step;
   };
+  return { match, count: Number(nth) };
 }
 
 /** The execution log: one task id per start, in order. */
@@ -143,7 +142,8 @@ it("survives SIGKILL at every superstep boundary and mid-task, re-running only t
     const [kind, step] = point.at.split(":");
     const stop = point.delayMs === undefined ? point.at : `boundary:${step}:1`;
     const child = new ChildScript(CHILD, [file, logFile, threadId, mode, stop]);
-    await child.waitFor(counter(point.at));
+    const { match, count } = killLine(point.at);
+    await child.waitFor(match, { count });
     if (point.delayMs !== undefined) await new Promise((r) => setTimeout(r, point.delayMs));
     await child.kill();
     const state = await savedState(file, threadId);

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { ChildScript } from "./support/child-script.js";
+import { ChildScript } from "@waypoint/test-services";
 
 const CHILD = fileURLToPath(new URL("./fixtures/effects-child.ts", import.meta.url));
 const directory = mkdtempSync(join(tmpdir(), "waypoint-effects-"));

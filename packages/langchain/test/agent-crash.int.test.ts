@@ -8,7 +8,7 @@ import { z } from "zod";
 import { SqliteCheckpointer } from "@waypoint/checkpoint-sqlite";
 import { createToolCallingAgent, langchainSerializer } from "@waypoint/langchain";
 import { ScriptedChatModel } from "./scripted-model.js";
-import { ChildScript } from "./support/child-script.js";
+import { ChildScript } from "@waypoint/test-services";
 
 const AGENT = fileURLToPath(new URL("./fixtures/agent-child.ts", import.meta.url));
 const CALL_IDS = ["c1", "c2", "c3", "c4", "c5"];

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { ChildScript } from "./support/child-script.js";
+import { ChildScript } from "@waypoint/test-services";
 
 const STREAM = fileURLToPath(new URL("./fixtures/stream-child.ts", import.meta.url));
 const STORY = "Once upon a time, a durable agent kept going.";

@@ -3,7 +3,8 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 
-const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
+/** Children run from the repository root, where tsx and the workspace resolve. */
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
 interface WaitOptions {
   /** Wait for this many matching lines (default 1). */
@@ -13,8 +14,8 @@ interface WaitOptions {
 
 /**
  * A TypeScript script run as a child process (on the packages' sources), whose
- * stdout lines are collected, so a test can wait for a line and kill it there.
- * (A small copy of core's helper: the packages' tests stay independent.)
+ * stdout lines are collected, so a test can wait for a line and kill it there
+ * (crash tests), or talk to it over stdin.
  */
 export class ChildScript {
   readonly process: ChildProcessWithoutNullStreams;
@@ -73,6 +74,17 @@ export class ChildScript {
         `no matching line; stdout:\n${this.lines.join("\n")}\nstderr: ${this.stderr}`,
       );
     return line;
+  }
+
+  send(line: string): void {
+    this.process.stdin.write(`${line}\n`);
+  }
+
+  /** Closes its stdin and waits for a clean exit; fails with its stderr otherwise. */
+  async finish(): Promise<void> {
+    this.process.stdin.end();
+    const code = await this.exited;
+    if (code !== 0) throw new Error(`child exited with ${String(code)}; stderr: ${this.stderr}`);
   }
 
   async kill(): Promise<void> {
