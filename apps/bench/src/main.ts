@@ -5,11 +5,13 @@
  */
 import { coreBenchmark } from "./core.js";
 import { postgresBenchmark } from "./postgres.js";
+import { redisBenchmark } from "./redis.js";
 import { sqliteBenchmark } from "./sqlite.js";
 
 const SUITES: Record<string, () => Promise<string>> = {
   core: coreBenchmark,
   postgres: postgresBenchmark,
+  redis: redisBenchmark,
   sqlite: sqliteBenchmark,
 };
 

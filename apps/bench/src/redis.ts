@@ -1,0 +1,554 @@
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import {
+  Annotation,
+  END as LANGGRAPH_END,
+  START as LANGGRAPH_START,
+  StateGraph as LangGraphStateGraph,
+} from "@langchain/langgraph";
+import { RedisSaver } from "@langchain/langgraph-checkpoint-redis";
+import { Redis } from "ioredis";
+import { RedisCheckpointer } from "@waypoint/checkpoint-redis";
+import { END, START, StateGraph, defineState, reducer } from "@waypoint/core";
+import { startRedis } from "@waypoint/test-services";
+import { formatBytes, median, table } from "./measure.js";
+
+/**
+ * Waypoint's RedisCheckpointer against a raw floor on one plain redis-server
+ * (no modules) with the append-only file fsynced on every write
+ * (`appendfsync always`), durability "sync". LangGraph.js's RedisSaver needs
+ * RedisJSON and RediSearch, so it is only tried, and its error reported.
+ *
+ * The floor is what a minimal durable app would do: one `SET` per superstep
+ * of a key `floor:<thread>:<step>` holding that superstep's writes as JSON,
+ * plus one for each invocation's input step (its writes `[]`), as both the
+ * Postgres floor and Waypoint do. It keeps no index: its reload is one MGET
+ * of the keys it is told the thread has, which favours it.
+ *
+ * Each run gets a new connection (one per side, commands pipelined on it as
+ * ioredis does) and a FLUSHALL afterwards. Bytes are what Redis received
+ * (`total_net_input_bytes`) and appended to its AOF (`aof_current_size`),
+ * from INFO before and after the run, less one INFO call's own bytes.
+ */
+/** More than the Postgres suite's 7: a round takes well under a second here, and medians settle. */
+const ROUNDS = 21;
+const CHAIN = { nodes: 10, invocations: 10, bytes: 200 };
+const GROWTH = { steps: 200, bytes: 2048, marks: [10, 100, 200], window: 10 };
+const FAN_OUT = { threads: 1000, nodes: 3, concurrency: 16 };
+/** New instances per side and round that each load the grown thread once. */
+const RELOADS = 5;
+const RECURSION_LIMIT = 1000;
+/** Unmeasured runs of (a) per side first: V8 needs a couple of thousand supersteps to settle. */
+const WARM_UP_RUNS = 20;
+
+const TARGET = { time: 1.5, bytes: 2 };
+
+const randomText = (bytes: number) => randomBytes(bytes).toString("base64url").slice(0, bytes);
+const chainPayloads = Array.from({ length: CHAIN.nodes }, () => randomText(CHAIN.bytes));
+const growthPayloads = Array.from({ length: GROWTH.steps }, () => randomText(GROWTH.bytes));
+
+/** A graph: a chain of nodes each appending its payload, or one node looping `steps` times. */
+type Shape = { kind: "chain"; nodes: number } | { kind: "loop"; steps: number };
+
+function payloadOf(shape: Shape, step: number): string {
+  return shape.kind === "chain" ? chainPayloads[step % shape.nodes]! : growthPayloads[step]!;
+}
+
+function nodesPerRun(shape: Shape): number {
+  return shape.kind === "chain" ? shape.nodes : shape.steps;
+}
+
+/** Every superstep's start (node entry, or the floor's turn), for per-step times. */
+let stamps: number[] = [];
+
+interface Runner {
+  /** One invocation on `threadId`; returns the thread's whole log afterwards. */
+  run(threadId: string): Promise<readonly string[]>;
+  /** The thread's log as a fresh process would load it. */
+  load(threadId: string): Promise<readonly string[]>;
+}
+
+interface Side {
+  readonly name: string;
+  open(redis: Redis, shape: Shape): Runner;
+}
+
+const floor: Side = {
+  name: "floor",
+  open(redis, shape) {
+    // What the app keeps in memory: each thread's log and next step number.
+    const threads = new Map<string, { log: string[]; step: number }>();
+    return {
+      async run(threadId) {
+        const thread = threads.get(threadId) ?? { log: [], step: 0 };
+        threads.set(threadId, thread);
+        await redis.set(`floor:${threadId}:${thread.step++}`, "[]");
+        for (let i = 0; i < nodesPerRun(shape); i += 1) {
+          stamps.push(performance.now());
+          const write = {
+            node: "append",
+            channel: "log",
+            value: payloadOf(shape, thread.log.length),
+          };
+          await redis.set(`floor:${threadId}:${thread.step++}`, JSON.stringify([write]));
+          thread.log.push(write.value);
+        }
+        return thread.log;
+      },
+      // A new instance is told the key count: one invocation of the shape.
+      async load(threadId) {
+        const count = threads.get(threadId)?.step ?? nodesPerRun(shape) + 1;
+        const keys = Array.from({ length: count }, (_, step) => `floor:${threadId}:${step}`);
+        const values = await redis.mget(keys);
+        return values.flatMap((data) => {
+          if (data === null) throw new Error(`floor: a key of ${threadId} is missing`);
+          return (JSON.parse(data) as { value: string }[]).map((w) => w.value);
+        });
+      },
+    };
+  },
+};
+
+/** The runtimes' node names, and the one function every node runs (same on both). */
+function nodesOf(shape: Shape) {
+  const names =
+    shape.kind === "chain" ? Array.from({ length: shape.nodes }, (_, i) => `n${i}`) : ["append"];
+  const append = (state: { log: string[] }) => {
+    stamps.push(performance.now());
+    return { log: payloadOf(shape, state.log.length) };
+  };
+  return { names, append };
+}
+
+const waypoint: Side = {
+  name: "waypoint",
+  open(redis, shape) {
+    const checkpointer = new RedisCheckpointer({ redis });
+    const State = defineState({
+      log: reducer(
+        (a: string[], b: string) => [...a, b],
+        () => [] as string[],
+      ),
+    });
+    const { names, append } = nodesOf(shape);
+    const builder = new StateGraph(State);
+    for (const name of names) builder.addNode(name, append);
+    builder.addEdge(START, names[0]!);
+    if (shape.kind === "chain") {
+      for (let i = 1; i < names.length; i += 1) builder.addEdge(names[i - 1]!, names[i]!);
+      builder.addEdge(names[names.length - 1]!, END);
+    } else {
+      builder.addConditionalEdges("append", (state) =>
+        state.log.length >= shape.steps ? END : "append",
+      );
+    }
+    const graph = builder.compile({ checkpointer });
+    return {
+      async run(threadId) {
+        const options = { threadId, durability: "sync", recursionLimit: RECURSION_LIMIT } as const;
+        return (await graph.invoke({}, options)).log;
+      },
+      async load(threadId) {
+        return (await graph.getState(threadId))?.values.log ?? [];
+      },
+    };
+  },
+};
+
+const SIDES = [floor, waypoint] as const;
+
+interface Counters {
+  readonly netIn: number;
+  readonly commands: number;
+  readonly cpuMs: number;
+  readonly aof: number;
+}
+
+/** The server, an admin connection, and what one INFO pair adds by itself. */
+class Server {
+  private empty: Counters = { netIn: 0, commands: 0, cpuMs: 0, aof: 0 };
+  constructor(
+    readonly url: string,
+    readonly admin: Redis,
+  ) {}
+
+  async connect(): Promise<Redis> {
+    const redis = new Redis(this.url);
+    await redis.ping();
+    return redis;
+  }
+
+  async calibrate(): Promise<void> {
+    const before = await this.counters();
+    this.empty = { ...this.since(before, await this.counters()), cpuMs: 0 };
+  }
+
+  /** Bytes received, commands (those scripts run included), CPU and AOF size, from one INFO. */
+  async counters(): Promise<Counters> {
+    const text = await this.admin.info("stats", "cpu", "persistence");
+    const value = (name: string) => Number(new RegExp(`^${name}:(.*)$`, "m").exec(text)?.[1]);
+    return {
+      netIn: value("total_net_input_bytes"),
+      commands: value("total_commands_processed"),
+      cpuMs: (value("used_cpu_sys") + value("used_cpu_user")) * 1000,
+      aof: value("aof_current_size"),
+    };
+  }
+
+  since(before: Counters, after: Counters): Counters {
+    return {
+      netIn: after.netIn - before.netIn - this.empty.netIn,
+      commands: after.commands - before.commands - this.empty.commands,
+      cpuMs: after.cpuMs - before.cpuMs,
+      aof: after.aof - before.aof - this.empty.aof,
+    };
+  }
+
+  async flush(): Promise<void> {
+    await this.admin.flushall("SYNC");
+  }
+}
+
+interface Run extends Counters {
+  readonly ms: number;
+  /** Time between consecutive superstep starts, by superstep (1-based). */
+  readonly intervals: readonly number[];
+  /** CPU time of this (Node) process during the run: the runtime, encoding, ioredis. */
+  readonly nodeCpuMs: number;
+}
+
+interface RunPlan {
+  readonly side: Side;
+  readonly shape: Shape;
+  /** The measured part. */
+  readonly work: (runner: Runner) => Promise<void>;
+  /** Checks what was stored, after the clock stops. */
+  readonly verify: (runner: Runner) => Promise<void>;
+  /** Keep the data (for the reloads of (d)); the caller flushes. */
+  readonly keep?: boolean;
+}
+
+async function measureRun(server: Server, plan: RunPlan): Promise<Run> {
+  const redis = await server.connect();
+  try {
+    const runner = plan.side.open(redis, plan.shape);
+    const before = await server.counters();
+    stamps = [];
+    const cpu = process.cpuUsage();
+    const start = performance.now();
+    await plan.work(runner);
+    const ms = performance.now() - start;
+    const { user, system } = process.cpuUsage(cpu);
+    const used = server.since(before, await server.counters());
+    const starts = [start, ...stamps];
+    const intervals = starts.slice(1).map((t, i) => t - starts[i]!);
+    await plan.verify(runner);
+    return { ms, intervals, nodeCpuMs: (user + system) / 1000, ...used };
+  } finally {
+    redis.disconnect();
+    if (plan.keep !== true) await server.flush();
+  }
+}
+
+function expectLog(side: Side, what: string, log: readonly string[], expected: readonly string[]) {
+  // A run that stops early or loses writes must not pass as a fast one.
+  if (log.length !== expected.length || log.some((entry, i) => entry !== expected[i])) {
+    throw new Error(
+      `${side.name} ${what}: log has ${log.length} entries, expected ${expected.length} in order`,
+    );
+  }
+}
+
+const chainShape: Shape = { kind: "chain", nodes: CHAIN.nodes };
+const chainLog = Array.from(
+  { length: CHAIN.nodes * CHAIN.invocations },
+  (_, i) => chainPayloads[i % CHAIN.nodes]!,
+);
+
+function runChain(server: Server, side: Side): Promise<Run> {
+  return measureRun(server, {
+    side,
+    shape: chainShape,
+    async work(runner) {
+      let log: readonly string[] = [];
+      for (let i = 0; i < CHAIN.invocations; i += 1) log = await runner.run("chain");
+      expectLog(side, "(a)", log, chainLog);
+    },
+    verify: async (runner) => expectLog(side, "(a) stored", await runner.load("chain"), chainLog),
+  });
+}
+
+const loopShape: Shape = { kind: "loop", steps: GROWTH.steps };
+
+/** (b), then (d) on the thread it grew: new connection, new checkpointer, new graph each time. */
+async function runGrowthAndReloads(server: Server, side: Side) {
+  const growth = await measureRun(server, {
+    side,
+    shape: loopShape,
+    work: async (runner) => expectLog(side, "(b)", await runner.run("grown"), growthPayloads),
+    verify: async () => undefined,
+    keep: true,
+  });
+  const reloads: number[] = [];
+  try {
+    for (let i = 0; i < RELOADS; i += 1) {
+      // Connecting is the same start-up cost on every side, and not the reload.
+      const redis = await server.connect();
+      try {
+        const runner = side.open(redis, loopShape);
+        const start = performance.now();
+        const log = await runner.load("grown");
+        reloads.push(performance.now() - start);
+        expectLog(side, "(d)", log, growthPayloads);
+      } finally {
+        redis.disconnect();
+      }
+    }
+  } finally {
+    await server.flush();
+  }
+  return { growth, reloads };
+}
+
+const fanOutShape: Shape = { kind: "chain", nodes: FAN_OUT.nodes };
+
+function runFanOut(server: Server, side: Side): Promise<Run> {
+  const expected = chainPayloads.slice(0, FAN_OUT.nodes);
+  return measureRun(server, {
+    side,
+    shape: fanOutShape,
+    async work(runner) {
+      let next = 0;
+      const worker = async () => {
+        while (next < FAN_OUT.threads) {
+          expectLog(side, "(c)", await runner.run(`t${next++}`), expected);
+        }
+      };
+      await Promise.all(Array.from({ length: FAN_OUT.concurrency }, worker));
+    },
+    async verify(runner) {
+      for (const threadId of ["t0", `t${FAN_OUT.threads / 2}`, `t${FAN_OUT.threads - 1}`]) {
+        expectLog(side, "(c) stored", await runner.load(threadId), expected);
+      }
+    },
+  });
+}
+
+/** Runs `body` for every side, rotating which goes first round by round. */
+async function rounds<T>(body: (side: Side) => Promise<T>): Promise<Map<Side, T[]>> {
+  const results = new Map<Side, T[]>(SIDES.map((side) => [side, []]));
+  for (let round = 0; round < ROUNDS; round += 1) {
+    for (let i = 0; i < SIDES.length; i += 1) {
+      const side = SIDES[(round + i) % SIDES.length]!;
+      results.get(side)!.push(await body(side));
+    }
+  }
+  return results;
+}
+
+/**
+ * Tries LangGraph.js's RedisSaver on this server: a graph like the others,
+ * invoked once. Its setup logs (console.error) rather than throws when an
+ * index cannot be made; both are returned, first lines verbatim.
+ */
+async function tryLangGraph(url: string): Promise<{ error: string; logged: string[] }> {
+  const logged: string[] = [];
+  const consoleError = console.error;
+  console.error = (...args: unknown[]) => logged.push(args.map(String).join(" "));
+  const firstLine = (error: unknown) =>
+    (error instanceof Error ? error.message : String(error)).split("\n")[0]!;
+  try {
+    const saver = await RedisSaver.fromUrl(url);
+    try {
+      const State = Annotation.Root({
+        log: Annotation<string[], string>({ reducer: (a, b) => a.concat(b), default: () => [] }),
+      });
+      const graph = new LangGraphStateGraph(State)
+        .addNode("append", (state) => ({ log: payloadOf(chainShape, state.log.length) }))
+        .addEdge(LANGGRAPH_START, "append")
+        .addEdge("append", LANGGRAPH_END)
+        .compile({ checkpointer: saver });
+      await graph.invoke({}, { configurable: { thread_id: "langgraph" }, durability: "sync" });
+      return { error: "(none: it ran)", logged };
+    } catch (error) {
+      return { error: firstLine(error), logged };
+    } finally {
+      await saver.end();
+    }
+  } catch (error) {
+    return { error: firstLine(error), logged };
+  } finally {
+    console.error = consoleError;
+  }
+}
+
+const ratio = (value: number, base: number) => `${(value / base).toFixed(2)}x`;
+const verdict = (value: number, limit: number) =>
+  `${value <= limit ? "met" : "not met"} (${value.toFixed(2)}x, target <= ${limit}x)`;
+
+/** Per-step time at superstep `mark`: the median of the `window` supersteps up to it. */
+function stepTime(intervals: readonly number[], mark: number): number {
+  return median(intervals.slice(mark - GROWTH.window, mark));
+}
+
+/** Median over the rounds of a run's figure, per superstep. */
+function perStep(runs: readonly Run[], figure: (run: Run) => number, steps: number): number {
+  return median(runs.map(figure)) / steps;
+}
+
+function timeTable(title: string, results: Map<Side, Run[]>, steps: number): string {
+  const of = (side: Side, figure: (run: Run) => number) =>
+    perStep(results.get(side)!, figure, steps);
+  const ms = (side: Side) => of(side, (run) => run.ms);
+  const netIn = (side: Side) => of(side, (run) => run.netIn);
+  const rows = SIDES.map((side) => [
+    side.name,
+    ms(side).toFixed(3),
+    ratio(ms(side), ms(floor)),
+    of(side, (run) => run.nodeCpuMs).toFixed(3),
+    of(side, (run) => run.cpuMs).toFixed(3),
+    of(side, (run) => run.commands).toFixed(2),
+    formatBytes(Math.round(netIn(side))),
+    ratio(netIn(side), netIn(floor)),
+    formatBytes(Math.round(of(side, (run) => run.aof))),
+  ]);
+  return [
+    title,
+    table([
+      [
+        "side",
+        "ms/step",
+        "time vs floor",
+        "node CPU ms/step",
+        "redis CPU ms/step",
+        "commands/step",
+        "bytes in/step",
+        "in vs floor",
+        "AOF/step",
+      ],
+      ...rows,
+    ]),
+    `target (Waypoint time per superstep <= ${TARGET.time}x floor): ${verdict(ms(waypoint) / ms(floor), TARGET.time)}`,
+  ].join("\n");
+}
+
+/** The installed version of one of this app's dependencies (not every package exports ./package.json). */
+function packageVersion(name: string): string {
+  const file = new URL(`../node_modules/${name}/package.json`, import.meta.url);
+  return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
+}
+
+export async function redisBenchmark(): Promise<string> {
+  const redisServer = await startRedis({ appendOnly: true });
+  const admin = new Redis(redisServer.url);
+  const server = new Server(redisServer.url, admin);
+  try {
+    // No background AOF rewrite (a fork) in the middle of some run, paid for others' writes.
+    await admin.config("SET", "auto-aof-rewrite-percentage", "0");
+    const settings = await admin.config("GET", "appendonly", "appendfsync");
+    const version = execFileSync("redis-server", ["--version"], { encoding: "utf8" }).trim();
+    await server.calibrate();
+
+    const langGraph = await tryLangGraph(redisServer.url);
+    await server.flush();
+
+    for (const side of SIDES) {
+      for (let i = 0; i < WARM_UP_RUNS; i += 1) await runChain(server, side);
+    }
+    const chain = await rounds((side) => runChain(server, side));
+    const growthRounds = await rounds((side) => runGrowthAndReloads(server, side));
+    const fanOut = await rounds((side) => runFanOut(server, side));
+
+    const a = timeTable(
+      `(a) chain: ${CHAIN.nodes} nodes x ${CHAIN.invocations} invocations on one thread, ${CHAIN.bytes} B per node (ms per node superstep)`,
+      chain,
+      CHAIN.nodes * CHAIN.invocations,
+    );
+    const c = timeTable(
+      `(c) ${FAN_OUT.threads} threads of a ${FAN_OUT.nodes}-node chain, ${FAN_OUT.concurrency} at a time (ms of wall time per node superstep)`,
+      fanOut,
+      FAN_OUT.threads * FAN_OUT.nodes,
+    );
+
+    const growth = (side: Side) => growthRounds.get(side)!.map((round) => round.growth);
+    const at = (side: Side, mark: number) =>
+      median(growth(side).map((run) => stepTime(run.intervals, mark)));
+    const msOf = (side: Side) => perStep(growth(side), (run) => run.ms, GROWTH.steps);
+    const netInOf = (side: Side) => median(growth(side).map((run) => run.netIn));
+    const aofOf = (side: Side) => median(growth(side).map((run) => run.aof));
+    const b = [
+      `(b) ${GROWTH.steps} supersteps on one thread, each appending ${GROWTH.bytes} B`,
+      `    (ms @N = median of the times between superstep starts N-${GROWTH.window - 1}..N; ms/step = whole run;`,
+      `     bytes in = INFO total_net_input_bytes delta, AOF = aof_current_size delta)`,
+      table([
+        [
+          "side",
+          ...GROWTH.marks.map((mark) => `ms @${mark}`),
+          "ms/step",
+          "time vs floor",
+          "@200 / @10",
+          "node CPU ms/step",
+          "redis CPU ms/step",
+          "bytes in",
+          "in vs floor",
+          "AOF",
+        ],
+        ...SIDES.map((side) => [
+          side.name,
+          ...GROWTH.marks.map((mark) => at(side, mark).toFixed(3)),
+          msOf(side).toFixed(3),
+          ratio(msOf(side), msOf(floor)),
+          ratio(at(side, 200), at(side, 10)),
+          perStep(growth(side), (run) => run.nodeCpuMs, GROWTH.steps).toFixed(3),
+          perStep(growth(side), (run) => run.cpuMs, GROWTH.steps).toFixed(3),
+          formatBytes(netInOf(side)),
+          ratio(netInOf(side), netInOf(floor)),
+          formatBytes(aofOf(side)),
+        ]),
+      ]),
+      `target (Waypoint time per superstep <= ${TARGET.time}x floor): ${verdict(msOf(waypoint) / msOf(floor), TARGET.time)}`,
+      `target (Waypoint bytes received by Redis <= ${TARGET.bytes}x floor): ${verdict(netInOf(waypoint) / netInOf(floor), TARGET.bytes)}`,
+    ].join("\n");
+
+    const reload = (side: Side) => median(growthRounds.get(side)!.flatMap((r) => r.reloads));
+    const d = [
+      `(d) loading the ${GROWTH.steps}-step thread from a new instance (new connection, new checkpointer, new graph; ${RELOADS} per round; no target)`,
+      table([
+        ["side", "ms", "vs floor"],
+        ...SIDES.map((side) => [
+          side.name,
+          reload(side).toFixed(2),
+          ratio(reload(side), reload(floor)),
+        ]),
+      ]),
+    ].join("\n");
+
+    const e = [
+      `LangGraph.js RedisSaver (@langchain/langgraph-checkpoint-redis ${packageVersion("@langchain/langgraph-checkpoint-redis")}) on this server:`,
+      `  invoke failed: ${langGraph.error}`,
+      ...[...new Set(langGraph.logged)].map((line) => `  setup logged: ${line.split("\n")[0]}`),
+    ].join("\n");
+
+    return [
+      `Redis: Waypoint (RedisCheckpointer, default options) vs a raw floor (one SET per superstep), durability "sync"`,
+      `one local ${version.split(" sha=")[0]}, no modules, ${settings.join(" ")} (each write fsynced to the AOF before the reply); ioredis ${packageVersion("ioredis")}`,
+      `(${WARM_UP_RUNS} warm-up runs of (a) per side, then median of ${ROUNDS} rounds, each side first in turn;`,
+      ` redis CPU, commands (those run inside scripts included), bytes in and AOF growth are deltas of INFO,`,
+      ` less what one INFO call adds by itself, measured at the start)`,
+      "",
+      a,
+      "",
+      b,
+      "",
+      c,
+      "",
+      d,
+      "",
+      e,
+    ].join("\n");
+  } finally {
+    admin.disconnect();
+    await redisServer.stop();
+  }
+}
