@@ -87,3 +87,40 @@ describe("a run reused for the next input on its thread", () => {
     ]);
   });
 });
+
+describe("effects under async durability", () => {
+  it("wait until the checkpoint their task was planned in is stored", async () => {
+    const events: string[] = [];
+    // A real MemoryCheckpointer whose writes take a while, as a remote store's do.
+    class SlowStore extends MemoryCheckpointer {
+      override async put(...args: Parameters<MemoryCheckpointer["put"]>) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        const header = await super.put(...args);
+        events.push(`stored ${header.step}`);
+        return header;
+      }
+    }
+    const graph = new StateGraph(State)
+      .addNode("a", async (_s, ctx) => ({
+        log: await ctx.effect("e", () => (events.push(`effect in step ${ctx.step}`), "a")),
+      }))
+      .addNode("b", async (_s, ctx) => ({
+        log: await ctx.effect("e", () => (events.push(`effect in step ${ctx.step}`), "b")),
+      }))
+      .addEdge(START, "a")
+      .addEdge("a", "b")
+      .addEdge("b", END)
+      .compile({ checkpointer: new SlowStore() });
+    await graph.invoke({}, { threadId: "t", durability: "async" });
+    // Each effect runs only after the checkpoint before its superstep (step - 1) is stored.
+    for (const [index, event] of events.entries()) {
+      const step = /effect in step (\d+)/.exec(event)?.[1];
+      if (step !== undefined)
+        expect(events.slice(0, index)).toContain(`stored ${Number(step) - 1}`);
+    }
+    expect(events.filter((e) => e.startsWith("effect"))).toEqual([
+      "effect in step 0",
+      "effect in step 1",
+    ]);
+  });
+});

@@ -275,7 +275,12 @@ export class RunLoop {
               : undefined,
           runtime: this.runtime,
           checkpointId: this.checkpointId!,
-          journal: new TaskJournal(task.id, earlier, (writes) => this.savePending(writes)),
+          journal: new TaskJournal(
+            task.id,
+            earlier,
+            (writes) => this.savePending(writes),
+            () => this.stored,
+          ),
         });
         if (outcome.kind === "interrupted") {
           interruptsByTask.set(task.id, outcome.interrupts);

@@ -34,6 +34,8 @@ export class TaskJournal {
     readonly taskId: string,
     earlier: readonly PendingWrite[],
     private readonly save: (writes: PendingWrite[]) => Promise<void>,
+    /** Resolves once the checkpoint the task was planned in is stored (durability "async"). */
+    readonly planStored: () => Promise<unknown> = () => Promise.resolve(),
   ) {
     let partial: { value: unknown; savedAt: number } | undefined;
     for (const write of earlier) {

@@ -142,6 +142,10 @@ function effects(
       name,
       index,
     ]);
+    // An effect's key names the checkpoint its task was planned in: with
+    // durability "async", wait until that checkpoint is stored, so a crash
+    // cannot leave an effect keyed by a checkpoint that never existed.
+    await journal.planStored();
     await faultPoint("before-effect");
     let result: T;
     try {
