@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import {
   Annotation,
   END as LANGGRAPH_END,
@@ -11,6 +10,29 @@ import { PostgresCheckpointer } from "@waypoint/checkpoint-postgres";
 import { END, START, StateGraph, defineState, reducer } from "@waypoint/core";
 import { startPostgres } from "@waypoint/test-services";
 import { formatBytes, median, table } from "./measure.js";
+import {
+  CHAIN,
+  FAN_OUT,
+  GROWTH,
+  RECURSION_LIMIT,
+  RELOADS,
+  WARM_UP_RUNS,
+  chainLog,
+  chainPayloads,
+  growthPayloads,
+  chainShape,
+  expectLog,
+  fanOutShape,
+  loopShape,
+  nodesOf,
+  nodesPerRun,
+  payloadOf,
+  ratio,
+  stamps,
+  stepTime,
+  verdict,
+  type Shape,
+} from "./workloads.js";
 
 /**
  * Waypoint's PostgresCheckpointer against a raw floor and LangGraph.js's
@@ -28,34 +50,8 @@ import { formatBytes, median, table } from "./measure.js";
  * side (real text would compress, the repeated list blobs most of all).
  */
 const ROUNDS = 7;
-const CHAIN = { nodes: 10, invocations: 10, bytes: 200 };
-const GROWTH = { steps: 200, bytes: 2048, marks: [10, 100, 200], window: 10 };
-const FAN_OUT = { threads: 1000, nodes: 3, concurrency: 16 };
-/** New instances per side and round that each load the grown thread once. */
-const RELOADS = 5;
-const RECURSION_LIMIT = 1000;
-/**
- * Unmeasured runs of (a) per side first: V8 needs a couple of thousand
- * supersteps to settle (after 1 run Waypoint's Node CPU per step is 5x its
- * settled figure), and the figures are for a long-lived process.
- */
-const WARM_UP_RUNS = 20;
 
 const TARGET = { time: 1.5, wal: 2, growth: 1.2, reload: 2 };
-
-const randomText = (bytes: number) => randomBytes(bytes).toString("base64url").slice(0, bytes);
-const chainPayloads = Array.from({ length: CHAIN.nodes }, () => randomText(CHAIN.bytes));
-const growthPayloads = Array.from({ length: GROWTH.steps }, () => randomText(GROWTH.bytes));
-
-/** A graph: a chain of nodes each appending its payload, or one node looping `steps` times. */
-type Shape = { kind: "chain"; nodes: number } | { kind: "loop"; steps: number };
-
-function payloadOf(shape: Shape, step: number): string {
-  return shape.kind === "chain" ? chainPayloads[step % shape.nodes]! : growthPayloads[step]!;
-}
-
-/** Every superstep's start (node entry, or the floor's turn), for per-step times. */
-let stamps: number[] = [];
 
 interface Runner {
   /** One invocation on `threadId`; returns the thread's whole log afterwards. */
@@ -110,21 +106,6 @@ const floor: Side = {
     };
   },
 };
-
-function nodesPerRun(shape: Shape): number {
-  return shape.kind === "chain" ? shape.nodes : shape.steps;
-}
-
-/** The runtimes' node names, and the one function every node runs (same on both sides). */
-function nodesOf(shape: Shape) {
-  const names =
-    shape.kind === "chain" ? Array.from({ length: shape.nodes }, (_, i) => `n${i}`) : ["append"];
-  const append = (state: { log: string[] }) => {
-    stamps.push(performance.now());
-    return { log: payloadOf(shape, state.log.length) };
-  };
-  return { names, append };
-}
 
 const waypoint: Side = {
   name: "waypoint",
@@ -271,7 +252,7 @@ async function measureRun(server: Server, plan: RunPlan): Promise<Run & { schema
   try {
     const runner = await plan.side.open(pool, schema, plan.shape);
     const lsn = await server.walStart();
-    stamps = [];
+    stamps.length = 0;
     const cpu = process.cpuUsage();
     const start = performance.now();
     await plan.work(runner);
@@ -288,21 +269,6 @@ async function measureRun(server: Server, plan: RunPlan): Promise<Run & { schema
   }
 }
 
-function expectLog(side: Side, what: string, log: readonly string[], expected: readonly string[]) {
-  // A run that stops early or loses writes must not pass as a fast one.
-  if (log.length !== expected.length || log.some((entry, i) => entry !== expected[i])) {
-    throw new Error(
-      `${side.name} ${what}: log has ${log.length} entries, expected ${expected.length} in order`,
-    );
-  }
-}
-
-const chainShape: Shape = { kind: "chain", nodes: CHAIN.nodes };
-const chainLog = Array.from(
-  { length: CHAIN.nodes * CHAIN.invocations },
-  (_, i) => chainPayloads[i % CHAIN.nodes]!,
-);
-
 function runChain(server: Server, side: Side): Promise<Run> {
   return measureRun(server, {
     side,
@@ -316,8 +282,6 @@ function runChain(server: Server, side: Side): Promise<Run> {
     verify: async (runner) => expectLog(side, "(a) stored", await runner.load("chain"), chainLog),
   });
 }
-
-const loopShape: Shape = { kind: "loop", steps: GROWTH.steps };
 
 function runGrowth(server: Server, side: Side): Promise<Run & { schema: string }> {
   return measureRun(server, {
@@ -352,8 +316,6 @@ async function runReloads(server: Server, side: Side, schema: string): Promise<n
   return times;
 }
 
-const fanOutShape: Shape = { kind: "chain", nodes: FAN_OUT.nodes };
-
 function runFanOut(server: Server, side: Side): Promise<Run> {
   const expected = chainPayloads.slice(0, FAN_OUT.nodes);
   return measureRun(server, {
@@ -387,15 +349,6 @@ async function rounds<T>(body: (side: Side, round: number) => Promise<T>): Promi
     }
   }
   return results;
-}
-
-const ratio = (value: number, base: number) => `${(value / base).toFixed(2)}x`;
-const verdict = (value: number, limit: number) =>
-  `${value <= limit ? "met" : "not met"} (${value.toFixed(2)}x, target <= ${limit}x)`;
-
-/** Per-step time at superstep `mark`: the median of the `window` supersteps up to it. */
-function stepTime(intervals: readonly number[], mark: number): number {
-  return median(intervals.slice(mark - GROWTH.window, mark));
 }
 
 function timeTable(title: string, results: Map<Side, Run[]>, steps: number): string {

@@ -1,5 +1,4 @@
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import {
   Annotation,
@@ -13,6 +12,29 @@ import { RedisCheckpointer } from "@waypoint/checkpoint-redis";
 import { END, START, StateGraph, defineState, reducer } from "@waypoint/core";
 import { startRedis } from "@waypoint/test-services";
 import { formatBytes, median, table } from "./measure.js";
+import {
+  CHAIN,
+  FAN_OUT,
+  GROWTH,
+  RECURSION_LIMIT,
+  RELOADS,
+  WARM_UP_RUNS,
+  chainLog,
+  chainPayloads,
+  growthPayloads,
+  chainShape,
+  expectLog,
+  fanOutShape,
+  loopShape,
+  nodesOf,
+  nodesPerRun,
+  payloadOf,
+  ratio,
+  stamps,
+  stepTime,
+  verdict,
+  type Shape,
+} from "./workloads.js";
 
 /**
  * Waypoint's RedisCheckpointer against a raw floor on one plain redis-server
@@ -33,34 +55,8 @@ import { formatBytes, median, table } from "./measure.js";
  */
 /** More than the Postgres suite's 7: a round takes well under a second here, and medians settle. */
 const ROUNDS = 21;
-const CHAIN = { nodes: 10, invocations: 10, bytes: 200 };
-const GROWTH = { steps: 200, bytes: 2048, marks: [10, 100, 200], window: 10 };
-const FAN_OUT = { threads: 1000, nodes: 3, concurrency: 16 };
-/** New instances per side and round that each load the grown thread once. */
-const RELOADS = 5;
-const RECURSION_LIMIT = 1000;
-/** Unmeasured runs of (a) per side first: V8 needs a couple of thousand supersteps to settle. */
-const WARM_UP_RUNS = 20;
 
 const TARGET = { time: 1.5, bytes: 2 };
-
-const randomText = (bytes: number) => randomBytes(bytes).toString("base64url").slice(0, bytes);
-const chainPayloads = Array.from({ length: CHAIN.nodes }, () => randomText(CHAIN.bytes));
-const growthPayloads = Array.from({ length: GROWTH.steps }, () => randomText(GROWTH.bytes));
-
-/** A graph: a chain of nodes each appending its payload, or one node looping `steps` times. */
-type Shape = { kind: "chain"; nodes: number } | { kind: "loop"; steps: number };
-
-function payloadOf(shape: Shape, step: number): string {
-  return shape.kind === "chain" ? chainPayloads[step % shape.nodes]! : growthPayloads[step]!;
-}
-
-function nodesPerRun(shape: Shape): number {
-  return shape.kind === "chain" ? shape.nodes : shape.steps;
-}
-
-/** Every superstep's start (node entry, or the floor's turn), for per-step times. */
-let stamps: number[] = [];
 
 interface Runner {
   /** One invocation on `threadId`; returns the thread's whole log afterwards. */
@@ -109,17 +105,6 @@ const floor: Side = {
     };
   },
 };
-
-/** The runtimes' node names, and the one function every node runs (same on both). */
-function nodesOf(shape: Shape) {
-  const names =
-    shape.kind === "chain" ? Array.from({ length: shape.nodes }, (_, i) => `n${i}`) : ["append"];
-  const append = (state: { log: string[] }) => {
-    stamps.push(performance.now());
-    return { log: payloadOf(shape, state.log.length) };
-  };
-  return { names, append };
-}
 
 const waypoint: Side = {
   name: "waypoint",
@@ -234,7 +219,7 @@ async function measureRun(server: Server, plan: RunPlan): Promise<Run> {
   try {
     const runner = plan.side.open(redis, plan.shape);
     const before = await server.counters();
-    stamps = [];
+    stamps.length = 0;
     const cpu = process.cpuUsage();
     const start = performance.now();
     await plan.work(runner);
@@ -251,21 +236,6 @@ async function measureRun(server: Server, plan: RunPlan): Promise<Run> {
   }
 }
 
-function expectLog(side: Side, what: string, log: readonly string[], expected: readonly string[]) {
-  // A run that stops early or loses writes must not pass as a fast one.
-  if (log.length !== expected.length || log.some((entry, i) => entry !== expected[i])) {
-    throw new Error(
-      `${side.name} ${what}: log has ${log.length} entries, expected ${expected.length} in order`,
-    );
-  }
-}
-
-const chainShape: Shape = { kind: "chain", nodes: CHAIN.nodes };
-const chainLog = Array.from(
-  { length: CHAIN.nodes * CHAIN.invocations },
-  (_, i) => chainPayloads[i % CHAIN.nodes]!,
-);
-
 function runChain(server: Server, side: Side): Promise<Run> {
   return measureRun(server, {
     side,
@@ -278,8 +248,6 @@ function runChain(server: Server, side: Side): Promise<Run> {
     verify: async (runner) => expectLog(side, "(a) stored", await runner.load("chain"), chainLog),
   });
 }
-
-const loopShape: Shape = { kind: "loop", steps: GROWTH.steps };
 
 /** (b), then (d) on the thread it grew: new connection, new checkpointer, new graph each time. */
 async function runGrowthAndReloads(server: Server, side: Side) {
@@ -310,8 +278,6 @@ async function runGrowthAndReloads(server: Server, side: Side) {
   }
   return { growth, reloads };
 }
-
-const fanOutShape: Shape = { kind: "chain", nodes: FAN_OUT.nodes };
 
 function runFanOut(server: Server, side: Side): Promise<Run> {
   const expected = chainPayloads.slice(0, FAN_OUT.nodes);
@@ -381,15 +347,6 @@ async function tryLangGraph(url: string): Promise<{ error: string; logged: strin
   } finally {
     console.error = consoleError;
   }
-}
-
-const ratio = (value: number, base: number) => `${(value / base).toFixed(2)}x`;
-const verdict = (value: number, limit: number) =>
-  `${value <= limit ? "met" : "not met"} (${value.toFixed(2)}x, target <= ${limit}x)`;
-
-/** Per-step time at superstep `mark`: the median of the `window` supersteps up to it. */
-function stepTime(intervals: readonly number[], mark: number): number {
-  return median(intervals.slice(mark - GROWTH.window, mark));
 }
 
 /** Median over the rounds of a run's figure, per superstep. */

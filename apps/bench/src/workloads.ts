@@ -1,0 +1,82 @@
+import { randomBytes } from "node:crypto";
+import { median } from "./measure.js";
+
+/**
+ * The workloads the storage suites share (PostgreSQL, Redis), so that their
+ * figures compare: (a) a chain invoked many times on one thread, (b) one
+ * thread growing for many supersteps, (c) many short threads at once, and
+ * (d) reloading (b)'s thread.
+ */
+export const CHAIN = { nodes: 10, invocations: 10, bytes: 200 };
+export const GROWTH = { steps: 200, bytes: 2048, marks: [10, 100, 200], window: 10 };
+export const FAN_OUT = { threads: 1000, nodes: 3, concurrency: 16 };
+/** New instances per side and round that each load the grown thread once. */
+export const RELOADS = 5;
+export const RECURSION_LIMIT = 1000;
+/**
+ * Unmeasured runs of (a) per side first: V8 needs a couple of thousand
+ * supersteps to settle (after 1 run Waypoint's Node CPU per step is 5x its
+ * settled figure), and the figures are for a long-lived process.
+ */
+export const WARM_UP_RUNS = 20;
+
+/** Random text: no store's compression helps any side. */
+const randomText = (bytes: number) => randomBytes(bytes).toString("base64url").slice(0, bytes);
+export const chainPayloads = Array.from({ length: CHAIN.nodes }, () => randomText(CHAIN.bytes));
+export const growthPayloads = Array.from({ length: GROWTH.steps }, () => randomText(GROWTH.bytes));
+
+/** A graph: a chain of nodes each appending its payload, or one node looping `steps` times. */
+export type Shape = { kind: "chain"; nodes: number } | { kind: "loop"; steps: number };
+
+export function payloadOf(shape: Shape, step: number): string {
+  return shape.kind === "chain" ? chainPayloads[step % shape.nodes]! : growthPayloads[step]!;
+}
+
+export function nodesPerRun(shape: Shape): number {
+  return shape.kind === "chain" ? shape.nodes : shape.steps;
+}
+
+/** Every superstep's start (node entry, or the floor's turn), for per-step times; cleared per run. */
+export const stamps: number[] = [];
+
+/** The runtimes' node names, and the one function every node runs (same on both sides). */
+export function nodesOf(shape: Shape) {
+  const names =
+    shape.kind === "chain" ? Array.from({ length: shape.nodes }, (_, i) => `n${i}`) : ["append"];
+  const append = (state: { log: string[] }) => {
+    stamps.push(performance.now());
+    return { log: payloadOf(shape, state.log.length) };
+  };
+  return { names, append };
+}
+
+export function expectLog(
+  side: { readonly name: string },
+  what: string,
+  log: readonly string[],
+  expected: readonly string[],
+) {
+  // A run that stops early or loses writes must not pass as a fast one.
+  if (log.length !== expected.length || log.some((entry, i) => entry !== expected[i])) {
+    throw new Error(
+      `${side.name} ${what}: log has ${log.length} entries, expected ${expected.length} in order`,
+    );
+  }
+}
+
+export const chainShape: Shape = { kind: "chain", nodes: CHAIN.nodes };
+export const chainLog = Array.from(
+  { length: CHAIN.nodes * CHAIN.invocations },
+  (_, i) => chainPayloads[i % CHAIN.nodes]!,
+);
+export const loopShape: Shape = { kind: "loop", steps: GROWTH.steps };
+export const fanOutShape: Shape = { kind: "chain", nodes: FAN_OUT.nodes };
+
+export const ratio = (value: number, base: number) => `${(value / base).toFixed(2)}x`;
+export const verdict = (value: number, limit: number) =>
+  `${value <= limit ? "met" : "not met"} (${value.toFixed(2)}x, target <= ${limit}x)`;
+
+/** Per-step time at superstep `mark`: the median of the `window` supersteps up to it. */
+export function stepTime(intervals: readonly number[], mark: number): number {
+  return median(intervals.slice(mark - GROWTH.window, mark));
+}
