@@ -22,17 +22,15 @@ import {
   type Serializer,
   type ThreadExport,
   type ThreadPage,
-  type ThreadSummary,
 } from "@waypoint/checkpoint";
 import {
   assertId,
   checkPruneOptions,
-  checkThreadFilter,
   decodeHeader,
   decodeLoaded,
-  deriveThreadStatus,
   encodePendingWrites,
   encodePut,
+  listThreadPage,
   pruneSelection,
   resolveLimit,
   resolveNamespace,
@@ -276,31 +274,14 @@ export class PostgresCheckpointer implements Checkpointer {
   }
 
   async listThreads(options: ListThreadsOptions = {}): Promise<ThreadPage> {
-    const limit = resolveLimit(options.limit, "limit", 100, 1000);
-    const wanted = checkThreadFilter(options);
-    const threads: ThreadSummary[] = [];
-    let after = options.after ?? "";
-    for (;;) {
-      const page = await this.query<ThreadRow>("listThreads", this.sql.threadsPage, [
+    return listThreadPage(options, async (after) => {
+      const rows = await this.query<ThreadRow>("listThreads", this.sql.threadsPage, [
         after,
         PAGE_SIZE,
       ]);
-      for (const row of page) {
-        const status = deriveThreadStatus(row.nextCount, row.channels);
-        if (!wanted(status)) continue;
-        if (threads.length === limit)
-          return { threads, nextCursor: threads[threads.length - 1]!.threadId };
-        threads.push({
-          threadId: row.threadId,
-          headId: row.headId,
-          step: row.step,
-          updatedAt: new Date(row.createdAt),
-          status,
-        });
-      }
-      if (page.length < PAGE_SIZE) return { threads, nextCursor: null };
-      after = page[page.length - 1]!.threadId;
-    }
+      const heads = rows.map((row) => ({ ...row, pendingChannels: row.channels }));
+      return { heads, last: rows.length < PAGE_SIZE ? undefined : rows[rows.length - 1]!.threadId };
+    });
   }
 
   async deleteThread(threadId: string): Promise<boolean> {

@@ -22,17 +22,15 @@ import {
   type Serializer,
   type ThreadExport,
   type ThreadPage,
-  type ThreadSummary,
 } from "@waypoint/checkpoint";
 import {
   assertId,
   checkPruneOptions,
-  checkThreadFilter,
   decodeHeader,
   decodeLoaded,
-  deriveThreadStatus,
   encodePendingWrites,
   encodePut,
+  listThreadPage,
   matchesFilter,
   pruneSelection,
   resolveLimit,
@@ -225,11 +223,7 @@ export class RedisCheckpointer implements Checkpointer {
   }
 
   async listThreads(options: ListThreadsOptions = {}): Promise<ThreadPage> {
-    const limit = resolveLimit(options.limit, "limit", 100, 1000);
-    const wanted = checkThreadFilter(options);
-    const threads: ThreadSummary[] = [];
-    let after = options.after ?? "";
-    for (;;) {
+    return listThreadPage(options, async (after) => {
       const ids = await this.run("listThreads", () =>
         this.redis.zrangebylex(
           this.keys.threads(),
@@ -240,7 +234,7 @@ export class RedisCheckpointer implements Checkpointer {
           PAGE_SIZE,
         ),
       );
-      const heads = await Promise.all(
+      const replies = await Promise.all(
         ids.map((threadId) => {
           const keys = this.keys.of(threadId, "");
           return this.run("listThreads", () =>
@@ -248,26 +242,27 @@ export class RedisCheckpointer implements Checkpointer {
           );
         }),
       );
-      for (const [index, threadId] of ids.entries()) {
-        const [headerText, pending] = heads[index] as [string?, string[]?];
-        if (headerText === undefined) continue;
+      const heads = ids.flatMap((threadId, index) => {
+        const [headerText, pending] = replies[index] as [string?, string[]?];
+        // An indexed thread without a head: about to be created, or expired.
+        if (headerText === undefined) return [];
         const head = parse<EncodedHeader>(headerText);
-        const channels = (pending ?? []).map((text) => parse<EncodedPendingWrite>(text).channel);
-        const status = deriveThreadStatus(head.nextCount, channels);
-        if (!wanted(status)) continue;
-        if (threads.length === limit)
-          return { threads, nextCursor: threads[threads.length - 1]!.threadId };
-        threads.push({
-          threadId,
-          headId: head.id,
-          step: head.step,
-          updatedAt: new Date(head.createdAt),
-          status,
-        });
-      }
-      if (ids.length < PAGE_SIZE) return { threads, nextCursor: null };
-      after = ids[ids.length - 1]!;
-    }
+        const pendingChannels = (pending ?? []).map(
+          (text) => parse<EncodedPendingWrite>(text).channel,
+        );
+        return [
+          {
+            threadId,
+            headId: head.id,
+            step: head.step,
+            createdAt: head.createdAt,
+            nextCount: head.nextCount,
+            pendingChannels,
+          },
+        ];
+      });
+      return { heads, last: ids.length < PAGE_SIZE ? undefined : ids[ids.length - 1] };
+    });
   }
 
   async deleteThread(threadId: string): Promise<boolean> {

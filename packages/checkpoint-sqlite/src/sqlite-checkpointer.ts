@@ -24,17 +24,15 @@ import {
   type Serializer,
   type ThreadExport,
   type ThreadPage,
-  type ThreadSummary,
 } from "@waypoint/checkpoint";
 import {
   assertId,
   checkPruneOptions,
-  checkThreadFilter,
   decodeHeader,
   decodeLoaded,
-  deriveThreadStatus,
   encodePendingWrites,
   encodePut,
+  listThreadPage,
   matchesFilter,
   pruneSelection,
   resolveLimit,
@@ -45,6 +43,7 @@ import {
   type EncodedHeader,
   type EncodedPendingWrite,
   type PruneCandidate,
+  type ThreadHead,
   type SnapshotPolicy,
 } from "@waypoint/checkpoint/backend";
 import { DatabaseCorruptError } from "./errors.js";
@@ -237,35 +236,32 @@ export class SqliteCheckpointer implements Checkpointer {
 
   async listThreads(options: ListThreadsOptions = {}): Promise<ThreadPage> {
     this.assertOpen();
-    const limit = resolveLimit(options.limit, "limit", 100, 1000);
-    const wanted = checkThreadFilter(options);
-    return this.translate(() =>
-      this.db.transaction(() => {
-        const threads: ThreadSummary[] = [];
-        let cursor = options.after ?? "";
-        for (;;) {
-          const next = this.sql.nextThread.get(cursor) as { threadId: string } | undefined;
-          if (next === undefined) return { threads, nextCursor: null };
-          cursor = next.threadId;
-          const head = this.sql.rootHead.get(cursor) as
-            { id: string; step: number; createdAt: number; nextCount: number } | undefined;
-          if (head === undefined) continue;
-          const channels = (
-            this.sql.pendingChannels.all(cursor, head.id) as { channel: string }[]
-          ).map((r) => r.channel);
-          const status = deriveThreadStatus(head.nextCount, channels);
-          if (!wanted(status)) continue;
-          if (threads.length === limit)
-            return { threads, nextCursor: threads[threads.length - 1]!.threadId };
-          threads.push({
-            threadId: cursor,
-            headId: head.id,
-            step: head.step,
-            updatedAt: new Date(head.createdAt),
-            status,
-          });
-        }
-      })(),
+    return listThreadPage(options, (after) =>
+      this.translate(() =>
+        this.db.transaction(() => {
+          // A skip scan over the primary key: one index seek per thread.
+          const heads: ThreadHead[] = [];
+          let cursor = after;
+          for (let scanned = 0; scanned < PAGE_SIZE; scanned += 1) {
+            const next = this.sql.nextThread.get(cursor) as { threadId: string } | undefined;
+            if (next === undefined) return { heads, last: undefined };
+            cursor = next.threadId;
+            const head = this.sql.rootHead.get(cursor) as
+              { id: string; step: number; createdAt: number; nextCount: number } | undefined;
+            if (head === undefined) continue;
+            const channels = this.sql.pendingChannels.all(cursor, head.id) as { channel: string }[];
+            heads.push({
+              threadId: cursor,
+              headId: head.id,
+              step: head.step,
+              createdAt: head.createdAt,
+              nextCount: head.nextCount,
+              pendingChannels: channels.map((row) => row.channel),
+            });
+          }
+          return { heads, last: cursor };
+        })(),
+      ),
     );
   }
 

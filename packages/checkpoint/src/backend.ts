@@ -29,3 +29,4 @@ export {
   type PruneCandidate,
 } from "./internal/retention.js";
 export { assertId, resolveLimit, resolveNamespace } from "./internal/arguments.js";
+export { listThreadPage, type HeadsPage, type ThreadHead } from "./internal/thread-pages.js";

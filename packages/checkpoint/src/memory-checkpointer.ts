@@ -18,7 +18,8 @@ import {
   ThreadNotFoundError,
 } from "./errors.js";
 import { assertId, resolveLimit, resolveNamespace } from "./internal/arguments.js";
-import { checkPruneOptions, checkThreadFilter, pruneSelection } from "./internal/retention.js";
+import { checkPruneOptions, pruneSelection } from "./internal/retention.js";
+import { listThreadPage } from "./internal/thread-pages.js";
 import type { PendingWrite } from "./pending-writes.js";
 import type { EncodedCheckpoint, EncodedPendingWrite } from "./record.js";
 import {
@@ -32,7 +33,7 @@ import {
 import { createSerializer, type Serializer } from "./serializer.js";
 import { resolveSnapshotPolicy, type SnapshotPolicy } from "./snapshot-policy.js";
 import { validateThreadExport } from "./thread-export.js";
-import { deriveThreadStatus, type ListThreadsOptions, type ThreadPage } from "./threads.js";
+import type { ListThreadsOptions, ThreadPage } from "./threads.js";
 import { FORMAT_VERSION } from "./checkpoint.js";
 
 interface NamespaceState {
@@ -144,35 +145,29 @@ export class MemoryCheckpointer implements Checkpointer {
   }
 
   listThreads(options: ListThreadsOptions = {}): Promise<ThreadPage> {
-    return this.run(() => {
-      const limit = resolveLimit(options.limit, "limit", 100, 1000);
-      const wanted = checkThreadFilter(options);
-      const ids = [...this.threads.keys()]
-        .filter((id) => options.after === undefined || id > options.after)
-        .sort();
-      const threads = [];
-      for (const threadId of ids) {
-        const root = this.threads.get(threadId)?.get("");
-        const head = root?.checkpoints.get(root.headId);
-        if (root === undefined || head === undefined) continue;
-        const pending = root.pending.get(head.id)?.values() ?? [];
-        const status = deriveThreadStatus(
-          head.nextCount,
-          [...pending].map((w) => w.channel),
-        );
-        if (!wanted(status)) continue;
-        if (threads.length === limit)
-          return { threads, nextCursor: threads[threads.length - 1]!.threadId };
-        threads.push({
-          threadId,
-          headId: head.id,
-          step: head.step,
-          updatedAt: new Date(head.createdAt),
-          status,
+    return this.run(() => undefined).then(() =>
+      listThreadPage(options, (after) => {
+        // Memory holds every thread at hand: one page of all of them after the cursor.
+        const ids = [...this.threads.keys()].filter((id) => id > after).sort();
+        const heads = ids.flatMap((threadId) => {
+          const root = this.threads.get(threadId)?.get("");
+          const head = root?.checkpoints.get(root.headId);
+          if (root === undefined || head === undefined) return [];
+          const pending = [...(root.pending.get(head.id)?.values() ?? [])];
+          return [
+            {
+              threadId,
+              headId: head.id,
+              step: head.step,
+              createdAt: head.createdAt,
+              nextCount: head.nextCount,
+              pendingChannels: pending.map((w) => w.channel),
+            },
+          ];
         });
-      }
-      return { threads, nextCursor: null };
-    });
+        return { heads, last: undefined };
+      }),
+    );
   }
 
   deleteThread(threadId: string): Promise<boolean> {
