@@ -4,6 +4,7 @@ import {
   CheckpointNotFoundError,
   CheckpointerClosedError,
   FORMAT_VERSION,
+  StorageUnavailableError,
   ThreadExistsError,
   ThreadNotFoundError,
   createSerializer,
@@ -42,7 +43,6 @@ import {
   type PruneCandidate,
   type SnapshotPolicy,
 } from "@waypoint/checkpoint/backend";
-import { StorageUnavailableError } from "./errors.js";
 import {
   DEFAULT_RETRY,
   delayFor,
@@ -502,7 +502,7 @@ export class PostgresCheckpointer implements Checkpointer {
       } catch (error) {
         if (!isRetryable(error)) throw error;
         if (tries >= this.retry.attempts)
-          throw new StorageUnavailableError(operation, tries, error);
+          throw new StorageUnavailableError("PostgreSQL", operation, tries, error);
         ambiguous ||= isAmbiguous(error);
         await new Promise((resolve) => setTimeout(resolve, delayFor(this.retry, tries)));
       }

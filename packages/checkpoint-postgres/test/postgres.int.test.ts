@@ -1,13 +1,9 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { UnsupportedFormatVersionError } from "@waypoint/checkpoint";
+import { StorageUnavailableError, UnsupportedFormatVersionError } from "@waypoint/checkpoint";
 import { ThreadWriter, collect } from "@waypoint/checkpoint/testing";
-import {
-  PostgresCheckpointer,
-  SCHEMA_VERSION,
-  StorageUnavailableError,
-} from "@waypoint/checkpoint-postgres";
+import { PostgresCheckpointer, SCHEMA_VERSION } from "@waypoint/checkpoint-postgres";
 import { END, START, StateGraph, defineState, lastValue, reducer } from "@waypoint/core";
 import { startPostgres } from "@waypoint/test-services";
 

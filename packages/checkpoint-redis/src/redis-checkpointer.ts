@@ -4,6 +4,7 @@ import {
   CheckpointNotFoundError,
   CheckpointerClosedError,
   FORMAT_VERSION,
+  StorageUnavailableError,
   ThreadExistsError,
   ThreadNotFoundError,
   createSerializer,
@@ -42,7 +43,6 @@ import {
   type EncodedPendingWrite,
   type SnapshotPolicy,
 } from "@waypoint/checkpoint/backend";
-import { RedisUnavailableError } from "./errors.js";
 import { Keys } from "./internal/keys.js";
 import { SCRIPTS, type ScriptName } from "./internal/scripts.js";
 
@@ -423,7 +423,8 @@ export class RedisCheckpointer implements Checkpointer {
         return await attempt();
       } catch (error) {
         if (!isRetryable(error)) throw error;
-        if (tries >= this.attempts) throw new RedisUnavailableError(operation, tries, error);
+        if (tries >= this.attempts)
+          throw new StorageUnavailableError("Redis", operation, tries, error);
         unsure = true;
         await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** (tries - 1))));
       }

@@ -1,7 +1,8 @@
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { ThreadWriter, collect } from "@waypoint/checkpoint/testing";
-import { RedisCheckpointer, RedisUnavailableError } from "@waypoint/checkpoint-redis";
+import { StorageUnavailableError } from "@waypoint/checkpoint";
+import { RedisCheckpointer } from "@waypoint/checkpoint-redis";
 import { END, START, StateGraph, defineState, lastValue, reducer } from "@waypoint/core";
 import { startRedis } from "@waypoint/test-services";
 
@@ -50,8 +51,8 @@ describe("RedisCheckpointer", () => {
   it("gives up with a typed, retryable error when Redis stays away", async () => {
     const checkpointer = new RedisCheckpointer({ url: "redis://127.0.0.1:1", attempts: 2 });
     const error = await checkpointer.get("t").catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(RedisUnavailableError);
-    expect((error as RedisUnavailableError).retryable).toBe(true);
+    expect(error).toBeInstanceOf(StorageUnavailableError);
+    expect((error as StorageUnavailableError).retryable).toBe(true);
     await checkpointer.close();
   });
 });
@@ -85,7 +86,7 @@ describe("redis-server killed and restarted in the middle of a run (AOF, appendf
       const outcome = await run.then(
         () => "continued",
         (error: unknown) => {
-          expect(error).toBeInstanceOf(RedisUnavailableError);
+          expect(error).toBeInstanceOf(StorageUnavailableError);
           return "failed";
         },
       );

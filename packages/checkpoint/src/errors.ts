@@ -14,7 +14,8 @@ export type CheckpointErrorCode =
   | "UNSERIALIZABLE_VALUE"
   | "CORRUPT_RECORD"
   | "UNSUPPORTED_FORMAT_VERSION"
-  | "CHECKPOINTER_CLOSED";
+  | "CHECKPOINTER_CLOSED"
+  | "STORAGE_UNAVAILABLE";
 
 /** Every code above, for tooling (the docs check walks this list). */
 export const CHECKPOINT_ERROR_CODES: readonly CheckpointErrorCode[] = [
@@ -27,6 +28,7 @@ export const CHECKPOINT_ERROR_CODES: readonly CheckpointErrorCode[] = [
   "CORRUPT_RECORD",
   "UNSUPPORTED_FORMAT_VERSION",
   "CHECKPOINTER_CLOSED",
+  "STORAGE_UNAVAILABLE",
 ];
 
 export type ErrorData = Readonly<Record<string, unknown>>;
@@ -158,6 +160,27 @@ export class UnsupportedFormatVersionError extends WaypointError<CheckpointError
 export class CheckpointerClosedError extends WaypointError<CheckpointErrorCode> {
   constructor(name: string) {
     super("CHECKPOINTER_CLOSED", `${name} is closed.`, { data: { checkpointer: name } });
+  }
+}
+
+/**
+ * The store could not be reached, or kept failing with errors that are safe
+ * to retry, for longer than its retry budget. Nothing was half-written: every
+ * backend writes a checkpoint in one atomic operation. The same error from
+ * every backend, so callers handle an outage once, whichever store they use.
+ */
+export class StorageUnavailableError extends WaypointError<CheckpointErrorCode> {
+  readonly retryable = true;
+  constructor(backend: string, operation: string, attempts: number, cause: unknown) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    super(
+      "STORAGE_UNAVAILABLE",
+      `${backend} was unavailable for ${operation} after ${attempts} attempts: ${detail}`,
+      {
+        cause,
+        data: { backend, operation, attempts },
+      },
+    );
   }
 }
 

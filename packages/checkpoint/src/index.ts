@@ -32,6 +32,7 @@ export {
   CheckpointerClosedError,
   CorruptRecordError,
   InvalidArgumentError,
+  StorageUnavailableError,
   ThreadExistsError,
   ThreadNotFoundError,
   UnserializableValueError,
