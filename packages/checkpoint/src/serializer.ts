@@ -6,8 +6,8 @@ import type { JsonValue } from "./checkpoint.js";
 
 /** A class whose instances may be saved; it is revived with its prototype. */
 export interface ClassRegistration {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any constructor signature
-  readonly type: abstract new (...args: any[]) => unknown;
+  /** The class; `never[]` arguments accept any constructor signature. */
+  readonly type: abstract new (...args: never[]) => unknown;
   /** Stable name stored in the record. Never reuse one for another class. */
   readonly identifier: string;
   /** Save only these properties (default: every own enumerable one). */
@@ -222,7 +222,7 @@ class SuperjsonSerializer implements Serializer {
 
   private addClass(registration: ClassRegistration): void {
     this.classes.add(registration.type);
-    this.superjson.registerClass(registration.type as new () => unknown, {
+    this.superjson.registerClass(registration.type as unknown as new () => unknown, {
       identifier: registration.identifier,
       ...(registration.allowProps ? { allowProps: [...registration.allowProps] } : {}),
     });

@@ -9,7 +9,7 @@ export type StateOf<D extends StateDefinition> = {
   [K in keyof D]: D[K] extends ChannelSpec<infer Value, unknown> ? Value : never;
 };
 
-/** What nodes return: any subset of keys, each with its channel's update type. */
+/** What nodes return: some of the keys, each with its channel's update type. */
 export type UpdateOf<D extends StateDefinition> = {
   [K in keyof D]?: D[K] extends ChannelSpec<unknown, infer Update> ? Update : never;
 };
