@@ -13,8 +13,8 @@ import {
   type PendingWrite,
   type PlannedTask,
 } from "@waypoint/checkpoint";
-import { Command, RESUME_VALUES_CHANNEL, SLOT, START } from "../constants.js";
-import { InvalidResumeError, RecursionLimitError } from "../errors.js";
+import { Command, SLOT, START } from "../constants.js";
+import { RecursionLimitError } from "../errors.js";
 import type { GraphSpec } from "../graph/graph-spec.js";
 import { ChannelSet } from "./channel-set.js";
 import type { Interrupt, TaskRuntime } from "./interrupt.js";
@@ -27,6 +27,7 @@ import {
   taskWritesFrom,
 } from "./pending.js";
 import { plan } from "./planner.js";
+import { resumeWrites } from "./resume.js";
 import type { StreamEvent, StreamMode } from "./stream-events.js";
 import {
   carried,
@@ -512,41 +513,7 @@ export class RunLoop {
 
   private async resume(resume: unknown): Promise<void> {
     if (this.checkpointId === null) throw new ThreadNotFoundError(this.options.threadId);
-    const open = pendingInterrupts(this.pending);
-    const ids = open.map((i) => i.id);
-    if (open.length === 0) throw new InvalidResumeError("There is nothing to resume.", ids);
-    const keyed =
-      resume !== null && typeof resume === "object" && !Array.isArray(resume)
-        ? Object.keys(resume)
-        : [];
-    let answers: Record<string, unknown>;
-    if (keyed.length > 0 && keyed.every((key) => ids.includes(key))) {
-      answers = resume as Record<string, unknown>;
-    } else if (open.length === 1) {
-      answers = { [ids[0]!]: resume };
-    } else {
-      throw new InvalidResumeError(
-        `${open.length} interrupts are pending; resume with an object keyed by interrupt id.`,
-        ids,
-      );
-    }
-    const writes: PendingWrite[] = [];
-    for (const { taskId, interrupts: mine } of interruptSlots(this.pending)) {
-      const answered = mine.filter((i) => Object.hasOwn(answers, i.id));
-      if (answered.length === 0) continue;
-      const still = mine.filter((i) => !Object.hasOwn(answers, i.id));
-      const earlier = resumeValuesFor(this.pending.filter((w) => w.taskId === taskId));
-      const values = {
-        ...earlier,
-        ...Object.fromEntries(answered.map((i) => [i.id, answers[i.id]])),
-      };
-      writes.push(
-        still.length > 0
-          ? statusWrite(taskId, INTERRUPT_CHANNEL, still)
-          : statusWrite(taskId, RESUME_CHANNEL, mine),
-        { taskId, idx: SLOT.resumeValues, channel: RESUME_VALUES_CHANNEL, value: values },
-      );
-    }
+    const writes = resumeWrites(this.pending, resume);
     await this.savePending(writes);
   }
 
