@@ -4,6 +4,7 @@
  * same checks through these functions, so that they all behave alike.
  */
 export type { EncodedCheckpoint, EncodedHeader, EncodedPendingWrite } from "./record.js";
+export { encodePendingWrites, encodePut, type EncodedPut } from "./record-codec.js";
 export {
   assertSupportedVersion,
   chainPath,
@@ -13,12 +14,9 @@ export {
   decodePendingWrite,
   decodeSnapshot,
   decodeWrites,
-  encodePendingWrites,
-  encodePut,
   matchesFilter,
   sortPending,
-  type EncodedPut,
-} from "./record-codec.js";
+} from "./record-decode.js";
 export { validateThreadExport } from "./thread-export.js";
 export { isSnapshotDue, resolveSnapshotPolicy, type SnapshotPolicy } from "./snapshot-policy.js";
 export { deriveThreadStatus } from "./threads.js";

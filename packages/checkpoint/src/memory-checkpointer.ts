@@ -22,14 +22,8 @@ import { checkPruneOptions, pruneSelection } from "./internal/retention.js";
 import { listThreadPage } from "./internal/thread-pages.js";
 import type { PendingWrite } from "./pending-writes.js";
 import type { EncodedCheckpoint, EncodedPendingWrite } from "./record.js";
-import {
-  chainPath,
-  decodeHeader,
-  decodeLoaded,
-  encodePendingWrites,
-  encodePut,
-  matchesFilter,
-} from "./record-codec.js";
+import { encodePendingWrites, encodePut } from "./record-codec.js";
+import { chainPath, decodeHeader, decodeLoaded, matchesFilter } from "./record-decode.js";
 import { createSerializer, type Serializer } from "./serializer.js";
 import { resolveSnapshotPolicy, type SnapshotPolicy } from "./snapshot-policy.js";
 import { validateThreadExport } from "./thread-export.js";

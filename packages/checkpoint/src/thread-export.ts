@@ -9,7 +9,7 @@ import {
   decodeCheckpoint,
   decodePendingWrite,
   decodeSnapshot,
-} from "./record-codec.js";
+} from "./record-decode.js";
 import type { Serializer } from "./serializer.js";
 
 const CHECKPOINT_FIELDS = {
