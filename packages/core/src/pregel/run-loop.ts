@@ -399,8 +399,9 @@ export class RunLoop {
     carry: readonly PlannedTask[] = [],
     forceSnapshot = false,
   ): Promise<void> {
-    const nodeOf = new Map(this.next.map((task) => [task.id, task.node]));
-    for (const name of this.channels.apply(writes, (id) => nodeOf.get(id) ?? id)) {
+    // Node names are looked up only for an error message, so no map is built per commit.
+    const nodeOf = (id: string) => this.next.find((task) => task.id === id)?.node ?? id;
+    for (const name of this.channels.apply(writes, nodeOf)) {
       this.versions[name] = (this.versions[name] ?? 0) + 1;
     }
     const id = newCheckpointId(this.checkpointId ?? this.storedId);
