@@ -63,6 +63,11 @@ export interface RedisCheckpointerOptions extends CheckpointerOptions {
   readonly ttlSeconds?: number;
   /** Move a thread's expiry on every write (default true). */
   readonly refreshTtlOnWrite?: boolean;
+  /**
+   * For an owned connection: a command with no reply after this long fails and
+   * is retried like a dropped connection (default 5000).
+   */
+  readonly commandTimeoutMs?: number;
 }
 
 type ScriptClient = Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
@@ -91,10 +96,16 @@ export class RedisCheckpointer implements Checkpointer {
     }
     this.owned = options.redis === undefined;
     // Not resending unfulfilled commands after a reconnect: a write that may
-    // have run is checked before it is sent again (see run()).
+    // have run is checked before it is sent again (see run()). ioredis 6.0.0
+    // then drops such a command without settling it (redis/ioredis#2193, fixed
+    // after that release); the command timeout turns that hang into a retry.
     this.redis =
       options.redis ??
-      new Redis(options.url!, { autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 2 });
+      new Redis(options.url!, {
+        autoResendUnfulfilledCommands: false,
+        maxRetriesPerRequest: 2,
+        commandTimeout: options.commandTimeoutMs ?? 5000,
+      });
     // An owned connection reports failures through the commands it fails; without a listener,
     // ioredis would print every reconnect attempt as an unhandled error.
     if (this.owned) this.redis.on("error", () => undefined);
@@ -437,7 +448,7 @@ function isRetryable(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   return (
     /^(LOADING|READONLY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN)\b/.test(message) ||
-    /Connection is closed|Reached the max retries per request|Stream isn't writeable|connect ECONNREFUSED/i.test(
+    /Connection is closed|Reached the max retries per request|Stream isn't writeable|connect ECONNREFUSED|Command timed out/i.test(
       message,
     ) ||
     (typeof code === "string" &&
