@@ -9,30 +9,31 @@ import {
 import { RedisSaver } from "@langchain/langgraph-checkpoint-redis";
 import { Redis } from "ioredis";
 import { RedisCheckpointer } from "@waypoint/checkpoint-redis";
-import { END, START, StateGraph, defineState, reducer } from "@waypoint/core";
 import { startRedis } from "@waypoint/test-services";
 import { formatBytes, median, table } from "./measure.js";
 import {
   CHAIN,
   FAN_OUT,
   GROWTH,
-  RECURSION_LIMIT,
   RELOADS,
   WARM_UP_RUNS,
   chainLog,
-  chainPayloads,
   growthPayloads,
   chainShape,
   expectLog,
   fanOutShape,
   loopShape,
-  nodesOf,
   nodesPerRun,
   payloadOf,
   ratio,
   stamps,
   stepTime,
   verdict,
+  waypointRunner,
+  fanOutWork,
+  fanOutVerify,
+  rounds,
+  type Runner,
   type Shape,
 } from "./workloads.js";
 
@@ -57,13 +58,6 @@ import {
 const ROUNDS = 21;
 
 const TARGET = { time: 1.5, bytes: 2 };
-
-interface Runner {
-  /** One invocation on `threadId`; returns the thread's whole log afterwards. */
-  run(threadId: string): Promise<readonly string[]>;
-  /** The thread's log as a fresh process would load it. */
-  load(threadId: string): Promise<readonly string[]>;
-}
 
 interface Side {
   readonly name: string;
@@ -110,34 +104,7 @@ const waypoint: Side = {
   name: "waypoint",
   open(redis, shape) {
     const checkpointer = new RedisCheckpointer({ redis });
-    const State = defineState({
-      log: reducer(
-        (a: string[], b: string) => [...a, b],
-        () => [] as string[],
-      ),
-    });
-    const { names, append } = nodesOf(shape);
-    const builder = new StateGraph(State);
-    for (const name of names) builder.addNode(name, append);
-    builder.addEdge(START, names[0]!);
-    if (shape.kind === "chain") {
-      for (let i = 1; i < names.length; i += 1) builder.addEdge(names[i - 1]!, names[i]!);
-      builder.addEdge(names[names.length - 1]!, END);
-    } else {
-      builder.addConditionalEdges("append", (state) =>
-        state.log.length >= shape.steps ? END : "append",
-      );
-    }
-    const graph = builder.compile({ checkpointer });
-    return {
-      async run(threadId) {
-        const options = { threadId, durability: "sync", recursionLimit: RECURSION_LIMIT } as const;
-        return (await graph.invoke({}, options)).log;
-      },
-      async load(threadId) {
-        return (await graph.getState(threadId))?.values.log ?? [];
-      },
-    };
+    return waypointRunner(shape, checkpointer);
   },
 };
 
@@ -280,37 +247,12 @@ async function runGrowthAndReloads(server: Server, side: Side) {
 }
 
 function runFanOut(server: Server, side: Side): Promise<Run> {
-  const expected = chainPayloads.slice(0, FAN_OUT.nodes);
   return measureRun(server, {
     side,
     shape: fanOutShape,
-    async work(runner) {
-      let next = 0;
-      const worker = async () => {
-        while (next < FAN_OUT.threads) {
-          expectLog(side, "(c)", await runner.run(`t${next++}`), expected);
-        }
-      };
-      await Promise.all(Array.from({ length: FAN_OUT.concurrency }, worker));
-    },
-    async verify(runner) {
-      for (const threadId of ["t0", `t${FAN_OUT.threads / 2}`, `t${FAN_OUT.threads - 1}`]) {
-        expectLog(side, "(c) stored", await runner.load(threadId), expected);
-      }
-    },
+    work: (runner) => fanOutWork(side, runner),
+    verify: (runner) => fanOutVerify(side, runner),
   });
-}
-
-/** Runs `body` for every side, rotating which goes first round by round. */
-async function rounds<T>(body: (side: Side) => Promise<T>): Promise<Map<Side, T[]>> {
-  const results = new Map<Side, T[]>(SIDES.map((side) => [side, []]));
-  for (let round = 0; round < ROUNDS; round += 1) {
-    for (let i = 0; i < SIDES.length; i += 1) {
-      const side = SIDES[(round + i) % SIDES.length]!;
-      results.get(side)!.push(await body(side));
-    }
-  }
-  return results;
 }
 
 /**
@@ -413,9 +355,9 @@ export async function redisBenchmark(): Promise<string> {
     for (const side of SIDES) {
       for (let i = 0; i < WARM_UP_RUNS; i += 1) await runChain(server, side);
     }
-    const chain = await rounds((side) => runChain(server, side));
-    const growthRounds = await rounds((side) => runGrowthAndReloads(server, side));
-    const fanOut = await rounds((side) => runFanOut(server, side));
+    const chain = await rounds(SIDES, ROUNDS, (side) => runChain(server, side));
+    const growthRounds = await rounds(SIDES, ROUNDS, (side) => runGrowthAndReloads(server, side));
+    const fanOut = await rounds(SIDES, ROUNDS, (side) => runFanOut(server, side));
 
     const a = timeTable(
       `(a) chain: ${CHAIN.nodes} nodes x ${CHAIN.invocations} invocations on one thread, ${CHAIN.bytes} B per node (ms per node superstep)`,

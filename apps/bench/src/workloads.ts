@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import type { Checkpointer } from "@waypoint/checkpoint";
+import { END, START, StateGraph, defineState, reducer } from "@waypoint/core";
 import { median } from "./measure.js";
 
 /**
@@ -79,4 +81,80 @@ export const verdict = (value: number, limit: number) =>
 /** Per-step time at superstep `mark`: the median of the `window` supersteps up to it. */
 export function stepTime(intervals: readonly number[], mark: number): number {
   return median(intervals.slice(mark - GROWTH.window, mark));
+}
+
+/** One side's graph (or the floor's loop) of a shape, on one store. */
+export interface Runner {
+  /** One invocation on `threadId`; returns the thread's whole log afterwards. */
+  run(threadId: string): Promise<readonly string[]>;
+  /** The thread's log as a fresh process would load it. */
+  load(threadId: string): Promise<readonly string[]>;
+}
+
+/** Waypoint's graph of `shape` on `checkpointer`, durability "sync". */
+export function waypointRunner(shape: Shape, checkpointer: Checkpointer): Runner {
+  const State = defineState({
+    log: reducer(
+      (a: string[], b: string) => [...a, b],
+      () => [] as string[],
+    ),
+  });
+  const { names, append } = nodesOf(shape);
+  const builder = new StateGraph(State);
+  for (const name of names) builder.addNode(name, append);
+  builder.addEdge(START, names[0]!);
+  if (shape.kind === "chain") {
+    for (let i = 1; i < names.length; i += 1) builder.addEdge(names[i - 1]!, names[i]!);
+    builder.addEdge(names[names.length - 1]!, END);
+  } else {
+    builder.addConditionalEdges("append", (state) =>
+      state.log.length >= shape.steps ? END : "append",
+    );
+  }
+  const graph = builder.compile({ checkpointer });
+  return {
+    async run(threadId) {
+      const options = { threadId, durability: "sync", recursionLimit: RECURSION_LIMIT } as const;
+      return (await graph.invoke({}, options)).log;
+    },
+    async load(threadId) {
+      return (await graph.getState(threadId))?.values.log ?? [];
+    },
+  };
+}
+
+/** (c)'s measured part: every thread run, `FAN_OUT.concurrency` at a time. */
+export async function fanOutWork(side: { readonly name: string }, runner: Runner): Promise<void> {
+  const expected = chainPayloads.slice(0, FAN_OUT.nodes);
+  let next = 0;
+  const worker = async () => {
+    while (next < FAN_OUT.threads) {
+      expectLog(side, "(c)", await runner.run(`t${next++}`), expected);
+    }
+  };
+  await Promise.all(Array.from({ length: FAN_OUT.concurrency }, worker));
+}
+
+/** (c)'s check of what was stored: the first, a middle and the last thread. */
+export async function fanOutVerify(side: { readonly name: string }, runner: Runner): Promise<void> {
+  const expected = chainPayloads.slice(0, FAN_OUT.nodes);
+  for (const threadId of ["t0", `t${FAN_OUT.threads / 2}`, `t${FAN_OUT.threads - 1}`]) {
+    expectLog(side, "(c) stored", await runner.load(threadId), expected);
+  }
+}
+
+/** Runs `body` `count` times for every side, rotating which goes first round by round. */
+export async function rounds<S, T>(
+  sides: readonly S[],
+  count: number,
+  body: (side: S, round: number) => Promise<T>,
+): Promise<Map<S, T[]>> {
+  const results = new Map<S, T[]>(sides.map((side) => [side, []]));
+  for (let round = 0; round < count; round += 1) {
+    for (let i = 0; i < sides.length; i += 1) {
+      const side = sides[(round + i) % sides.length]!;
+      results.get(side)!.push(await body(side, round));
+    }
+  }
+  return results;
 }
