@@ -4,7 +4,7 @@ import { afterAll, describe, expect, inject, it } from "vitest";
 import { StorageUnavailableError, UnsupportedFormatVersionError } from "@waypoint/checkpoint";
 import { ThreadWriter, collect } from "@waypoint/checkpoint/testing";
 import { PostgresCheckpointer, SCHEMA_VERSION } from "@waypoint/checkpoint-postgres";
-import { END, START, StateGraph, defineState, lastValue, reducer } from "@waypoint/core";
+import { OUTAGE_STEPS, runThroughOutage } from "@waypoint/core/testing";
 import { startPostgres } from "@waypoint/test-services";
 
 const pool = new pg.Pool({ connectionString: inject("pgUrl"), max: 10 });
@@ -91,24 +91,6 @@ describe("PostgresCheckpointer", () => {
 });
 
 describe("PostgreSQL restarts in the middle of a run", () => {
-  const State = defineState({
-    step: lastValue<number>(),
-    log: reducer(
-      (a: number[], b: number) => [...a, b],
-      () => [] as number[],
-    ),
-  });
-  const STEPS = 50;
-  const graphOn = (checkpointer: PostgresCheckpointer) =>
-    new StateGraph(State)
-      .addNode("tick", async (s) => {
-        await new Promise((resolve) => setTimeout(resolve, 15));
-        return { step: s.step + 1, log: s.step + 1 };
-      })
-      .addEdge(START, "tick")
-      .addConditionalEdges("tick", (s) => (s.step >= STEPS ? END : "tick"))
-      .compile({ checkpointer });
-
   it("continues or fails with a retryable error, and after a resume ends like an uninterrupted run", async () => {
     const server = await startPostgres();
     try {
@@ -116,29 +98,15 @@ describe("PostgreSQL restarts in the middle of a run", () => {
         connectionString: server.url,
         retry: { attempts: 12 },
       });
-      const graph = graphOn(checkpointer);
-      const run = graph.invoke({ step: 0 }, { threadId: "t", recursionLimit: 100 });
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      await server.restart();
-      const outcome = await run.then(
-        () => "continued",
-        (error: unknown) => {
-          expect(error).toBeInstanceOf(StorageUnavailableError);
-          return "failed";
-        },
-      );
-      const final =
-        outcome === "continued"
-          ? await graph.getState("t")
-          : (await graph.resume("t", { recursionLimit: 100 }), await graph.getState("t"));
-      expect(final?.values).toEqual({
-        step: STEPS,
-        log: Array.from({ length: STEPS }, (_, i) => i + 1),
+      const { outcome, values } = await runThroughOutage(checkpointer, () => server.restart());
+      expect(values).toEqual({
+        step: OUTAGE_STEPS,
+        log: Array.from({ length: OUTAGE_STEPS }, (_, i) => i + 1),
       });
       const history = await collect(checkpointer.list("t"));
       const steps = history.map((h) => h.step).reverse();
       // No duplicate and no lost checkpoint: one per superstep, input included.
-      expect(steps).toEqual(Array.from({ length: STEPS + 1 }, (_, i) => i - 1));
+      expect(steps).toEqual(Array.from({ length: OUTAGE_STEPS + 1 }, (_, i) => i - 1));
       console.log(`postgres restart: the run ${outcome}; ${history.length} checkpoints`);
       await checkpointer.close();
     } finally {

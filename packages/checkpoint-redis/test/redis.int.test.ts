@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ThreadWriter, collect } from "@waypoint/checkpoint/testing";
 import { StorageUnavailableError } from "@waypoint/checkpoint";
 import { RedisCheckpointer } from "@waypoint/checkpoint-redis";
-import { END, START, StateGraph, defineState, lastValue, reducer } from "@waypoint/core";
+import { OUTAGE_STEPS, runThroughOutage } from "@waypoint/core/testing";
 import { startRedis } from "@waypoint/test-services";
 
 /** A real connection that counts the commands sent through it (nothing is faked). */
@@ -58,46 +58,20 @@ describe("RedisCheckpointer", () => {
 });
 
 describe("redis-server killed and restarted in the middle of a run (AOF, appendfsync always)", () => {
-  const State = defineState({
-    step: lastValue<number>(),
-    log: reducer(
-      (a: number[], b: number) => [...a, b],
-      () => [] as number[],
-    ),
-  });
-  const STEPS = 50;
-
   it("ends, after a resume if needed, like an uninterrupted run", async () => {
     const server = await startRedis({ appendOnly: true });
     try {
       const checkpointer = new RedisCheckpointer({ url: server.url, attempts: 12 });
-      const graph = new StateGraph(State)
-        .addNode("tick", async (s) => {
-          await new Promise((resolve) => setTimeout(resolve, 15));
-          return { step: s.step + 1, log: s.step + 1 };
-        })
-        .addEdge(START, "tick")
-        .addConditionalEdges("tick", (s) => (s.step >= STEPS ? END : "tick"))
-        .compile({ checkpointer });
-      const run = graph.invoke({ step: 0 }, { threadId: "t", recursionLimit: 100 });
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      await server.kill();
-      await server.restart();
-      const outcome = await run.then(
-        () => "continued",
-        (error: unknown) => {
-          expect(error).toBeInstanceOf(StorageUnavailableError);
-          return "failed";
-        },
-      );
-      if (outcome === "failed") await graph.resume("t", { recursionLimit: 100 });
-      const final = await graph.getState("t");
-      expect(final?.values).toEqual({
-        step: STEPS,
-        log: Array.from({ length: STEPS }, (_, i) => i + 1),
+      const { outcome, values } = await runThroughOutage(checkpointer, async () => {
+        await server.kill();
+        await server.restart();
+      });
+      expect(values).toEqual({
+        step: OUTAGE_STEPS,
+        log: Array.from({ length: OUTAGE_STEPS }, (_, i) => i + 1),
       });
       const steps = (await collect(checkpointer.list("t"))).map((h) => h.step).reverse();
-      expect(steps).toEqual(Array.from({ length: STEPS + 1 }, (_, i) => i - 1));
+      expect(steps).toEqual(Array.from({ length: OUTAGE_STEPS + 1 }, (_, i) => i - 1));
       console.log(`redis restart: the run ${outcome}; ${steps.length} checkpoints`);
       await checkpointer.close();
     } finally {

@@ -109,7 +109,7 @@ export function encodePut(
   return { record, header, expectedHeadId };
 }
 
-/** Checked in a function of its own: Array.isArray would narrow a readonly array to any[]. */
+/** Checked in a function of its own: Array.isArray would drop the readonly element type. */
 function assertArray(value: readonly unknown[], argument: string): void {
   if (!Array.isArray(value)) throw new InvalidArgumentError(argument, "expected an array");
 }

@@ -1,4 +1,4 @@
-/** For tests: named fault points in the runtime (crash or fail at an exact boundary). */
+/** For tests: named fault points in the runtime (crash or fail at an exact boundary), and a store outage mid-run. */
 export {
   InjectedFault,
   armFault,
@@ -6,3 +6,5 @@ export {
   type FaultAction,
   type FaultPointName,
 } from "./faults.js";
+/** For a checkpointer's tests: a run that must ride out, or resume after, its store going away. */
+export { OUTAGE_STEPS, runThroughOutage, type OutageResult } from "./run-through-outage.js";
