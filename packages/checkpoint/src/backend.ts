@@ -28,3 +28,14 @@ export {
 } from "./internal/retention.js";
 export { assertId, resolveLimit, resolveNamespace } from "./internal/arguments.js";
 export { listThreadPage, type HeadsPage, type ThreadHead } from "./internal/thread-pages.js";
+export {
+  attemptsExhausted,
+  checkCreateRequest,
+  checkLeaseMs,
+  isActive,
+  planCreate,
+  resolveStatusFilter,
+  type CreatePlan,
+  type ResolvedCreate,
+  type RunState,
+} from "./internal/run-rules.js";

@@ -15,6 +15,7 @@ import type { Serializer } from "./serializer.js";
 import type { SnapshotPolicy } from "./snapshot-policy.js";
 import type { ListThreadsOptions, ThreadPage } from "./threads.js";
 import type { EncodedCheckpoint, EncodedPendingWrite } from "./record.js";
+import type { Fence, RunStore } from "./runs.js";
 
 /** A checkpoint to write. The checkpointer adds the chain, the time and the format version. */
 export interface NewCheckpoint {
@@ -56,6 +57,16 @@ export interface PutRequest {
    * which saves only the last of several supersteps).
    */
   readonly forceSnapshot?: boolean;
+  /**
+   * A claimed run's lease. The backend checks it in the same atomic write as
+   * the head: a stale token fails with LeaseLostError and nothing is written.
+   */
+  readonly fence?: Fence;
+}
+
+export interface PutPendingWritesOptions {
+  /** As in `PutRequest.fence`. */
+  readonly fence?: Fence;
 }
 
 export interface GetOptions {
@@ -122,11 +133,21 @@ export interface CheckpointerOptions {
  * one line.
  */
 export interface Checkpointer {
+  /**
+   * The run queue kept in the same store, for workers (`@waypoint/core`'s
+   * Worker). Every built-in backend has one.
+   */
+  readonly runs?: RunStore;
+
   /** Writes one checkpoint atomically, if the thread's head is still `expectedHeadId`. */
   put(request: PutRequest): Promise<CheckpointHeader>;
 
   /** Saves writes against a checkpoint; (taskId, idx) pairs already saved are replaced. */
-  putPendingWrites(target: CheckpointAddress, writes: readonly PendingWrite[]): Promise<void>;
+  putPendingWrites(
+    target: CheckpointAddress,
+    writes: readonly PendingWrite[],
+    options?: PutPendingWritesOptions,
+  ): Promise<void>;
 
   /**
    * The head (or one checkpoint by id) with its base snapshot, deltas and

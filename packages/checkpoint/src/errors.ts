@@ -15,7 +15,11 @@ export type CheckpointErrorCode =
   | "CORRUPT_RECORD"
   | "UNSUPPORTED_FORMAT_VERSION"
   | "CHECKPOINTER_CLOSED"
-  | "STORAGE_UNAVAILABLE";
+  | "STORAGE_UNAVAILABLE"
+  | "LEASE_LOST"
+  | "THREAD_BUSY"
+  | "RUN_NOT_FOUND"
+  | "RUN_STATE";
 
 /** Every code above, for tooling (the docs check walks this list). */
 export const CHECKPOINT_ERROR_CODES: readonly CheckpointErrorCode[] = [
@@ -29,6 +33,10 @@ export const CHECKPOINT_ERROR_CODES: readonly CheckpointErrorCode[] = [
   "UNSUPPORTED_FORMAT_VERSION",
   "CHECKPOINTER_CLOSED",
   "STORAGE_UNAVAILABLE",
+  "LEASE_LOST",
+  "THREAD_BUSY",
+  "RUN_NOT_FOUND",
+  "RUN_STATE",
 ];
 
 export type ErrorData = Readonly<Record<string, unknown>>;
@@ -181,6 +189,49 @@ export class StorageUnavailableError extends WaypointError<CheckpointErrorCode> 
         data: { backend, operation, attempts },
       },
     );
+  }
+}
+
+/**
+ * A write or lease call carried a fencing token that is no longer the run's:
+ * another worker claimed the run after this one's lease lapsed, or the run
+ * ended. Nothing was written. The worker must stop working on the run.
+ */
+export class LeaseLostError extends WaypointError<CheckpointErrorCode> {
+  constructor(runId: string, token: number, problem: string) {
+    super(
+      "LEASE_LOST",
+      `Lease on run ${runId} (token ${token}) is lost: ${problem}. Nothing was written.`,
+      {
+        data: { runId, token, problem },
+      },
+    );
+  }
+}
+
+/** A run was created with the `reject` strategy while its thread had an active run. */
+export class ThreadBusyError extends WaypointError<CheckpointErrorCode> {
+  constructor(threadId: string, activeRunId: string, activeStatus: string) {
+    super(
+      "THREAD_BUSY",
+      `Thread "${threadId}" is busy with run ${activeRunId} (${activeStatus}); the new run was rejected.`,
+      { data: { threadId, activeRunId, activeStatus } },
+    );
+  }
+}
+
+export class RunNotFoundError extends WaypointError<CheckpointErrorCode> {
+  constructor(runId: string) {
+    super("RUN_NOT_FOUND", `Run ${runId} does not exist.`, { data: { runId } });
+  }
+}
+
+/** An operation that the run's status does not allow, e.g. resuming a run that is not paused. */
+export class RunStateError extends WaypointError<CheckpointErrorCode> {
+  constructor(runId: string, status: string, operation: string) {
+    super("RUN_STATE", `Run ${runId} is ${status}; cannot ${operation} it.`, {
+      data: { runId, status, operation },
+    });
   }
 }
 

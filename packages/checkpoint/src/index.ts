@@ -22,9 +22,29 @@ export type {
   NewCheckpoint,
   PruneOptions,
   PruneResult,
+  PutPendingWritesOptions,
   PutRequest,
   ThreadExport,
 } from "./checkpointer.js";
+export {
+  ACTIVE_RUN_STATUSES,
+  DEFAULT_MAX_ATTEMPTS,
+  ENDED_RUN_STATUSES,
+  MULTITASK_STRATEGIES,
+  RUN_STATUSES,
+  type ClaimOptions,
+  type ClaimedRun,
+  type CreateRunRequest,
+  type Fence,
+  type HeartbeatResult,
+  type ListRunsOptions,
+  type MultitaskStrategy,
+  type RunControl,
+  type RunOutcome,
+  type RunRecord,
+  type RunStatus,
+  type RunStore,
+} from "./runs.js";
 export {
   CHECKPOINT_ERROR_CODES,
   CheckpointConflictError,
@@ -32,7 +52,11 @@ export {
   CheckpointerClosedError,
   CorruptRecordError,
   InvalidArgumentError,
+  LeaseLostError,
+  RunNotFoundError,
+  RunStateError,
   StorageUnavailableError,
+  ThreadBusyError,
   ThreadExistsError,
   ThreadNotFoundError,
   UnserializableValueError,
@@ -45,6 +69,7 @@ export {
   type SerializedError,
 } from "./errors.js";
 export { MemoryCheckpointer } from "./memory-checkpointer.js";
+export { MemoryRunStore } from "./memory-runs.js";
 export {
   ERROR_CHANNEL,
   INTERRUPT_CHANNEL,

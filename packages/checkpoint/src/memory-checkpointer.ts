@@ -7,6 +7,7 @@ import type {
   LoadedCheckpoint,
   PruneOptions,
   PruneResult,
+  PutPendingWritesOptions,
   PutRequest,
   ThreadExport,
 } from "./checkpointer.js";
@@ -20,6 +21,7 @@ import {
 import { assertId, resolveLimit, resolveNamespace } from "./internal/arguments.js";
 import { checkPruneOptions, pruneSelection } from "./internal/retention.js";
 import { listThreadPage } from "./internal/thread-pages.js";
+import { MemoryRunStore } from "./memory-runs.js";
 import type { PendingWrite } from "./pending-writes.js";
 import type { EncodedCheckpoint, EncodedPendingWrite } from "./record.js";
 import { encodePendingWrites, encodePut } from "./record-codec.js";
@@ -50,15 +52,18 @@ export class MemoryCheckpointer implements Checkpointer {
   private readonly serializer: Serializer;
   private readonly policy: SnapshotPolicy;
   private closed = false;
+  readonly runs: MemoryRunStore;
 
   constructor(options: CheckpointerOptions = {}) {
     this.serializer = options.serializer ?? createSerializer();
     this.policy = resolveSnapshotPolicy(options.snapshots);
+    this.runs = new MemoryRunStore(this.serializer, () => this.assertOpen());
   }
 
   put(request: PutRequest): Promise<CheckpointHeader> {
     return this.run(() => {
       const { record, header, expectedHeadId } = encodePut(request, this.serializer, this.policy);
+      const reportControl = this.runs.admit(request.fence);
       const state = this.threads.get(record.threadId)?.get(record.namespace);
       const actualHeadId = state?.headId ?? null;
       if (actualHeadId !== expectedHeadId) {
@@ -76,12 +81,18 @@ export class MemoryCheckpointer implements Checkpointer {
         record.id,
         record,
       );
+      reportControl?.();
       return header;
     });
   }
 
-  putPendingWrites(target: CheckpointAddress, writes: readonly PendingWrite[]): Promise<void> {
+  putPendingWrites(
+    target: CheckpointAddress,
+    writes: readonly PendingWrite[],
+    options: PutPendingWritesOptions = {},
+  ): Promise<void> {
     return this.run(() => {
+      const reportControl = this.runs.admit(options.fence);
       const { state, namespace } = this.locate(target.threadId, target.namespace);
       assertId(target.checkpointId, "checkpointId");
       if (!state?.checkpoints.has(target.checkpointId)) {
@@ -96,6 +107,7 @@ export class MemoryCheckpointer implements Checkpointer {
         state.pending.get(target.checkpointId) ?? new Map<string, EncodedPendingWrite>();
       for (const write of encoded) forCheckpoint.set(`${write.taskId}\u0000${write.idx}`, write);
       state.pending.set(target.checkpointId, forCheckpoint);
+      reportControl?.();
     });
   }
 

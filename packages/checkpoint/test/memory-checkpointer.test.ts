@@ -1,7 +1,11 @@
 import { MemoryCheckpointer } from "@waypoint/checkpoint";
-import { runCheckpointerConformance } from "@waypoint/checkpoint/testing";
+import { runCheckpointerConformance, runRunStoreConformance } from "@waypoint/checkpoint/testing";
 
-runCheckpointerConformance({
+const memory = {
   name: "memory",
-  create: (options) => new MemoryCheckpointer(options),
-});
+  create: (options: ConstructorParameters<typeof MemoryCheckpointer>[0]) =>
+    new MemoryCheckpointer(options),
+};
+
+runCheckpointerConformance(memory);
+runRunStoreConformance(memory);

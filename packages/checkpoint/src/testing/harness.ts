@@ -1,6 +1,7 @@
 import { afterEach, beforeEach } from "vitest";
 import type { CheckpointHeader, CheckpointMetadata } from "../checkpoint.js";
 import type { Checkpointer, CheckpointerOptions, LoadedCheckpoint } from "../checkpointer.js";
+import type { Fence } from "../runs.js";
 import { createSerializer } from "../serializer.js";
 import type { SnapshotPolicy } from "../snapshot-policy.js";
 
@@ -117,7 +118,7 @@ export class ThreadWriter {
 
   async write(
     writes: Readonly<Record<string, unknown>> | readonly [string, unknown][],
-    options: StepOptions & { expectedHeadId?: string | null; id?: string } = {},
+    options: StepOptions & { expectedHeadId?: string | null; id?: string; fence?: Fence } = {},
   ): Promise<CheckpointHeader> {
     const entries: readonly [string, unknown][] = isEntryList(writes)
       ? writes
@@ -142,6 +143,7 @@ export class ThreadWriter {
       },
       parent: this.head,
       ...(options.expectedHeadId === undefined ? {} : { expectedHeadId: options.expectedHeadId }),
+      ...(options.fence === undefined ? {} : { fence: options.fence }),
       snapshot: () => {
         this.snapshotCalls += 1;
         return nextState;

@@ -19,6 +19,7 @@ import { listSpec } from "./specs/list.js";
 import { pendingWritesSpec } from "./specs/pending-writes.js";
 import { retentionSpec } from "./specs/retention.js";
 import { roundTripSpec } from "./specs/round-trip.js";
+import { runsSpec } from "./specs/runs.js";
 import { threadsSpec } from "./specs/threads.js";
 
 export function runCheckpointerConformance(options: ConformanceOptions): void {
@@ -35,6 +36,16 @@ export function runCheckpointerConformance(options: ConformanceOptions): void {
     threadsSpec(options);
     fixturesSpec(options);
     hostileSpec(options);
+  });
+}
+
+/**
+ * The run queue's suite (`checkpointer.runs`): queueing, strategies, leases,
+ * fencing of the checkpointer's writes, control. A fresh store per test.
+ */
+export function runRunStoreConformance(options: ConformanceOptions): void {
+  describe(`${options.name} run store conformance`, () => {
+    runsSpec(options);
   });
 }
 

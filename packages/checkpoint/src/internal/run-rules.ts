@@ -1,0 +1,121 @@
+import { InvalidArgumentError } from "../errors.js";
+import {
+  ACTIVE_RUN_STATUSES,
+  DEFAULT_MAX_ATTEMPTS,
+  MULTITASK_STRATEGIES,
+  RUN_STATUSES,
+  type CreateRunRequest,
+  type ListRunsOptions,
+  type MultitaskStrategy,
+  type RunControl,
+  type RunStatus,
+} from "../runs.js";
+import { assertId } from "./arguments.js";
+
+/**
+ * The run rules every backend applies, written once for the backends that
+ * decide in JavaScript (memory, SQLite inside its write transaction).
+ * PostgreSQL and Redis state the same rules in SQL and Lua.
+ */
+
+/** The fields of a run the rules look at. */
+export interface RunState {
+  readonly id: string;
+  readonly status: RunStatus;
+  readonly control: RunControl | null;
+}
+
+export interface CreatePlan {
+  /** The active run that makes a `reject` fail, if any. */
+  readonly rejectBecause?: RunState;
+  /** Status changes that take effect at once (a paused run that is interrupted or rolled back). */
+  readonly end: readonly { readonly runId: string; readonly status: RunStatus }[];
+  /** Requests for running runs, acted on by their workers. */
+  readonly control: readonly { readonly runId: string; readonly control: RunControl }[];
+}
+
+/**
+ * What creating a run does to the thread's earlier active runs.
+ * `active` holds the thread's pending, running and paused runs, oldest first.
+ */
+export function planCreate(strategy: MultitaskStrategy, active: readonly RunState[]): CreatePlan {
+  if (strategy === "reject") {
+    const busy = active[0];
+    return busy ? { rejectBecause: busy, end: [], control: [] } : { end: [], control: [] };
+  }
+  if (strategy === "enqueue") return { end: [], control: [] };
+  const end: { runId: string; status: RunStatus }[] = [];
+  const control: { runId: string; control: RunControl }[] = [];
+  for (const run of active) {
+    if (run.status === "running") control.push({ runId: run.id, control: strategy });
+    else if (run.status === "paused") {
+      end.push({ runId: run.id, status: strategy === "interrupt" ? "interrupted" : "cancelled" });
+    }
+  }
+  return { end, control };
+}
+
+export function isActive(status: RunStatus): boolean {
+  return ACTIVE_RUN_STATUSES.includes(status);
+}
+
+export interface ResolvedCreate {
+  readonly threadId: string;
+  readonly graph: string;
+  readonly strategy: MultitaskStrategy;
+  readonly maxAttempts: number;
+}
+
+export function checkCreateRequest(request: CreateRunRequest): ResolvedCreate {
+  assertId(request.threadId, "threadId");
+  if (typeof request.graph !== "string" || request.graph.length === 0) {
+    throw new InvalidArgumentError("graph", "must be a non-empty graph name");
+  }
+  const strategy = request.strategy ?? "enqueue";
+  if (!MULTITASK_STRATEGIES.includes(strategy)) {
+    throw new InvalidArgumentError(
+      "strategy",
+      `must be one of ${MULTITASK_STRATEGIES.join(", ")}, got ${String(strategy)}`,
+    );
+  }
+  const maxAttempts = request.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) {
+    throw new InvalidArgumentError("maxAttempts", `must be a positive integer, got ${maxAttempts}`);
+  }
+  if (request.id !== undefined) assertId(request.id, "id");
+  return { threadId: request.threadId, graph: request.graph, strategy, maxAttempts };
+}
+
+export function checkLeaseMs(leaseMs: number): void {
+  if (!Number.isFinite(leaseMs) || leaseMs < 1 || leaseMs > 86_400_000) {
+    throw new InvalidArgumentError("leaseMs", `must be between 1 and 86400000, got ${leaseMs}`);
+  }
+}
+
+export function resolveStatusFilter(
+  status: ListRunsOptions["status"],
+): readonly RunStatus[] | undefined {
+  if (status === undefined) return undefined;
+  const list = typeof status === "string" ? [status] : status;
+  for (const one of list) {
+    if (!RUN_STATUSES.includes(one)) {
+      throw new InvalidArgumentError(
+        "status",
+        `must be one of ${RUN_STATUSES.join(", ")}, got ${String(one)}`,
+      );
+    }
+  }
+  return list;
+}
+
+/** The error a run gets when a claim finds it past its attempts. */
+export function attemptsExhausted(runId: string, maxAttempts: number) {
+  return {
+    name: "RunAttemptsExhaustedError",
+    code: "RUN_ATTEMPTS_EXHAUSTED",
+    message:
+      `Run ${runId} was claimed ${maxAttempts} times without ending: each worker that ` +
+      `took it stopped before finishing. Failing it rather than trying again.`,
+    data: { runId, maxAttempts },
+  };
+}

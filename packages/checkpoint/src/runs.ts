@@ -1,0 +1,202 @@
+import type { JsonValue } from "./checkpoint.js";
+import type { SerializedError } from "./errors.js";
+
+/**
+ * A run is one request to advance a thread: "invoke graph G on thread T with
+ * this input". Runs are queued in the same store as the thread's checkpoints,
+ * claimed by workers under a lease, and fenced: a worker whose lease was taken
+ * over can no longer write the thread.
+ *
+ * - `pending`: queued, waiting for a worker (or for an earlier run of its thread).
+ * - `running`: a worker holds its lease.
+ * - `paused`: stopped at a superstep boundary by `pause`; `resume` queues it again.
+ * - `interrupted`: stopped by an `interrupt()` in a node, or by a newer run of
+ *   its thread enqueued with the `interrupt` strategy.
+ * - `succeeded`, `failed`, `cancelled`: ended.
+ */
+export type RunStatus =
+  "pending" | "running" | "paused" | "interrupted" | "succeeded" | "failed" | "cancelled";
+
+export const RUN_STATUSES: readonly RunStatus[] = [
+  "pending",
+  "running",
+  "paused",
+  "interrupted",
+  "succeeded",
+  "failed",
+  "cancelled",
+];
+
+/** Statuses a run never leaves. */
+export const ENDED_RUN_STATUSES: readonly RunStatus[] = [
+  "interrupted",
+  "succeeded",
+  "failed",
+  "cancelled",
+];
+
+/** A run in one of these statuses holds its thread: later runs of the thread wait for it. */
+export const ACTIVE_RUN_STATUSES: readonly RunStatus[] = ["pending", "running", "paused"];
+
+/**
+ * What happens when a run is created for a thread that already has an active
+ * run (pending, running or paused):
+ * - `reject`: creation fails with ThreadBusyError; nothing is queued.
+ * - `enqueue`: the new run waits until the earlier ones end.
+ * - `interrupt`: a running run stops at its next superstep boundary, keeping
+ *   its progress, and ends `interrupted`; a paused one ends `interrupted` at once.
+ *   The new run then continues the thread from there.
+ * - `rollback`: like `interrupt`, but the stopped run's checkpoints are undone
+ *   (the thread goes back to where that run started) and it ends `cancelled`.
+ */
+export type MultitaskStrategy = "reject" | "enqueue" | "interrupt" | "rollback";
+
+export const MULTITASK_STRATEGIES: readonly MultitaskStrategy[] = [
+  "reject",
+  "enqueue",
+  "interrupt",
+  "rollback",
+];
+
+/** A request to a running run, acted on at its next superstep boundary (cancel: at once). */
+export type RunControl = "cancel" | "pause" | "interrupt" | "rollback";
+
+export interface RunRecord {
+  readonly id: string;
+  readonly threadId: string;
+  /** The name the worker finds the graph under. */
+  readonly graph: string;
+  /** What to invoke the graph with (a value, or a resume command in the runtime's own shape). */
+  readonly input: unknown;
+  readonly status: RunStatus;
+  readonly strategy: MultitaskStrategy;
+  /** Claims so far; a claim after a crash is a new attempt. */
+  readonly attempts: number;
+  /** A claim beyond this many attempts fails the run instead (a run that kills its workers). */
+  readonly maxAttempts: number;
+  /** Fencing token of the latest claim; grows with every claim. 0 before the first. */
+  readonly token: number;
+  /** The worker holding the lease, while running. */
+  readonly workerId: string | null;
+  /** When the lease lapses unless renewed, while running. */
+  readonly leaseExpiresAt: Date | null;
+  /** A request not yet acted on. */
+  readonly control: RunControl | null;
+  readonly error: SerializedError | null;
+  readonly metadata: Readonly<Record<string, JsonValue>>;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  readonly startedAt: Date | null;
+  readonly endedAt: Date | null;
+}
+
+export interface CreateRunRequest {
+  readonly threadId: string;
+  readonly graph: string;
+  readonly input: unknown;
+  /** Default `enqueue`. */
+  readonly strategy?: MultitaskStrategy;
+  /** Default 5. */
+  readonly maxAttempts?: number;
+  readonly metadata?: Readonly<Record<string, JsonValue>>;
+  /** Generated (time-ordered) when omitted. */
+  readonly id?: string;
+}
+
+export interface ClaimOptions {
+  readonly workerId: string;
+  /** How long the lease lasts unless renewed by `heartbeat`. */
+  readonly leaseMs: number;
+}
+
+/** A claimed run: write the thread with `fence` and renew before `leaseExpiresAt`. */
+export interface ClaimedRun {
+  readonly run: RunRecord;
+  readonly fence: Fence;
+}
+
+/**
+ * Proof of a lease, passed with every write of a claimed run. The backend
+ * checks it inside the write itself: if the run's token has moved on (another
+ * worker claimed it) or the run is no longer running, the write fails with
+ * LeaseLostError and nothing is written.
+ */
+export interface Fence {
+  readonly runId: string;
+  readonly token: number;
+  /**
+   * Called after a fenced write succeeds if a control request is pending for
+   * the run, so that the runtime learns of it without another round trip.
+   */
+  readonly onControl?: (control: RunControl) => void;
+}
+
+export interface HeartbeatResult {
+  readonly leaseExpiresAt: Date;
+  readonly control: RunControl | null;
+}
+
+/** How a claimed run ends (or pauses). */
+export type RunOutcome =
+  | { readonly status: "succeeded" | "interrupted" | "cancelled" | "paused" }
+  | { readonly status: "failed"; readonly error: SerializedError };
+
+export interface ListRunsOptions {
+  readonly threadId?: string;
+  readonly status?: RunStatus | readonly RunStatus[];
+  /** Newest first; at most this many (default 100, at most 1000). */
+  readonly limit?: number;
+  /** Only runs created before this one (exclusive): the cursor for the next page. */
+  readonly before?: string;
+}
+
+/**
+ * The run queue. Each backend implements it with its engine's own mechanism
+ * and passes the shared suite (`runRunStoreConformance`).
+ */
+export interface RunStore {
+  /** Queues a run, applying the strategy atomically against the thread's active runs. */
+  create(request: CreateRunRequest): Promise<RunRecord>;
+
+  /** Undefined when no such run. */
+  get(runId: string): Promise<RunRecord | undefined>;
+
+  /** Newest first. */
+  list(options?: ListRunsOptions): Promise<readonly RunRecord[]>;
+
+  /**
+   * Takes one run, oldest first: a pending run whose thread has no earlier
+   * active run, or a running run whose lease has lapsed (its worker died).
+   * Sets it running with a new token and lease, and counts an attempt; a run
+   * past `maxAttempts` is failed instead. Undefined when nothing is claimable.
+   * Two claims never return the same run under the same token.
+   */
+  claim(options: ClaimOptions): Promise<ClaimedRun | undefined>;
+
+  /** Renews the lease and reports a pending control request. LeaseLostError if the fence is stale. */
+  heartbeat(fence: Fence, leaseMs: number): Promise<HeartbeatResult>;
+
+  /** Ends (or pauses) a claimed run and drops its lease. LeaseLostError if the fence is stale. */
+  finish(fence: Fence, outcome: RunOutcome): Promise<RunRecord>;
+
+  /**
+   * Gives a claimed run back to the queue (a draining worker): pending again,
+   * claimable at once by another worker, its attempt not counted.
+   */
+  release(fence: Fence): Promise<RunRecord>;
+
+  /**
+   * Cancels a run. Pending or paused: cancelled at once. Running: the request
+   * is recorded and the worker cancels it. Ended: returned unchanged.
+   */
+  cancel(runId: string): Promise<RunRecord>;
+
+  /** Pauses a run. Pending: paused at once. Running: paused by its worker at the next boundary. */
+  pause(runId: string): Promise<RunRecord>;
+
+  /** A paused run is queued again; a pause not yet acted on is withdrawn. RunStateError otherwise. */
+  resume(runId: string): Promise<RunRecord>;
+}
+
+/** Per `maxAttempts` when a request gives none. */
+export const DEFAULT_MAX_ATTEMPTS = 5;
