@@ -39,11 +39,11 @@ import {
   resolveSnapshotPolicy,
   validateThreadExport,
   type EncodedCheckpoint,
-  type EncodedHeader,
   type EncodedPendingWrite,
   type SnapshotPolicy,
 } from "@waypoint/checkpoint/backend";
 import { Keys } from "./internal/keys.js";
+import { decodeRecord, decodeRecordHeader, encodeRecordHeader } from "./internal/records.js";
 import { SCRIPTS, type ScriptName } from "./internal/scripts.js";
 
 export interface RedisCheckpointerOptions extends CheckpointerOptions {
@@ -124,29 +124,45 @@ export class RedisCheckpointer implements Checkpointer {
     const { record, header, expectedHeadId } = encodePut(request, this.serializer, this.policy);
     const { threadId, namespace, id } = record;
     const keys = this.keys.of(threadId, namespace);
-    const { writes, snapshot, ...headerFields } = record;
-    // Indexed before the first write, so a crash in between leaves an empty entry, never an unlisted thread.
-    if (expectedHeadId === null)
-      await this.run("put", () => this.redis.zadd(this.keys.threads(), 0, threadId));
-    const [outcome, actual] = (await this.run(
+    // The thread index lives in another slot, so it cannot be part of the script. It is written
+    // before the first checkpoint, so a crash in between leaves an empty entry, never an unlisted
+    // thread. On one connection to one server Redis runs commands in the order sent, so the ZADD
+    // is sent right before the script, in the same round trip; a cluster may route them to two
+    // nodes, so there the script waits for the ZADD's reply.
+    const indexed =
+      expectedHeadId === null
+        ? this.run("put", () => this.redis.zadd(this.keys.threads(), 0, threadId))
+        : undefined;
+    if (indexed !== undefined && this.redis.isCluster) await indexed;
+    let retry = false;
+    const stored = this.run(
       "put",
-      () =>
-        this.script(
+      async () => {
+        // A retry is sent only once the index is written, whatever became of the first send.
+        if (retry) await indexed;
+        retry = true;
+        return this.script(
           "wpPut",
           [keys.head, keys.cps, keys.idx, this.keys.namespaces(threadId)],
           [
-            id,
-            expectedHeadId ?? "",
-            record.parentId ?? "",
-            JSON.stringify(headerFields),
-            JSON.stringify({ writes, snapshot }),
+            encodeRecordHeader(record),
+            record.writes,
+            record.snapshot ?? "",
+            expectedHeadId === null
+              ? ""
+              : expectedHeadId === record.parentId
+                ? "\u0000"
+                : expectedHeadId,
             namespace,
-            this.keys.tag(threadId),
             ...this.ttl,
           ],
-        ),
+        );
+      },
       async () => ((await this.redis.hexists(keys.cps, `h:${id}`)) === 1 ? ["ok", ""] : undefined),
-    )) as [string, string];
+    );
+    const [outcome, actual] = (await (indexed === undefined
+      ? stored
+      : Promise.all([indexed, stored]).then(([, reply]) => reply))) as [string, string];
     if (outcome === "ok") return header;
     if (outcome === "conflict") {
       throw new CheckpointConflictError({
@@ -200,7 +216,8 @@ export class RedisCheckpointer implements Checkpointer {
       throw new CheckpointNotFoundError(threadId, namespace, options.checkpointId ?? "(head)");
     const [, targetId, chain, pending] = reply as [string, string, string[], string[]];
     const records: EncodedCheckpoint[] = [];
-    for (let i = 0; i < chain.length; i += 2) records.push(record(chain[i]!, chain[i + 1]!));
+    for (let i = 0; i < chain.length; i += 3)
+      records.push(decodeRecord(chain[i]!, chain[i + 1]!, chain[i + 2]!, threadId, namespace));
     const target = records.find((r) => r.id === targetId)!;
     return decodeLoaded(target, records, pending.map(parse<EncodedPendingWrite>), this.serializer);
   }
@@ -223,13 +240,13 @@ export class RedisCheckpointer implements Checkpointer {
         this.script("wpListPage", [keys.idx, keys.cps], [before, PAGE_SIZE]),
       )) as string[];
       for (const text of page) {
-        const header = decodeHeader(parse<EncodedHeader>(text), this.serializer);
+        const header = decodeHeader(decodeRecordHeader(text, threadId, namespace), this.serializer);
         if (!matchesFilter(header.metadata, options.filter)) continue;
         yield header;
         if (++yielded >= limit) return;
       }
       if (page.length < PAGE_SIZE) return;
-      before = parse<EncodedHeader>(page[page.length - 1]!).id;
+      before = decodeRecordHeader(page[page.length - 1]!, threadId, namespace).id;
     }
   }
 
@@ -257,7 +274,7 @@ export class RedisCheckpointer implements Checkpointer {
         const [headerText, pending] = replies[index] as [string?, string[]?];
         // An indexed thread without a head: about to be created, or expired.
         if (headerText === undefined) return [];
-        const head = parse<EncodedHeader>(headerText);
+        const head = decodeRecordHeader(headerText, threadId, "");
         const pendingChannels = (pending ?? []).map(
           (text) => parse<EncodedPendingWrite>(text).channel,
         );
@@ -313,7 +330,7 @@ export class RedisCheckpointer implements Checkpointer {
         const [headId, headers] = (await this.run("prune", () =>
           this.script("wpAllHeaders", [keys.head, keys.cps, keys.idx], [keys.pw]),
         )) as [string, string[]];
-        const candidates = headers.map((text) => parse<EncodedHeader>(text));
+        const candidates = headers.map((text) => decodeRecordHeader(text, threadId, namespace));
         const doomed = pruneSelection(candidates, headId, options);
         for (let start = 0; start < doomed.length; start += DELETE_BATCH) {
           const batch = doomed.slice(start, start + DELETE_BATCH);
@@ -347,9 +364,9 @@ export class RedisCheckpointer implements Checkpointer {
       const keys = this.keys.of(threadId, namespace);
       const rows = (await this.run("exportThread", () =>
         this.script("wpExport", [keys.cps, keys.idx], [keys.pw]),
-      )) as [string, string, string[]][];
-      for (const [header, payload, pending] of rows) {
-        checkpoints.push(record(header, payload));
+      )) as [string, string, string, string[]][];
+      for (const [header, delta, snapshot, pending] of rows) {
+        checkpoints.push(decodeRecord(header, delta, snapshot, threadId, namespace));
         pendingWrites.push(...pending.map(parse<EncodedPendingWrite>));
       }
     }
@@ -384,10 +401,11 @@ export class RedisCheckpointer implements Checkpointer {
         namespace,
         keys: this.keys.of(threadId, namespace),
         head: mine[mine.length - 1]!.id,
-        checkpoints: mine.map(({ writes, snapshot, ...header }) => [
-          header.id,
-          JSON.stringify(header),
-          JSON.stringify({ writes, snapshot }),
+        checkpoints: mine.map((checkpoint) => [
+          checkpoint.id,
+          encodeRecordHeader(checkpoint),
+          checkpoint.writes,
+          checkpoint.snapshot ?? "",
         ]),
         pending: data.pendingWrites
           .filter((w) => w.namespace === namespace)
@@ -458,9 +476,4 @@ function isRetryable(error: unknown): boolean {
 
 function parse<T>(text: string): T {
   return JSON.parse(text) as T;
-}
-
-function record(header: string, payload: string): EncodedCheckpoint {
-  const { writes, snapshot } = parse<{ writes: string; snapshot: string | null }>(payload);
-  return { ...parse<EncodedHeader>(header), writes, snapshot };
 }

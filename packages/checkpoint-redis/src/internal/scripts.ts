@@ -34,32 +34,48 @@ const EXPIRE_THREAD = `
 
 export const SCRIPTS = {
   /**
-   * KEYS: head, checkpoints, index, namespaces. ARGV: id, expected head ("" = none), parent (""),
-   * header, payload, namespace, thread tag, ttl ms (0 = none), refresh ("1"/"0").
+   * KEYS: head, checkpoints, index, namespaces. ARGV: header (layout 2, see records.ts), delta,
+   * snapshot ("" = none), expected head ("" = none, NUL = the header's parent), namespace,
+   * ttl ms (0 = none), refresh ("1"/"0"). Each id travels once, inside the header; the thread's
+   * tag is the namespaces key less ":nss". The namespace is registered with its first checkpoint.
    */
   wpPut: {
     numberOfKeys: 4,
     lua: `${EXPIRE_THREAD}
+      local id, parent = string.match(ARGV[1], '^2%z[^%z]*%z([^%z]*)%z([^%z]*)%z')
+      if not id then return redis.error_reply('ERR malformed checkpoint header') end
+      local expected = ARGV[4]
+      if expected == '\\0' then expected = parent end
       local head = redis.call('GET', KEYS[1]) or ''
-      if head ~= ARGV[2] then return {'conflict', head} end
-      local parent = ARGV[3]
-      if parent ~= '' and parent ~= ARGV[2] and redis.call('HEXISTS', KEYS[2], 'h:' .. parent) == 0 then
+      if head ~= expected then return {'conflict', head} end
+      if parent ~= '' and parent ~= expected and redis.call('HEXISTS', KEYS[2], 'h:' .. parent) == 0 then
         return {'noparent', head}
       end
-      redis.call('HSET', KEYS[2], 'h:' .. ARGV[1], ARGV[4], 'p:' .. ARGV[1], ARGV[5])
-      redis.call('ZADD', KEYS[3], 0, ARGV[1])
-      redis.call('SET', KEYS[1], ARGV[1])
-      redis.call('SADD', KEYS[4], ARGV[6])
-      expire_thread(ARGV[7], ARGV[8], ARGV[9])
+      if ARGV[3] == '' then
+        redis.call('HSET', KEYS[2], 'h:' .. id, ARGV[1], 'p:' .. id, ARGV[2])
+      else
+        redis.call('HSET', KEYS[2], 'h:' .. id, ARGV[1], 'p:' .. id, ARGV[2], 's:' .. id, ARGV[3])
+      end
+      redis.call('ZADD', KEYS[3], 0, id)
+      redis.call('SET', KEYS[1], id)
+      if head == '' then redis.call('SADD', KEYS[4], ARGV[5]) end
+      expire_thread(string.sub(KEYS[4], 1, -5), ARGV[6], ARGV[7])
       return {'ok', head}`,
   },
   /**
    * KEYS: head, checkpoints, index. ARGV: checkpoint id ("" = the head), pending-writes key prefix.
-   * Returns the target id, [header, payload] of every checkpoint of its chain, and its pending writes.
+   * Returns the target id, [header, delta, snapshot or ""] of every checkpoint of its chain (either
+   * layout), and its pending writes.
    */
   wpGet: {
     numberOfKeys: 3,
     lua: `
+      local function base_of(cid, header)
+        if string.sub(header, 1, 1) == '{' then return cjson.decode(header).baseId end
+        local base = string.match(header, '^2%z[^%z]*%z[^%z]*%z[^%z]*%z([^%z]*)%z')
+        if base == '' then return cid end
+        return base
+      end
       local id = ARGV[1]
       if id == '' then
         id = redis.call('GET', KEYS[1])
@@ -67,13 +83,14 @@ export const SCRIPTS = {
       end
       local target = redis.call('HGET', KEYS[2], 'h:' .. id)
       if not target then return {'missing'} end
-      local base = cjson.decode(target).baseId
+      local base = base_of(id, target)
       local chain = {}
       for _, cid in ipairs(redis.call('ZRANGEBYLEX', KEYS[3], '[' .. base, '[' .. id)) do
-        local header = redis.call('HGET', KEYS[2], 'h:' .. cid)
-        if header and cjson.decode(header).baseId == base then
-          table.insert(chain, header)
-          table.insert(chain, redis.call('HGET', KEYS[2], 'p:' .. cid))
+        local f = redis.call('HMGET', KEYS[2], 'h:' .. cid, 'p:' .. cid, 's:' .. cid)
+        if f[1] and base_of(cid, f[1]) == base then
+          table.insert(chain, f[1])
+          table.insert(chain, f[2])
+          table.insert(chain, f[3] or '')
         end
       end
       return {'ok', id, chain, redis.call('HVALS', ARGV[2] .. id)}`,
@@ -124,7 +141,9 @@ export const SCRIPTS = {
     lua: `
       local deleted = 0
       for i = 3, #ARGV do
-        if redis.call('HDEL', KEYS[1], 'h:' .. ARGV[i], 'p:' .. ARGV[i]) > 0 then deleted = deleted + 1 end
+        if redis.call('HDEL', KEYS[1], 'h:' .. ARGV[i], 'p:' .. ARGV[i], 's:' .. ARGV[i]) > 0 then
+          deleted = deleted + 1
+        end
         redis.call('DEL', ARGV[1] .. ARGV[i])
         redis.call('SREM', ARGV[2], ARGV[1] .. ARGV[i])
         redis.call('ZREM', KEYS[2], ARGV[i])
@@ -141,7 +160,7 @@ export const SCRIPTS = {
       redis.call('DEL', KEYS[1])
       local ids = redis.call('ZRANGE', KEYS[3], 0, tonumber(ARGV[3]) - 1)
       for _, cid in ipairs(ids) do
-        redis.call('HDEL', KEYS[2], 'h:' .. cid, 'p:' .. cid)
+        redis.call('HDEL', KEYS[2], 'h:' .. cid, 'p:' .. cid, 's:' .. cid)
         redis.call('DEL', ARGV[1] .. cid)
         redis.call('SREM', ARGV[4], ARGV[1] .. cid)
         redis.call('ZREM', KEYS[3], cid)
@@ -153,20 +172,21 @@ export const SCRIPTS = {
       end
       return 1`,
   },
-  /** KEYS: checkpoints, index. ARGV: pending-writes prefix. Every [header, payload] and pending-writes hash. */
+  /** KEYS: checkpoints, index. ARGV: pending-writes prefix. Every [header, delta, snapshot or "", pending writes]. */
   wpExport: {
     numberOfKeys: 2,
     lua: `
       local out = {}
       for _, cid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-        table.insert(out, {redis.call('HGET', KEYS[1], 'h:' .. cid), redis.call('HGET', KEYS[1], 'p:' .. cid),
-          redis.call('HVALS', ARGV[1] .. cid)})
+        local f = redis.call('HMGET', KEYS[1], 'h:' .. cid, 'p:' .. cid, 's:' .. cid)
+        table.insert(out, {f[1], f[2], f[3] or '', redis.call('HVALS', ARGV[1] .. cid)})
       end
       return out`,
   },
   /**
    * KEYS: namespaces. ARGV: a JSON list of namespaces, thread tag, ttl ms, refresh; each namespace
-   * { keys: { head, cps, idx, pw }, head, checkpoints: [[id, header, payload]], pending: [[id, field, value]] }.
+   * { keys: { head, cps, idx, pw }, head, checkpoints: [[id, header, delta, snapshot or ""]],
+   * pending: [[id, field, value]] } (layout 2).
    * Writes the whole thread, unless it exists.
    */
   wpImport: {
@@ -176,6 +196,7 @@ export const SCRIPTS = {
       for _, ns in ipairs(cjson.decode(ARGV[1])) do
         for _, cp in ipairs(ns.checkpoints) do
           redis.call('HSET', ns.keys.cps, 'h:' .. cp[1], cp[2], 'p:' .. cp[1], cp[3])
+          if cp[4] ~= '' then redis.call('HSET', ns.keys.cps, 's:' .. cp[1], cp[4]) end
           redis.call('ZADD', ns.keys.idx, 0, cp[1])
         end
         for _, pw in ipairs(ns.pending) do
