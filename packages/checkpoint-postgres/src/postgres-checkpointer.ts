@@ -112,11 +112,11 @@ export class PostgresCheckpointer implements Checkpointer {
     // An idle client whose server restarted emits "error"; unhandled, it would crash the process.
     if (this.ownsPool) this.pool.on("error", () => undefined);
     this.schema = options.schema ?? "waypoint";
-    this.sql = statements(quoteIdentifier(this.schema));
     this.serializer = options.serializer ?? createSerializer();
     this.policy = resolveSnapshotPolicy(options.snapshots);
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.ttlSeconds = options.ttlSeconds ?? 0;
+    this.sql = statements(quoteIdentifier(this.schema), this.ttlSeconds > 0);
     this.prepare = options.preparedStatements !== false;
   }
 
@@ -138,10 +138,13 @@ export class PostgresCheckpointer implements Checkpointer {
 
   async put(request: PutRequest): Promise<CheckpointHeader> {
     const { record, header, expectedHeadId } = encodePut(request, this.serializer, this.policy);
-    const params = [...checkpointParams(record), expectedHeadId, this.ttlSeconds];
+    const params = checkpointParams(record);
+    if (expectedHeadId !== null) params.push(expectedHeadId);
+    if (this.ttlSeconds > 0) params.push(this.ttlSeconds);
+    const put = expectedHeadId === null ? this.sql.putFirst : this.sql.putNext;
     const inserted = await this.run(
       "put",
-      async () => (await this.pool.query(this.statement(this.sql.put, params))).rowCount === 1,
+      async () => (await this.pool.query(this.statement(put, params))).rowCount === 1,
       // After a connection drop the insert may have committed: look before writing again.
       async () =>
         (

@@ -13,7 +13,25 @@ function columns(prefix: string, withPayloads: boolean): string {
 const INSERT_COLUMNS = `thread_id, namespace, id, parent_id, step, created_at, format_version, base_id,
   chain_length, chain_bytes, snapshot_bytes, next_count, metadata, header, writes, snapshot`;
 
-export function statements(s: string) {
+/**
+ * The put's statements come in two shapes (a thread's first checkpoint, or a
+ * move of its head), and carry the TTL upsert only when TTLs are on: each
+ * plan then holds only what it runs, which PostgreSQL and the driver pay for
+ * on every superstep (measured: the one statement with every case cost more).
+ */
+export function statements(s: string, withTtl: boolean) {
+  // The expiry moves in the put's own statement, when `head` moved; `$n` is the TTL in seconds.
+  const ttl = (head: string, n: number) =>
+    withTtl
+      ? `, ttl AS (
+        INSERT INTO ${s}.thread_ttl (thread_id, expires_at)
+        SELECT $1, now() + $${n}::float8 * interval '1 second' WHERE EXISTS (SELECT 1 FROM ${head})
+        ON CONFLICT (thread_id) DO UPDATE SET expires_at = EXCLUDED.expires_at
+      )`
+      : "";
+  const insertWhere = (head: string) => `INSERT INTO ${s}.checkpoints (${INSERT_COLUMNS})
+      SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16
+      WHERE EXISTS (SELECT 1 FROM ${head})`;
   const pendingJson = `(SELECT coalesce(json_agg(json_build_object('taskId', p.task_id, 'idx', p.idx,
       'formatVersion', p.format_version, 'channel', p.channel, 'value', p.value)), '[]'::json)
     FROM ${s}.pending_writes p WHERE p.thread_id = $1 AND p.namespace = $2 AND p.checkpoint_id = t.id)`;
@@ -26,31 +44,31 @@ export function statements(s: string) {
       ON c.thread_id = $1 AND c.namespace = $2 AND c.id >= t.base_id AND c.id <= t.id AND c.base_id = t.base_id`;
   return {
     /**
-     * Moves the head from the expected one (or creates it, for a thread's
-     * first checkpoint) and inserts the checkpoint, in one statement. The
-     * row lock on the head makes a concurrent writer re-check its condition
-     * after this one commits, so exactly one of them wins.
+     * A thread's first checkpoint: creates the head and inserts the
+     * checkpoint, in one statement. If another writer created the head
+     * first, nothing is inserted.
      */
-    put: `WITH moved AS (
-        UPDATE ${s}.heads SET head_id = $3
-        WHERE thread_id = $1 AND namespace = $2 AND head_id = $17::text
-          AND ($4::text IS NULL OR $4::text = $17::text OR EXISTS (
-            SELECT 1 FROM ${s}.checkpoints WHERE thread_id = $1 AND namespace = $2 AND id = $4::text))
-        RETURNING 1
-      ), created AS (
+    putFirst: `WITH created AS (
         INSERT INTO ${s}.heads (thread_id, namespace, head_id)
-        SELECT $1, $2, $3 WHERE $17::text IS NULL AND $4::text IS NULL
+        SELECT $1, $2, $3 WHERE $4::text IS NULL
         ON CONFLICT DO NOTHING
         RETURNING 1
-      ), ttl AS (
-        INSERT INTO ${s}.thread_ttl (thread_id, expires_at)
-        SELECT $1, now() + $18::float8 * interval '1 second'
-        WHERE $18::float8 > 0 AND (EXISTS (SELECT 1 FROM moved) OR EXISTS (SELECT 1 FROM created))
-        ON CONFLICT (thread_id) DO UPDATE SET expires_at = EXCLUDED.expires_at
-      )
-      INSERT INTO ${s}.checkpoints (${INSERT_COLUMNS})
-      SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16
-      WHERE EXISTS (SELECT 1 FROM moved) OR EXISTS (SELECT 1 FROM created)`,
+      )${ttl("created", 17)}
+      ${insertWhere("created")}`,
+    /**
+     * Moves the head from the expected one (`$17`) and inserts the
+     * checkpoint, in one statement. The row lock on the head makes a
+     * concurrent writer re-check its condition after this one commits, so
+     * exactly one of them wins.
+     */
+    putNext: `WITH moved AS (
+        UPDATE ${s}.heads SET head_id = $3
+        WHERE thread_id = $1 AND namespace = $2 AND head_id = $17
+          AND ($4::text IS NULL OR $4::text = $17 OR EXISTS (
+            SELECT 1 FROM ${s}.checkpoints WHERE thread_id = $1 AND namespace = $2 AND id = $4::text))
+        RETURNING 1
+      )${ttl("moved", 18)}
+      ${insertWhere("moved")}`,
     headId: `SELECT head_id AS id FROM ${s}.heads WHERE thread_id = $1 AND namespace = $2`,
     exists: `SELECT 1 FROM ${s}.checkpoints WHERE thread_id = $1 AND namespace = $2 AND id = $3`,
     putPending: `INSERT INTO ${s}.pending_writes
