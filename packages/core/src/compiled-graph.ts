@@ -6,6 +6,7 @@ import {
   type ChannelWrite,
   type Checkpointer,
   type CheckpointMetadata,
+  type Fence,
   type JsonValue,
   type LoadedCheckpoint,
   type SerializedError,
@@ -18,6 +19,7 @@ import type { GraphSpec, NodeFunction } from "./graph/graph-spec.js";
 import { runSubgraph } from "./pregel/subgraph.js";
 import type { CompileOptions } from "./graph/state-graph.js";
 import { AsyncQueue } from "./internal/async-queue.js";
+import { fenced } from "./internal/fenced.js";
 import { WarmRuns } from "./internal/warm-runs.js";
 import { ChannelSet } from "./pregel/channel-set.js";
 import type { Interrupt } from "./pregel/interrupt.js";
@@ -36,6 +38,15 @@ export interface InvokeOptions {
   readonly durability?: Durability;
   /** Aborts the nodes' signals and stops at the next superstep boundary. */
   readonly signal?: AbortSignal;
+  /**
+   * Stops at the next superstep boundary, after its checkpoint, without
+   * aborting the nodes that are running (how a worker pauses or drains a run).
+   */
+  readonly stop?: AbortSignal;
+  /** Added to the metadata of every checkpoint this invocation writes (a worker adds `runId`). */
+  readonly metadata?: Readonly<Record<string, JsonValue>>;
+  /** A claimed run's lease: every write of this invocation is fenced by it. */
+  readonly fence?: Fence;
 }
 
 export interface StreamOptions<M extends StreamMode | readonly StreamMode[]> extends InvokeOptions {
@@ -94,7 +105,8 @@ const DEFAULT_RECURSION_LIMIT = 25;
 
 /** A graph ready to run: `invoke`, `stream`, and the state APIs. */
 export class CompiledGraph<D extends StateDefinition> {
-  private readonly checkpointer: Checkpointer;
+  /** Where this graph keeps its threads (a MemoryCheckpointer when compiled without one). */
+  readonly checkpointer: Checkpointer;
   private readonly ephemeral: boolean;
   /** Finished runs by thread, for the next input on the same thread (sync durability only). */
   private readonly warm = new WarmRuns(256);
@@ -228,6 +240,7 @@ export class CompiledGraph<D extends StateDefinition> {
     // A new input on a thread this process just ran can start from the state
     // the last run ended with, instead of reloading and replaying it.
     const reusable =
+      options.fence === undefined &&
       input !== null &&
       !(input instanceof Command) &&
       options.checkpointId === undefined &&
@@ -241,11 +254,10 @@ export class CompiledGraph<D extends StateDefinition> {
         if (!(error instanceof CheckpointConflictError) || warm.savedInput) throw error;
       }
     }
-    return this.finish(
-      await RunLoop.open(this.spec, this.checkpointer, runOptions),
-      input,
-      reusable,
-    );
+    const checkpointer = options.fence
+      ? fenced(this.checkpointer, options.fence)
+      : this.checkpointer;
+    return this.finish(await RunLoop.open(this.spec, checkpointer, runOptions), input, reusable);
   }
 
   private async finish(loop: RunLoop, input: unknown, keep: boolean) {
@@ -268,6 +280,8 @@ export class CompiledGraph<D extends StateDefinition> {
       recursionLimit: options.recursionLimit ?? DEFAULT_RECURSION_LIMIT,
       durability: options.durability ?? "sync",
       signal: options.signal ?? new AbortController().signal,
+      ...(options.stop ? { stop: options.stop } : {}),
+      ...(options.metadata ? { metadata: options.metadata } : {}),
       ...(options.checkpointId ? { checkpointId: options.checkpointId } : {}),
       interruptBefore: new Set(this.options.interruptBefore ?? []),
       interruptAfter: new Set(this.options.interruptAfter ?? []),

@@ -47,3 +47,17 @@ export type { Salvage } from "./pregel/task-journal.js";
 export type { Durability } from "./pregel/run-loop.js";
 export type { MessageMetadata, StreamMode, TaskEvent } from "./pregel/stream-events.js";
 export { defineState, type StateDefinition, type StateOf, type UpdateOf } from "./state.js";
+export {
+  Client,
+  RunWaitTimeoutError,
+  RunsClient,
+  createClient,
+  type ClientOptions,
+  type CreateRunOptions,
+  type RunStreamEvent,
+  type RunStreamMode,
+  type RunStreamOptions,
+  type WaitOptions,
+} from "./runs/client.js";
+export type { RunnableGraph } from "./runs/run-input.js";
+export { RunStoppedError, Worker, type WorkerOptions } from "./runs/worker.js";

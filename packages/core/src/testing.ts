@@ -8,3 +8,5 @@ export {
 } from "./faults.js";
 /** For a checkpointer's tests: a run that must ride out, or resume after, its store going away. */
 export { OUTAGE_STEPS, runThroughOutage, type OutageResult } from "./run-through-outage.js";
+/** For a checkpointer's tests: runs, workers, control and strategies on that store. */
+export { DedupSink, runWorkerSuite, stepGraph, type WorkerSuiteOptions } from "./worker-suite.js";

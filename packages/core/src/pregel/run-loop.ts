@@ -54,6 +54,10 @@ export interface RunOptions {
   readonly recursionLimit: number;
   readonly durability: Durability;
   readonly signal: AbortSignal;
+  /** Stops at the next superstep boundary without aborting running nodes. */
+  readonly stop?: AbortSignal;
+  /** Added to every checkpoint's metadata. */
+  readonly metadata?: CheckpointMetadata;
   /** Time travel: continue from this checkpoint (a fork) instead of the head. */
   readonly checkpointId?: string;
   readonly interruptBefore: ReadonlySet<string>;
@@ -208,7 +212,11 @@ export class RunLoop {
   }
 
   private async loop(): Promise<RunResult> {
-    while (this.next.length > 0 && !this.options.signal.aborted) {
+    while (
+      this.next.length > 0 &&
+      !this.options.signal.aborted &&
+      this.options.stop?.aborted !== true
+    ) {
       if (this.step - this.inputStep >= this.options.recursionLimit) {
         throw new RecursionLimitError(this.options.recursionLimit, this.options.threadId);
       }
@@ -423,7 +431,7 @@ export class RunLoop {
     await faultPoint("before-commit");
     await this.persist(
       this.persisted(writes),
-      { source, step: this.step, inputStep: this.inputStep },
+      { ...this.options.metadata, source, step: this.step, inputStep: this.inputStep },
       forceSnapshot,
     );
     await faultPoint("after-commit");

@@ -1,0 +1,164 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  ENDED_RUN_STATUSES,
+  RunNotFoundError,
+  type CheckpointHeader,
+  type Checkpointer,
+  type CreateRunRequest,
+  type ListRunsOptions,
+  type RunRecord,
+  type RunStatus,
+  type RunStore,
+} from "@waypoint/checkpoint";
+import { encodeRunInput, runStoreOf, userRun, type RunnableGraph } from "./run-input.js";
+
+export interface ClientOptions {
+  readonly checkpointer: Checkpointer;
+  /** Needed by `runs.stream` to rebuild each checkpoint's state. */
+  readonly graphs?: Readonly<Record<string, RunnableGraph>>;
+}
+
+export type CreateRunOptions = Omit<CreateRunRequest, "threadId" | "input">;
+
+export interface WaitOptions {
+  /** Give up after this long with a RunWaitTimeoutError (default: wait for ever). */
+  readonly timeoutMs?: number;
+  /** Default 100 ms. */
+  readonly pollMs?: number;
+}
+
+export type RunStreamMode = "values" | "checkpoints" | "run";
+
+export interface RunStreamOptions<M extends RunStreamMode> {
+  /** Default "values". */
+  readonly streamMode?: M | readonly M[];
+  readonly pollMs?: number;
+}
+
+/** Events of `runs.stream`: each mode with its payload, as `[mode, payload]`. */
+export type RunStreamEvent =
+  | readonly ["values", Record<string, unknown>]
+  | readonly ["checkpoints", CheckpointHeader]
+  | readonly ["run", RunRecord];
+
+/** Statuses after which a run changes no more by itself (a paused run waits for `resume`). */
+const SETTLED: readonly RunStatus[] = [...ENDED_RUN_STATUSES, "paused"];
+
+/**
+ * Queues runs for workers and follows them, from any process that can reach
+ * the store: `client.runs.create(threadId, input, { graph: "research" })`.
+ */
+export class Client {
+  readonly runs: RunsClient;
+
+  constructor(options: ClientOptions) {
+    this.runs = new RunsClient(runStoreOf(options.checkpointer), options);
+  }
+}
+
+export function createClient(options: ClientOptions): Client {
+  return new Client(options);
+}
+
+export class RunsClient {
+  constructor(
+    private readonly store: RunStore,
+    private readonly options: ClientOptions,
+  ) {}
+
+  async create(threadId: string, input: unknown, options: CreateRunOptions): Promise<RunRecord> {
+    return userRun(await this.store.create({ ...options, threadId, input: encodeRunInput(input) }));
+  }
+
+  async get(runId: string): Promise<RunRecord | undefined> {
+    const run = await this.store.get(runId);
+    return run && userRun(run);
+  }
+
+  async list(options?: ListRunsOptions): Promise<readonly RunRecord[]> {
+    return (await this.store.list(options)).map(userRun);
+  }
+
+  async cancel(runId: string): Promise<RunRecord> {
+    return userRun(await this.store.cancel(runId));
+  }
+
+  async pause(runId: string): Promise<RunRecord> {
+    return userRun(await this.store.pause(runId));
+  }
+
+  async resume(runId: string): Promise<RunRecord> {
+    return userRun(await this.store.resume(runId));
+  }
+
+  /** Resolves with the run once it has ended or paused. */
+  async wait(runId: string, options: WaitOptions = {}): Promise<RunRecord> {
+    const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+    for (;;) {
+      const run = await this.require(runId);
+      if (SETTLED.includes(run.status)) return run;
+      if (Date.now() >= deadline) throw new RunWaitTimeoutError(run, options.timeoutMs!);
+      await sleep(options.pollMs ?? 100);
+    }
+  }
+
+  /**
+   * Follows a run from any process: the state after each of its checkpoints
+   * ("values"), the checkpoints' headers ("checkpoints") and the run's status
+   * changes ("run"), until it ends or pauses. Built from what the store keeps,
+   * so it works across processes; token streams ("messages", "custom") are only
+   * seen in the worker's own process, through `graph.stream`.
+   */
+  async *stream<M extends RunStreamMode = "values">(
+    runId: string,
+    options: RunStreamOptions<M> = {},
+  ): AsyncGenerator<RunStreamEvent> {
+    const modes: readonly RunStreamMode[] =
+      typeof options.streamMode === "string"
+        ? [options.streamMode]
+        : (options.streamMode ?? ["values"]);
+    const seen = new Set<string>();
+    let lastStatus: RunStatus | undefined;
+    for (;;) {
+      const run = await this.require(runId);
+      if (modes.includes("run") && run.status !== lastStatus) yield ["run", run];
+      lastStatus = run.status;
+      const graph = this.options.graphs?.[run.graph];
+      const store = graph?.checkpointer ?? this.options.checkpointer;
+      const fresh: CheckpointHeader[] = [];
+      for await (const header of store.list(run.threadId, { filter: { runId } })) {
+        if (seen.has(header.id)) break;
+        fresh.unshift(header);
+      }
+      for (const header of fresh) {
+        seen.add(header.id);
+        if (modes.includes("checkpoints")) yield ["checkpoints", header];
+        if (modes.includes("values")) {
+          if (graph === undefined)
+            throw new TypeError(`runs.stream needs graph "${run.graph}" in the client's graphs`);
+          const state = await graph.getState(run.threadId, { checkpointId: header.id });
+          if (state !== undefined) yield ["values", state.values];
+        }
+      }
+      if (SETTLED.includes(run.status) && fresh.length === 0) return;
+      await sleep(options.pollMs ?? 100);
+    }
+  }
+
+  private async require(runId: string): Promise<RunRecord> {
+    const run = await this.get(runId);
+    if (run === undefined) throw new RunNotFoundError(runId);
+    return run;
+  }
+}
+
+export class RunWaitTimeoutError extends Error {
+  readonly code = "RUN_WAIT_TIMEOUT";
+  constructor(
+    readonly run: RunRecord,
+    timeoutMs: number,
+  ) {
+    super(`Run ${run.id} was still ${run.status} after ${timeoutMs} ms.`);
+    this.name = "RunWaitTimeoutError";
+  }
+}
