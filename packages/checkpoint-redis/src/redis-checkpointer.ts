@@ -141,11 +141,15 @@ export class RedisCheckpointer implements Checkpointer {
         // A retry is sent only once the index is written, whatever became of the first send.
         if (retry) await indexed;
         retry = true;
+        // The namespaces set is touched only by a namespace's first checkpoint, and by the TTL.
+        const registers = expectedHeadId === null || this.ttl[0] > 0;
         return this.script(
           "wpPut",
-          [keys.head, keys.cps, keys.idx, this.keys.namespaces(threadId)],
+          registers
+            ? [keys.head, keys.cps, keys.idx, this.keys.namespaces(threadId)]
+            : [keys.head, keys.cps, keys.idx],
           [
-            encodeRecordHeader(record),
+            encodeRecordHeader(record, true),
             record.writes,
             record.snapshot ?? "",
             expectedHeadId === null
@@ -153,8 +157,7 @@ export class RedisCheckpointer implements Checkpointer {
               : expectedHeadId === record.parentId
                 ? "\u0000"
                 : expectedHeadId,
-            namespace,
-            ...this.ttl,
+            ...(registers ? [namespace, ...this.ttl] : []),
           ],
         );
       },
@@ -428,7 +431,10 @@ export class RedisCheckpointer implements Checkpointer {
     keys: readonly string[],
     args: readonly (string | number)[],
   ): Promise<unknown> {
-    return (this.redis as unknown as ScriptClient)[name](...keys, ...args);
+    const client = this.redis as unknown as ScriptClient;
+    // A script defined without numberOfKeys takes its key count first.
+    if (!("numberOfKeys" in SCRIPTS[name])) return client[name](keys.length, ...keys, ...args);
+    return client[name](...keys, ...args);
   }
 
   /**

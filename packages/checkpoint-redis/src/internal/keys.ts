@@ -4,8 +4,8 @@
  * each script touches one slot. Namespaces are length-prefixed, so that no
  * namespace and id can spell another's key.
  *
- *   {p:t}:head:<ns>          the namespace's head checkpoint id
- *   {p:t}:cps:<ns>           hash: h:<id> header JSON, p:<id> payload JSON
+ *   {p:t}:head:<ns>          the namespace's head checkpoint id (layout 2: then NUL and its base id)
+ *   {p:t}:cps:<ns>           hash: h:<id> header, p:<id> delta, s:<id> snapshot (records.ts)
  *   {p:t}:idx:<ns>           sorted set of checkpoint ids (ordered by id)
  *   {p:t}:pw:<ns>:<id>       hash of a checkpoint's pending writes, by task and idx
  *   {p:t}:nss                set of the thread's namespaces

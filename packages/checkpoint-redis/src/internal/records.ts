@@ -23,13 +23,17 @@ import type { EncodedCheckpoint, EncodedHeader } from "@waypoint/checkpoint/back
 const LAYOUT = "2";
 const SEPARATOR = "\u0000";
 
-export function encodeRecordHeader(record: EncodedHeader): string {
+/**
+ * The stored header; with `baseFromParent`, a delta's base is left "" for the put script to copy
+ * from its parent's stored header (36 B less to send on most puts).
+ */
+export function encodeRecordHeader(record: EncodedHeader, baseFromParent = false): string {
   return [
     LAYOUT,
     record.formatVersion,
     record.id,
     record.parentId ?? "",
-    record.baseId === record.id ? "" : record.baseId,
+    record.baseId === record.id || (baseFromParent && record.chainLength > 0) ? "" : record.baseId,
     record.step,
     record.createdAt,
     record.chainLength,

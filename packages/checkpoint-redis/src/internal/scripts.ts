@@ -32,34 +32,75 @@ const EXPIRE_THREAD = `
   end
 `;
 
+/**
+ * The head key holds the head's id, and since layout 2 its base after a NUL (so that a put can
+ * copy its parent's base without reading the parent). `head_of` returns both (base "" if unknown).
+ */
+const HEAD_OF = `
+  local function head_of(key)
+    local value = redis.call('GET', key)
+    if not value then return nil, '' end
+    return string.match(value, '^([^%z]*)%z?(.*)$')
+  end
+`;
+
+/** A stored header's base id, either layout ("" in layout 2: the checkpoint itself). */
+const BASE_OF = `
+  local function base_of(cid, header)
+    if string.sub(header, 1, 1) == '{' then return cjson.decode(header).baseId end
+    local base = string.match(header, '^2%z[^%z]*%z[^%z]*%z[^%z]*%z([^%z]*)%z')
+    if base == '' then return cid end
+    return base
+  end
+`;
+
 export const SCRIPTS = {
   /**
-   * KEYS: head, checkpoints, index, namespaces. ARGV: header (layout 2, see records.ts), delta,
-   * snapshot ("" = none), expected head ("" = none, NUL = the header's parent), namespace,
-   * ttl ms (0 = none), refresh ("1"/"0"). Each id travels once, inside the header; the thread's
-   * tag is the namespaces key less ":nss". The namespace is registered with its first checkpoint.
+   * KEYS: head, checkpoints, index, and the namespaces set only for a namespace's first checkpoint
+   * or with a TTL. ARGV: header (layout 2, see records.ts; a delta's base "" = its parent's, read
+   * here), delta, snapshot ("" = none), expected head ("" = none, NUL = the header's parent), then
+   * with the namespaces key: namespace, ttl ms (0 = none), refresh ("1"/"0"). Each id travels once;
+   * the thread's tag is the namespaces key less ":nss".
    */
   wpPut: {
-    numberOfKeys: 4,
-    lua: `${EXPIRE_THREAD}
-      local id, parent = string.match(ARGV[1], '^2%z[^%z]*%z([^%z]*)%z([^%z]*)%z')
+    lua: `${EXPIRE_THREAD}${HEAD_OF}${BASE_OF}
+      local header = ARGV[1]
+      local id, parent, at, length = string.match(header,
+        '^2%z[^%z]*%z([^%z]*)%z([^%z]*)%z()[^%z]*%z[^%z]*%z[^%z]*%z([^%z]*)%z')
       if not id then return redis.error_reply('ERR malformed checkpoint header') end
       local expected = ARGV[4]
       if expected == '\\0' then expected = parent end
-      local head = redis.call('GET', KEYS[1]) or ''
+      local head, head_base = head_of(KEYS[1])
+      head = head or ''
       if head ~= expected then return {'conflict', head} end
+      local base = id
+      if string.sub(header, at, at) == '\\0' and length ~= '0' then
+        if parent == head and head_base ~= '' then
+          base = head_base
+        else
+          local of_parent = redis.call('HGET', KEYS[2], 'h:' .. parent)
+          if not of_parent then return {'noparent', head} end
+          base = base_of(parent, of_parent)
+        end
+        header = string.sub(header, 1, at - 1) .. base .. string.sub(header, at)
+      else
+        base = string.match(header, '^([^%z]*)', at)
+        if base == '' then base = id end
+      end
       if parent ~= '' and parent ~= expected and redis.call('HEXISTS', KEYS[2], 'h:' .. parent) == 0 then
         return {'noparent', head}
       end
       if ARGV[3] == '' then
-        redis.call('HSET', KEYS[2], 'h:' .. id, ARGV[1], 'p:' .. id, ARGV[2])
+        redis.call('HSET', KEYS[2], 'h:' .. id, header, 'p:' .. id, ARGV[2])
       else
-        redis.call('HSET', KEYS[2], 'h:' .. id, ARGV[1], 'p:' .. id, ARGV[2], 's:' .. id, ARGV[3])
+        redis.call('HSET', KEYS[2], 'h:' .. id, header, 'p:' .. id, ARGV[2], 's:' .. id, ARGV[3])
       end
       redis.call('ZADD', KEYS[3], 0, id)
-      redis.call('SET', KEYS[1], id)
-      if head == '' then redis.call('SADD', KEYS[4], ARGV[5]) end
-      expire_thread(string.sub(KEYS[4], 1, -5), ARGV[6], ARGV[7])
+      redis.call('SET', KEYS[1], id .. '\\0' .. base)
+      if KEYS[4] then
+        if head == '' then redis.call('SADD', KEYS[4], ARGV[5]) end
+        expire_thread(string.sub(KEYS[4], 1, -5), ARGV[6], ARGV[7])
+      end
       return {'ok', head}`,
   },
   /**
@@ -69,16 +110,10 @@ export const SCRIPTS = {
    */
   wpGet: {
     numberOfKeys: 3,
-    lua: `
-      local function base_of(cid, header)
-        if string.sub(header, 1, 1) == '{' then return cjson.decode(header).baseId end
-        local base = string.match(header, '^2%z[^%z]*%z[^%z]*%z[^%z]*%z([^%z]*)%z')
-        if base == '' then return cid end
-        return base
-      end
+    lua: `${HEAD_OF}${BASE_OF}
       local id = ARGV[1]
       if id == '' then
-        id = redis.call('GET', KEYS[1])
+        id = head_of(KEYS[1])
         if not id then return {'none'} end
       end
       local target = redis.call('HGET', KEYS[2], 'h:' .. id)
@@ -120,20 +155,20 @@ export const SCRIPTS = {
   /** KEYS: head, checkpoints. ARGV: pending-writes key prefix. The head's header and pending writes. */
   wpHeadStatus: {
     numberOfKeys: 2,
-    lua: `
-      local id = redis.call('GET', KEYS[1])
+    lua: `${HEAD_OF}
+      local id = head_of(KEYS[1])
       if not id then return {} end
       return {redis.call('HGET', KEYS[2], 'h:' .. id), redis.call('HVALS', ARGV[1] .. id)}`,
   },
   /** KEYS: head, checkpoints, index. ARGV: pending-writes key prefix. Every header and the head id. */
   wpAllHeaders: {
     numberOfKeys: 3,
-    lua: `
+    lua: `${HEAD_OF}
       local headers = {}
       for _, cid in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
         table.insert(headers, redis.call('HGET', KEYS[2], 'h:' .. cid))
       end
-      return {redis.call('GET', KEYS[1]) or '', headers}`,
+      return {head_of(KEYS[1]) or '', headers}`,
   },
   /** KEYS: checkpoints, index. ARGV: pending-writes key prefix, pending-keys set, then ids. Deletes those checkpoints. */
   wpDeleteIds: {
