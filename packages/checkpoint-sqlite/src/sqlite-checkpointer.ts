@@ -13,6 +13,7 @@ import {
   type CheckpointHeader,
   type Checkpointer,
   type CheckpointerOptions,
+  type Fence,
   type GetOptions,
   type ListOptions,
   type ListThreadsOptions,
@@ -20,7 +21,10 @@ import {
   type PendingWrite,
   type PruneOptions,
   type PruneResult,
+  type PutPendingWritesOptions,
   type PutRequest,
+  type RunControl,
+  type RunStore,
   type Serializer,
   type ThreadExport,
   type ThreadPage,
@@ -48,6 +52,7 @@ import {
 } from "@waypoint/checkpoint/backend";
 import { DatabaseCorruptError } from "./errors.js";
 import { SQL, migrate } from "./internal/schema.js";
+import { SqliteRunStore } from "./sqlite-run-store.js";
 
 export const DEFAULT_DATABASE_FILE = ".waypoint/checkpoints.db";
 
@@ -81,10 +86,18 @@ export class SqliteCheckpointer implements Checkpointer {
   private readonly serializer: Serializer;
   private readonly policy: SnapshotPolicy;
   private readonly sql: Statements;
-  /** Bound once: a batch of pending writes is one IMMEDIATE transaction. */
+  private readonly runStore: SqliteRunStore;
+  /** Bound once: a batch of pending writes is one IMMEDIATE transaction, and so is a fenced put. */
   private readonly transactions: {
     readonly putPendingWrites: Transaction<
-      (address: CheckpointAddress & { namespace: string }, writes: EncodedPendingWrite[]) => void
+      (
+        address: CheckpointAddress & { namespace: string },
+        writes: EncodedPendingWrite[],
+        fence: Fence | undefined,
+      ) => RunControl | null
+    >;
+    readonly fencedPut: Transaction<
+      (fence: Fence, record: EncodedCheckpoint, expectedHeadId: string | null) => RunControl | null
     >;
   };
   private closed = false;
@@ -111,10 +124,29 @@ export class SqliteCheckpointer implements Checkpointer {
       this.sql = Object.fromEntries(
         Object.entries(SQL).map(([name, text]) => [name, db.prepare(text)]),
       ) as unknown as Statements;
+      this.runStore = new SqliteRunStore(db, this.serializer, (operation) => {
+        this.assertOpen();
+        return this.translate(operation);
+      });
       this.transactions = {
         putPendingWrites: db.transaction(
-          (address: CheckpointAddress & { namespace: string }, writes: EncodedPendingWrite[]) =>
-            this.writePending(address, writes),
+          (
+            address: CheckpointAddress & { namespace: string },
+            writes: EncodedPendingWrite[],
+            fence: Fence | undefined,
+          ) => {
+            // Checked before writing: a stale fence throws and the transaction writes nothing.
+            const control = fence === undefined ? null : this.runStore.admit(fence);
+            this.writePending(address, writes);
+            return control;
+          },
+        ),
+        fencedPut: db.transaction(
+          (fence: Fence, record: EncodedCheckpoint, expectedHeadId: string | null) => {
+            const control = this.runStore.admit(fence);
+            this.writeCheckpoint(record, expectedHeadId);
+            return control;
+          },
         ),
       };
     } catch (error) {
@@ -123,10 +155,24 @@ export class SqliteCheckpointer implements Checkpointer {
     }
   }
 
+  /** The run queue, in the same file: claims, leases and the fences checked by `put`. */
+  get runs(): RunStore {
+    return this.runStore;
+  }
+
   async put(request: PutRequest): Promise<CheckpointHeader> {
     this.assertOpen();
     const { record, header, expectedHeadId } = encodePut(request, this.serializer, this.policy);
-    this.translate(() => this.writeCheckpoint(record, expectedHeadId));
+    const fence = request.fence;
+    if (fence === undefined) {
+      // Unfenced, a put stays one autocommit statement.
+      this.translate(() => this.writeCheckpoint(record, expectedHeadId));
+    } else {
+      const control = this.translate(() =>
+        this.transactions.fencedPut.immediate(fence, record, expectedHeadId),
+      );
+      reportControl(fence, control);
+    }
     return header;
   }
 
@@ -164,6 +210,7 @@ export class SqliteCheckpointer implements Checkpointer {
   async putPendingWrites(
     target: CheckpointAddress,
     writes: readonly PendingWrite[],
+    options: PutPendingWritesOptions = {},
   ): Promise<void> {
     this.assertOpen();
     assertId(target.threadId, "threadId");
@@ -171,7 +218,10 @@ export class SqliteCheckpointer implements Checkpointer {
     assertId(target.checkpointId, "checkpointId");
     const address = { threadId: target.threadId, namespace, checkpointId: target.checkpointId };
     const encoded = encodePendingWrites(address, writes, this.serializer);
-    this.translate(() => this.transactions.putPendingWrites.immediate(address, encoded));
+    const control = this.translate(() =>
+      this.transactions.putPendingWrites.immediate(address, encoded, options.fence),
+    );
+    if (options.fence !== undefined) reportControl(options.fence, control);
   }
 
   async get(threadId: string, options: GetOptions = {}): Promise<LoadedCheckpoint | undefined> {
@@ -394,4 +444,9 @@ export class SqliteCheckpointer implements Checkpointer {
       throw error;
     }
   }
+}
+
+/** Tells a fenced writer of a control request that was pending when its write committed. */
+function reportControl(fence: Fence, control: RunControl | null): void {
+  if (control !== null) fence.onControl?.(control);
 }

@@ -47,6 +47,23 @@ describe("SQLite files", () => {
     await Promise.all(checkpointers.map((c) => c.close()));
   });
 
+  it("adds the run queue to a file from before runs, keeping its checkpoints", async () => {
+    const file = join(directory, "before-runs.db");
+    const first = new SqliteCheckpointer(file);
+    await new ThreadWriter(first, "kept").write({ log: "old" });
+    await first.close();
+    // Schema 1 is schema 2 without the runs table.
+    const raw = new BetterSqlite3(file);
+    raw.exec("DROP TABLE waypoint_runs");
+    raw.pragma("user_version = 1");
+    raw.close();
+    const reopened = new SqliteCheckpointer(file);
+    expect(rebuild((await reopened.get("kept"))!)).toEqual({ log: ["old"] });
+    const run = await reopened.runs.create({ threadId: "kept", graph: "g", input: null });
+    expect((await reopened.runs.claim({ workerId: "w", leaseMs: 1000 }))?.run.id).toBe(run.id);
+    await reopened.close();
+  });
+
   it("refuses a file written by a newer schema, without changing it", async () => {
     const file = join(directory, "newer.db");
     await new SqliteCheckpointer(file).close();
@@ -54,7 +71,9 @@ describe("SQLite files", () => {
     raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     raw.close();
     expect(() => new SqliteCheckpointer(file)).toThrow(UnsupportedFormatVersionError);
-    expect(() => new SqliteCheckpointer(file)).toThrow(/newer\.db.*format version 2/);
+    expect(() => new SqliteCheckpointer(file)).toThrow(
+      new RegExp(`newer\\.db.*format version ${SCHEMA_VERSION + 1}`),
+    );
     const after = new BetterSqlite3(file, { readonly: true });
     expect(after.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION + 1);
     after.close();

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll } from "vitest";
-import { runCheckpointerConformance } from "@waypoint/checkpoint/testing";
+import { runCheckpointerConformance, runRunStoreConformance } from "@waypoint/checkpoint/testing";
 import { SqliteCheckpointer } from "@waypoint/checkpoint-sqlite";
 
 const directory = mkdtempSync(join(tmpdir(), "waypoint-sqlite-"));
@@ -10,8 +10,11 @@ let files = 0;
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
 // A real file per test, with the default settings (WAL, synchronous FULL).
-runCheckpointerConformance({
+const sqlite = {
   name: "sqlite",
-  create: (options) =>
+  create: (options: ConstructorParameters<typeof SqliteCheckpointer>[1]) =>
     new SqliteCheckpointer(join(directory, `conformance-${++files}.db`), options),
-});
+};
+
+runCheckpointerConformance(sqlite);
+runRunStoreConformance(sqlite);

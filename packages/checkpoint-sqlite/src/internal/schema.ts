@@ -42,6 +42,35 @@ const MIGRATIONS: readonly string[] = [
      value TEXT NOT NULL,
      PRIMARY KEY (thread_id, namespace, checkpoint_id, task_id, idx)
    ) WITHOUT ROWID;`,
+  // The run queue. Ids are time-ordered, so id order is creation order. Times
+  // are milliseconds since the epoch.
+  `CREATE TABLE waypoint_runs (
+     id TEXT PRIMARY KEY NOT NULL,
+     thread_id TEXT NOT NULL,
+     graph TEXT NOT NULL,
+     input TEXT NOT NULL,
+     status TEXT NOT NULL,
+     strategy TEXT NOT NULL,
+     attempts INTEGER NOT NULL,
+     max_attempts INTEGER NOT NULL,
+     token INTEGER NOT NULL,
+     worker_id TEXT,
+     lease_expires_at INTEGER,
+     control TEXT,
+     error TEXT,
+     metadata TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     started_at INTEGER,
+     ended_at INTEGER
+   );
+   -- claim: the oldest pending run, and running runs whose lease lapsed
+   CREATE INDEX waypoint_runs_by_status ON waypoint_runs (status, id);
+   -- claim and create: a thread's active runs, small because ended runs leave it
+   CREATE INDEX waypoint_runs_active_by_thread ON waypoint_runs (thread_id, id)
+     WHERE status IN ('pending', 'running', 'paused');
+   -- list by thread
+   CREATE INDEX waypoint_runs_by_thread ON waypoint_runs (thread_id, id);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -127,4 +156,62 @@ export const SQL = {
     FROM waypoint_pending_writes WHERE thread_id = @from`,
   exportCheckpoints: `SELECT ${ALL_COLUMNS} FROM waypoint_checkpoints WHERE thread_id = ? ORDER BY namespace, id`,
   exportPending: `SELECT ${PENDING_COLUMNS} FROM waypoint_pending_writes WHERE thread_id = ?`,
+} as const;
+
+const RUN_COLUMNS = `id, thread_id AS threadId, graph, input, status, strategy, attempts,
+  max_attempts AS maxAttempts, token, worker_id AS workerId, lease_expires_at AS leaseExpiresAt,
+  control, error, metadata, created_at AS createdAt, updated_at AS updatedAt,
+  started_at AS startedAt, ended_at AS endedAt`;
+/** Written out in full where the partial index on a thread's active runs should serve. */
+const ACTIVE = `status IN ('pending', 'running', 'paused')`;
+const IN_STATUSES = `status IN (SELECT value FROM json_each(@statuses))`;
+
+/**
+ * Every statement of the run queue. SqliteRunStore decides in JavaScript,
+ * inside one IMMEDIATE transaction per operation, so these stay simple reads
+ * and updates by id.
+ */
+export const RUN_SQL = {
+  insert: `INSERT INTO waypoint_runs (id, thread_id, graph, input, status, strategy, attempts,
+      max_attempts, token, metadata, created_at, updated_at)
+    VALUES (@id, @threadId, @graph, @input, 'pending', @strategy, 0, @maxAttempts, 0, @metadata, @now, @now)
+    RETURNING ${RUN_COLUMNS}`,
+  byId: `SELECT ${RUN_COLUMNS} FROM waypoint_runs WHERE id = ?`,
+  fenceState: `SELECT token, status, worker_id AS workerId, control FROM waypoint_runs WHERE id = ?`,
+  activeOfThread: `SELECT id, status, control FROM waypoint_runs
+    WHERE thread_id = ? AND ${ACTIVE} ORDER BY id`,
+  // Claim looks at the oldest pending run whose thread has no earlier active
+  // run, and the oldest running run whose lease lapsed, and takes the older.
+  // INDEXED BY: without ANALYZE statistics SQLite would pick the full
+  // per-thread index and walk every ended run of a long-lived thread.
+  oldestPending: `SELECT id, attempts, max_attempts AS maxAttempts FROM waypoint_runs AS run
+    WHERE status = 'pending' AND NOT EXISTS (SELECT 1 FROM waypoint_runs AS earlier
+      INDEXED BY waypoint_runs_active_by_thread WHERE earlier.thread_id = run.thread_id AND earlier.${ACTIVE} AND earlier.id < run.id)
+    ORDER BY id LIMIT 1`,
+  oldestLapsed: `SELECT id, attempts, max_attempts AS maxAttempts FROM waypoint_runs
+    WHERE status = 'running' AND lease_expires_at <= ? ORDER BY id LIMIT 1`,
+  take: `UPDATE waypoint_runs SET status = 'running', attempts = attempts + 1, token = token + 1,
+      worker_id = @workerId, lease_expires_at = @leaseExpiresAt,
+      started_at = COALESCE(started_at, @now), updated_at = @now
+    WHERE id = @id RETURNING ${RUN_COLUMNS}`,
+  // Ends a run, or pauses it when @endedAt is null.
+  stop: `UPDATE waypoint_runs SET status = @status, error = COALESCE(@error, error), control = NULL,
+      worker_id = NULL, lease_expires_at = NULL, ended_at = @endedAt, updated_at = @now
+    WHERE id = @id RETURNING ${RUN_COLUMNS}`,
+  setStatus: `UPDATE waypoint_runs SET status = @status, updated_at = @now
+    WHERE id = @id RETURNING ${RUN_COLUMNS}`,
+  setControl: `UPDATE waypoint_runs SET control = @control, updated_at = @now
+    WHERE id = @id RETURNING ${RUN_COLUMNS}`,
+  renew: `UPDATE waypoint_runs SET lease_expires_at = @leaseExpiresAt, updated_at = @now
+    WHERE id = @id RETURNING lease_expires_at AS leaseExpiresAt, control`,
+  release: `UPDATE waypoint_runs SET status = 'pending', attempts = attempts - 1, worker_id = NULL,
+      lease_expires_at = NULL, updated_at = @now
+    WHERE id = @id RETURNING ${RUN_COLUMNS}`,
+  // "\uffff" as @before sorts after every id: the first page.
+  listAll: `SELECT ${RUN_COLUMNS} FROM waypoint_runs WHERE id < @before ORDER BY id DESC LIMIT @limit`,
+  listByStatus: `SELECT ${RUN_COLUMNS} FROM waypoint_runs WHERE ${IN_STATUSES} AND id < @before
+    ORDER BY id DESC LIMIT @limit`,
+  listByThread: `SELECT ${RUN_COLUMNS} FROM waypoint_runs
+    WHERE thread_id = @threadId AND id < @before AND (@statuses IS NULL OR ${IN_STATUSES})
+    ORDER BY id DESC LIMIT @limit`,
 } as const;
