@@ -59,6 +59,52 @@ describe("several processes on one SQLite file", () => {
   });
 });
 
+describe("several processes claiming runs from one SQLite file", () => {
+  it("claims every run exactly once, and runs each thread's runs in order", async () => {
+    const file = join(directory, "claims.db");
+    const checkpointer = new SqliteCheckpointer(file);
+    const [threads, runsPerThread] = [30, 4];
+    const created: { id: string; threadId: string }[] = [];
+    // Interleaved, so that a thread's next run is always queued behind other threads' runs.
+    for (let round = 0; round < runsPerThread; round += 1) {
+      for (let i = 0; i < threads; i += 1) {
+        created.push(
+          await checkpointer.runs.create({ threadId: `t-${i}`, graph: "g", input: round }),
+        );
+      }
+    }
+    const children = ["w1", "w2", "w3", "w4"].map(
+      (workerId) => new ChildScript(WRITER, ["claim", file, workerId]),
+    );
+    await Promise.all(children.map((child) => child.waitFor((line) => line === "ready")));
+    for (const child of children) child.send("go");
+    await Promise.all(children.map((child) => child.waitFor((line) => line === "done")));
+    await Promise.all(children.map((child) => child.finish()));
+
+    const claims = children.flatMap((child) =>
+      child.lines.filter((line) => line.startsWith("claimed ")).map((line) => line.split(" ")[1]),
+    );
+    expect(claims).toHaveLength(created.length);
+    expect(new Set(claims)).toEqual(new Set(created.map((run) => run.id)));
+    // Not one process doing all the work: the claims really raced.
+    const busyChildren = children.filter((child) =>
+      child.lines.some((l) => l.startsWith("claimed")),
+    );
+    expect(busyChildren.length).toBeGreaterThan(1);
+    for (const run of await checkpointer.runs.list({ limit: 1000 })) {
+      expect(run).toMatchObject({ status: "succeeded", attempts: 1, token: 1 });
+    }
+    // Each thread's log holds its runs in creation order: one run at a time, every fenced write kept.
+    for (let i = 0; i < threads; i += 1) {
+      const threadId = `t-${i}`;
+      expect(rebuild((await checkpointer.get(threadId))!)).toEqual({
+        log: created.filter((run) => run.threadId === threadId).map((run) => run.id),
+      });
+    }
+    await checkpointer.close();
+  });
+});
+
 describe("a writer killed with SIGKILL", () => {
   for (const afterWrites of [1, 25, 120]) {
     it(`leaves a file that opens cleanly, with the last acknowledged write as head (kill after ${afterWrites})`, async () => {
