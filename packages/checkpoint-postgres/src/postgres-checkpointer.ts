@@ -100,6 +100,7 @@ export class PostgresCheckpointer implements Checkpointer {
   private readonly ttlSeconds: number;
   private readonly prepare: boolean;
   private ready: Promise<void> | undefined;
+  private isSetUp = false;
   private closed = false;
 
   constructor(options: PostgresCheckpointerOptions) {
@@ -129,10 +130,15 @@ export class PostgresCheckpointer implements Checkpointer {
       } finally {
         client.release();
       }
-    }).catch((error: unknown) => {
-      this.ready = undefined;
-      throw error;
-    });
+    }).then(
+      () => {
+        this.isSetUp = true;
+      },
+      (error: unknown) => {
+        this.ready = undefined;
+        throw error;
+      },
+    );
     return this.ready;
   }
 
@@ -144,7 +150,7 @@ export class PostgresCheckpointer implements Checkpointer {
     const put = expectedHeadId === null ? this.sql.putFirst : this.sql.putNext;
     const inserted = await this.run(
       "put",
-      async () => (await this.pool.query(this.statement(put, params))).rowCount === 1,
+      () => this.pool.query(this.statement(put, params)).then((result) => result.rowCount === 1),
       // After a connection drop the insert may have committed: look before writing again.
       async () =>
         (
@@ -447,14 +453,13 @@ export class PostgresCheckpointer implements Checkpointer {
     }
   }
 
-  private async query<Row extends object = Record<string, unknown>>(
+  private query<Row extends object = Record<string, unknown>>(
     operation: string,
     text: string,
     params: unknown[],
   ): Promise<Row[]> {
-    return this.run(
-      operation,
-      async () => (await this.pool.query<Row>(this.statement(text, params))).rows,
+    return this.run(operation, () =>
+      this.pool.query<Row>(this.statement(text, params)).then((result) => result.rows),
     );
   }
 
@@ -478,36 +483,59 @@ export class PostgresCheckpointer implements Checkpointer {
     });
   }
 
-  /** Ensures the schema, then runs `operation`, retrying what is safe to retry. */
-  private async run<T>(
+  /**
+   * Ensures the schema, then runs `operation`, retrying what is safe to retry.
+   * Once the schema is ready, the first attempt goes straight to the pool:
+   * a superstep pays for no wrapper promises (each costs a promise hook while
+   * the runtime's AsyncLocalStorage is on; measured: 14 promises per put
+   * through async wrappers, 5 without).
+   */
+  private run<T>(
     operation: string,
     attempt: () => Promise<T>,
     committed?: () => Promise<T>,
   ): Promise<T> {
-    if (this.closed) throw new CheckpointerClosedError(`PostgresCheckpointer(${this.schema})`);
-    await this.setup();
-    return this.withRetry(operation, attempt, committed);
+    if (this.closed)
+      return Promise.reject(new CheckpointerClosedError(`PostgresCheckpointer(${this.schema})`));
+    if (!this.isSetUp)
+      return this.setup().then(() => this.withRetry(operation, attempt, committed));
+    return attempt().catch((error: unknown) =>
+      this.retryAfter(error, operation, attempt, committed),
+    );
   }
 
-  private async withRetry<T>(
+  private withRetry<T>(
+    operation: string,
+    attempt: () => Promise<T>,
+    committed?: () => Promise<T>,
+  ): Promise<T> {
+    return attempt().catch((error: unknown) =>
+      this.retryAfter(error, operation, attempt, committed),
+    );
+  }
+
+  /** Retries `attempt`, which failed with `error`, for as long as that is safe. */
+  private async retryAfter<T>(
+    error: unknown,
     operation: string,
     attempt: () => Promise<T>,
     committed?: () => Promise<T>,
   ): Promise<T> {
     let ambiguous = false;
     for (let tries = 1; ; tries += 1) {
+      if (!isRetryable(error)) throw error;
+      if (tries >= this.retry.attempts)
+        throw new StorageUnavailableError("PostgreSQL", operation, tries, error);
+      ambiguous ||= isAmbiguous(error);
+      await new Promise((resolve) => setTimeout(resolve, delayFor(this.retry, tries)));
       try {
         if (ambiguous && committed !== undefined) {
           const result = await committed();
           if (result) return result;
         }
         return await attempt();
-      } catch (error) {
-        if (!isRetryable(error)) throw error;
-        if (tries >= this.retry.attempts)
-          throw new StorageUnavailableError("PostgreSQL", operation, tries, error);
-        ambiguous ||= isAmbiguous(error);
-        await new Promise((resolve) => setTimeout(resolve, delayFor(this.retry, tries)));
+      } catch (next) {
+        error = next;
       }
     }
   }
