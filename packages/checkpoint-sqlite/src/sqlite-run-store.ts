@@ -1,7 +1,6 @@
 import type { Database, Statement } from "better-sqlite3";
 import {
   CorruptRecordError,
-  InvalidArgumentError,
   LeaseLostError,
   RUN_STATUSES,
   RunNotFoundError,
@@ -89,11 +88,8 @@ export class SqliteRunStore implements RunStore {
   async create(request: CreateRunRequest): Promise<RunRecord> {
     const resolved = checkCreateRequest(request);
     const input = this.serializer.serialize(request.input, "run input", "input");
-    const id = request.id ?? newCheckpointId();
+    const id = newCheckpointId();
     const row = this.write(() => {
-      if (request.id !== undefined && this.sql.byId.get(id) !== undefined) {
-        throw new InvalidArgumentError("id", `a run with id ${id} already exists`);
-      }
       const active = this.sql.activeOfThread.all(resolved.threadId) as RunState[];
       const plan = planCreate(resolved.strategy, active);
       if (plan.rejectBecause) {

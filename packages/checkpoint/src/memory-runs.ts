@@ -58,7 +58,7 @@ export class MemoryRunStore implements RunStore {
       const now = new Date();
       for (const { runId, status } of plan.end) this.endNow(this.runs.get(runId)!, status, now);
       for (const { runId, control } of plan.control) this.runs.get(runId)!.control = control;
-      const id = request.id ?? newCheckpointId();
+      const id = newCheckpointId();
       const run: StoredRun = {
         id,
         threadId: resolved.threadId,

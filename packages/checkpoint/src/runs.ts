@@ -62,6 +62,7 @@ export const MULTITASK_STRATEGIES: readonly MultitaskStrategy[] = [
 export type RunControl = "cancel" | "pause" | "interrupt" | "rollback";
 
 export interface RunRecord {
+  /** Time-ordered (a UUIDv7 made by the store): "oldest first" and `before` go by it. */
   readonly id: string;
   readonly threadId: string;
   /** The name the worker finds the graph under. */
@@ -98,9 +99,8 @@ export interface CreateRunRequest {
   readonly strategy?: MultitaskStrategy;
   /** Default 5. */
   readonly maxAttempts?: number;
+  /** Plain JSON only: stored as JSON by every backend. */
   readonly metadata?: Readonly<Record<string, JsonValue>>;
-  /** Generated (time-ordered) when omitted. */
-  readonly id?: string;
 }
 
 export interface ClaimOptions {

@@ -82,7 +82,6 @@ export function checkCreateRequest(request: CreateRunRequest): ResolvedCreate {
   if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) {
     throw new InvalidArgumentError("maxAttempts", `must be a positive integer, got ${maxAttempts}`);
   }
-  if (request.id !== undefined) assertId(request.id, "id");
   return { threadId: request.threadId, graph: request.graph, strategy, maxAttempts };
 }
 
