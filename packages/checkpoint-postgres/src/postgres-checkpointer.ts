@@ -82,6 +82,11 @@ export interface PostgresCheckpointerOptions extends CheckpointerOptions {
 }
 
 const PAGE_SIZE = 100;
+
+function isHeadTaken(error: unknown): boolean {
+  const { code, constraint } = error as { code?: unknown; constraint?: unknown };
+  return code === "23505" && constraint === "heads_pkey";
+}
 const DELETE_BATCH = 500;
 
 /**
@@ -150,7 +155,15 @@ export class PostgresCheckpointer implements Checkpointer {
     const put = expectedHeadId === null ? this.sql.putFirst : this.sql.putNext;
     const inserted = await this.run(
       "put",
-      () => this.pool.query(this.statement(put, params)).then((result) => result.rowCount === 1),
+      () =>
+        this.pool.query(this.statement(put, params)).then(
+          (result) => result.rowCount === 1,
+          (error: unknown) => {
+            // Another writer created the thread's head first: a conflict, told below.
+            if (isHeadTaken(error)) return false;
+            throw error;
+          },
+        ),
       // After a connection drop the insert may have committed: look before writing again.
       async () =>
         (
