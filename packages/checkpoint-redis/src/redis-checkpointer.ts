@@ -4,6 +4,7 @@ import {
   CheckpointNotFoundError,
   CheckpointerClosedError,
   FORMAT_VERSION,
+  LeaseLostError,
   StorageUnavailableError,
   ThreadExistsError,
   ThreadNotFoundError,
@@ -16,10 +17,14 @@ import {
   type ListOptions,
   type ListThreadsOptions,
   type LoadedCheckpoint,
+  type Fence,
   type PendingWrite,
   type PruneOptions,
   type PruneResult,
+  type PutPendingWritesOptions,
   type PutRequest,
+  type RunControl,
+  type RunStore,
   type Serializer,
   type ThreadExport,
   type ThreadPage,
@@ -44,7 +49,9 @@ import {
 } from "@waypoint/checkpoint/backend";
 import { Keys } from "./internal/keys.js";
 import { decodeRecord, decodeRecordHeader, encodeRecordHeader } from "./internal/records.js";
+import { RUN_SCRIPTS } from "./internal/run-scripts.js";
 import { SCRIPTS, type ScriptName } from "./internal/scripts.js";
+import { RedisRunStore } from "./redis-run-store.js";
 
 export interface RedisCheckpointerOptions extends CheckpointerOptions {
   /** A connection (or cluster) to borrow; left open on close. */
@@ -68,9 +75,19 @@ export interface RedisCheckpointerOptions extends CheckpointerOptions {
    * is retried like a dropped connection (default 5000).
    */
   readonly commandTimeoutMs?: number;
+  /**
+   * Run queue: a queue entry that a worker read but neither settled nor
+   * rescheduled (it died in between) is delivered to another worker after
+   * this long (XAUTOCLAIM's min idle time; default 15000). Also how often a
+   * run waiting behind another run of its thread, or paused, is looked at
+   * again. Keep it above the workers' heartbeat interval.
+   */
+  readonly redeliverMs?: number;
 }
 
 type ScriptClient = Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
+type Scripts = Record<ScriptName, { readonly lua: string; readonly numberOfKeys?: number }>;
+const ALL_SCRIPTS: Scripts = { ...SCRIPTS, ...RUN_SCRIPTS };
 
 const PAGE_SIZE = 100;
 const DELETE_BATCH = 500;
@@ -89,6 +106,7 @@ export class RedisCheckpointer implements Checkpointer {
   private readonly attempts: number;
   private readonly ttl: readonly [ttlMs: number, refresh: string];
   private closed = false;
+  private readonly runStore: RedisRunStore;
 
   constructor(options: RedisCheckpointerOptions) {
     if (options.redis === undefined && options.url === undefined) {
@@ -109,7 +127,8 @@ export class RedisCheckpointer implements Checkpointer {
     // An owned connection reports failures through the commands it fails; without a listener,
     // ioredis would print every reconnect attempt as an unhandled error.
     if (this.owned) this.redis.on("error", () => undefined);
-    for (const [name, script] of Object.entries(SCRIPTS)) this.redis.defineCommand(name, script);
+    for (const [name, script] of Object.entries(ALL_SCRIPTS))
+      this.redis.defineCommand(name, script);
     this.keys = new Keys(options.prefix ?? "waypoint");
     this.serializer = options.serializer ?? createSerializer();
     this.policy = resolveSnapshotPolicy(options.snapshots);
@@ -118,11 +137,25 @@ export class RedisCheckpointer implements Checkpointer {
       Math.round((options.ttlSeconds ?? 0) * 1000),
       options.refreshTtlOnWrite === false ? "0" : "1",
     ];
+    this.runStore = new RedisRunStore({
+      redis: this.redis,
+      keys: this.keys,
+      serializer: this.serializer,
+      redeliverMs: options.redeliverMs ?? 15_000,
+      run: (operation, attempt, committed) => this.run(operation, attempt, committed),
+      script: (name, keys, args) => this.script(name, keys, args),
+    });
+  }
+
+  /** The run queue, in the same Redis: claims through a consumer group, fences checked by `put`. */
+  get runs(): RunStore {
+    return this.runStore;
   }
 
   async put(request: PutRequest): Promise<CheckpointHeader> {
     const { record, header, expectedHeadId } = encodePut(request, this.serializer, this.policy);
     const { threadId, namespace, id } = record;
+    const fence = request.fence;
     const keys = this.keys.of(threadId, namespace);
     // The thread index lives in another slot, so it cannot be part of the script. It is written
     // before the first checkpoint, so a crash in between leaves an empty entry, never an unlisted
@@ -143,30 +176,39 @@ export class RedisCheckpointer implements Checkpointer {
         retry = true;
         // The namespaces set is touched only by a namespace's first checkpoint, and by the TTL.
         const registers = expectedHeadId === null || this.ttl[0] > 0;
-        return this.script(
-          "wpPut",
-          registers
-            ? [keys.head, keys.cps, keys.idx, this.keys.namespaces(threadId)]
-            : [keys.head, keys.cps, keys.idx],
-          [
-            encodeRecordHeader(record, true),
-            record.writes,
-            record.snapshot ?? "",
-            expectedHeadId === null
-              ? ""
-              : expectedHeadId === record.parentId
-                ? "\u0000"
-                : expectedHeadId,
-            ...(registers ? [namespace, ...this.ttl] : []),
-          ],
-        );
+        const scriptKeys = registers
+          ? [keys.head, keys.cps, keys.idx, this.keys.namespaces(threadId)]
+          : [keys.head, keys.cps, keys.idx];
+        const args = [
+          encodeRecordHeader(record, true),
+          record.writes,
+          record.snapshot ?? "",
+          expectedHeadId === null
+            ? ""
+            : expectedHeadId === record.parentId
+              ? "\u0000"
+              : expectedHeadId,
+          ...(registers ? [namespace, ...this.ttl] : []),
+        ];
+        // A fence adds the run's hash and the token; an unfenced put sends nothing more.
+        return fence === undefined
+          ? this.script("wpPut", scriptKeys, args)
+          : this.script(
+              "wpPutFenced",
+              [this.keys.run(threadId, fence.runId), ...scriptKeys],
+              [fence.token, ...args],
+            );
       },
       async () => ((await this.redis.hexists(keys.cps, `h:${id}`)) === 1 ? ["ok", ""] : undefined),
     );
-    const [outcome, actual] = (await (indexed === undefined
+    const [outcome, actual, control] = (await (indexed === undefined
       ? stored
-      : Promise.all([indexed, stored]).then(([, reply]) => reply))) as [string, string];
-    if (outcome === "ok") return header;
+      : Promise.all([indexed, stored]).then(([, reply]) => reply))) as [string, string, string?];
+    if (outcome === "ok") {
+      if (fence !== undefined) reportControl(fence, control);
+      return header;
+    }
+    if (outcome === "lost") throw new LeaseLostError(fence!.runId, fence!.token, actual);
     if (outcome === "conflict") {
       throw new CheckpointConflictError({
         threadId,
@@ -181,6 +223,7 @@ export class RedisCheckpointer implements Checkpointer {
   async putPendingWrites(
     target: CheckpointAddress,
     writes: readonly PendingWrite[],
+    options: PutPendingWritesOptions = {},
   ): Promise<void> {
     assertId(target.threadId, "threadId");
     const namespace = resolveNamespace(target.namespace);
@@ -195,13 +238,21 @@ export class RedisCheckpointer implements Checkpointer {
       `${write.taskId}\u0000${write.idx}`,
       JSON.stringify(write),
     ]);
-    const found = await this.run("putPendingWrites", () =>
-      this.script(
-        "wpPending",
-        [keys.cps, keys.pw + target.checkpointId],
-        [target.checkpointId, this.keys.tag(target.threadId), ...this.ttl, ...pairs],
-      ),
-    );
+    const scriptKeys = [keys.cps, keys.pw + target.checkpointId];
+    const args = [target.checkpointId, this.keys.tag(target.threadId), ...this.ttl, ...pairs];
+    const fence = options.fence;
+    let found: unknown;
+    if (fence === undefined) {
+      found = await this.run("putPendingWrites", () => this.script("wpPending", scriptKeys, args));
+    } else {
+      const runKey = this.keys.run(target.threadId, fence.runId);
+      const reply = (await this.run("putPendingWrites", () =>
+        this.script("wpPendingFenced", [runKey, ...scriptKeys], [fence.token, ...args]),
+      )) as [string | number, string];
+      if (reply[0] === "lost") throw new LeaseLostError(fence.runId, fence.token, reply[1]);
+      found = reply[0];
+      if (found !== 0) reportControl(fence, reply[1]);
+    }
     if (found === 0)
       throw new CheckpointNotFoundError(target.threadId, namespace, target.checkpointId);
   }
@@ -433,7 +484,8 @@ export class RedisCheckpointer implements Checkpointer {
   ): Promise<unknown> {
     const client = this.redis as unknown as ScriptClient;
     // A script defined without numberOfKeys takes its key count first.
-    if (!("numberOfKeys" in SCRIPTS[name])) return client[name](keys.length, ...keys, ...args);
+    if (ALL_SCRIPTS[name].numberOfKeys === undefined)
+      return client[name](keys.length, ...keys, ...args);
     return client[name](...keys, ...args);
   }
 
@@ -478,6 +530,11 @@ function isRetryable(error: unknown): boolean {
     (typeof code === "string" &&
       ["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT"].includes(code))
   );
+}
+
+/** Tells a fenced writer of a control request that was pending when its write was applied. */
+function reportControl(fence: Fence, control: string | undefined): void {
+  if (control !== undefined && control !== "") fence.onControl?.(control as RunControl);
 }
 
 function parse<T>(text: string): T {

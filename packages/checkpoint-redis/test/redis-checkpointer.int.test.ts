@@ -1,16 +1,22 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, inject } from "vitest";
-import { runCheckpointerConformance } from "@waypoint/checkpoint/testing";
+import { runCheckpointerConformance, runRunStoreConformance } from "@waypoint/checkpoint/testing";
 import { RedisCheckpointer } from "@waypoint/checkpoint-redis";
+import { runWorkerSuite } from "@waypoint/core/testing";
 
 const redis = new Redis(inject("redisUrl"));
 afterAll(() => redis.quit());
 
 // A fresh key prefix per test, on a real redis-server with no modules, started by the test setup.
-runCheckpointerConformance({
+const fresh = {
   name: "redis",
-  create: (options) =>
+  create: (options?: ConstructorParameters<typeof RedisCheckpointer>[0]) =>
     new RedisCheckpointer({ redis, prefix: `wp-${randomUUID().slice(0, 8)}`, ...options }),
-  destroy: (checkpointer) => checkpointer.close(),
-});
+  destroy: (checkpointer: { close(): Promise<void> }) => checkpointer.close(),
+};
+
+runCheckpointerConformance(fresh);
+runRunStoreConformance(fresh);
+// Runs, workers and control: the same suite as memory, SQLite and PostgreSQL.
+runWorkerSuite(fresh);

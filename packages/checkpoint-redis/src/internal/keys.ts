@@ -10,13 +10,41 @@
  *   {p:t}:pw:<ns>:<id>       hash of a checkpoint's pending writes, by task and idx
  *   {p:t}:nss                set of the thread's namespaces
  *   {p:t}:pwk                set of the thread's pending-writes keys (for expiry)
+ *   {p:t}:run:<runId>        hash: a run's record (run-records.ts)
+ *   {p:t}:runs               sorted set of the thread's run ids (ids are time-ordered: creation order)
+ *   {p:t}:active             sorted set of its pending, running and paused run ids; the first holds the thread
  *   {p}:threads              sorted set of thread ids (its own slot)
+ *   {p}:runs                 sorted set of "<runId> NUL <threadId>": finds a run's thread, lists runs
+ *   {p}:runs:queue           stream of "run <runId> may be claimable", read by the consumer group "workers"
+ *
+ * The `{p}` keys share one slot, so a run's queue entry and its index entry are
+ * written by one script.
  */
 export class Keys {
   constructor(private readonly prefix: string) {}
 
   threads(): string {
     return `{${this.prefix}}:threads`;
+  }
+
+  runIndex(): string {
+    return `{${this.prefix}}:runs`;
+  }
+
+  queue(): string {
+    return `{${this.prefix}}:runs:queue`;
+  }
+
+  run(threadId: string, runId: string): string {
+    return `${this.tag(threadId)}:run:${runId}`;
+  }
+
+  threadRuns(threadId: string): string {
+    return `${this.tag(threadId)}:runs`;
+  }
+
+  activeRuns(threadId: string): string {
+    return `${this.tag(threadId)}:active`;
   }
 
   namespaces(threadId: string): string {

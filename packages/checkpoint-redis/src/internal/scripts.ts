@@ -1,3 +1,5 @@
+import { FENCE, type RUN_SCRIPTS } from "./run-scripts.js";
+
 /**
  * The Lua scripts: each write is one script, so it is atomic and one round
  * trip. Every key a script touches carries the thread's hash tag, so in a
@@ -54,6 +56,70 @@ const BASE_OF = `
   end
 `;
 
+/** wpPut's body, as a function of its keys and arguments (K, A), shared with wpPutFenced. */
+const PUT = `${EXPIRE_THREAD}${HEAD_OF}${BASE_OF}
+  local function put(K, A)
+    local header = A[1]
+    local id, parent, at, length = string.match(header,
+      '^2%z[^%z]*%z([^%z]*)%z([^%z]*)%z()[^%z]*%z[^%z]*%z[^%z]*%z([^%z]*)%z')
+    if not id then return redis.error_reply('ERR malformed checkpoint header') end
+    local expected = A[4]
+    if expected == '\\0' then expected = parent end
+    local head, head_base = head_of(K[1])
+    head = head or ''
+    if head ~= expected then return {'conflict', head} end
+    local base = id
+    if string.sub(header, at, at) == '\\0' and length ~= '0' then
+      if parent == head and head_base ~= '' then
+        base = head_base
+      else
+        local of_parent = redis.call('HGET', K[2], 'h:' .. parent)
+        if not of_parent then return {'noparent', head} end
+        base = base_of(parent, of_parent)
+      end
+      header = string.sub(header, 1, at - 1) .. base .. string.sub(header, at)
+    else
+      base = string.match(header, '^([^%z]*)', at)
+      if base == '' then base = id end
+    end
+    if parent ~= '' and parent ~= expected and redis.call('HEXISTS', K[2], 'h:' .. parent) == 0 then
+      return {'noparent', head}
+    end
+    if A[3] == '' then
+      redis.call('HSET', K[2], 'h:' .. id, header, 'p:' .. id, A[2])
+    else
+      redis.call('HSET', K[2], 'h:' .. id, header, 'p:' .. id, A[2], 's:' .. id, A[3])
+    end
+    redis.call('ZADD', K[3], 0, id)
+    redis.call('SET', K[1], id .. '\\0' .. base)
+    if K[4] then
+      if head == '' then redis.call('SADD', K[4], A[5]) end
+      expire_thread(string.sub(K[4], 1, -5), A[6], A[7])
+    end
+    return {'ok', head}
+  end
+`;
+
+/** wpPending's body, shared with wpPendingFenced. */
+const PENDING = `${EXPIRE_THREAD}
+  local function pending(K, A)
+    if redis.call('HEXISTS', K[1], 'h:' .. A[1]) == 0 then return 0 end
+    for i = 5, #A, 2 do redis.call('HSET', K[2], A[i], A[i + 1]) end
+    redis.call('SADD', A[2] .. ':pwk', K[2])
+    expire_thread(A[2], A[3], A[4])
+    return 1
+  end
+`;
+
+/** The keys or arguments after the first (the fence's). */
+const SHIFT = `
+  local function shift(list)
+    local rest = {}
+    for i = 2, #list do rest[i - 1] = list[i] end
+    return rest
+  end
+`;
+
 export const SCRIPTS = {
   /**
    * KEYS: head, checkpoints, index, and the namespaces set only for a namespace's first checkpoint
@@ -63,45 +129,20 @@ export const SCRIPTS = {
    * the thread's tag is the namespaces key less ":nss".
    */
   wpPut: {
-    lua: `${EXPIRE_THREAD}${HEAD_OF}${BASE_OF}
-      local header = ARGV[1]
-      local id, parent, at, length = string.match(header,
-        '^2%z[^%z]*%z([^%z]*)%z([^%z]*)%z()[^%z]*%z[^%z]*%z[^%z]*%z([^%z]*)%z')
-      if not id then return redis.error_reply('ERR malformed checkpoint header') end
-      local expected = ARGV[4]
-      if expected == '\\0' then expected = parent end
-      local head, head_base = head_of(KEYS[1])
-      head = head or ''
-      if head ~= expected then return {'conflict', head} end
-      local base = id
-      if string.sub(header, at, at) == '\\0' and length ~= '0' then
-        if parent == head and head_base ~= '' then
-          base = head_base
-        else
-          local of_parent = redis.call('HGET', KEYS[2], 'h:' .. parent)
-          if not of_parent then return {'noparent', head} end
-          base = base_of(parent, of_parent)
-        end
-        header = string.sub(header, 1, at - 1) .. base .. string.sub(header, at)
-      else
-        base = string.match(header, '^([^%z]*)', at)
-        if base == '' then base = id end
-      end
-      if parent ~= '' and parent ~= expected and redis.call('HEXISTS', KEYS[2], 'h:' .. parent) == 0 then
-        return {'noparent', head}
-      end
-      if ARGV[3] == '' then
-        redis.call('HSET', KEYS[2], 'h:' .. id, header, 'p:' .. id, ARGV[2])
-      else
-        redis.call('HSET', KEYS[2], 'h:' .. id, header, 'p:' .. id, ARGV[2], 's:' .. id, ARGV[3])
-      end
-      redis.call('ZADD', KEYS[3], 0, id)
-      redis.call('SET', KEYS[1], id .. '\\0' .. base)
-      if KEYS[4] then
-        if head == '' then redis.call('SADD', KEYS[4], ARGV[5]) end
-        expire_thread(string.sub(KEYS[4], 1, -5), ARGV[6], ARGV[7])
-      end
-      return {'ok', head}`,
+    lua: `${PUT} return put(KEYS, ARGV)`,
+  },
+  /**
+   * KEYS: the run's hash, then wpPut's. ARGV: the fence's token, then wpPut's. Writes nothing and
+   * returns {'lost', problem} when the fence is stale; else wpPut's reply and the run's pending
+   * control request ("" = none).
+   */
+  wpPutFenced: {
+    lua: `${PUT}${FENCE}${SHIFT}
+      local problem, control = fence_problem(KEYS[1], ARGV[1])
+      if problem then return {'lost', problem} end
+      local reply = put(shift(KEYS), shift(ARGV))
+      reply[3] = control
+      return reply`,
   },
   /**
    * KEYS: head, checkpoints, index. ARGV: checkpoint id ("" = the head), pending-writes key prefix.
@@ -145,12 +186,15 @@ export const SCRIPTS = {
   /** KEYS: checkpoints, pending writes. ARGV: checkpoint id, thread tag, ttl ms, refresh, then field/value pairs. */
   wpPending: {
     numberOfKeys: 2,
-    lua: `${EXPIRE_THREAD}
-      if redis.call('HEXISTS', KEYS[1], 'h:' .. ARGV[1]) == 0 then return 0 end
-      for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
-      redis.call('SADD', ARGV[2] .. ':pwk', KEYS[2])
-      expire_thread(ARGV[2], ARGV[3], ARGV[4])
-      return 1`,
+    lua: `${PENDING} return pending(KEYS, ARGV)`,
+  },
+  /** KEYS: the run's hash, then wpPending's. ARGV: the fence's token, then wpPending's. As wpPutFenced. */
+  wpPendingFenced: {
+    numberOfKeys: 3,
+    lua: `${PENDING}${FENCE}${SHIFT}
+      local problem, control = fence_problem(KEYS[1], ARGV[1])
+      if problem then return {'lost', problem} end
+      return {pending(shift(KEYS), shift(ARGV)), control}`,
   },
   /** KEYS: head, checkpoints. ARGV: pending-writes key prefix. The head's header and pending writes. */
   wpHeadStatus: {
@@ -246,4 +290,4 @@ export const SCRIPTS = {
   },
 } as const;
 
-export type ScriptName = keyof typeof SCRIPTS;
+export type ScriptName = keyof typeof SCRIPTS | keyof typeof RUN_SCRIPTS;
