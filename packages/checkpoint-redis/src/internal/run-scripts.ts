@@ -239,9 +239,8 @@ export const RUN_SCRIPTS = {
     numberOfKeys: 2,
     lua: `
       local stream, index, group = KEYS[1], KEYS[2], ARGV[1]
-      if redis.call('EXISTS', stream) == 0 then
-        redis.call('XGROUP', 'CREATE', stream, group, '0', 'MKSTREAM')
-      end
+      -- Made on first use (and again if deleted); BUSYGROUP, the usual reply, is ignored.
+      redis.pcall('XGROUP', 'CREATE', stream, group, '0', 'MKSTREAM')
       local added = {}
       for i = 5, #ARGV, 4 do
         local op, a, b, c = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
