@@ -37,8 +37,8 @@ describe("the Redis run queue after a process died between two steps", () => {
     expect(await claim(runs, "w2")).toBeUndefined(); // reads the second run's entry: its thread is busy
     await runs.finish(first.fence, { status: "succeeded" });
     // Drop the entry that finish queued for the second run, as if the worker died before sending it.
-    const [[added]] = (await redis.xrevrange(queue, "+", "-", "COUNT", 1)) as [[string]];
-    await redis.xdel(queue, added);
+    const [newest] = await redis.xrevrange(queue, "+", "-", "COUNT", 1);
+    await redis.xdel(queue, newest![0]);
     expect(await claim(runs, "w2")).toBeUndefined();
     await sleep(600);
     expect((await claim(runs, "w2"))?.run.id).toBe(second.id);
