@@ -155,6 +155,9 @@ class RunningRun {
   private readonly stop = new AbortController();
   private reason: StopReason | undefined;
   private readonly fence: Fence;
+  private readonly beat: NodeJS.Timeout;
+  /** Finished or handed back: a heartbeat still in flight has nothing to say. */
+  private settled = false;
 
   constructor(
     private readonly claimed: ClaimedRun,
@@ -164,8 +167,8 @@ class RunningRun {
     heartbeatMs: number,
   ) {
     this.fence = { ...claimed.fence, onControl: (control) => this.stopFor(control) };
-    const beat = setInterval(() => void this.heartbeat(), heartbeatMs);
-    this.done = this.execute().finally(() => clearInterval(beat));
+    this.beat = setInterval(() => void this.heartbeat(), heartbeatMs);
+    this.done = this.execute().finally(() => clearInterval(this.beat));
   }
 
   /** The first reason wins, except that a cancel always aborts the nodes. */
@@ -181,6 +184,7 @@ class RunningRun {
       const beat = await this.store.heartbeat(this.fence, this.leaseMs);
       if (beat.control !== null) this.stopFor(beat.control);
     } catch (error) {
+      if (this.settled) return;
       if (error instanceof LeaseLostError) this.stopFor("lost");
       this.options.onError?.(error, this.claimed.run);
     }
@@ -233,6 +237,7 @@ class RunningRun {
     if (state === undefined || state.next.length === 0) return this.end({ status: "succeeded" });
     switch (this.reason) {
       case "drain":
+        this.settle();
         await this.store.release(this.fence).catch((error) => this.options.onError?.(error, run));
         return;
       case "pause":
@@ -246,11 +251,18 @@ class RunningRun {
   }
 
   private async end(outcome: RunOutcome): Promise<void> {
+    this.settle();
     try {
       await this.store.finish(this.fence, outcome);
     } catch (error) {
       this.options.onError?.(error, this.claimed.run);
     }
+  }
+
+  /** A heartbeat after the run ended or was handed back would only report LEASE_LOST. */
+  private settle(): void {
+    this.settled = true;
+    clearInterval(this.beat);
   }
 
   private lost(error?: unknown): void {
