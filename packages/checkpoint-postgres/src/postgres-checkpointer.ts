@@ -12,6 +12,7 @@ import {
   type CheckpointHeader,
   type Checkpointer,
   type CheckpointerOptions,
+  type Fence,
   type GetOptions,
   type ListOptions,
   type ListThreadsOptions,
@@ -19,7 +20,9 @@ import {
   type PendingWrite,
   type PruneOptions,
   type PruneResult,
+  type PutPendingWritesOptions,
   type PutRequest,
+  type RunStore,
   type Serializer,
   type ThreadExport,
   type ThreadPage,
@@ -50,6 +53,7 @@ import {
   isRetryable,
   type RetryOptions,
 } from "./internal/retry.js";
+import { runStatements } from "./internal/run-statements.js";
 import { migrate, quoteIdentifier } from "./internal/schema.js";
 import { statements, type Statements } from "./internal/statements.js";
 import {
@@ -59,6 +63,13 @@ import {
   type PendingRow,
   type ThreadRow,
 } from "./internal/rows.js";
+import {
+  PostgresRunStore,
+  fenceError,
+  reportControl,
+  type Connection,
+  type FenceState,
+} from "./postgres-run-store.js";
 
 export interface PostgresCheckpointerOptions extends CheckpointerOptions {
   /** A pool to borrow (left open on close), or a connection string to open one. */
@@ -89,6 +100,9 @@ function isHeadTaken(error: unknown): boolean {
 }
 const DELETE_BATCH = 500;
 
+/** What a fenced write returns: how many rows it wrote, and its run as it found it. */
+type WrittenUnderFence = FenceState & { readonly written: number };
+
 /**
  * The production checkpointer on PostgreSQL. A superstep is one statement:
  * the head check, the head move and the checkpoint row together, so a
@@ -104,6 +118,7 @@ export class PostgresCheckpointer implements Checkpointer {
   private readonly retry: RetryOptions;
   private readonly ttlSeconds: number;
   private readonly prepare: boolean;
+  private readonly runStore: PostgresRunStore;
   private ready: Promise<void> | undefined;
   private isSetUp = false;
   private closed = false;
@@ -124,6 +139,23 @@ export class PostgresCheckpointer implements Checkpointer {
     this.ttlSeconds = options.ttlSeconds ?? 0;
     this.sql = statements(quoteIdentifier(this.schema), this.ttlSeconds > 0);
     this.prepare = options.preparedStatements !== false;
+    const connection: Connection = {
+      run: (operation, attempt, committed) => this.run(operation, attempt, committed),
+      send: async <Row extends object>(text: string, values: unknown[], client?: pg.PoolClient) =>
+        (await (client ?? this.pool).query<Row>(this.statement(text, values))).rows,
+      transaction: (operation, body, committed) => this.transaction(operation, body, committed),
+    };
+    this.runStore = new PostgresRunStore(
+      connection,
+      runStatements(quoteIdentifier(this.schema)),
+      this.serializer,
+      this.schema,
+    );
+  }
+
+  /** The run queue, in the same schema: claims, leases and the fences checked by `put`. */
+  get runs(): RunStore {
+    return this.runStore;
   }
 
   /** Creates or upgrades the schema. Runs once per instance; safe in several processes at once. */
@@ -152,6 +184,10 @@ export class PostgresCheckpointer implements Checkpointer {
     const params = checkpointParams(record);
     if (expectedHeadId !== null) params.push(expectedHeadId);
     if (this.ttlSeconds > 0) params.push(this.ttlSeconds);
+    if (request.fence !== undefined) {
+      // Fenced puts are their own statements; an unfenced put stays as it was.
+      return this.fencedPut(request.fence, record, expectedHeadId, params).then(() => header);
+    }
     const put = expectedHeadId === null ? this.sql.putFirst : this.sql.putNext;
     const inserted = await this.run(
       "put",
@@ -173,20 +209,69 @@ export class PostgresCheckpointer implements Checkpointer {
         ).rowCount === 1,
     );
     if (inserted) return header;
+    throw await this.notWritten(record, expectedHeadId);
+  }
+
+  /**
+   * A put under a run's fence: the fence check, the head move and the insert
+   * are one statement, and the run's pending request comes back with it.
+   */
+  private async fencedPut(
+    fence: Fence,
+    record: EncodedCheckpoint,
+    expectedHeadId: string | null,
+    params: unknown[],
+  ): Promise<void> {
+    params.push(fence.runId, fence.token);
+    const put = expectedHeadId === null ? this.sql.putFirstFenced : this.sql.putNextFenced;
+    const state = await this.run(
+      "put",
+      () =>
+        this.pool.query<WrittenUnderFence>(this.statement(put, params)).then(
+          (result) => result.rows[0]!,
+          (error: unknown) => {
+            // Past the fence, another writer created the thread's head first: a conflict.
+            if (isHeadTaken(error)) return undefined;
+            throw error;
+          },
+        ),
+      // After a connection drop the insert may have committed: look before writing again.
+      async (): Promise<WrittenUnderFence | undefined> => {
+        const found = await this.pool.query(
+          this.statement(this.sql.exists, [record.threadId, record.namespace, record.id]),
+        );
+        if (found.rowCount !== 1) return undefined;
+        // Its pending request, if any, reaches the worker with its next heartbeat.
+        return { written: 1, token: fence.token, status: "running", control: null, workerId: null };
+      },
+    );
+    if (state?.written === 1) return reportControl(fence, state);
+    if (state !== undefined) {
+      const lost = fenceError(fence, state);
+      if (lost) throw lost;
+    }
+    throw await this.notWritten(record, expectedHeadId);
+  }
+
+  /** Why a put wrote nothing: the head moved, or the parent is gone. */
+  private async notWritten(
+    record: EncodedCheckpoint,
+    expectedHeadId: string | null,
+  ): Promise<Error> {
     const head = await this.query<{ id: string }>("put", this.sql.headId, [
       record.threadId,
       record.namespace,
     ]);
     const actualHeadId = head[0]?.id ?? null;
     if (actualHeadId !== expectedHeadId) {
-      throw new CheckpointConflictError({
+      return new CheckpointConflictError({
         threadId: record.threadId,
         namespace: record.namespace,
         expectedHeadId,
         actualHeadId,
       });
     }
-    throw new CheckpointNotFoundError(
+    return new CheckpointNotFoundError(
       record.threadId,
       record.namespace,
       record.parentId ?? "(none)",
@@ -196,6 +281,7 @@ export class PostgresCheckpointer implements Checkpointer {
   async putPendingWrites(
     target: CheckpointAddress,
     writes: readonly PendingWrite[],
+    options: PutPendingWritesOptions = {},
   ): Promise<void> {
     assertId(target.threadId, "threadId");
     const namespace = resolveNamespace(target.namespace);
@@ -207,21 +293,35 @@ export class PostgresCheckpointer implements Checkpointer {
     );
     // One row per (task, idx): the last write of a batch wins, as in every backend.
     const unique = [...new Map(encoded.map((w) => [`${w.taskId}\u0000${w.idx}`, w])).values()];
-    const count = await this.run("putPendingWrites", async () => {
-      const result = await this.pool.query(
-        this.statement(this.sql.putPending, [
-          target.threadId,
-          namespace,
-          target.checkpointId,
-          unique.map((w) => w.taskId),
-          unique.map((w) => w.idx),
-          unique.map((w) => w.formatVersion),
-          unique.map((w) => w.channel),
-          unique.map((w) => w.value),
-        ]),
+    const params = [
+      target.threadId,
+      namespace,
+      target.checkpointId,
+      unique.map((w) => w.taskId),
+      unique.map((w) => w.idx),
+      unique.map((w) => w.formatVersion),
+      unique.map((w) => w.channel),
+      unique.map((w) => w.value),
+    ];
+    const fence = options.fence;
+    let count: number;
+    if (fence === undefined) {
+      count = await this.run("putPendingWrites", async () => {
+        const result = await this.pool.query(this.statement(this.sql.putPending, params));
+        return result.rowCount ?? 0;
+      });
+    } else {
+      // An upsert: written twice after a dropped connection, it holds the same rows.
+      const [state] = await this.query<WrittenUnderFence>(
+        "putPendingWrites",
+        this.sql.putPendingFenced,
+        [...params, fence.runId, fence.token],
       );
-      return result.rowCount ?? 0;
-    });
+      const lost = fenceError(fence, state);
+      if (lost) throw lost;
+      count = state!.written;
+      if (count > 0) reportControl(fence, state!);
+    }
     if (count === 0) {
       const exists = await this.query("putPendingWrites", this.sql.exists, [
         target.threadId,
@@ -479,21 +579,26 @@ export class PostgresCheckpointer implements Checkpointer {
   private async transaction<T>(
     operation: string,
     body: (client: pg.PoolClient) => Promise<T>,
+    committed?: () => Promise<T | undefined>,
   ): Promise<T> {
-    return this.run(operation, async () => {
-      const client = await this.pool.connect();
-      try {
-        await client.query("BEGIN");
-        const result = await body(client);
-        await client.query("COMMIT");
-        return result;
-      } catch (error) {
-        await client.query("ROLLBACK").catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
-    });
+    return this.run(
+      operation,
+      async () => {
+        const client = await this.pool.connect();
+        try {
+          await client.query("BEGIN");
+          const result = await body(client);
+          await client.query("COMMIT");
+          return result;
+        } catch (error) {
+          await client.query("ROLLBACK").catch(() => undefined);
+          throw error;
+        } finally {
+          client.release();
+        }
+      },
+      committed,
+    );
   }
 
   /**
@@ -506,7 +611,7 @@ export class PostgresCheckpointer implements Checkpointer {
   private run<T>(
     operation: string,
     attempt: () => Promise<T>,
-    committed?: () => Promise<T>,
+    committed?: () => Promise<T | undefined>,
   ): Promise<T> {
     if (this.closed)
       return Promise.reject(new CheckpointerClosedError(`PostgresCheckpointer(${this.schema})`));
@@ -520,7 +625,7 @@ export class PostgresCheckpointer implements Checkpointer {
   private withRetry<T>(
     operation: string,
     attempt: () => Promise<T>,
-    committed?: () => Promise<T>,
+    committed?: () => Promise<T | undefined>,
   ): Promise<T> {
     return attempt().catch((error: unknown) =>
       this.retryAfter(error, operation, attempt, committed),
@@ -532,7 +637,7 @@ export class PostgresCheckpointer implements Checkpointer {
     error: unknown,
     operation: string,
     attempt: () => Promise<T>,
-    committed?: () => Promise<T>,
+    committed?: () => Promise<T | undefined>,
   ): Promise<T> {
     let ambiguous = false;
     for (let tries = 1; ; tries += 1) {

@@ -1,16 +1,18 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, inject } from "vitest";
-import { runCheckpointerConformance } from "@waypoint/checkpoint/testing";
+import type { Checkpointer, CheckpointerOptions } from "@waypoint/checkpoint";
+import { runCheckpointerConformance, runRunStoreConformance } from "@waypoint/checkpoint/testing";
 import { PostgresCheckpointer } from "@waypoint/checkpoint-postgres";
+import { runWorkerSuite } from "@waypoint/core/testing";
 
 const pool = new pg.Pool({ connectionString: inject("pgUrl"), max: 20 });
 afterAll(() => pool.end());
 
 // A fresh schema per test, on a real PostgreSQL 15 started by the test setup.
-runCheckpointerConformance({
+const store = {
   name: "postgres",
-  create: async (options) => {
+  create: async (options: CheckpointerOptions = {}) => {
     const checkpointer = new PostgresCheckpointer({
       pool,
       schema: `wp_${randomUUID().slice(0, 8)}`,
@@ -19,10 +21,15 @@ runCheckpointerConformance({
     await checkpointer.setup();
     return checkpointer;
   },
-  destroy: async (checkpointer) => {
+  destroy: async (checkpointer: Checkpointer) => {
     await pool.query(
       `DROP SCHEMA IF EXISTS "${(checkpointer as PostgresCheckpointer).schema}" CASCADE`,
     );
     await checkpointer.close();
   },
-});
+};
+
+runCheckpointerConformance(store);
+runRunStoreConformance(store);
+// Runs, workers and control on PostgreSQL: the same suite as memory, SQLite and Redis.
+runWorkerSuite(store);

@@ -48,6 +48,39 @@ const MIGRATIONS: readonly string[] = [
      expires_at timestamptz NOT NULL
    );
    CREATE INDEX thread_ttl_expires_at ON {schema}.thread_ttl (expires_at);`,
+  // The run queue. Ids sort by creation time (byte order, hence COLLATE "C").
+  // Claims walk runs_claimable in id order and probe runs_active for an earlier
+  // active run of the same thread; runs_one_running makes a second running run
+  // of a thread fail to commit, whatever race produced it. Heartbeats touch
+  // no indexed column, so they can stay heap-only updates.
+  `CREATE TABLE {schema}.runs (
+     id text COLLATE "C" PRIMARY KEY,
+     thread_id text NOT NULL,
+     graph text NOT NULL,
+     input text NOT NULL,
+     status text NOT NULL CHECK (status IN
+       ('pending', 'running', 'paused', 'interrupted', 'succeeded', 'failed', 'cancelled')),
+     strategy text NOT NULL,
+     attempts integer NOT NULL,
+     max_attempts integer NOT NULL,
+     token integer NOT NULL,
+     claim_id uuid,
+     worker_id text,
+     lease_expires_at timestamptz,
+     control text,
+     error jsonb,
+     metadata jsonb NOT NULL,
+     created_at timestamptz NOT NULL,
+     updated_at timestamptz NOT NULL,
+     started_at timestamptz,
+     ended_at timestamptz
+   );
+   CREATE INDEX runs_by_thread ON {schema}.runs (thread_id, id);
+   CREATE INDEX runs_by_status ON {schema}.runs (status, id);
+   CREATE INDEX runs_claimable ON {schema}.runs (id) WHERE status IN ('pending', 'running');
+   CREATE INDEX runs_active ON {schema}.runs (thread_id, id)
+     WHERE status IN ('pending', 'running', 'paused');
+   CREATE UNIQUE INDEX runs_one_running ON {schema}.runs (thread_id) WHERE status = 'running';`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -32,6 +32,27 @@ export function statements(s: string, withTtl: boolean) {
   const insertWhere = (head: string) => `INSERT INTO ${s}.checkpoints (${INSERT_COLUMNS})
       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16
       WHERE EXISTS (SELECT 1 FROM ${head})`;
+  // A fenced write reads its run (`$n` id, `$n+1` token) FOR SHARE: a claim skips
+  // the row and a finish waits, so the run cannot change between the check
+  // and the commit. It returns the run's state even when nothing was written.
+  const fence = (n: number) => `fence AS MATERIALIZED (
+        SELECT token, status, control, worker_id FROM ${s}.runs WHERE id = $${n}::text FOR SHARE
+      )`;
+  const admitted = (n: number) =>
+    `EXISTS (SELECT 1 FROM fence WHERE token = $${n + 1}::int AND status = 'running')`;
+  const fenceState = `SELECT (SELECT count(*) FROM written)::int AS written,
+        f.token, f.status, f.control, f.worker_id AS "workerId"
+      FROM (VALUES (0)) AS one (x) LEFT JOIN fence f ON true`;
+  const pendingUpsert = (admit: string) => `INSERT INTO ${s}.pending_writes
+        (thread_id, namespace, checkpoint_id, task_id, idx, format_version, channel, value)
+      SELECT $1, $2, $3, w.task_id, w.idx, w.format_version, w.channel, w.value
+      FROM unnest($4::text[], $5::int[], $6::int[], $7::text[], $8::text[])
+        AS w(task_id, idx, format_version, channel, value)
+      WHERE EXISTS (SELECT 1 FROM ${s}.checkpoints WHERE thread_id = $1 AND namespace = $2 AND id = $3)${admit}
+      ON CONFLICT (thread_id, namespace, checkpoint_id, task_id, idx) DO UPDATE
+        SET format_version = EXCLUDED.format_version, channel = EXCLUDED.channel, value = EXCLUDED.value`;
+  const firstFence = withTtl ? 18 : 17;
+  const nextFence = withTtl ? 19 : 18;
   const pendingJson = `(SELECT coalesce(json_agg(json_build_object('taskId', p.task_id, 'idx', p.idx,
       'formatVersion', p.format_version, 'channel', p.channel, 'value', p.value)), '[]'::json)
     FROM ${s}.pending_writes p WHERE p.thread_id = $1 AND p.namespace = $2 AND p.checkpoint_id = t.id)`;
@@ -72,14 +93,35 @@ export function statements(s: string, withTtl: boolean) {
       ${insertWhere("moved")}`,
     headId: `SELECT head_id AS id FROM ${s}.heads WHERE thread_id = $1 AND namespace = $2`,
     exists: `SELECT 1 FROM ${s}.checkpoints WHERE thread_id = $1 AND namespace = $2 AND id = $3`,
-    putPending: `INSERT INTO ${s}.pending_writes
-        (thread_id, namespace, checkpoint_id, task_id, idx, format_version, channel, value)
-      SELECT $1, $2, $3, w.task_id, w.idx, w.format_version, w.channel, w.value
-      FROM unnest($4::text[], $5::int[], $6::int[], $7::text[], $8::text[])
-        AS w(task_id, idx, format_version, channel, value)
-      WHERE EXISTS (SELECT 1 FROM ${s}.checkpoints WHERE thread_id = $1 AND namespace = $2 AND id = $3)
-      ON CONFLICT (thread_id, namespace, checkpoint_id, task_id, idx) DO UPDATE
-        SET format_version = EXCLUDED.format_version, channel = EXCLUDED.channel, value = EXCLUDED.value`,
+    putPending: pendingUpsert(""),
+    /** putFirst under a run's fence: nothing is written unless the fence holds. */
+    putFirstFenced: `WITH ${fence(firstFence)}, created AS (
+        INSERT INTO ${s}.heads (thread_id, namespace, head_id)
+        SELECT $1, $2, $3 WHERE $4::text IS NULL AND ${admitted(firstFence)}
+        RETURNING 1
+      )${ttl("created", 17)}, written AS (
+        ${insertWhere("created")}
+        RETURNING 1
+      )
+      ${fenceState}`,
+    /** putNext under a run's fence. */
+    putNextFenced: `WITH ${fence(nextFence)}, moved AS (
+        UPDATE ${s}.heads SET head_id = $3
+        WHERE thread_id = $1 AND namespace = $2 AND head_id = $17 AND ${admitted(nextFence)}
+          AND ($4::text IS NULL OR $4::text = $17 OR EXISTS (
+            SELECT 1 FROM ${s}.checkpoints WHERE thread_id = $1 AND namespace = $2 AND id = $4::text))
+        RETURNING 1
+      )${ttl("moved", 18)}, written AS (
+        ${insertWhere("moved")}
+        RETURNING 1
+      )
+      ${fenceState}`,
+    /** putPending under a run's fence (`$9`, `$10`). */
+    putPendingFenced: `WITH ${fence(9)}, written AS (
+        ${pendingUpsert(` AND ${admitted(9)}`)}
+        RETURNING 1
+      )
+      ${fenceState}`,
     loadHead: load(`SELECT c.id, c.base_id FROM ${s}.heads h
       JOIN ${s}.checkpoints c ON c.thread_id = h.thread_id AND c.namespace = h.namespace AND c.id = h.head_id
       WHERE h.thread_id = $1 AND h.namespace = $2`),

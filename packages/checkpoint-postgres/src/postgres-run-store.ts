@@ -1,0 +1,395 @@
+import { randomUUID } from "node:crypto";
+import type pg from "pg";
+import {
+  CorruptRecordError,
+  LeaseLostError,
+  MULTITASK_STRATEGIES,
+  RUN_STATUSES,
+  RunNotFoundError,
+  RunStateError,
+  ThreadBusyError,
+  newCheckpointId,
+  type ClaimOptions,
+  type ClaimedRun,
+  type CreateRunRequest,
+  type Fence,
+  type HeartbeatResult,
+  type ListRunsOptions,
+  type RunControl,
+  type RunOutcome,
+  type RunRecord,
+  type RunStatus,
+  type RunStore,
+  type SerializedError,
+  type Serializer,
+} from "@waypoint/checkpoint";
+import {
+  attemptsExhausted,
+  checkCreateRequest,
+  checkLeaseMs,
+  planCreate,
+  resolveLimit,
+  resolveStatusFilter,
+} from "@waypoint/checkpoint/backend";
+import type { RunStatements } from "./internal/run-statements.js";
+
+/** What the run store borrows from PostgresCheckpointer: its pool, statements and retries. */
+export interface Connection {
+  /**
+   * Runs `attempt`, retrying what is safe to retry. After an error that may
+   * have committed, `committed` is asked first and its answer, if any, kept.
+   */
+  run<T>(
+    operation: string,
+    attempt: () => Promise<T>,
+    committed?: () => Promise<T | undefined>,
+  ): Promise<T>;
+  /** One statement, on the pool or on a transaction's `client`. */
+  send<Row extends object>(text: string, values: unknown[], client?: pg.PoolClient): Promise<Row[]>;
+  /** BEGIN, `body`, COMMIT on one client, retried as `run` does. */
+  transaction<T>(
+    operation: string,
+    body: (client: pg.PoolClient) => Promise<T>,
+    committed?: () => Promise<T | undefined>,
+  ): Promise<T>;
+}
+
+/** A row of runs as runColumns selects it: times in epoch ms, input serialized. */
+interface RunRow {
+  readonly id: string;
+  readonly threadId: string;
+  readonly graph: string;
+  readonly input: string;
+  readonly status: string;
+  readonly strategy: string;
+  readonly attempts: number;
+  readonly maxAttempts: number;
+  readonly token: number;
+  readonly workerId: string | null;
+  readonly leaseExpiresAt: number | null;
+  readonly control: string | null;
+  readonly error: unknown;
+  readonly metadata: unknown;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly startedAt: number | null;
+  readonly endedAt: number | null;
+}
+
+/** The claim's answer: the run taken, or (its columns null) a candidate past its attempts. */
+type ClaimRow = { readonly candidateId: string; readonly candidateMaxAttempts: number } & (
+  RunRow | { readonly id: null }
+);
+
+/** A run as a fenced write finds it (all null when there is no such run). */
+export interface FenceState {
+  readonly token: number | null;
+  readonly status: string | null;
+  readonly control: string | null;
+  readonly workerId: string | null;
+}
+
+const CONTROLS: readonly string[] = ["cancel", "pause", "interrupt", "rollback"];
+
+/**
+ * The run queue of PostgresCheckpointer, in the checkpointer's schema.
+ * A claim is one statement (`FOR UPDATE SKIP LOCKED`, so workers never wait
+ * on each other); a create is one short transaction under a per-thread
+ * advisory lock, so the strategy sees every run of the thread; control
+ * requests are single conditional UPDATEs. Every time is the database's.
+ */
+export class PostgresRunStore implements RunStore {
+  constructor(
+    private readonly db: Connection,
+    private readonly sql: RunStatements,
+    private readonly serializer: Serializer,
+    private readonly schema: string,
+  ) {}
+
+  async create(request: CreateRunRequest): Promise<RunRecord> {
+    const resolved = checkCreateRequest(request);
+    const input = this.serializer.serialize(request.input, "run input", "input");
+    const metadata = JSON.stringify(request.metadata ?? {});
+    let id: string | undefined;
+    const row = await this.db.transaction(
+      "runs.create",
+      async (client) => {
+        await this.db.send(this.sql.lockThread, [this.schema, resolved.threadId], client);
+        const thread = await this.db.send<{
+          id: string;
+          status: RunStatus;
+          control: RunControl | null;
+          active: boolean;
+        }>(this.sql.threadForCreate, [resolved.threadId], client);
+        const plan = planCreate(
+          resolved.strategy,
+          thread.filter((run) => run.active),
+        );
+        if (plan.rejectBecause) {
+          const busy = plan.rejectBecause;
+          throw new ThreadBusyError(resolved.threadId, busy.id, busy.status);
+        }
+        // After the thread's newest run even if this host's clock is behind: a thread's runs are claimed in id order.
+        id = newCheckpointId(thread[thread.length - 1]?.id);
+        const [inserted] = await this.db.send<RunRow>(
+          this.sql.insert,
+          [
+            id,
+            resolved.threadId,
+            resolved.graph,
+            input,
+            resolved.strategy,
+            resolved.maxAttempts,
+            metadata,
+            plan.end.map((end) => end.runId),
+            plan.end.map((end) => end.status),
+            plan.control.map((request) => request.runId),
+            plan.control.map((request) => request.control),
+          ],
+          client,
+        );
+        return inserted!;
+      },
+      async () => (id === undefined ? undefined : this.row(id)),
+    );
+    return this.record(row);
+  }
+
+  async get(runId: string): Promise<RunRecord | undefined> {
+    const row = await this.db.run("runs.get", () => this.row(runId));
+    return row && this.record(row);
+  }
+
+  async list(options: ListRunsOptions = {}): Promise<readonly RunRecord[]> {
+    const statuses = resolveStatusFilter(options.status);
+    const limit = resolveLimit(options.limit, "limit", 100, 1000);
+    const before = options.before ?? "\uffff";
+    const rows = await this.db.run("runs.list", () =>
+      options.threadId !== undefined
+        ? this.db.send<RunRow>(this.sql.listByThread, [
+            options.threadId,
+            statuses ?? null,
+            before,
+            limit,
+          ])
+        : statuses
+          ? this.db.send<RunRow>(this.sql.listByStatus, [statuses, before, limit])
+          : this.db.send<RunRow>(this.sql.listAll, [before, limit]),
+    );
+    return rows.map((row) => this.record(row));
+  }
+
+  async claim(options: ClaimOptions): Promise<ClaimedRun | undefined> {
+    checkLeaseMs(options.leaseMs);
+    for (let collisions = 0; ;) {
+      // Names this claim, so that one whose commit is unknown can be found rather than repeated.
+      const claimId = randomUUID();
+      let row: ClaimRow | undefined;
+      try {
+        row = await this.db.run(
+          "runs.claim",
+          async () =>
+            (
+              await this.db.send<ClaimRow>(this.sql.claim, [
+                options.workerId,
+                options.leaseMs,
+                claimId,
+              ])
+            )[0],
+          async () => {
+            const [taken] = await this.db.send<RunRow>(this.sql.claimedBy, [claimId]);
+            return taken && { ...taken, candidateId: taken.id, candidateMaxAttempts: 0 };
+          },
+        );
+      } catch (error) {
+        // Two claims took two runs of one thread at once: runs_one_running let one
+        // commit and failed this one, which wrote nothing. Look again.
+        if (isSecondRunningRun(error) && ++collisions < 10) continue;
+        throw error;
+      }
+      if (row === undefined) return undefined;
+      if (row.id !== null) {
+        const run = this.record(row);
+        return { run, fence: { runId: run.id, token: run.token } };
+      }
+      // A run its workers keep dying on: fail it and look further.
+      const exhausted = attemptsExhausted(row.candidateId, row.candidateMaxAttempts);
+      await this.db.run("runs.claim", () =>
+        this.db.send(this.sql.failExhausted, [row.candidateId, JSON.stringify(exhausted)]),
+      );
+    }
+  }
+
+  async heartbeat(fence: Fence, leaseMs: number): Promise<HeartbeatResult> {
+    checkLeaseMs(leaseMs);
+    // Renewing twice is harmless: a retry needs no check.
+    const [renewed] = await this.db.run("runs.heartbeat", () =>
+      this.db.send<{ leaseExpiresAt: number; control: string | null }>(this.sql.renew, [
+        fence.runId,
+        fence.token,
+        leaseMs,
+      ]),
+    );
+    if (renewed === undefined) throw await this.lost(fence);
+    return {
+      leaseExpiresAt: new Date(renewed.leaseExpiresAt),
+      control: decodeControl(renewed.control, `run ${fence.runId}`),
+    };
+  }
+
+  finish(fence: Fence, outcome: RunOutcome): Promise<RunRecord> {
+    const error = outcome.status === "failed" ? JSON.stringify(outcome.error) : null;
+    return this.fencedUpdate("runs.finish", fence, outcome.status, this.sql.finish, [
+      outcome.status,
+      error,
+    ]);
+  }
+
+  release(fence: Fence): Promise<RunRecord> {
+    return this.fencedUpdate("runs.release", fence, "pending", this.sql.release, []);
+  }
+
+  async cancel(runId: string): Promise<RunRecord> {
+    const [row] = await this.db.run("runs.cancel", () =>
+      this.db.send<RunRow>(this.sql.cancel, [runId]),
+    );
+    // Not matched: ended (returned unchanged) or missing.
+    return this.record(row ?? (await this.find(runId)));
+  }
+
+  async pause(runId: string): Promise<RunRecord> {
+    const [row] = await this.db.run("runs.pause", () =>
+      this.db.send<RunRow>(this.sql.pause, [runId]),
+    );
+    if (row !== undefined) return this.record(row);
+    const ended = await this.find(runId);
+    throw new RunStateError(runId, ended.status, "pause");
+  }
+
+  async resume(runId: string): Promise<RunRecord> {
+    const [row] = await this.db.run("runs.resume", () =>
+      this.db.send<RunRow>(this.sql.resume, [runId]),
+    );
+    if (row !== undefined) return this.record(row);
+    const other = await this.find(runId);
+    throw new RunStateError(runId, other.status, "resume");
+  }
+
+  /**
+   * Ends, pauses or releases a claimed run if its fence holds. After an
+   * error that may have committed, the run is looked at first: in `status`
+   * under the same token means this call did it.
+   */
+  private async fencedUpdate(
+    operation: string,
+    fence: Fence,
+    status: RunStatus,
+    text: string,
+    values: unknown[],
+  ): Promise<RunRecord> {
+    const row = await this.db.run(
+      operation,
+      async () => (await this.db.send<RunRow>(text, [fence.runId, fence.token, ...values]))[0],
+      async () =>
+        (await this.db.send<RunRow>(this.sql.finished, [fence.runId, fence.token, status]))[0],
+    );
+    if (row === undefined) throw await this.lost(fence);
+    return this.record(row);
+  }
+
+  /** Why a fence no longer holds, read after a fenced statement matched nothing. */
+  private async lost(fence: Fence): Promise<LeaseLostError> {
+    const [state] = await this.db.run("runs.fence", () =>
+      this.db.send<FenceState>(this.sql.fenceState, [fence.runId]),
+    );
+    return (
+      fenceError(fence, state) ??
+      new LeaseLostError(fence.runId, fence.token, "the run changed while it was written")
+    );
+  }
+
+  private async row(runId: string): Promise<RunRow | undefined> {
+    return (await this.db.send<RunRow>(this.sql.byId, [runId]))[0];
+  }
+
+  private async find(runId: string): Promise<RunRow> {
+    const row = await this.db.run("runs.get", () => this.row(runId));
+    if (row === undefined) throw new RunNotFoundError(runId);
+    return row;
+  }
+
+  private record(row: RunRow): RunRecord {
+    const where = `run ${row.id}`;
+    if (!RUN_STATUSES.includes(row.status as RunStatus)) {
+      throw new CorruptRecordError(where, `unknown status ${JSON.stringify(row.status)}`);
+    }
+    if (!MULTITASK_STRATEGIES.includes(row.strategy as RunRecord["strategy"])) {
+      throw new CorruptRecordError(where, `unknown strategy ${JSON.stringify(row.strategy)}`);
+    }
+    if (!isPlainObject(row.metadata))
+      throw new CorruptRecordError(where, "metadata is not an object");
+    if (row.error !== null && !isPlainObject(row.error)) {
+      throw new CorruptRecordError(where, "error is not an object");
+    }
+    const date = (ms: number | null) => (ms === null ? null : new Date(ms));
+    return {
+      id: row.id,
+      threadId: row.threadId,
+      graph: row.graph,
+      input: this.serializer.deserialize(row.input, `${where} input`),
+      status: row.status as RunStatus,
+      strategy: row.strategy as RunRecord["strategy"],
+      attempts: row.attempts,
+      maxAttempts: row.maxAttempts,
+      token: row.token,
+      workerId: row.workerId,
+      leaseExpiresAt: date(row.leaseExpiresAt),
+      control: decodeControl(row.control, where),
+      error: row.error as SerializedError | null,
+      metadata: row.metadata as RunRecord["metadata"],
+      createdAt: new Date(row.createdAt),
+      updatedAt: new Date(row.updatedAt),
+      startedAt: date(row.startedAt),
+      endedAt: date(row.endedAt),
+    };
+  }
+}
+
+/**
+ * The LeaseLostError for a fenced write that found the run in `state`, or
+ * undefined when the fence holds (same token, still running).
+ */
+export function fenceError(
+  fence: Fence,
+  state: FenceState | undefined,
+): LeaseLostError | undefined {
+  const lost = (problem: string) => new LeaseLostError(fence.runId, fence.token, problem);
+  if (state === undefined || state.token === null) return lost("there is no such run");
+  if (state.token !== fence.token) {
+    const by = state.workerId === null ? "" : ` by worker ${state.workerId}`;
+    return lost(`the run was claimed again${by} (token ${state.token})`);
+  }
+  if (state.status === "pending") return lost("the run was released back to the queue");
+  if (state.status !== "running") return lost(`the run is ${state.status}, no longer running`);
+  return undefined;
+}
+
+/** Tells a fenced writer, after its write committed, of a control request pending for its run. */
+export function reportControl(fence: Fence, state: FenceState): void {
+  const control = decodeControl(state.control, `run ${fence.runId}`);
+  if (control !== null) fence.onControl?.(control);
+}
+
+function decodeControl(control: string | null, where: string): RunControl | null {
+  if (control === null || CONTROLS.includes(control)) return control as RunControl | null;
+  throw new CorruptRecordError(where, `unknown control request ${JSON.stringify(control)}`);
+}
+
+function isPlainObject(value: unknown): boolean {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isSecondRunningRun(error: unknown): boolean {
+  const { code, constraint } = error as { code?: unknown; constraint?: unknown };
+  return code === "23505" && constraint === "runs_one_running";
+}
