@@ -1,8 +1,13 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { StorageUnavailableError, UnsupportedFormatVersionError } from "@waypoint/checkpoint";
-import { ThreadWriter, collect } from "@waypoint/checkpoint/testing";
+import {
+  CorruptRecordError,
+  StorageUnavailableError,
+  UnsupportedFormatVersionError,
+  type RunRecord,
+} from "@waypoint/checkpoint";
+import { ThreadWriter, collect, rebuild } from "@waypoint/checkpoint/testing";
 import { PostgresCheckpointer, SCHEMA_VERSION } from "@waypoint/checkpoint-postgres";
 import { OUTAGE_STEPS, runThroughOutage } from "@waypoint/core/testing";
 import { startPostgres } from "@waypoint/test-services";
@@ -139,12 +144,121 @@ describe("thread TTLs and the sweeper", () => {
     const schema = schemaName();
     await new PostgresCheckpointer({ pool, schema }).setup();
     // Roll the schema back to version 1, as an older Waypoint left it.
-    await pool.query(`DROP TABLE "${schema}".thread_ttl`);
+    await pool.query(`DROP TABLE "${schema}".thread_ttl, "${schema}".runs`);
     await pool.query(`DELETE FROM "${schema}".migrations WHERE version > 1`);
     const upgraded = new PostgresCheckpointer({ pool, schema, ttlSeconds: 60 });
     await new ThreadWriter(upgraded, "t").write({ log: 1 });
     const { rows } = await pool.query(`SELECT thread_id FROM "${schema}".thread_ttl`);
     expect(rows).toEqual([{ thread_id: "t" }]);
+    await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+  });
+});
+
+describe("the run queue on PostgreSQL", () => {
+  it("concurrent claims from many pools take each run once, and a thread's runs one at a time in order", async () => {
+    const schema = schemaName();
+    // Six "processes", each with its own pool, each claiming on three clients at once.
+    const processes = Array.from({ length: 6 }, () => {
+      const own = new pg.Pool({ connectionString: inject("pgUrl"), max: 3 });
+      return { pool: own, checkpointer: new PostgresCheckpointer({ pool: own, schema }) };
+    });
+    const store = processes[0]!.checkpointer.runs;
+    const created: RunRecord[] = [];
+    for (let i = 0; i < 60; i += 1) {
+      created.push(await store.create({ threadId: `t${i % 12}`, graph: "g", input: i }));
+    }
+    const claimed: { runId: string; threadId: string; token: number; worker: string }[] = [];
+    let running = 0;
+    let mostAtOnce = 0;
+    const claimer = async (worker: string, checkpointer: PostgresCheckpointer) => {
+      for (let idle = 0; idle < 5;) {
+        const taken = await checkpointer.runs.claim({ workerId: worker, leaseMs: 60_000 });
+        if (taken === undefined) {
+          idle += 1;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          continue;
+        }
+        idle = 0;
+        running += 1;
+        mostAtOnce = Math.max(mostAtOnce, running);
+        const { run } = taken;
+        claimed.push({ runId: run.id, threadId: run.threadId, token: run.token, worker });
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
+        running -= 1;
+        await checkpointer.runs.finish(taken.fence, { status: "succeeded" });
+      }
+    };
+    await Promise.all(
+      processes.flatMap(({ checkpointer }, p) =>
+        [0, 1, 2].map((c) => claimer(`w${p}.${c}`, checkpointer)),
+      ),
+    );
+    expect(claimed.map((c) => c.runId).sort()).toEqual(created.map((r) => r.id).sort());
+    expect(new Set(claimed.map((c) => c.token))).toEqual(new Set([1]));
+    expect(mostAtOnce).toBeGreaterThan(1); // the claims did overlap
+    for (let t = 0; t < 12; t += 1) {
+      const order = claimed.filter((c) => c.threadId === `t${t}`).map((c) => c.runId);
+      const made = created.filter((r) => r.threadId === `t${t}`).map((r) => r.id);
+      expect(order).toEqual(made);
+    }
+    const ended = await store.list({ status: "succeeded", limit: 1000 });
+    expect(ended).toHaveLength(60);
+    for (const { pool: own } of processes) await own.end();
+    await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+  });
+
+  it("never lets two runs of one thread run at once, whatever claimed them", async () => {
+    const schema = schemaName();
+    const checkpointer = new PostgresCheckpointer({ pool, schema });
+    const first = await checkpointer.runs.create({ threadId: "t", graph: "g", input: 1 });
+    const second = await checkpointer.runs.create({ threadId: "t", graph: "g", input: 2 });
+    await checkpointer.runs.claim({ workerId: "w", leaseMs: 60_000 });
+    // A second running run of the thread, forced past the claim's rules, cannot commit.
+    await expect(
+      pool.query(`UPDATE "${schema}".runs SET status = 'running' WHERE id = $1`, [second.id]),
+    ).rejects.toMatchObject({ code: "23505", constraint: "runs_one_running" });
+    expect((await checkpointer.runs.get(first.id))?.status).toBe("running");
+    await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+  });
+
+  it("reports a run row it cannot decode as a corrupt record", async () => {
+    const schema = schemaName();
+    const checkpointer = new PostgresCheckpointer({ pool, schema });
+    const run = await checkpointer.runs.create({ threadId: "t", graph: "g", input: 1 });
+    await pool.query(`UPDATE "${schema}".runs SET metadata = '[1]' WHERE id = $1`, [run.id]);
+    await expect(checkpointer.runs.get(run.id)).rejects.toBeInstanceOf(CorruptRecordError);
+    await pool.query(`UPDATE "${schema}".runs SET metadata = '{}', input = '{' WHERE id = $1`, [
+      run.id,
+    ]);
+    await expect(checkpointer.runs.get(run.id)).rejects.toMatchObject({ code: "CORRUPT_RECORD" });
+    await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+  });
+
+  it("upgrades a schema created before runs existed, keeping its checkpoints", async () => {
+    const schema = schemaName();
+    const old = new PostgresCheckpointer({ pool, schema });
+    const writer = new ThreadWriter(old, "t");
+    for (let step = 0; step < 5; step += 1) await writer.write({ log: step });
+    // Roll the schema back to version 2, as the previous Waypoint left it.
+    await pool.query(`DROP TABLE "${schema}".runs`);
+    await pool.query(`DELETE FROM "${schema}".migrations WHERE version > 2`);
+    const upgraded = new PostgresCheckpointer({ pool, schema });
+    const run = await upgraded.runs.create({ threadId: "t", graph: "g", input: 1 });
+    const taken = await upgraded.runs.claim({ workerId: "w", leaseMs: 60_000 });
+    expect(taken?.run.id).toBe(run.id);
+    const { rows } = await pool.query<{ version: number }>(
+      `SELECT max(version) AS version FROM "${schema}".migrations`,
+    );
+    expect(rows[0]?.version).toBe(SCHEMA_VERSION);
+    const history = await collect(upgraded.list("t"));
+    expect(history.map((h) => h.step)).toEqual([4, 3, 2, 1, 0]);
+    const continued = ThreadWriter.fork(
+      new ThreadWriter(upgraded, "t"),
+      writer.head!,
+      writer.state,
+    );
+    await continued.write({ log: 5 }, { fence: taken!.fence });
+    expect(rebuild((await upgraded.get("t"))!)).toEqual({ log: [0, 1, 2, 3, 4, 5] });
     await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
   });
 });
