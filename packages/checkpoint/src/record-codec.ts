@@ -1,17 +1,17 @@
 import {
   FORMAT_VERSION,
   type ChannelValues,
-  type ChannelVersions,
   type ChannelWrite,
   type CheckpointHeader,
   type CheckpointMetadata,
-  type PlannedTask,
 } from "./checkpoint.js";
 import type { PutRequest } from "./checkpointer.js";
 import { newCheckpointId } from "./checkpoint-id.js";
 import { InvalidArgumentError, UnserializableValueError } from "./errors.js";
 import { assertId, assertInteger, resolveNamespace } from "./internal/arguments.js";
+import { encodeHeader, isId } from "./internal/header-codec.js";
 import { formatKey, isForbiddenKey } from "./internal/value-check.js";
+import { valueTuple } from "./internal/value-tuple.js";
 import type { PendingWrite } from "./pending-writes.js";
 import type { EncodedCheckpoint, EncodedPendingWrite } from "./record.js";
 import type { Serializer } from "./serializer.js";
@@ -120,6 +120,7 @@ function maxId(a: string | null, b: string | null): string | null {
   return a > b ? a : b;
 }
 
+/** [[taskId, channel, json(, meta)], …] (see value-tuple.ts). */
 function encodeWrites(writes: readonly ChannelWrite[], serializer: Serializer): string {
   assertArray(writes, "checkpoint.writes");
   const tuples = writes.map((write, index) => {
@@ -127,113 +128,49 @@ function encodeWrites(writes: readonly ChannelWrite[], serializer: Serializer): 
       assertId(write.taskId, `checkpoint.writes[${index}].taskId`);
       assertId(write.channel, `checkpoint.writes[${index}].channel`);
     }
-    return [
-      write.taskId,
-      write.channel,
-      serializer.toJSON(write.value, `channel "${write.channel}"`, write.channel),
-    ];
+    const value = serializer.toJSON(write.value, `channel "${write.channel}"`, write.channel);
+    return value.meta === undefined
+      ? [write.taskId, write.channel, value.json]
+      : [write.taskId, write.channel, value.json, value.meta];
   });
   return JSON.stringify(tuples);
 }
 
+/** [[channel, json(, meta)], …] (see value-tuple.ts). */
 function encodeSnapshot(values: ChannelValues, serializer: Serializer): string {
   if (values === null || typeof values !== "object") {
     throw new InvalidArgumentError("snapshot()", "expected an object of channel values");
   }
-  const encoded: Record<string, unknown> = {};
+  const tuples: unknown[][] = [];
   for (const [channel, value] of Object.entries(values)) {
     if (isForbiddenKey(channel))
       throw new InvalidArgumentError("snapshot()", `reserved channel name "${channel}"`);
-    encoded[channel] = serializer.toJSON(value, `channel "${channel}"`, channel);
+    tuples.push([
+      channel,
+      ...valueTuple(serializer.toJSON(value, `channel "${channel}"`, channel)),
+    ]);
   }
-  return JSON.stringify(encoded);
-}
-
-function encodeHeader(
-  channelVersions: ChannelVersions,
-  versionsSeen: Readonly<Record<string, ChannelVersions>>,
-  next: readonly PlannedTask[],
-  serializer: Serializer,
-): string {
-  checkVersions(channelVersions, "checkpoint.channelVersions");
-  if (versionsSeen === null || typeof versionsSeen !== "object") {
-    throw new InvalidArgumentError("checkpoint.versionsSeen", "expected an object");
-  }
-  for (const node in versionsSeen) {
-    const versions = versionsSeen[node]!;
-    // Most nodes' maps are the same objects superstep after superstep: check each once.
-    if (checkedVersions.has(versions)) continue;
-    checkVersions(versions, "checkpoint.versionsSeen", node);
-    checkedVersions.add(versions);
-  }
-  assertArray(next, "checkpoint.next");
-  const tasks = next.map((task, index) => {
-    if (!isId(task.id) || !isId(task.node)) {
-      assertId(task.id, `checkpoint.next[${index}].id`);
-      assertId(task.node, `checkpoint.next[${index}].node`);
-    }
-    if (
-      !Array.isArray(task.triggers) ||
-      !task.triggers.every((t: unknown) => typeof t === "string")
-    ) {
-      throw new InvalidArgumentError(
-        `checkpoint.next[${index}].triggers`,
-        "expected an array of channel names",
-      );
-    }
-    if (task.send === undefined) return { id: task.id, node: task.node, triggers: task.triggers };
-    assertInteger(task.send.index, `checkpoint.next[${index}].send.index`, 0);
-    const payload = serializer.toJSON(
-      task.send.payload,
-      `Send payload of task ${task.id}`,
-      "payload",
-    );
-    return {
-      id: task.id,
-      node: task.node,
-      triggers: task.triggers,
-      send: { index: task.send.index, payload },
-    };
-  });
-  return JSON.stringify({ channelVersions, versionsSeen, next: tasks });
-}
-
-/** Version maps already checked (frozen in practice: the runtime never changes one after a put). */
-const checkedVersions = new WeakSet<object>();
-
-/** The common case of assertId, without building an argument name. */
-function isId(value: unknown): boolean {
-  return (
-    typeof value === "string" &&
-    value.length > 0 &&
-    value.length <= 512 &&
-    !value.includes("\u0000")
-  );
-}
-
-/** `node` names the entry of versionsSeen being checked; its path is built only on failure. */
-function checkVersions(versions: ChannelVersions, base: string, node?: string): void {
-  const argument = (channel?: string) =>
-    `${base}${node === undefined ? "" : formatKey(node)}${channel === undefined ? "" : formatKey(channel)}`;
-  if (versions === null || typeof versions !== "object" || Array.isArray(versions)) {
-    throw new InvalidArgumentError(argument(), "expected an object of channel versions");
-  }
-  for (const channel in versions) {
-    const version = versions[channel];
-    if (isForbiddenKey(channel))
-      throw new InvalidArgumentError(argument(), `reserved channel name "${channel}"`);
-    if (typeof version !== "number" || !Number.isFinite(version)) {
-      throw new InvalidArgumentError(argument(channel), "expected a finite number");
-    }
-  }
+  return JSON.stringify(tuples);
 }
 
 function encodeMetadata(metadata: CheckpointMetadata): string {
   if (metadata === null || typeof metadata !== "object" || Array.isArray(metadata)) {
     throw new InvalidArgumentError("checkpoint.metadata", "expected a plain object");
   }
-  checkJson(metadata, "metadata");
+  // The walk that names the offending path runs only when the quick one fails.
+  if (!isPlainJson(metadata)) checkJson(metadata, "metadata");
   return JSON.stringify(metadata);
+}
+
+function isPlainJson(value: unknown): boolean {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return true;
+  if (typeof value === "number") return Number.isFinite(value);
+  if (Array.isArray(value)) return value.every(isPlainJson);
+  if (typeof value !== "object" || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  for (const key in value) {
+    if (isForbiddenKey(key) || !isPlainJson((value as Record<string, unknown>)[key])) return false;
+  }
+  return true;
 }
 
 /** Metadata is plain JSON so that every backend can filter on it. */
@@ -280,10 +217,14 @@ export function encodePendingWrites(
       taskId: write.taskId,
       idx: write.idx,
       channel: write.channel,
-      value: serializer.serialize(
-        write.value,
-        `pending write to channel "${write.channel}"`,
-        write.channel,
+      value: JSON.stringify(
+        valueTuple(
+          serializer.toJSON(
+            write.value,
+            `pending write to channel "${write.channel}"`,
+            write.channel,
+          ),
+        ),
       ),
     };
   });

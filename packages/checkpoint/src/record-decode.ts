@@ -1,23 +1,22 @@
 import {
   type ChannelValues,
-  type ChannelVersions,
   type ChannelWrite,
   type Checkpoint,
   type CheckpointHeader,
   type CheckpointMetadata,
   type JsonValue,
-  type PlannedTask,
   FORMAT_VERSION,
 } from "./checkpoint.js";
 import type { LoadedCheckpoint } from "./checkpointer.js";
 import { CorruptRecordError, UnsupportedFormatVersionError } from "./errors.js";
+import { decodeHeaderV2 } from "./internal/header-codec.js";
+import { decodeHeaderV1, isObject } from "./internal/header-v1.js";
 import { assertSafePayload } from "./internal/payload-guard.js";
+import { isValueTuple, reviveValue } from "./internal/value-tuple.js";
 import { isForbiddenKey } from "./internal/value-check.js";
 import type { PendingWrite } from "./pending-writes.js";
 import type { EncodedCheckpoint, EncodedHeader, EncodedPendingWrite } from "./record.js";
 import { parseJson, type Serializer } from "./serializer.js";
-
-type WriteTuple = [taskId: string, channel: string, value: unknown];
 
 /**
  * Decoding of stored records, shared by every backend: each payload is
@@ -41,21 +40,11 @@ function recordLabel(record: Pick<EncodedCheckpoint, "threadId" | "id">): string
 export function decodeHeader(record: EncodedHeader, serializer: Serializer): CheckpointHeader {
   const where = recordLabel(record);
   assertSupportedVersion(record.formatVersion, where);
-  const header = parseGuarded(record.header, `${where}, header`);
-  if (
-    !isObject(header) ||
-    !isObject(header.channelVersions) ||
-    !isObject(header.versionsSeen) ||
-    !Array.isArray(header.next)
-  ) {
-    throw new CorruptRecordError(
-      `${where}, header`,
-      "missing channelVersions, versionsSeen or next",
-    );
-  }
-  const next = header.next.map((task, index) =>
-    decodeTask(task, `${where}, next[${index}]`, serializer),
-  );
+  const parsed = parseJson(record.header, `${where}, header`);
+  const { channelVersions, versionsSeen, next } =
+    record.formatVersion === 1
+      ? decodeHeaderV1(parsed, `${where}, header`, serializer)
+      : decodeHeaderV2(parsed, `${where}, header`, serializer);
   return {
     formatVersion: record.formatVersion,
     threadId: record.threadId,
@@ -64,8 +53,8 @@ export function decodeHeader(record: EncodedHeader, serializer: Serializer): Che
     parentId: record.parentId,
     step: record.step,
     createdAt: new Date(record.createdAt),
-    channelVersions: header.channelVersions as ChannelVersions,
-    versionsSeen: header.versionsSeen as Record<string, ChannelVersions>,
+    channelVersions,
+    versionsSeen,
     next,
     metadata: decodeMetadata(record.metadata, `${where}, metadata`),
     chain: {
@@ -77,47 +66,36 @@ export function decodeHeader(record: EncodedHeader, serializer: Serializer): Che
   };
 }
 
-function decodeTask(task: unknown, where: string, serializer: Serializer): PlannedTask {
-  if (
-    !isObject(task) ||
-    typeof task.id !== "string" ||
-    typeof task.node !== "string" ||
-    !Array.isArray(task.triggers)
-  ) {
-    throw new CorruptRecordError(where, "a planned task needs id, node and triggers");
-  }
-  const base = { id: task.id, node: task.node, triggers: task.triggers as string[] };
-  if (task.send === undefined) return base;
-  if (!isObject(task.send) || typeof task.send.index !== "number") {
-    throw new CorruptRecordError(where, "malformed Send");
-  }
-  return {
-    ...base,
-    send: { index: task.send.index, payload: serializer.fromJSON(task.send.payload, where) },
-  };
-}
-
 function decodeMetadata(text: string, where: string): CheckpointMetadata {
-  const metadata = parseGuarded(text, where);
+  const metadata = parseJson(text, where);
+  assertSafePayload(metadata, where);
   if (!isObject(metadata)) throw new CorruptRecordError(where, "metadata must be an object");
   return metadata as CheckpointMetadata;
 }
 
+/** Format 1: [taskId, channel, { json, meta }]; since 2: [taskId, channel, json(, meta)]. */
 export function decodeWrites(record: EncodedCheckpoint, serializer: Serializer): ChannelWrite[] {
   const where = `${recordLabel(record)}, writes`;
+  assertSupportedVersion(record.formatVersion, where);
+  const valueAt = record.formatVersion === 1 ? -1 : 2;
   const tuples = parseJson(record.writes, where);
   if (!Array.isArray(tuples)) throw new CorruptRecordError(where, "expected an array of writes");
   return tuples.map((tuple: unknown) => {
     if (
       !Array.isArray(tuple) ||
-      tuple.length !== 3 ||
       typeof tuple[0] !== "string" ||
-      typeof tuple[1] !== "string"
+      typeof tuple[1] !== "string" ||
+      (valueAt === -1 ? tuple.length !== 3 : !isValueTuple(tuple, valueAt))
     ) {
       throw new CorruptRecordError(where, "a write must be [taskId, channel, value]");
     }
-    const [taskId, channel, value] = tuple as WriteTuple;
-    return { taskId, channel, value: serializer.fromJSON(value, `${where}, channel "${channel}"`) };
+    const [taskId, channel] = tuple as [string, string];
+    const at = `${where}, channel "${channel}"`;
+    const value =
+      valueAt === -1
+        ? serializer.fromJSON(tuple[2], at)
+        : reviveValue(tuple, valueAt, at, serializer);
+    return { taskId, channel, value };
   });
 }
 
@@ -125,17 +103,27 @@ export function decodeCheckpoint(record: EncodedCheckpoint, serializer: Serializ
   return { ...decodeHeader(record, serializer), writes: decodeWrites(record, serializer) };
 }
 
+/** Format 1: { channel: { json, meta } }; since 2: [[channel, json(, meta)], …]. */
 export function decodeSnapshot(record: EncodedCheckpoint, serializer: Serializer): ChannelValues {
   const where = `${recordLabel(record)}, snapshot`;
+  assertSupportedVersion(record.formatVersion, where);
   if (record.snapshot === null)
     throw new CorruptRecordError(where, "the base checkpoint holds no snapshot");
   const encoded = parseJson(record.snapshot, where);
-  if (!isObject(encoded)) throw new CorruptRecordError(where, "expected an object of channels");
+  const entries =
+    record.formatVersion === 1 ? (isObject(encoded) ? Object.entries(encoded) : null) : encoded;
+  if (!Array.isArray(entries)) throw new CorruptRecordError(where, "expected the channels' values");
   const values: Record<string, unknown> = {};
-  for (const [channel, value] of Object.entries(encoded)) {
+  for (const entry of entries as unknown[]) {
+    const channel: unknown = Array.isArray(entry) ? entry[0] : undefined;
+    if (typeof channel !== "string") throw new CorruptRecordError(where, "expected a channel name");
     if (isForbiddenKey(channel))
       throw new CorruptRecordError(where, `the key "${channel}" is not allowed`);
-    values[channel] = serializer.fromJSON(value, `${where}, channel "${channel}"`);
+    const at = `${where}, channel "${channel}"`;
+    values[channel] =
+      record.formatVersion === 1
+        ? serializer.fromJSON((entry as unknown[])[1], at)
+        : reviveValue(entry as unknown[], 1, at, serializer);
   }
   return values;
 }
@@ -202,8 +190,18 @@ export function decodePendingWrite(
     taskId: record.taskId,
     idx: record.idx,
     channel: record.channel,
-    value: serializer.deserialize(record.value, where),
+    value:
+      record.formatVersion === 1
+        ? serializer.deserialize(record.value, where)
+        : decodePendingValue(record.value, where, serializer),
   };
+}
+
+/** Since format 2 a pending write's value is [json(, meta)]. */
+function decodePendingValue(text: string, where: string, serializer: Serializer): unknown {
+  const tuple = parseJson(text, where);
+  if (!Array.isArray(tuple)) throw new CorruptRecordError(where, "expected [json, meta]");
+  return reviveValue(tuple, 0, where, serializer);
 }
 
 export function sortPending<T extends Pick<EncodedPendingWrite, "taskId" | "idx">>(
@@ -233,14 +231,4 @@ function jsonEqual(a: JsonValue | undefined, b: JsonValue | undefined): boolean 
   return aKeys.every(
     (key) => key in bRecord && jsonEqual((a as Record<string, JsonValue>)[key], bRecord[key]),
   );
-}
-
-function parseGuarded(text: string, where: string): unknown {
-  const parsed = parseJson(text, where);
-  assertSafePayload(parsed, where);
-  return parsed;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
 }

@@ -21,11 +21,18 @@ export interface EncodedCheckpoint {
   readonly nextCount: number;
   /** Plain JSON text. */
   readonly metadata: string;
-  /** JSON text of { channelVersions, versionsSeen, next }. */
+  /**
+   * JSON text of channelVersions, versionsSeen and next: since format 2
+   * `[channels, seen, next]` (see internal/header-codec.ts), in format 1
+   * `{ channelVersions, versionsSeen, next }`.
+   */
   readonly header: string;
-  /** JSON text of [taskId, channel, value][] (the delta). */
+  /** JSON text of the delta: since format 2 `[taskId, channel, json(, meta)][]`, in format 1 `[taskId, channel, { json, meta }][]`. */
   readonly writes: string;
-  /** JSON text of { channel: value }, or null when this checkpoint holds no snapshot. */
+  /**
+   * JSON text of the channels' values (since format 2 `[channel, json(, meta)][]`, in
+   * format 1 `{ channel: { json, meta } }`), or null when this checkpoint holds no snapshot.
+   */
   readonly snapshot: string | null;
 }
 
@@ -40,6 +47,6 @@ export interface EncodedPendingWrite {
   readonly taskId: string;
   readonly idx: number;
   readonly channel: string;
-  /** JSON text of the serialized value. */
+  /** JSON text of the value: since format 2 `[json(, meta)]`, in format 1 `{ json, meta }`. */
   readonly value: string;
 }

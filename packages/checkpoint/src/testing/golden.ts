@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync } from "node:fs";
+import type { PlannedTask } from "../checkpoint.js";
 import type { Checkpointer, ThreadExport } from "../checkpointer.js";
 import { INTERRUPT_CHANNEL } from "../pending-writes.js";
 import { ThreadWriter, applyWrite } from "./harness.js";
@@ -86,6 +87,19 @@ export const GOLDEN_PENDING = [
   { taskId: "task-done", idx: 0, channel: "log", value: sampleValues().map },
 ];
 
+/**
+ * Planned tasks the fixtures carry from format 2 on (v1's carry only the
+ * Send above): a trigger that has no channel version (format 2 names it in
+ * its channel table with a null version) and a Send of plain JSON (stored
+ * without annotations).
+ */
+export function goldenPlanSinceV2(label: string): PlannedTask[] {
+  return [
+    { id: `review-${label}`, node: "review", triggers: ["log", "review:requests"] },
+    { id: `notify-${label}`, node: "notify", triggers: [], send: { index: 1, payload: { label } } },
+  ];
+}
+
 /** Writes the golden thread (the fixture script's job). */
 export async function writeGoldenThread(
   checkpointer: Checkpointer,
@@ -117,6 +131,7 @@ export async function writeGoldenThread(
           triggers: [],
           send: { index: 0, payload: { url: new URL(`https://example.org/${step.label}`) } },
         },
+        ...goldenPlanSinceV2(step.label),
       ],
     });
     writers.set(namespace, writer);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { GOLDEN_PENDING, goldenStates, loadGoldenFixtures } from "../golden.js";
+import { FORMAT_VERSION } from "../../checkpoint.js";
+import { GOLDEN_PENDING, goldenPlanSinceV2, goldenStates, loadGoldenFixtures } from "../golden.js";
 import { type ConformanceOptions, collect, rebuild, useCheckpointer } from "../harness.js";
 
 export function fixturesSpec(options: ConformanceOptions): void {
@@ -7,8 +8,16 @@ export function fixturesSpec(options: ConformanceOptions): void {
     const checkpointer = useCheckpointer(options);
     const fixtures = loadGoldenFixtures();
 
-    it("has a fixture for format version 1 at least", () => {
-      expect(fixtures.map(([name]) => name)).toContain("v1/thread.json");
+    it("has a fixture for every format version", () => {
+      expect(fixtures.map(([name]) => name)).toEqual(
+        Array.from({ length: FORMAT_VERSION }, (_, i) => `v${i + 1}/thread.json`),
+      );
+      for (const [name, fixture] of fixtures) {
+        const version = Number(name.slice(1, name.indexOf("/")));
+        expect(fixture.checkpoints.map((c) => c.formatVersion)).toEqual(
+          fixture.checkpoints.map(() => version),
+        );
+      }
     });
 
     for (const [name, fixture] of fixtures) {
@@ -28,6 +37,9 @@ export function fixturesSpec(options: ConformanceOptions): void {
             expect(rebuild(loaded!), label).toEqual(states.get(label));
             expect((loaded!.checkpoint.next[0]?.send?.payload as { url: URL }).url.href).toContain(
               label,
+            );
+            expect(loaded!.checkpoint.next.slice(1)).toEqual(
+              fixture.formatVersion === 1 ? [] : goldenPlanSinceV2(label),
             );
             checked += 1;
           }

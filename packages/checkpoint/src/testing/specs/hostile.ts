@@ -5,7 +5,9 @@ import {
   UnserializableValueError,
   UnsupportedFormatVersionError,
 } from "../../errors.js";
+import { FORMAT_VERSION } from "../../checkpoint.js";
 import type { EncodedCheckpoint, EncodedPendingWrite } from "../../record.js";
+import { loadGoldenFixtures } from "../golden.js";
 import {
   type ConformanceOptions,
   ThreadWriter,
@@ -14,52 +16,78 @@ import {
 } from "../harness.js";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-type Mutation = (data: {
+interface Records {
   checkpoints: Mutable<EncodedCheckpoint>[];
   pendingWrites: Mutable<EncodedPendingWrite>[];
-}) => void;
+}
 
-const valueJson = (value: unknown) => JSON.stringify([["task", "log", value]]);
+/**
+ * How each stored format holds a value, so that a hostile payload is written
+ * in its record's own format: as a write, a snapshot entry, a pending write,
+ * and a header with one node of versionsSeen. Arguments are JSON text.
+ */
+interface StoredForm {
+  writes(json: string, meta?: string): string;
+  snapshot(channel: string, json: string): string;
+  pending(json: string): string;
+  seenNode(node: string, channels: string): string;
+}
+
+const FORMS: Record<"current" | "v1", StoredForm> = {
+  current: {
+    writes: (json, meta) => `[["t","log",${json}${meta === undefined ? "" : `,${meta}`}]]`,
+    snapshot: (channel, json) => `[[${JSON.stringify(channel)},${json}]]`,
+    pending: (json) => `[${json}]`,
+    seenNode: (node, channel) =>
+      `[[${JSON.stringify(channel)},1],[[${JSON.stringify(node)},0,1]],[]]`,
+  },
+  v1: {
+    writes: (json, meta) =>
+      `[["t","log",{"json":${json}${meta === undefined ? "" : `,"meta":${meta}`}}]]`,
+    snapshot: (channel, json) => `{${JSON.stringify(channel)}:{"json":${json}}}`,
+    pending: (json) => `{"json":${json}}`,
+    seenNode: (node, channel) =>
+      `{"channelVersions":{},"versionsSeen":{${JSON.stringify(node)}:{${JSON.stringify(channel)}:1}},"next":[]}`,
+  },
+};
 
 /** Stored payloads an attacker with write access to the database could plant. */
-const HOSTILE: Record<string, { mutate: Mutation; error: new (...args: never[]) => Error }> = {
+const HOSTILE: Record<
+  string,
+  { mutate: (data: Records, form: StoredForm) => void; error: new (...args: never[]) => Error }
+> = {
   "a __proto__ key in a value": {
-    mutate: (d) =>
-      void (d.checkpoints[1]!.writes = '[["t","log",{"json":{"__proto__":{"polluted":true}}}]]'),
+    mutate: (d, form) =>
+      void (d.checkpoints[1]!.writes = form.writes('{"__proto__":{"polluted":true}}')),
     error: CorruptRecordError,
   },
   "a __proto__ key inside a registered class": {
-    mutate: (d) =>
-      void (d.checkpoints[1]!.writes = valueJson({
-        json: JSON.parse(
-          '{"amount":"1","currency":"EUR","__proto__":{"polluted":true}}',
-        ) as unknown,
-        meta: { values: [["class", "waypoint-test:Money"]] },
-      })),
+    mutate: (d, form) =>
+      void (d.checkpoints[1]!.writes = form.writes(
+        '{"amount":"1","currency":"EUR","__proto__":{"polluted":true}}',
+        '{"values":[["class","waypoint-test:Money"]]}',
+      )),
     error: CorruptRecordError,
   },
   "an annotation path through constructor.prototype": {
-    mutate: (d) =>
-      void (d.checkpoints[1]!.writes = valueJson({
-        json: { a: "2020-01-01T00:00:00.000Z" },
-        meta: { values: { "constructor.prototype.polluted": ["Date"] } },
-      })),
+    mutate: (d, form) =>
+      void (d.checkpoints[1]!.writes = form.writes(
+        '{"a":"2020-01-01T00:00:00.000Z"}',
+        '{"values":{"constructor.prototype.polluted":["Date"]}}',
+      )),
     error: CorruptRecordError,
   },
   "a class that is not registered": {
-    mutate: (d) =>
-      void (d.checkpoints[1]!.writes = valueJson({
-        json: { a: 1 },
-        meta: { values: [["class", "ChildProcess"]] },
-      })),
+    mutate: (d, form) =>
+      void (d.checkpoints[1]!.writes = form.writes(
+        '{"a":1}',
+        '{"values":[["class","ChildProcess"]]}',
+      )),
     error: CorruptRecordError,
   },
   "a custom type that is not registered": {
-    mutate: (d) =>
-      void (d.checkpoints[1]!.writes = valueJson({
-        json: "x",
-        meta: { values: [["custom", "Function"]] },
-      })),
+    mutate: (d, form) =>
+      void (d.checkpoints[1]!.writes = form.writes('"x"', '{"values":[["custom","Function"]]}')),
     error: CorruptRecordError,
   },
   "a __proto__ key in metadata": {
@@ -67,9 +95,24 @@ const HOSTILE: Record<string, { mutate: Mutation; error: new (...args: never[]) 
     error: CorruptRecordError,
   },
   "a snapshot of a prototype key": {
-    mutate: (d) =>
-      void (d.checkpoints[0]!.snapshot =
-        '{"constructor":{"json":{"prototype":{"polluted":true}}}}'),
+    mutate: (d, form) =>
+      void (d.checkpoints[0]!.snapshot = form.snapshot(
+        "constructor",
+        '{"prototype":{"polluted":true}}',
+      )),
+    error: CorruptRecordError,
+  },
+  "a node named __proto__ in versionsSeen": {
+    mutate: (d, form) => void (d.checkpoints[1]!.header = form.seenNode("__proto__", "polluted")),
+    error: CorruptRecordError,
+  },
+  "a channel named constructor in versionsSeen": {
+    mutate: (d, form) => void (d.checkpoints[1]!.header = form.seenNode("agent", "constructor")),
+    error: CorruptRecordError,
+  },
+  "a __proto__ key in a pending write": {
+    mutate: (d, form) =>
+      void (d.pendingWrites[0]!.value = form.pending('{"__proto__":{"polluted":true}}')),
     error: CorruptRecordError,
   },
   "text that is not JSON": {
@@ -77,8 +120,10 @@ const HOSTILE: Record<string, { mutate: Mutation; error: new (...args: never[]) 
     error: CorruptRecordError,
   },
   "nesting a million levels deep": {
-    mutate: (d) =>
-      void (d.checkpoints[1]!.writes = `[["t","log",{"json":${"[".repeat(1_000_000)}${"]".repeat(1_000_000)}}]]`),
+    mutate: (d, form) =>
+      void (d.checkpoints[1]!.writes = form.writes(
+        `${"[".repeat(1_000_000)}${"]".repeat(1_000_000)}`,
+      )),
     error: CorruptRecordError,
   },
   "a base that lost its snapshot": {
@@ -92,8 +137,8 @@ const HOSTILE: Record<string, { mutate: Mutation; error: new (...args: never[]) 
     },
     error: CorruptRecordError,
   },
-  "a record from a newer format version": {
-    mutate: (d) => void (d.checkpoints[1]!.formatVersion = 99),
+  "a record from a format newer than this reader": {
+    mutate: (d) => void (d.checkpoints[1]!.formatVersion = FORMAT_VERSION + 1),
     error: UnsupportedFormatVersionError,
   },
   "a pending write for a checkpoint that does not exist": {
@@ -116,28 +161,36 @@ export function hostileSpec(options: ConformanceOptions): void {
       return checkpointer().exportThread(writer.threadId);
     }
 
+    /** The thread to tamper with: one written now, or the format-1 golden fixture. */
+    const sources: Record<keyof typeof FORMS, () => Promise<ThreadExport>> = {
+      current: exportedThread,
+      v1: () => Promise.resolve(loadGoldenFixtures().find(([name]) => name.startsWith("v1/"))![1]),
+    };
+
     for (const [label, { mutate, error }] of Object.entries(HOSTILE)) {
-      it(`refuses ${label}, writes nothing and touches no prototype`, async () => {
-        const threadId = uniqueThreadId("hostile");
-        const data = {
-          ...(JSON.parse(JSON.stringify(await exportedThread())) as ThreadExport),
-          threadId,
-        };
-        const records = {
-          checkpoints: data.checkpoints
-            .map((c) => ({ ...c, threadId }))
-            .sort((a, b) => (a.id < b.id ? -1 : 1)),
-          pendingWrites: data.pendingWrites.map((w) => ({ ...w, threadId })),
-        };
-        mutate(records);
-        const thrown = await checkpointer()
-          .importThread({ ...data, ...records })
-          .catch((e: unknown) => e);
-        expect(thrown).toBeInstanceOf(error);
-        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-        expect(Object.prototype).not.toHaveProperty("polluted");
-        expect(await checkpointer().get(threadId)).toBeUndefined();
-      });
+      for (const format of ["current", "v1"] as const) {
+        it(`refuses ${label} (${format} format), writes nothing and touches no prototype`, async () => {
+          const threadId = uniqueThreadId("hostile");
+          const data = {
+            ...(JSON.parse(JSON.stringify(await sources[format]())) as ThreadExport),
+            threadId,
+          };
+          const records = {
+            checkpoints: data.checkpoints
+              .map((c) => ({ ...c, threadId }))
+              .sort((a, b) => (a.id < b.id ? -1 : 1)),
+            pendingWrites: data.pendingWrites.map((w) => ({ ...w, threadId })),
+          };
+          mutate(records, FORMS[format]);
+          const thrown = await checkpointer()
+            .importThread({ ...data, ...records })
+            .catch((e: unknown) => e);
+          expect(thrown).toBeInstanceOf(error);
+          expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+          expect(Object.prototype).not.toHaveProperty("polluted");
+          expect(await checkpointer().get(threadId)).toBeUndefined();
+        });
+      }
     }
 
     it("refuses to save values that would not come back, naming the channel and the path", async () => {

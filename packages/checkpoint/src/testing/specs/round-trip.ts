@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { FORMAT_VERSION } from "../../checkpoint.js";
 import type { Money } from "../harness.js";
 import {
   type ConformanceOptions,
@@ -47,7 +48,7 @@ export function roundTripSpec(options: ConformanceOptions): void {
       expect(checkpoint.namespace).toBe("");
       expect(checkpoint.parentId).toBeNull();
       expect(checkpoint.step).toBe(0);
-      expect(checkpoint.formatVersion).toBe(1);
+      expect(checkpoint.formatVersion).toBe(FORMAT_VERSION);
       expect(checkpoint.createdAt).toBeInstanceOf(Date);
       expect(checkpoint.createdAt.getTime()).toBe(put.createdAt.getTime());
       expect(checkpoint.metadata).toEqual({
