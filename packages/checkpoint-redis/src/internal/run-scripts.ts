@@ -75,7 +75,10 @@ export const RUN_SCRIPTS = {
           local key = tag .. ':run:' .. other
           local status = redis.call('HGET', key, 'status')
           if status == 'running' then
-            redis.call('HSET', key, 'control', strategy, 'updated', int(now))
+            -- A cancel already asked for stands: the run ends cancelled, not interrupted.
+            if redis.call('HGET', key, 'control') ~= 'cancel' then
+              redis.call('HSET', key, 'control', strategy, 'updated', int(now))
+            end
           elseif status == 'paused' then
             local ended = 'cancelled'
             if strategy == 'interrupt' then ended = 'interrupted' end

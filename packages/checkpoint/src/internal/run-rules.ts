@@ -47,8 +47,10 @@ export function planCreate(strategy: MultitaskStrategy, active: readonly RunStat
   const end: { runId: string; status: RunStatus }[] = [];
   const control: { runId: string; control: RunControl }[] = [];
   for (const run of active) {
-    if (run.status === "running") control.push({ runId: run.id, control: strategy });
-    else if (run.status === "paused") {
+    // A cancel already asked for stands: the run ends cancelled, not interrupted.
+    if (run.status === "running") {
+      if (run.control !== "cancel") control.push({ runId: run.id, control: strategy });
+    } else if (run.status === "paused") {
       end.push({ runId: run.id, status: strategy === "interrupt" ? "interrupted" : "cancelled" });
     }
   }

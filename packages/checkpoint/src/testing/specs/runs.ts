@@ -131,6 +131,16 @@ export function runsSpec(options: ConformanceOptions): void {
         });
       }
 
+      it("a cancel asked for before an interrupt or rollback still ends the run cancelled", async () => {
+        const threadId = uniqueThreadId("cancel-stands");
+        await create(threadId);
+        const taken = await claim();
+        await runs().cancel(taken!.run.id);
+        await create(threadId, { strategy: "interrupt" });
+        await create(threadId, { strategy: "rollback" });
+        expect((await runs().heartbeat(taken!.fence, LEASE)).control).toBe("cancel");
+      });
+
       it("interrupt: a paused run ends interrupted at once", async () => {
         const threadId = uniqueThreadId("interrupt-paused");
         const paused = await create(threadId);
