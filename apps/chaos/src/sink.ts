@@ -15,7 +15,12 @@ export interface EffectSink {
   close(): Promise<void>;
 }
 
-export async function startSink(): Promise<EffectSink> {
+/**
+ * `replyAfterMs` holds each reply after the effect is applied, as a slow API
+ * does: a worker killed in that window has applied the effect without
+ * recording it, and its successor repeats the request with the same key.
+ */
+export async function startSink(replyAfterMs = 20): Promise<EffectSink> {
   const applied = new Map<string, string>();
   let requests = 0;
   const server = createServer((request, response) => {
@@ -30,7 +35,11 @@ export async function startSink(): Promise<EffectSink> {
       }
       requests += 1;
       if (!applied.has(key)) applied.set(key, body);
-      response.writeHead(200, { "content-type": "text/plain" }).end(applied.get(key));
+      const reply = applied.get(key);
+      setTimeout(
+        () => response.writeHead(200, { "content-type": "text/plain" }).end(reply),
+        replyAfterMs,
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
