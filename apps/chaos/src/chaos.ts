@@ -72,20 +72,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       await client.runs.create(threadId, { step: 0 }, { graph: "chaos" });
     log(`${options.store.backend}: ${total} runs queued`);
 
-    const env = {
-      ...process.env,
-      CHAOS_STORE: JSON.stringify(options.store),
-      CHAOS_SINK: sink.url,
-      CHAOS_STEP_MS: String(options.stepMs ?? 30),
-      CHAOS_CONCURRENCY: String(options.concurrency ?? 2),
-      CHAOS_LEASE_MS: String(options.leaseMs ?? 1_500),
-    };
     const startWorker = () => {
-      const child = spawn(
-        process.execPath,
-        ["--conditions=@waypoint/source", "--import", "tsx", WORKER],
-        { cwd: ROOT, env, stdio: ["ignore", "ignore", "inherit"] },
-      );
+      const child = spawnWorker(options.store, sink.url, options);
       workersStarted += 1;
       children.add(child);
       child.on("exit", () => children.delete(child));
@@ -141,6 +129,27 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await sink.close();
     await checkpointer.close();
   }
+}
+
+/** Starts one worker process on the store (`worker-process.ts`), taking runs until killed or sent SIGTERM. */
+export function spawnWorker(
+  store: ChaosStore,
+  sinkUrl: string,
+  options: Pick<ChaosOptions, "stepMs" | "concurrency" | "leaseMs"> = {},
+): ChildProcess {
+  const env = {
+    ...process.env,
+    CHAOS_STORE: JSON.stringify(store),
+    CHAOS_SINK: sinkUrl,
+    CHAOS_STEP_MS: String(options.stepMs ?? 30),
+    CHAOS_CONCURRENCY: String(options.concurrency ?? 2),
+    CHAOS_LEASE_MS: String(options.leaseMs ?? 1_500),
+  };
+  return spawn(process.execPath, ["--conditions=@waypoint/source", "--import", "tsx", WORKER], {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
 }
 
 export function describeReport(report: ChaosReport): string {

@@ -18,4 +18,3 @@ new Worker({
 })
   .start()
   .drainOn(["SIGTERM"], () => void checkpointer.close().then(() => process.exit(0)));
-console.log("ready");
