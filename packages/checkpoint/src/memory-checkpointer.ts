@@ -18,6 +18,7 @@ import {
   ThreadExistsError,
   ThreadNotFoundError,
 } from "./errors.js";
+import { atomically } from "./internal/atomic.js";
 import { assertId, resolveLimit, resolveNamespace } from "./internal/arguments.js";
 import { checkPruneOptions, pruneSelection } from "./internal/retention.js";
 import { listThreadPage } from "./internal/thread-pages.js";
@@ -284,12 +285,7 @@ export class MemoryCheckpointer implements Checkpointer {
 
   /** Runs synchronously, so every operation is atomic; errors become rejections. */
   private run<T>(operation: () => T): Promise<T> {
-    try {
-      this.assertOpen();
-      return Promise.resolve(operation());
-    } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    }
+    return atomically(() => this.assertOpen(), operation);
   }
 
   private assertOpen(): void {

@@ -1,6 +1,7 @@
 import { newCheckpointId } from "./checkpoint-id.js";
 import { LeaseLostError, RunNotFoundError, RunStateError, ThreadBusyError } from "./errors.js";
 import { resolveLimit } from "./internal/arguments.js";
+import { atomically } from "./internal/atomic.js";
 import {
   attemptsExhausted,
   checkCreateRequest,
@@ -279,11 +280,6 @@ export class MemoryRunStore implements RunStore {
   }
 
   private sync<T>(operation: () => T): Promise<T> {
-    try {
-      this.assertOpen();
-      return Promise.resolve(operation());
-    } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    }
+    return atomically(this.assertOpen, operation);
   }
 }
