@@ -8,7 +8,8 @@ export type CoreErrorCode =
   | "INVALID_RESUME"
   | "NODE_TIMEOUT"
   | "TERMINAL"
-  | "NON_DETERMINISM";
+  | "NON_DETERMINISM"
+  | "RUN_WAIT_TIMEOUT";
 
 export const CORE_ERROR_CODES: readonly CoreErrorCode[] = [
   "INVALID_GRAPH",
@@ -19,6 +20,7 @@ export const CORE_ERROR_CODES: readonly CoreErrorCode[] = [
   "NODE_TIMEOUT",
   "TERMINAL",
   "NON_DETERMINISM",
+  "RUN_WAIT_TIMEOUT",
 ];
 
 class CoreError extends WaypointError<CoreErrorCode> {}
@@ -111,5 +113,14 @@ export class NonDeterminismError extends TerminalError {
       { data: { node, index, recorded, called } },
       "NON_DETERMINISM",
     );
+  }
+}
+
+/** `runs.wait` gave up: the run had not ended or paused within `timeoutMs`. It goes on. */
+export class RunWaitTimeoutError extends CoreError {
+  constructor(runId: string, status: string, timeoutMs: number) {
+    super("RUN_WAIT_TIMEOUT", `Run ${runId} was still ${status} after ${timeoutMs} ms.`, {
+      data: { runId, status, timeoutMs },
+    });
   }
 }

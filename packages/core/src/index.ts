@@ -20,6 +20,7 @@ export {
   NodeTimeoutError,
   NonDeterminismError,
   RecursionLimitError,
+  RunWaitTimeoutError,
   TerminalError,
   type CoreErrorCode,
 } from "./errors.js";
@@ -49,7 +50,6 @@ export type { MessageMetadata, StreamMode, TaskEvent } from "./pregel/stream-eve
 export { defineState, type StateDefinition, type StateOf, type UpdateOf } from "./state.js";
 export {
   Client,
-  RunWaitTimeoutError,
   RunsClient,
   createClient,
   type ClientOptions,

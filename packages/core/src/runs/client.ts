@@ -10,6 +10,7 @@ import {
   type RunStatus,
   type RunStore,
 } from "@waypoint/checkpoint";
+import { RunWaitTimeoutError } from "../errors.js";
 import { encodeRunInput, runStoreOf, userRun, type RunnableGraph } from "./run-input.js";
 
 export interface ClientOptions {
@@ -97,7 +98,9 @@ export class RunsClient {
     for (;;) {
       const run = await this.require(runId);
       if (SETTLED.includes(run.status)) return run;
-      if (Date.now() >= deadline) throw new RunWaitTimeoutError(run, options.timeoutMs!);
+      if (Date.now() >= deadline) {
+        throw new RunWaitTimeoutError(run.id, run.status, options.timeoutMs!);
+      }
       await sleep(options.pollMs ?? 100);
     }
   }
@@ -149,16 +152,5 @@ export class RunsClient {
     const run = await this.get(runId);
     if (run === undefined) throw new RunNotFoundError(runId);
     return run;
-  }
-}
-
-export class RunWaitTimeoutError extends Error {
-  readonly code = "RUN_WAIT_TIMEOUT";
-  constructor(
-    readonly run: RunRecord,
-    timeoutMs: number,
-  ) {
-    super(`Run ${run.id} was still ${run.status} after ${timeoutMs} ms.`);
-    this.name = "RunWaitTimeoutError";
   }
 }
