@@ -53,12 +53,19 @@ import {
   isRetryable,
   type RetryOptions,
 } from "./internal/retry.js";
+import {
+  DEFAULT_GROUP_COMMIT,
+  GroupCommit,
+  type GroupCommitOptions,
+} from "./internal/group-commit.js";
 import { runStatements } from "./internal/run-statements.js";
 import { migrate, quoteIdentifier } from "./internal/schema.js";
 import { statements, type Statements } from "./internal/statements.js";
 import {
+  batchParams,
   checkpointParams,
   prepared,
+  type PutParams,
   type NamespaceRow,
   type PendingRow,
   type ThreadRow,
@@ -90,9 +97,29 @@ export interface PostgresCheckpointerOptions extends CheckpointerOptions {
    * before 1.21 in transaction mode).
    */
   readonly preparedStatements?: boolean;
+  /**
+   * Group commit (default on): puts that arrive while `maxInFlight` put
+   * statements are already on the wire wait, then go together, up to
+   * `maxBatch` of distinct threads, as one statement in one transaction.
+   * Each keeps its own checks and outcome. A put that finds a slot free goes
+   * at once, alone. `false` sends every put alone.
+   */
+  readonly groupCommit?: boolean | { readonly maxBatch?: number; readonly maxInFlight?: number };
 }
 
 const PAGE_SIZE = 100;
+
+function groupCommitOptions(
+  option: PostgresCheckpointerOptions["groupCommit"],
+): GroupCommitOptions | undefined {
+  if (option === false) return undefined;
+  const chosen = { ...DEFAULT_GROUP_COMMIT, ...(option === true ? {} : option) };
+  for (const [name, value] of Object.entries(chosen)) {
+    if (!Number.isInteger(value) || value < 1)
+      throw new TypeError(`groupCommit.${name} must be a positive integer, got ${String(value)}`);
+  }
+  return chosen;
+}
 
 function isHeadTaken(error: unknown): boolean {
   const { code, constraint } = error as { code?: unknown; constraint?: unknown };
@@ -102,6 +129,12 @@ const DELETE_BATCH = 500;
 
 /** What a fenced write returns: how many rows it wrote, and its run as it found it. */
 type WrittenUnderFence = FenceState & { readonly written: number };
+
+/** A put as it waits for a statement: what to write, and what to return. */
+type QueuedPut = PutParams & { readonly header: CheckpointHeader };
+
+/** A put's row of putBatch: whether it was written, and its run (fenced batches). */
+type BatchRow = FenceState & { readonly written: boolean };
 
 /**
  * The production checkpointer on PostgreSQL. A superstep is one statement:
@@ -119,6 +152,7 @@ export class PostgresCheckpointer implements Checkpointer {
   private readonly ttlSeconds: number;
   private readonly prepare: boolean;
   private readonly runStore: PostgresRunStore;
+  private readonly group: GroupCommit<QueuedPut, CheckpointHeader> | undefined;
   private ready: Promise<void> | undefined;
   private isSetUp = false;
   private closed = false;
@@ -139,6 +173,13 @@ export class PostgresCheckpointer implements Checkpointer {
     this.ttlSeconds = options.ttlSeconds ?? 0;
     this.sql = statements(quoteIdentifier(this.schema), this.ttlSeconds > 0);
     this.prepare = options.preparedStatements !== false;
+    const group = groupCommitOptions(options.groupCommit);
+    this.group =
+      group &&
+      new GroupCommit(group, {
+        one: (put) => this.putAlone(put),
+        many: (puts) => this.putMany(puts),
+      });
     const connection: Connection = {
       run: (operation, attempt, committed) => this.run(operation, attempt, committed),
       send: async <Row extends object>(text: string, values: unknown[], client?: pg.PoolClient) =>
@@ -181,18 +222,32 @@ export class PostgresCheckpointer implements Checkpointer {
 
   async put(request: PutRequest): Promise<CheckpointHeader> {
     const { record, header, expectedHeadId } = encodePut(request, this.serializer, this.policy);
+    const put: QueuedPut = { record, header, expectedHeadId, fence: request.fence };
+    const opening = this.opening();
+    if (opening !== undefined) await opening;
+    return this.group === undefined ? this.putAlone(put) : this.group.submit(record.threadId, put);
+  }
+
+  /**
+   * One put in its own statement: a thread's first checkpoint or a head
+   * move, fenced or not. `failed` is the error of a batch it was part of,
+   * which wrote nothing or (uncertain commit) is checked for it first.
+   */
+  private async putAlone(put: QueuedPut, failed?: unknown): Promise<CheckpointHeader> {
+    const { record, expectedHeadId } = put;
     const params = checkpointParams(record);
     if (expectedHeadId !== null) params.push(expectedHeadId);
     if (this.ttlSeconds > 0) params.push(this.ttlSeconds);
-    if (request.fence !== undefined) {
+    if (put.fence !== undefined) {
       // Fenced puts are their own statements; an unfenced put stays as it was.
-      return this.fencedPut(request.fence, record, expectedHeadId, params).then(() => header);
+      await this.fencedPut(put.fence, record, expectedHeadId, params, failed);
+      return put.header;
     }
-    const put = expectedHeadId === null ? this.sql.putFirst : this.sql.putNext;
-    const inserted = await this.run(
+    const statement = expectedHeadId === null ? this.sql.putFirst : this.sql.putNext;
+    const inserted = await this.retrying(
       "put",
       () =>
-        this.pool.query(this.statement(put, params)).then(
+        this.pool.query(this.statement(statement, params)).then(
           (result) => result.rowCount === 1,
           (error: unknown) => {
             // Another writer created the thread's head first: a conflict, told below.
@@ -201,15 +256,53 @@ export class PostgresCheckpointer implements Checkpointer {
           },
         ),
       // After a connection drop the insert may have committed: look before writing again.
-      async () =>
-        (
-          await this.pool.query(
-            this.statement(this.sql.exists, [record.threadId, record.namespace, record.id]),
-          )
-        ).rowCount === 1,
+      () => this.exists(record),
+      failed,
     );
-    if (inserted) return header;
+    if (inserted) return put.header;
     throw await this.notWritten(record, expectedHeadId);
+  }
+
+  /**
+   * Puts of distinct threads as one statement, in one transaction (group
+   * commit). Each put passes or fails its own checks; only those that pass
+   * are written. Settles when the round trip is over, with each put's outcome.
+   */
+  private async putMany(puts: readonly QueuedPut[]): Promise<Promise<CheckpointHeader>[]> {
+    const fenced = puts.some((put) => put.fence !== undefined);
+    const params: unknown[] = batchParams(puts, fenced);
+    if (this.ttlSeconds > 0) params.push(this.ttlSeconds);
+    const statement = fenced ? this.sql.putBatchFenced : this.sql.putBatch;
+    let rows: BatchRow[];
+    try {
+      rows = (await this.pool.query<BatchRow>(this.statement(statement, params))).rows;
+    } catch (error) {
+      // The batch wrote all or nothing. Each put goes again alone: after a
+      // retryable error as any put would (checked first if the commit is
+      // uncertain), after another one (a head another writer created, one
+      // put's unstorable value) to meet its own outcome.
+      return puts.map((put) => this.putAlone(put, error));
+    }
+    return puts.map((put, i) => this.settle(put, rows[i]!));
+  }
+
+  /** A batched put's outcome, from its row of putBatch. */
+  private settle(put: QueuedPut, row: BatchRow): Promise<CheckpointHeader> {
+    const { fence } = put;
+    if (row.written) {
+      if (fence !== undefined) reportControl(fence, row);
+      return Promise.resolve(put.header);
+    }
+    const lost = fence === undefined ? undefined : fenceError(fence, row);
+    if (lost) return Promise.reject(lost);
+    return this.notWritten(put.record, put.expectedHeadId).then((error) => Promise.reject(error));
+  }
+
+  private async exists(record: EncodedCheckpoint): Promise<boolean> {
+    const found = await this.pool.query(
+      this.statement(this.sql.exists, [record.threadId, record.namespace, record.id]),
+    );
+    return found.rowCount === 1;
   }
 
   /**
@@ -221,10 +314,11 @@ export class PostgresCheckpointer implements Checkpointer {
     record: EncodedCheckpoint,
     expectedHeadId: string | null,
     params: unknown[],
+    failed: unknown,
   ): Promise<void> {
     params.push(fence.runId, fence.token);
     const put = expectedHeadId === null ? this.sql.putFirstFenced : this.sql.putNextFenced;
-    const state = await this.run(
+    const state = await this.retrying(
       "put",
       () =>
         this.pool.query<WrittenUnderFence>(this.statement(put, params)).then(
@@ -237,13 +331,11 @@ export class PostgresCheckpointer implements Checkpointer {
         ),
       // After a connection drop the insert may have committed: look before writing again.
       async (): Promise<WrittenUnderFence | undefined> => {
-        const found = await this.pool.query(
-          this.statement(this.sql.exists, [record.threadId, record.namespace, record.id]),
-        );
-        if (found.rowCount !== 1) return undefined;
+        if (!(await this.exists(record))) return undefined;
         // Its pending request, if any, reaches the worker with its next heartbeat.
         return { written: 1, token: fence.token, status: "running", control: null, workerId: null };
       },
+      failed,
     );
     if (state?.written === 1) return reportControl(fence, state);
     if (state !== undefined) {
@@ -540,6 +632,8 @@ export class PostgresCheckpointer implements Checkpointer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Puts already queued for a batch are written first.
+    await this.group?.drained();
     if (this.ownsPool) await this.pool.end();
   }
 
@@ -617,6 +711,30 @@ export class PostgresCheckpointer implements Checkpointer {
       return Promise.reject(new CheckpointerClosedError(`PostgresCheckpointer(${this.schema})`));
     if (!this.isSetUp)
       return this.setup().then(() => this.withRetry(operation, attempt, committed));
+    return attempt().catch((error: unknown) =>
+      this.retryAfter(error, operation, attempt, committed),
+    );
+  }
+
+  /** Undefined once set up and open (no promise to pay for); else the setup, or the refusal. */
+  private opening(): Promise<void> | undefined {
+    if (this.closed)
+      return Promise.reject(new CheckpointerClosedError(`PostgresCheckpointer(${this.schema})`));
+    return this.isSetUp ? undefined : this.setup();
+  }
+
+  /**
+   * `attempt` with retries. With `failed`, the error of an earlier try on
+   * its behalf (a batch): retried as that error allows, or tried afresh.
+   */
+  private retrying<T>(
+    operation: string,
+    attempt: () => Promise<T>,
+    committed: () => Promise<T | undefined>,
+    failed: unknown,
+  ): Promise<T> {
+    if (failed !== undefined && isRetryable(failed))
+      return this.retryAfter(failed, operation, attempt, committed);
     return attempt().catch((error: unknown) =>
       this.retryAfter(error, operation, attempt, committed),
     );

@@ -2,7 +2,9 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import {
+  CheckpointConflictError,
   CorruptRecordError,
+  LeaseLostError,
   StorageUnavailableError,
   UnsupportedFormatVersionError,
   type RunRecord,
@@ -17,8 +19,9 @@ afterAll(() => pool.end());
 const schemaName = () => `wp_${randomUUID().slice(0, 8)}`;
 
 /** A real pool that counts the statements sent through it (nothing is faked). */
-function countingPool(): { pool: pg.Pool; count: () => number } {
-  const counted = new pg.Pool({ connectionString: inject("pgUrl"), max: 2 });
+function countingPool(max = 2): { pool: pg.Pool; count: () => number } {
+  const counted = new pg.Pool({ connectionString: inject("pgUrl"), max });
+  counted.on("error", () => undefined); // a client whose backend a test terminated
   let statements = 0;
   const query = counted.query.bind(counted) as (...args: unknown[]) => unknown;
   Object.assign(counted, { query: (...args: unknown[]) => ((statements += 1), query(...args)) });
@@ -260,5 +263,183 @@ describe("the run queue on PostgreSQL", () => {
     await continued.write({ log: 5 }, { fence: taken!.fence });
     expect(rebuild((await upgraded.get("t"))!)).toEqual({ log: [0, 1, 2, 3, 4, 5] });
     await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+  });
+});
+
+describe("group commit: puts that arrive together go as one statement", () => {
+  /** A checkpointer on its own counting pool and schema. */
+  async function open(options: { maxInFlight?: number } = {}) {
+    const { pool: counted, count } = countingPool(16);
+    const checkpointer = new PostgresCheckpointer({
+      pool: counted,
+      schema: schemaName(),
+      groupCommit: { maxInFlight: options.maxInFlight ?? 1 },
+      retry: { attempts: 8, initialDelayMs: 20 },
+    });
+    await checkpointer.setup();
+    const done = async () => {
+      await checkpointer.close();
+      await counted.query(`DROP SCHEMA "${checkpointer.schema}" CASCADE`);
+      await counted.end();
+    };
+    return { checkpointer, count, done };
+  }
+
+  it("writes every put of 64 threads running at once, in far fewer statements than puts", async () => {
+    const { checkpointer, count, done } = await open();
+    const writers = Array.from({ length: 64 }, (_, i) => new ThreadWriter(checkpointer, `t${i}`));
+    const before = count();
+    await Promise.all(
+      writers.map(async (writer) => {
+        for (let step = 0; step < 10; step += 1) await writer.write({ log: step });
+      }),
+    );
+    const statements = count() - before;
+    expect(statements).toBeLessThan(640 / 4);
+    for (const writer of writers) {
+      const history = await collect(checkpointer.list(writer.threadId));
+      expect(history.map((h) => h.step)).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
+      expect(rebuild((await checkpointer.get(writer.threadId))!)).toEqual({
+        log: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+      });
+    }
+    await done();
+  });
+
+  it("fails only the put whose head moved; the others of its batch commit", async () => {
+    const { checkpointer, count, done } = await open();
+    const writers = ["a", "b", "c", "d"].map((id) => new ThreadWriter(checkpointer, id));
+    for (const writer of writers) await writer.write({ log: 0 });
+    const c = writers[2]!;
+    const stale = ThreadWriter.fork(c, c.head!, c.state);
+    await c.write({ log: 1 }); // moves c's head past the one `stale` expects
+    const before = count();
+    // The first put takes the only slot; the next four wait and leave together.
+    const first = new ThreadWriter(checkpointer, "z").write({ log: 0 });
+    const outcomes = await Promise.allSettled([
+      first,
+      writers[0]!.write({ log: 1 }),
+      writers[1]!.write({ log: 1 }),
+      stale.write({ log: 2 }),
+      writers[3]!.write({ log: 1 }),
+    ]);
+    // One statement alone, one batch, and the head read that tells the conflict.
+    expect(count() - before).toBe(3);
+    expect(outcomes.map((o) => o.status)).toEqual([
+      "fulfilled",
+      "fulfilled",
+      "fulfilled",
+      "rejected",
+      "fulfilled",
+    ]);
+    const conflict = (outcomes[3] as PromiseRejectedResult).reason as CheckpointConflictError;
+    expect(conflict).toBeInstanceOf(CheckpointConflictError);
+    expect(conflict.data.actualHeadId).toBe(c.head!.id);
+    for (const id of ["a", "b", "d"]) {
+      expect(rebuild((await checkpointer.get(id))!)).toEqual({ log: [0, 1] });
+    }
+    expect((await collect(checkpointer.list("c"))).map((h) => h.step)).toEqual([1, 0]);
+    await done();
+  });
+
+  it("a first put on a thread another writer created fails alone; its batchmates are written", async () => {
+    const { checkpointer, done } = await open();
+    await new ThreadWriter(checkpointer, "taken").write({ log: 0 });
+    const outcomes = await Promise.allSettled([
+      new ThreadWriter(checkpointer, "z").write({ log: 0 }),
+      new ThreadWriter(checkpointer, "x").write({ log: 0 }),
+      new ThreadWriter(checkpointer, "taken").write({ log: 1 }), // expects no head: there is one
+      new ThreadWriter(checkpointer, "y").write({ log: 0 }),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual([
+      "fulfilled",
+      "fulfilled",
+      "rejected",
+      "fulfilled",
+    ]);
+    expect((outcomes[2] as PromiseRejectedResult).reason).toBeInstanceOf(CheckpointConflictError);
+    expect(rebuild((await checkpointer.get("taken"))!)).toEqual({ log: [0] });
+    for (const id of ["x", "y"])
+      expect(rebuild((await checkpointer.get(id))!)).toEqual({ log: [0] });
+    await done();
+  });
+
+  it("fails only the fenced put whose lease was lost, and reports a pending cancel to its batchmate", async () => {
+    const { checkpointer, count, done } = await open();
+    const runs = checkpointer.runs;
+    await runs.create({ threadId: "lost", graph: "g", input: 1 });
+    const lapsed = await runs.claim({ workerId: "w1", leaseMs: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const retaken = await runs.claim({ workerId: "w2", leaseMs: 60_000 });
+    expect(retaken?.run.id).toBe(lapsed!.run.id);
+    const held = await runs.create({ threadId: "held", graph: "g", input: 1 });
+    const claim = await runs.claim({ workerId: "w3", leaseMs: 60_000 });
+    expect(claim?.run.id).toBe(held.id);
+    await runs.cancel(held.id); // running: asks its worker, who hears it from its next put
+    const controls: string[] = [];
+    const before = count();
+    const outcomes = await Promise.allSettled([
+      new ThreadWriter(checkpointer, "z").write({ log: 0 }),
+      new ThreadWriter(checkpointer, "lost").write({ log: 0 }, { fence: lapsed!.fence }),
+      new ThreadWriter(checkpointer, "held").write(
+        { log: 0 },
+        { fence: { ...claim!.fence, onControl: (control) => controls.push(control) } },
+      ),
+      new ThreadWriter(checkpointer, "free").write({ log: 0 }),
+    ]);
+    expect(count() - before).toBe(2);
+    expect(outcomes.map((o) => o.status)).toEqual([
+      "fulfilled",
+      "rejected",
+      "fulfilled",
+      "fulfilled",
+    ]);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toBeInstanceOf(LeaseLostError);
+    expect(controls).toEqual(["cancel"]);
+    expect(await checkpointer.get("lost")).toBeUndefined();
+    expect((await checkpointer.get("held"))?.checkpoint.step).toBe(0);
+    expect((await checkpointer.get("free"))?.checkpoint.step).toBe(0);
+    await done();
+  });
+
+  it("a batch whose connection is killed in flight: each put is checked, then written once", async () => {
+    const { checkpointer, done } = await open();
+    const writers = Array.from({ length: 8 }, (_, i) => new ThreadWriter(checkpointer, `k${i}`));
+    for (const writer of writers) await writer.write({ log: 0 });
+    // Hold k7's head row, so that the batch waits on it, in flight, until killed.
+    const blocker = await pool.connect();
+    await blocker.query("BEGIN");
+    await blocker.query(
+      `SELECT 1 FROM "${checkpointer.schema}".heads WHERE thread_id = 'k7' FOR UPDATE`,
+    );
+    const first = new ThreadWriter(checkpointer, "z").write({ log: 0 });
+    const batch = writers.map((writer) => writer.write({ log: 1 }));
+    let killed = 0;
+    for (let tries = 0; killed === 0 && tries < 200; tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      const { rows } = await pool.query<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity
+         WHERE wait_event_type = 'Lock' AND query LIKE '%unnest%' AND query LIKE $1`,
+        [`%${checkpointer.schema}%`],
+      );
+      for (const { pid } of rows) {
+        await pool.query("SELECT pg_terminate_backend($1)", [pid]);
+        killed += 1;
+      }
+    }
+    await blocker.query("ROLLBACK");
+    blocker.release();
+    expect(killed).toBe(1);
+    const outcomes = await Promise.allSettled([first, ...batch]);
+    for (const outcome of outcomes) {
+      // Each put committed, or failed with an error worth retrying; here all are retried in time.
+      if (outcome.status === "rejected") expect(outcome.reason).toMatchObject({ retryable: true });
+    }
+    expect(outcomes.every((o) => o.status === "fulfilled")).toBe(true);
+    for (const writer of writers) {
+      const history = await collect(checkpointer.list(writer.threadId));
+      expect(history.map((h) => h.step)).toEqual([1, 0]); // once, not twice
+    }
+    await done();
   });
 });

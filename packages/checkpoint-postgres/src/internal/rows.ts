@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type pg from "pg";
+import type { Fence } from "@waypoint/checkpoint";
 import type { EncodedCheckpoint } from "@waypoint/checkpoint/backend";
 
 /** Row shapes and statement parameters of the PostgreSQL checkpointer. */
@@ -62,4 +63,23 @@ export function checkpointParams(record: EncodedCheckpoint): unknown[] {
     record.writes,
     record.snapshot,
   ];
+}
+
+/** What a put sends: its record, the head it expects and, under a run's lease, its fence. */
+export interface PutParams {
+  readonly record: EncodedCheckpoint;
+  readonly expectedHeadId: string | null;
+  readonly fence: Fence | undefined;
+}
+
+/** The arrays of putBatch (one element per put, in order), `fenced` adding run ids and tokens. */
+export function batchParams(puts: readonly PutParams[], fenced: boolean): unknown[][] {
+  const columns: unknown[][] = Array.from({ length: fenced ? 19 : 17 }, () => []);
+  for (const { record, expectedHeadId, fence } of puts) {
+    const row = checkpointParams(record);
+    row.push(expectedHeadId);
+    if (fenced) row.push(fence?.runId ?? null, fence?.token ?? null);
+    for (let i = 0; i < columns.length; i += 1) columns[i]!.push(row[i]);
+  }
+  return columns;
 }

@@ -63,6 +63,63 @@ export function statements(s: string, withTtl: boolean) {
       CASE WHEN c.id = t.id THEN ${pendingJson} END AS pending
     FROM t JOIN ${s}.checkpoints c
       ON c.thread_id = $1 AND c.namespace = $2 AND c.id >= t.base_id AND c.id <= t.id AND c.base_id = t.base_id`;
+  // Several puts of distinct threads in one statement (group commit): each
+  // keeps its own head check, parent check, fence and TTL, and only those
+  // that pass are written. `ord` numbers the puts; one row per put comes back.
+  const batchInput = (fenced: boolean) => `b AS MATERIALIZED (
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::bigint[],
+          $7::int[], $8::text[], $9::int[], $10::bigint[], $11::bigint[], $12::int[], $13::text[],
+          $14::text[], $15::text[], $16::text[], $17::text[]${fenced ? ", $18::text[], $19::int[]" : ""})
+          WITH ORDINALITY AS b (thread_id, namespace, id, parent_id, step, created_at, format_version,
+            base_id, chain_length, chain_bytes, snapshot_bytes, next_count, metadata, header, writes,
+            snapshot, expected, ${fenced ? "run_id, token, " : ""}ord)
+      )`;
+  const putBatch = (fenced: boolean) => {
+    const n = fenced ? 20 : 18;
+    const admitted = fenced
+      ? `, fence AS MATERIALIZED (
+        SELECT b.ord, r.token, r.status, r.control, r.worker_id FROM b JOIN ${s}.runs r ON r.id = b.run_id
+        FOR SHARE OF r
+      ), a AS MATERIALIZED (
+        SELECT b.* FROM b WHERE b.run_id IS NULL
+          OR EXISTS (SELECT 1 FROM fence f WHERE f.ord = b.ord AND f.token = b.token AND f.status = 'running')
+      )`
+      : "";
+    const from = fenced ? "a" : "b";
+    const ttlUpsert = withTtl
+      ? `, ttl AS (
+        INSERT INTO ${s}.thread_ttl (thread_id, expires_at)
+        SELECT thread_id, now() + $${n}::float8 * interval '1 second' FROM won
+        ON CONFLICT (thread_id) DO UPDATE SET expires_at = EXCLUDED.expires_at
+      )`
+      : "";
+    return `WITH ${batchInput(fenced)}${admitted}, created AS (
+        INSERT INTO ${s}.heads (thread_id, namespace, head_id)
+        SELECT thread_id, namespace, id FROM ${from} WHERE expected IS NULL AND parent_id IS NULL
+        RETURNING thread_id, namespace
+      ), moved AS (
+        UPDATE ${s}.heads h SET head_id = x.id FROM ${from} x
+        WHERE x.expected IS NOT NULL AND h.thread_id = x.thread_id AND h.namespace = x.namespace
+          AND h.head_id = x.expected
+          AND (x.parent_id IS NULL OR x.parent_id = x.expected OR EXISTS (SELECT 1 FROM ${s}.checkpoints c
+            WHERE c.thread_id = x.thread_id AND c.namespace = x.namespace AND c.id = x.parent_id))
+        RETURNING x.ord
+      ), won AS MATERIALIZED (
+        SELECT * FROM b WHERE ord IN (SELECT ord FROM moved)
+          OR (expected IS NULL AND (thread_id, namespace) IN (SELECT thread_id, namespace FROM created))
+      ), written AS (
+        INSERT INTO ${s}.checkpoints (${INSERT_COLUMNS})
+        SELECT thread_id, namespace, id, parent_id, step, created_at, format_version, base_id, chain_length,
+          chain_bytes, snapshot_bytes, next_count, metadata::jsonb, header, writes, snapshot
+        FROM won
+      )${ttlUpsert}
+      SELECT b.ord IN (SELECT ord FROM won) AS written${
+        fenced
+          ? `, f.token, f.status, f.control, f.worker_id AS "workerId"
+      FROM b LEFT JOIN fence f ON f.ord = b.ord`
+          : " FROM b"
+      } ORDER BY b.ord`;
+  };
   return {
     /**
      * A thread's first checkpoint: creates the head and inserts the
@@ -91,6 +148,10 @@ export function statements(s: string, withTtl: boolean) {
         RETURNING 1
       )${ttl("moved", 18)}
       ${insertWhere("moved")}`,
+    /** Puts of distinct threads, none fenced, as one statement; see putBatch. */
+    putBatch: putBatch(false),
+    /** Puts of distinct threads, some fenced (`$18` run ids, `$19` tokens; null when not). */
+    putBatchFenced: putBatch(true),
     headId: `SELECT head_id AS id FROM ${s}.heads WHERE thread_id = $1 AND namespace = $2`,
     exists: `SELECT 1 FROM ${s}.checkpoints WHERE thread_id = $1 AND namespace = $2 AND id = $3`,
     putPending: pendingUpsert(""),
