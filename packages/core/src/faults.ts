@@ -38,6 +38,14 @@ export class InjectedFault extends Error {
   }
 }
 
+/**
+ * Whether any fault point is armed. Hot paths check it before awaiting a
+ * fault point: an await costs a microtask turn even when nothing is armed.
+ */
+export function faultsArmed(): boolean {
+  return armed.size > 0;
+}
+
 export async function faultPoint(name: FaultPointName): Promise<void> {
   if (armed.size === 0) return;
   const fault = armed.get(name);

@@ -51,8 +51,9 @@ export function currentTaskScope(): TaskScope | undefined {
   return scope.getStore();
 }
 
-export function runInTaskScope<T>(task: Omit<TaskScope, "calls">, body: () => T): T {
-  return scope.run({ ...task, calls: 0 }, body);
+/** Runs `body` in a fresh scope (its `calls` start at 0); the scope object is the task's own. */
+export function runInTaskScope<T>(task: TaskScope, body: () => T): T {
+  return scope.run(task, body);
 }
 
 /**

@@ -17,14 +17,7 @@ export async function writesOf(
   node: string,
   result: unknown,
 ): Promise<ChannelWrite[]> {
-  const command = result instanceof Command ? result : undefined;
-  const update: unknown = command ? command.update : result;
-  const writes =
-    result instanceof SubgraphOutput
-      ? subgraphWrites(spec, taskId, result)
-      : stateWrites(spec, taskId, node, update);
-  for (const edge of spec.edgeWrites.get(node) ?? []) writes.push({ taskId, ...edge });
-  if (command?.goto !== undefined) writes.push(...targetWrites(spec, taskId, node, command.goto));
+  const writes = directWrites(spec, taskId, node, result);
   const branches = spec.branches.get(node) ?? [];
   if (branches.length > 0) {
     const view = channels.valuesWith(writes);
@@ -35,6 +28,27 @@ export async function writesOf(
       writes.push(...targetWrites(spec, taskId, node, picked, branch.pathMap));
     }
   }
+  return writes;
+}
+
+/**
+ * `writesOf` without the conditional edges: the state update, the static
+ * edges and a Command's goto. Synchronous, for nodes that have no router.
+ */
+export function directWrites(
+  spec: GraphSpec,
+  taskId: string,
+  node: string,
+  result: unknown,
+): ChannelWrite[] {
+  const command = result instanceof Command ? result : undefined;
+  const update: unknown = command ? command.update : result;
+  const writes =
+    result instanceof SubgraphOutput
+      ? subgraphWrites(spec, taskId, result)
+      : stateWrites(spec, taskId, node, update);
+  for (const edge of spec.edgeWrites.get(node) ?? []) writes.push({ taskId, ...edge });
+  if (command?.goto !== undefined) writes.push(...targetWrites(spec, taskId, node, command.goto));
   return writes;
 }
 

@@ -18,7 +18,7 @@ import { RecursionLimitError } from "../errors.js";
 import type { GraphSpec } from "../graph/graph-spec.js";
 import { ChannelSet } from "./channel-set.js";
 import type { Interrupt, TaskRuntime } from "./interrupt.js";
-import { writesOf } from "./node-writes.js";
+import { directWrites, writesOf } from "./node-writes.js";
 import {
   interruptSlots,
   pendingInterrupts,
@@ -38,7 +38,7 @@ import {
   updateOf,
 } from "./run-helpers.js";
 import { TaskJournal } from "./task-journal.js";
-import { faultPoint } from "../faults.js";
+import { faultPoint, faultsArmed } from "../faults.js";
 import { runTask } from "./task-runner.js";
 
 /**
@@ -83,6 +83,13 @@ interface Superstep {
   readonly error: unknown;
 }
 
+/** What a superstep's tasks hand back, by task id, as they finish. */
+interface TaskResults {
+  readonly writes: Map<string, ChannelWrite[]>;
+  readonly interrupts: Map<string, readonly Interrupt[]>;
+  error: unknown;
+}
+
 /**
  * One invocation of a graph on a thread: load (or fork from) a checkpoint,
  * apply the input or the resume, then run supersteps until the plan is empty,
@@ -100,8 +107,12 @@ export class RunLoop {
   private next: readonly PlannedTask[];
   private pending: PendingWrite[];
   private inputStep: number;
-  /** The last checkpoint stored, or being stored ("async"): the parent of the next one. */
-  private stored: Promise<CheckpointHeader | null>;
+  /**
+   * The last checkpoint stored (the parent of the next one): its header, or
+   * with "async" the put still under way. Kept as a plain value when known, so
+   * that a "sync" put does not wait on an already settled promise.
+   */
+  private stored: CheckpointHeader | null | Promise<CheckpointHeader | null>;
   private storedId: string | null;
   private unsavedWrites: ChannelWrite[] = [];
   /** Handed to subgraphs that run as nodes. */
@@ -127,7 +138,7 @@ export class RunLoop {
     // A fork runs its tasks afresh: the old checkpoint's pending writes belong to the old branch.
     this.pending = options.checkpointId === undefined ? [...(loaded?.pendingWrites ?? [])] : [];
     this.inputStep = Number(checkpoint?.metadata.inputStep ?? checkpoint?.step ?? -1);
-    this.stored = Promise.resolve(checkpoint ?? null);
+    this.stored = checkpoint ?? null;
     this.storedId = headId;
     this.runtime = runtimeOf(checkpointer, options);
   }
@@ -245,97 +256,99 @@ export class RunLoop {
   private async superstep(): Promise<Superstep> {
     const step = this.step + 1;
     const state = this.channels.values();
-    const results = new Map<string, ChannelWrite[]>();
-    const interruptsByTask = new Map<string, readonly Interrupt[]>();
-    let error: unknown;
-    const saveEarly = this.next.length > 1;
-    const emit = (event: () => StreamEvent) => this.emit(event);
-    await Promise.all(
-      this.next.map(async (task) => {
-        const earlier = this.pending.filter((w) => w.taskId === task.id);
-        if (taskIsDone(earlier)) {
-          results.set(task.id, taskWritesFrom(earlier));
-          return;
-        }
-        const base = { id: task.id, name: task.node, step };
-        const input = task.send ? task.send.payload : state;
-        if (this.wants("tasks"))
-          emit(() => ({ mode: "tasks", data: { event: "start", ...base, input } }));
-        const outcome = await runTask({
-          task,
-          node: this.spec.nodes.get(task.node)!,
-          input,
-          threadId: this.options.threadId,
-          namespace: this.options.namespace,
-          step,
-          resumeValues: resumeValuesFor(earlier),
-          signal: this.options.signal,
-          writer: (chunk) =>
-            this.wants("custom") ? emit(() => ({ mode: "custom", data: chunk })) : undefined,
-          streamMessage: (chunk) =>
-            this.wants("messages")
-              ? emit(() => ({
-                  mode: "messages",
-                  data: [
-                    chunk,
-                    { node: task.node, taskId: task.id, step, namespace: this.options.namespace },
-                  ],
-                }))
-              : undefined,
-          runtime: this.runtime,
-          checkpointId: this.checkpointId!,
-          journal: new TaskJournal(
-            task.id,
-            earlier,
-            (writes) => this.savePending(writes),
-            () => this.stored,
-          ),
-        });
-        if (outcome.kind === "interrupted") {
-          interruptsByTask.set(task.id, outcome.interrupts);
-          await this.savePending([statusWrite(task.id, INTERRUPT_CHANNEL, outcome.interrupts)]);
-          if (this.wants("tasks"))
-            emit(() => ({
-              mode: "tasks",
-              data: { event: "end", ...base, interrupts: outcome.interrupts },
-            }));
-          return;
-        }
-        try {
-          if (outcome.kind === "failed") throw outcome.error;
-          const writes = await writesOf(
-            this.spec,
-            this.channels,
-            task.id,
-            task.node,
-            outcome.result,
-          );
-          results.set(task.id, writes);
-          if (saveEarly) await this.savePending(doneWrites(task.id, this.persisted(writes)));
-          if (this.wants("tasks"))
-            emit(() => ({
-              mode: "tasks",
-              data: { event: "end", ...base, result: outcome.result },
-            }));
-          if (this.wants("updates"))
-            emit(() => ({ mode: "updates", data: { [task.node]: updateOf(outcome.result) } }));
-        } catch (failure) {
-          error ??= failure;
-          const serialized = serializeError(failure);
-          await this.savePending([
-            { taskId: task.id, idx: SLOT.error, channel: ERROR_CHANNEL, value: serialized },
-          ]);
-          if (this.wants("tasks"))
-            emit(() => ({ mode: "tasks", data: { event: "end", ...base, error: serialized } }));
-        }
-      }),
-    );
+    const results: TaskResults = { writes: new Map(), interrupts: new Map(), error: undefined };
+    // A lone task (every step of a chain) is awaited by itself: Promise.all
+    // and a closure per task would cost promises on every superstep.
+    if (this.next.length === 1) await this.runPlanned(this.next[0]!, step, state, results);
+    else await Promise.all(this.next.map((task) => this.runPlanned(task, step, state, results)));
     // Writes (and interrupts) come in plan order, whatever order the tasks finished in.
     return {
-      writes: this.next.flatMap((task) => results.get(task.id) ?? []),
-      interrupts: this.next.flatMap((task) => interruptsByTask.get(task.id) ?? []),
-      error,
+      writes: this.next.flatMap((task) => results.writes.get(task.id) ?? []),
+      interrupts: this.next.flatMap((task) => results.interrupts.get(task.id) ?? []),
+      error: results.error,
     };
+  }
+
+  /** Runs one planned task (unless it finished before a crash) and records its outcome. */
+  private async runPlanned(
+    task: PlannedTask,
+    step: number,
+    state: Record<string, unknown>,
+    results: TaskResults,
+  ): Promise<void> {
+    const earlier = this.pending.filter((w) => w.taskId === task.id);
+    if (taskIsDone(earlier)) {
+      results.writes.set(task.id, taskWritesFrom(earlier));
+      return;
+    }
+    const base = { id: task.id, name: task.node, step };
+    const input = task.send ? task.send.payload : state;
+    if (this.wants("tasks"))
+      this.emit(() => ({ mode: "tasks", data: { event: "start", ...base, input } }));
+    const outcome = await runTask({
+      task,
+      node: this.spec.nodes.get(task.node)!,
+      input,
+      threadId: this.options.threadId,
+      namespace: this.options.namespace,
+      step,
+      resumeValues: resumeValuesFor(earlier),
+      signal: this.options.signal,
+      writer: (chunk) =>
+        this.wants("custom") ? this.emit(() => ({ mode: "custom", data: chunk })) : undefined,
+      streamMessage: (chunk) =>
+        this.wants("messages")
+          ? this.emit(() => ({
+              mode: "messages",
+              data: [
+                chunk,
+                { node: task.node, taskId: task.id, step, namespace: this.options.namespace },
+              ],
+            }))
+          : undefined,
+      runtime: this.runtime,
+      checkpointId: this.checkpointId!,
+      journal: new TaskJournal(
+        task.id,
+        earlier,
+        (writes) => this.savePending(writes),
+        async () => this.stored,
+      ),
+    });
+    if (outcome.kind === "interrupted") {
+      results.interrupts.set(task.id, outcome.interrupts);
+      await this.savePending([statusWrite(task.id, INTERRUPT_CHANNEL, outcome.interrupts)]);
+      if (this.wants("tasks"))
+        this.emit(() => ({
+          mode: "tasks",
+          data: { event: "end", ...base, interrupts: outcome.interrupts },
+        }));
+      return;
+    }
+    try {
+      if (outcome.kind === "failed") throw outcome.error;
+      // Only routers can be async: a node without conditional edges needs no await here.
+      const writes = this.spec.branches.has(task.node)
+        ? await writesOf(this.spec, this.channels, task.id, task.node, outcome.result)
+        : directWrites(this.spec, task.id, task.node, outcome.result);
+      results.writes.set(task.id, writes);
+      if (this.next.length > 1) await this.savePending(doneWrites(task.id, this.persisted(writes)));
+      if (this.wants("tasks"))
+        this.emit(() => ({
+          mode: "tasks",
+          data: { event: "end", ...base, result: outcome.result },
+        }));
+      if (this.wants("updates"))
+        this.emit(() => ({ mode: "updates", data: { [task.node]: updateOf(outcome.result) } }));
+    } catch (failure) {
+      results.error ??= failure;
+      const serialized = serializeError(failure);
+      await this.savePending([
+        { taskId: task.id, idx: SLOT.error, channel: ERROR_CHANNEL, value: serialized },
+      ]);
+      if (this.wants("tasks"))
+        this.emit(() => ({ mode: "tasks", data: { event: "end", ...base, error: serialized } }));
+    }
   }
 
   /**
@@ -426,29 +439,26 @@ export class RunLoop {
     if (source === "input") this.inputStep = this.step;
     this.checkpointId = id;
     this.versionsSeen = planned.versionsSeen;
-    this.next = [...planned.tasks, ...carried(carry, planned.tasks, id, this.options)];
+    this.next =
+      carry.length === 0
+        ? planned.tasks
+        : [...planned.tasks, ...carried(carry, planned.tasks, id, this.options)];
     this.pending = [];
-    await faultPoint("before-commit");
-    await this.persist(
-      this.persisted(writes),
-      { ...this.options.metadata, source, step: this.step, inputStep: this.inputStep },
-      forceSnapshot,
-    );
-    await faultPoint("after-commit");
-    if (this.wants("values")) this.emit(() => ({ mode: "values", data: this.channels.values() }));
-  }
-
-  private async persist(
-    writes: ChannelWrite[],
-    metadata: CheckpointMetadata,
-    forceSnapshot: boolean,
-  ) {
+    if (faultsArmed()) await faultPoint("before-commit");
+    const metadata = {
+      ...this.options.metadata,
+      source,
+      step: this.step,
+      inputStep: this.inputStep,
+    };
     if (this.options.durability === "exit") {
-      this.unsavedWrites = writes;
+      this.unsavedWrites = this.persisted(writes);
       this.unsavedMetadata = metadata;
-      return;
+    } else {
+      await this.putCheckpoint(this.persisted(writes), metadata, forceSnapshot);
     }
-    await this.putCheckpoint(writes, metadata, forceSnapshot);
+    if (faultsArmed()) await faultPoint("after-commit");
+    if (this.wants("values")) this.emit(() => ({ mode: "values", data: this.channels.values() }));
   }
 
   private async putCheckpoint(
@@ -457,7 +467,7 @@ export class RunLoop {
     forceSnapshot: boolean,
   ) {
     // The next put needs its parent's header (its chain), which the previous put returns.
-    const parent = await this.stored;
+    const parent = this.stored instanceof Promise ? await this.stored : this.stored;
     const header = this.checkpointer.put({
       checkpoint: {
         threadId: this.options.threadId,
@@ -476,11 +486,17 @@ export class RunLoop {
       forceSnapshot,
     });
     this.storedId = this.checkpointId;
-    this.stored = header.then((saved) => {
-      if (this.wants("checkpoints")) this.emit(() => ({ mode: "checkpoints", data: saved }));
-      return saved;
-    });
-    if (this.options.durability === "sync") await this.stored;
+    if (this.options.durability === "sync") {
+      // A put that fails leaves `stored` as it was; the error ends the run.
+      this.stored = this.saved(await header);
+      return;
+    }
+    this.stored = header.then((saved) => this.saved(saved));
+  }
+
+  private saved(header: CheckpointHeader): CheckpointHeader {
+    if (this.wants("checkpoints")) this.emit(() => ({ mode: "checkpoints", data: header }));
+    return header;
   }
 
   /** Waits for writes in flight; with "exit", writes the one checkpoint and its pending writes. */
@@ -490,7 +506,7 @@ export class RunLoop {
       this.unsavedMetadata = null;
       await this.putCheckpoint(this.unsavedWrites, metadata, true);
     }
-    await this.stored;
+    if (this.stored instanceof Promise) await this.stored;
     if (this.options.durability === "exit" && this.pending.length > 0)
       await this.writePending(this.pending);
   }
@@ -534,7 +550,7 @@ export class RunLoop {
   }
 
   private async writePending(writes: PendingWrite[]): Promise<void> {
-    await this.stored; // the checkpoint they belong to must exist first
+    if (this.stored instanceof Promise) await this.stored; // the checkpoint they belong to must exist first
     await this.checkpointer.putPendingWrites(
       {
         threadId: this.options.threadId,

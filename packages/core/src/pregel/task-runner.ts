@@ -37,69 +37,56 @@ export interface TaskRunOptions {
 /** Runs one task with its node's retry policy and timeout. Never throws. */
 export async function runTask(options: TaskRunOptions): Promise<TaskOutcome> {
   const partials = new PartialSaver(options.journal);
-  try {
-    return await runAttempts(options, partials);
-  } finally {
-    await partials.stop();
-  }
-}
-
-async function runAttempts(options: TaskRunOptions, partials: PartialSaver): Promise<TaskOutcome> {
   const policy = options.node.retry ?? {};
   const maxAttempts = policy.maxAttempts ?? 1;
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return { kind: "done", result: await attemptOnce(options, attempt, partials) };
-    } catch (error) {
-      if (error instanceof GraphInterrupt)
-        return { kind: "interrupted", interrupts: error.interrupts };
-      if (attempt >= maxAttempts || !shouldRetry(policy, error) || options.signal.aborted) {
-        return { kind: "failed", error };
+  try {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return { kind: "done", result: await attemptOnce(options, attempt, partials) };
+      } catch (error) {
+        if (error instanceof GraphInterrupt)
+          return { kind: "interrupted", interrupts: error.interrupts };
+        if (attempt >= maxAttempts || !shouldRetry(policy, error) || options.signal.aborted) {
+          return { kind: "failed", error };
+        }
+        await sleep(backoff(policy, attempt), options.signal);
       }
-      await sleep(backoff(policy, attempt), options.signal);
     }
+  } finally {
+    const saving = partials.stop();
+    if (saving !== undefined) await saving;
   }
 }
 
-async function attemptOnce(
+/**
+ * One call of the node, in the task's scope (for `interrupt()`), one microtask
+ * later (so that a timeout is armed before a node that blocks, and all of a
+ * superstep's tasks start before any node runs). Not an async function: a
+ * node without a timeout costs no promise more than its own call.
+ */
+function attemptOnce(
   options: TaskRunOptions,
   attempt: number,
   partials: PartialSaver,
 ): Promise<unknown> {
   const timeoutMs = options.node.timeoutMs;
-  // A node without a timeout shares the run's signal; one with a timeout gets
-  // its own, so that the timeout aborts only this task.
-  const controller = timeoutMs === undefined ? undefined : new AbortController();
-  const abort = () => controller?.abort(options.signal.reason);
-  if (controller) options.signal.addEventListener("abort", abort, { once: true });
+  if (timeoutMs === undefined) return callNode(options, attempt, options.signal, partials);
+  return attemptWithTimeout(options, attempt, partials, timeoutMs);
+}
+
+async function attemptWithTimeout(
+  options: TaskRunOptions,
+  attempt: number,
+  partials: PartialSaver,
+  timeoutMs: number,
+): Promise<unknown> {
+  // A node with a timeout gets its own signal, so that the timeout aborts only this task.
+  const controller = new AbortController();
+  const abort = () => controller.abort(options.signal.reason);
+  options.signal.addEventListener("abort", abort, { once: true });
   let timer: NodeJS.Timeout | undefined;
   try {
-    const context: NodeContext = {
-      threadId: options.threadId,
-      namespace: options.namespace,
-      step: options.step,
-      taskId: options.task.id,
-      node: options.node.name,
-      attempt,
-      signal: controller?.signal ?? options.signal,
-      writer: options.writer,
-      streamMessage: options.streamMessage,
-      interrupt: (value) => interrupt(value),
-      effect: effects(options, attempt, () => context.signal),
-      partial: (value) => partials.push(value),
-      salvage: options.journal.salvage,
-    };
-    const run = runInTaskScope(
-      {
-        taskId: options.task.id,
-        node: options.node.name,
-        namespace: options.namespace,
-        resumeValues: options.resumeValues,
-        runtime: options.runtime,
-      },
-      () => Promise.resolve().then(() => options.node.run(options.input as never, context)),
-    );
-    if (timeoutMs === undefined || controller === undefined) return await run;
+    const run = callNode(options, attempt, controller.signal, partials);
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         const error = new NodeTimeoutError(options.node.name, timeoutMs);
@@ -110,15 +97,49 @@ async function attemptOnce(
     return await Promise.race([run, timeout]);
   } finally {
     clearTimeout(timer);
-    if (controller) options.signal.removeEventListener("abort", abort);
+    options.signal.removeEventListener("abort", abort);
   }
+}
+
+function callNode(
+  options: TaskRunOptions,
+  attempt: number,
+  signal: AbortSignal,
+  partials: PartialSaver,
+): Promise<unknown> {
+  const context: NodeContext = {
+    threadId: options.threadId,
+    namespace: options.namespace,
+    step: options.step,
+    taskId: options.task.id,
+    node: options.node.name,
+    attempt,
+    signal,
+    writer: options.writer,
+    streamMessage: options.streamMessage,
+    interrupt,
+    effect: effects(options, attempt, signal),
+    partial: (value) => partials.push(value),
+    salvage: options.journal.salvage,
+  };
+  return runInTaskScope(
+    {
+      taskId: options.task.id,
+      node: options.node.name,
+      namespace: options.namespace,
+      resumeValues: options.resumeValues,
+      runtime: options.runtime,
+      calls: 0,
+    },
+    () => Promise.resolve().then(() => options.node.run(options.input as never, context)),
+  );
 }
 
 /** ctx.effect for one attempt: effects are numbered by call order, from 0 on every attempt. */
 function effects(
   options: TaskRunOptions,
   attempt: number,
-  signal: () => AbortSignal,
+  signal: AbortSignal,
 ): NodeContext["effect"] {
   let calls = 0;
   const { journal, task, node } = options;
@@ -149,7 +170,7 @@ function effects(
     await faultPoint("before-effect");
     let result: T;
     try {
-      result = await fn({ idempotencyKey, attempt, signal: signal() });
+      result = await fn({ idempotencyKey, attempt, signal });
     } catch (error) {
       // A TerminalError is an outcome: record it, so a replay fails the same way without calling fn.
       if (error instanceof TerminalError) await journal.recordFailure(name, index, error);
@@ -169,7 +190,8 @@ class PartialSaver {
   private latest: { value: unknown } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastSaved = 0;
-  private saving: Promise<void> = Promise.resolve();
+  /** Saves in flight, chained; none until the node first reports a partial. */
+  private saving: Promise<void> | undefined;
 
   constructor(private readonly journal: TaskJournal) {}
 
@@ -187,16 +209,17 @@ class PartialSaver {
     if (latest === undefined) return;
     this.lastSaved = Date.now();
     // Best effort: a partial that fails to save must not fail the node.
-    this.saving = this.saving
+    this.saving = (this.saving ?? Promise.resolve())
       .then(() => this.journal.savePartial(latest.value))
       .catch(() => undefined);
   }
 
-  async stop(): Promise<void> {
+  /** Drops what is unsaved; returns the saves still in flight, if any, to wait for. */
+  stop(): Promise<void> | undefined {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.latest = undefined;
-    await this.saving;
+    return this.saving;
   }
 }
 
