@@ -2,6 +2,9 @@ import type { ChannelValues, ChannelWrite, LoadedCheckpoint } from "@waypoint/ch
 import { MultipleWritesError, type Channel, type ChannelSpec } from "../channels/channel.js";
 import { InvalidUpdateError } from "../errors.js";
 
+/** What `update` gets for a channel nobody wrote to: one shared list, never changed. */
+const NO_WRITES: readonly never[] = Object.freeze([]);
+
 /**
  * The live channels of one run. The same `apply` turns a superstep's writes
  * into new channel state both when the superstep runs and when a stored
@@ -40,7 +43,8 @@ export class ChannelSet {
     writes: readonly ChannelWrite[],
     nodeOf: (taskId: string) => string = (id) => id,
   ): string[] {
-    const grouped = new Map<string, ChannelWrite[]>();
+    // The written values by channel, in order; nothing is allocated for the others.
+    const grouped = new Map<string, unknown[]>();
     for (const write of writes) {
       if (!this.channels.has(write.channel)) {
         throw new InvalidUpdateError(
@@ -49,17 +53,18 @@ export class ChannelSet {
           "there is no such state key",
         );
       }
-      const list = grouped.get(write.channel) ?? [];
-      list.push(write);
-      grouped.set(write.channel, list);
+      const values = grouped.get(write.channel);
+      if (values === undefined) grouped.set(write.channel, [write.value]);
+      else values.push(write.value);
     }
     const changed: string[] = [];
     for (const [name, channel] of this.channels) {
-      const channelWrites = grouped.get(name) ?? [];
       try {
-        if (channel.update(channelWrites.map((w) => w.value))) changed.push(name);
+        if (channel.update(grouped.get(name) ?? NO_WRITES)) changed.push(name);
       } catch (error) {
-        const nodes = [...new Set(channelWrites.map((w) => nodeOf(w.taskId)))];
+        const nodes = [
+          ...new Set(writes.filter((w) => w.channel === name).map((w) => nodeOf(w.taskId))),
+        ];
         if (error instanceof MultipleWritesError) {
           throw new InvalidUpdateError(
             name,

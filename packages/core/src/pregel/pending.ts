@@ -20,11 +20,15 @@ export function taskWritesFrom(writes: readonly PendingWrite[]): ChannelWrite[] 
     .map(({ taskId, channel, value }) => ({ taskId, channel, value }));
 }
 
-export function resumeValuesFor(writes: readonly PendingWrite[]): Record<string, unknown> {
+const NO_RESUME_VALUES: Readonly<Record<string, unknown>> = Object.freeze({});
+
+export function resumeValuesFor(
+  writes: readonly PendingWrite[],
+): Readonly<Record<string, unknown>> {
   const slot = writes.find(
     (write) => write.idx === SLOT.resumeValues && write.channel === RESUME_VALUES_CHANNEL,
   );
-  return (slot?.value as Record<string, unknown> | undefined) ?? {};
+  return (slot?.value as Record<string, unknown> | undefined) ?? NO_RESUME_VALUES;
 }
 
 /**

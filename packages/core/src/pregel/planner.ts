@@ -37,13 +37,17 @@ export function plan(input: PlanInput): Plan {
   const versionsSeen: Record<string, ChannelVersions> = { ...input.versionsSeen };
   const tasks: PlannedTask[] = [];
   for (const node of input.nodes) {
-    const seen = versionsSeen[node.name] ?? {};
-    const fired = node.triggers.filter(
-      (channel) =>
-        (input.versions[channel] ?? 0) > (seen[channel] ?? 0) &&
-        input.channels.get(channel)?.isAvailable(),
-    );
-    if (fired.length === 0) continue;
+    const seen = versionsSeen[node.name];
+    // Built only for a node that runs: most nodes of a graph do not, at any one step.
+    let fired: string[] | undefined;
+    for (const channel of node.triggers) {
+      if (
+        (input.versions[channel] ?? 0) > (seen?.[channel] ?? 0) &&
+        input.channels.get(channel)?.isAvailable() === true
+      )
+        (fired ??= []).push(channel);
+    }
+    if (fired === undefined) continue;
     tasks.push({
       id: taskId([input.threadId, input.namespace, input.checkpointId, node.name, ...fired]),
       node: node.name,

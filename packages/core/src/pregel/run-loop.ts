@@ -231,19 +231,21 @@ export class RunLoop {
       if (this.step - this.inputStep >= this.options.recursionLimit) {
         throw new RecursionLimitError(this.options.recursionLimit, this.options.threadId);
       }
-      const held = this.next.filter(
-        (t) => this.options.interruptBefore.has(t.node) && !this.released(t.id),
-      );
+      const { interruptBefore, interruptAfter } = this.options;
+      const held =
+        interruptBefore.size === 0
+          ? []
+          : this.next.filter((t) => interruptBefore.has(t.node) && !this.released(t.id));
       if (held.length > 0)
         return this.pause(held.map((t) => staticInterrupt(t.id, t.node, "before", this.options)));
-      const ran = this.next.map((task) => task.node);
+      const ran = interruptAfter.size === 0 ? [] : this.next.map((task) => task.node);
       const superstep = await this.superstep();
       if (superstep.interrupts.length > 0) return this.result(superstep.interrupts);
       // Rethrown as the node threw it, so callers can catch their own error types.
       // eslint-disable-next-line @typescript-eslint/only-throw-error
       if (superstep.error !== undefined) throw superstep.error;
       await this.commit(superstep.writes, "loop");
-      const after = [...new Set(ran.filter((node) => this.options.interruptAfter.has(node)))];
+      const after = [...new Set(ran.filter((node) => interruptAfter.has(node)))];
       if (after.length > 0)
         return this.pause(
           after.map((n) => staticInterrupt(`after:${n}`, n, "after", this.options)),
@@ -276,7 +278,8 @@ export class RunLoop {
     state: Record<string, unknown>,
     results: TaskResults,
   ): Promise<void> {
-    const earlier = this.pending.filter((w) => w.taskId === task.id);
+    const earlier =
+      this.pending.length === 0 ? this.pending : this.pending.filter((w) => w.taskId === task.id);
     if (taskIsDone(earlier)) {
       results.writes.set(task.id, taskWritesFrom(earlier));
       return;

@@ -27,7 +27,8 @@ export const effectSlot = (index: number) => SLOT.effectBase - index;
  * from storage after a crash.
  */
 export class TaskJournal {
-  private readonly effects = new Map<number, EffectRecord>();
+  /** By index; made when the first effect is read or recorded (most tasks have none). */
+  private effects: Map<number, EffectRecord> | undefined;
   readonly salvage: Salvage | undefined;
 
   constructor(
@@ -41,7 +42,7 @@ export class TaskJournal {
     for (const write of earlier) {
       if (write.channel === EFFECT_CHANNEL) {
         const record = write.value as EffectRecord;
-        this.effects.set(record.index, record);
+        (this.effects ??= new Map()).set(record.index, record);
       } else if (write.channel === PARTIAL_CHANNEL) {
         partial = write.value as { value: unknown; savedAt: number };
       }
@@ -53,7 +54,7 @@ export class TaskJournal {
   }
 
   effect(index: number): EffectRecord | undefined {
-    return this.effects.get(index);
+    return this.effects?.get(index);
   }
 
   async recordEffect(record: EffectRecord): Promise<void> {
@@ -65,7 +66,7 @@ export class TaskJournal {
         value: record,
       },
     ]);
-    this.effects.set(record.index, record);
+    (this.effects ??= new Map()).set(record.index, record);
   }
 
   recordFailure(name: string, index: number, error: unknown): Promise<void> {
