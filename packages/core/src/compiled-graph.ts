@@ -102,6 +102,9 @@ export interface StateSnapshot<D extends StateDefinition> {
 }
 
 const DEFAULT_RECURSION_LIMIT = 25;
+/** What `invoke` streams: nothing, so no event is built. */
+const NO_MODES: ReadonlySet<StreamMode> = new Set();
+const ignore = () => undefined;
 
 /** A graph ready to run: `invoke`, `stream`, and the state APIs. */
 export class CompiledGraph<D extends StateDefinition> {
@@ -110,6 +113,9 @@ export class CompiledGraph<D extends StateDefinition> {
   private readonly ephemeral: boolean;
   /** Finished runs by thread, for the next input on the same thread (sync durability only). */
   private readonly warm = new WarmRuns(256);
+  /** The static interrupts as sets, made once and shared by every run (which only reads them). */
+  private readonly interruptBefore: ReadonlySet<string>;
+  private readonly interruptAfter: ReadonlySet<string>;
 
   constructor(
     readonly spec: GraphSpec,
@@ -117,6 +123,8 @@ export class CompiledGraph<D extends StateDefinition> {
   ) {
     this.ephemeral = options.checkpointer === undefined;
     this.checkpointer = options.checkpointer ?? new MemoryCheckpointer();
+    this.interruptBefore = new Set(options.interruptBefore ?? []);
+    this.interruptAfter = new Set(options.interruptAfter ?? []);
   }
 
   /** Runs until the graph finishes or interrupts; returns the final state. */
@@ -124,7 +132,7 @@ export class CompiledGraph<D extends StateDefinition> {
     input: UpdateOf<D> | Command | null,
     options: InvokeOptions = {},
   ): Promise<InvokeResult<D>> {
-    const result = await this.start(input, options, () => undefined, new Set());
+    const result = await this.start(input, options, ignore, NO_MODES);
     const values = result.values as InvokeResult<D>;
     return result.interrupts.length > 0 ? { ...values, __interrupt__: result.interrupts } : values;
   }
@@ -269,7 +277,7 @@ export class CompiledGraph<D extends StateDefinition> {
   private runOptions(
     options: InvokeOptions,
     emit: (event: StreamEvent) => void,
-    modes: ReadonlySet<StreamMode> = new Set(),
+    modes: ReadonlySet<StreamMode> = NO_MODES,
   ): RunOptions {
     const threadId = options.threadId ?? (this.ephemeral ? randomUUID() : undefined);
     if (threadId === undefined)
@@ -283,8 +291,8 @@ export class CompiledGraph<D extends StateDefinition> {
       ...(options.stop ? { stop: options.stop } : {}),
       ...(options.metadata ? { metadata: options.metadata } : {}),
       ...(options.checkpointId ? { checkpointId: options.checkpointId } : {}),
-      interruptBefore: new Set(this.options.interruptBefore ?? []),
-      interruptAfter: new Set(this.options.interruptAfter ?? []),
+      interruptBefore: this.interruptBefore,
+      interruptAfter: this.interruptAfter,
       emit,
       modes,
     };
