@@ -317,6 +317,7 @@ export class RunLoop {
         (writes) => this.savePending(writes),
         async () => this.stored,
       ),
+      concurrent: this.next.length > 1,
     });
     if (outcome.kind === "interrupted") {
       results.interrupts.set(task.id, outcome.interrupts);

@@ -32,6 +32,8 @@ export interface TaskRunOptions {
   /** The checkpoint the task was planned in (part of its effects' keys). */
   readonly checkpointId: string;
   readonly journal: TaskJournal;
+  /** Whether other tasks of the superstep run beside this one. */
+  readonly concurrent: boolean;
 }
 
 /** Runs one task with its node's retry policy and timeout. Never throws. */
@@ -42,7 +44,9 @@ export async function runTask(options: TaskRunOptions): Promise<TaskOutcome> {
   try {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return { kind: "done", result: await attemptOnce(options, attempt, partials) };
+        const result = attemptOnce(options, attempt, partials);
+        // A node that returned a plain value costs no await (a promise and a microtask turn).
+        return { kind: "done", result: isPromiseLike(result) ? await result : result };
       } catch (error) {
         if (error instanceof GraphInterrupt)
           return { kind: "interrupted", interrupts: error.interrupts };
@@ -59,18 +63,14 @@ export async function runTask(options: TaskRunOptions): Promise<TaskOutcome> {
 }
 
 /**
- * One call of the node, in the task's scope (for `interrupt()`), one microtask
- * later (so that a timeout is armed before a node that blocks, and all of a
- * superstep's tasks start before any node runs). Not an async function: a
- * node without a timeout costs no promise more than its own call.
+ * One call of the node: what it returned (a value or a promise), or a throw.
+ * Not an async function, so that a node without a timeout costs no promise
+ * besides its own.
  */
-function attemptOnce(
-  options: TaskRunOptions,
-  attempt: number,
-  partials: PartialSaver,
-): Promise<unknown> {
+function attemptOnce(options: TaskRunOptions, attempt: number, partials: PartialSaver): unknown {
   const timeoutMs = options.node.timeoutMs;
-  if (timeoutMs === undefined) return callNode(options, attempt, options.signal, partials);
+  if (timeoutMs === undefined)
+    return callNode(options, attempt, options.signal, partials, options.concurrent);
   return attemptWithTimeout(options, attempt, partials, timeoutMs);
 }
 
@@ -86,7 +86,7 @@ async function attemptWithTimeout(
   options.signal.addEventListener("abort", abort, { once: true });
   let timer: NodeJS.Timeout | undefined;
   try {
-    const run = callNode(options, attempt, controller.signal, partials);
+    const run = callNode(options, attempt, controller.signal, partials, true);
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         const error = new NodeTimeoutError(options.node.name, timeoutMs);
@@ -101,12 +101,18 @@ async function attemptWithTimeout(
   }
 }
 
+/**
+ * Calls the node in the task's scope (for `interrupt()`). `deferred` calls it
+ * a microtask later: so that a timeout is armed before a node that blocks,
+ * and all of a superstep's tasks have started before any node runs.
+ */
 function callNode(
   options: TaskRunOptions,
   attempt: number,
   signal: AbortSignal,
   partials: PartialSaver,
-): Promise<unknown> {
+  deferred: boolean,
+): unknown {
   const context: NodeContext = {
     threadId: options.threadId,
     namespace: options.namespace,
@@ -122,6 +128,7 @@ function callNode(
     partial: (value) => partials.push(value),
     salvage: options.journal.salvage,
   };
+  const call = () => options.node.run(options.input as never, context);
   return runInTaskScope(
     {
       taskId: options.task.id,
@@ -131,7 +138,16 @@ function callNode(
       runtime: options.runtime,
       calls: 0,
     },
-    () => Promise.resolve().then(() => options.node.run(options.input as never, context)),
+    deferred ? () => Promise.resolve().then(call) : call,
+  );
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value instanceof Promise ||
+    ((typeof value === "object" || typeof value === "function") &&
+      value !== null &&
+      typeof (value as { then?: unknown }).then === "function")
   );
 }
 
