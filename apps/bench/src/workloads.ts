@@ -85,8 +85,12 @@ export function stepTime(intervals: readonly number[], mark: number): number {
 
 /** One side's graph (or the floor's loop) of a shape, on one store. */
 export interface Runner {
-  /** One invocation on `threadId`; returns the thread's whole log afterwards. */
-  run(threadId: string): Promise<readonly string[]>;
+  /**
+   * One invocation on `threadId`; returns the thread's whole log afterwards.
+   * `newThread`: the thread is made for this run (Waypoint then starts it
+   * without reading it; the other sides have no such option and ignore it).
+   */
+  run(threadId: string, options?: { newThread?: boolean }): Promise<readonly string[]>;
   /** The thread's log as a fresh process would load it. */
   load(threadId: string): Promise<readonly string[]>;
 }
@@ -113,8 +117,13 @@ export function waypointRunner(shape: Shape, checkpointer: Checkpointer): Runner
   }
   const graph = builder.compile({ checkpointer });
   return {
-    async run(threadId) {
-      const options = { threadId, durability: "sync", recursionLimit: RECURSION_LIMIT } as const;
+    async run(threadId, { newThread = false } = {}) {
+      const options = {
+        threadId,
+        durability: "sync",
+        recursionLimit: RECURSION_LIMIT,
+        newThread,
+      } as const;
       return (await graph.invoke({}, options)).log;
     },
     async load(threadId) {
@@ -129,7 +138,8 @@ export async function fanOutWork(side: { readonly name: string }, runner: Runner
   let next = 0;
   const worker = async () => {
     while (next < FAN_OUT.threads) {
-      expectLog(side, "(c)", await runner.run(`t${next++}`), expected);
+      // Each thread is made for its run: Waypoint starts it with `newThread`, as a job system would.
+      expectLog(side, "(c)", await runner.run(`t${next++}`, { newThread: true }), expected);
     }
   };
   await Promise.all(Array.from({ length: FAN_OUT.concurrency }, worker));

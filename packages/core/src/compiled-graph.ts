@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import {
   CheckpointConflictError,
   ERROR_CHANNEL,
+  ThreadExistsError,
   MemoryCheckpointer,
   type ChannelWrite,
   type Checkpointer,
@@ -47,6 +48,13 @@ export interface InvokeOptions {
   readonly metadata?: Readonly<Record<string, JsonValue>>;
   /** A claimed run's lease: every write of this invocation is fenced by it. */
   readonly fence?: Fence;
+  /**
+   * The thread must not exist yet (a thread made for this run, say one per
+   * job): the run starts without reading it, which saves a round trip, and
+   * fails with ThreadExistsError, writing nothing, if the thread already has
+   * checkpoints. Like starting a Temporal workflow whose id must be new.
+   */
+  readonly newThread?: boolean;
 }
 
 export interface StreamOptions<M extends StreamMode | readonly StreamMode[]> extends InvokeOptions {
@@ -245,6 +253,7 @@ export class CompiledGraph<D extends StateDefinition> {
     modes: ReadonlySet<StreamMode>,
   ): Promise<{ values: Record<string, unknown>; interrupts: readonly Interrupt[] }> {
     const runOptions = this.runOptions(options, emit, modes);
+    if (options.newThread === true) return this.startNew(input, options, runOptions);
     // A new input on a thread this process just ran can start from the state
     // the last run ended with, instead of reloading and replaying it.
     const reusable =
@@ -266,6 +275,37 @@ export class CompiledGraph<D extends StateDefinition> {
       ? fenced(this.checkpointer, options.fence)
       : this.checkpointer;
     return this.finish(await RunLoop.open(this.spec, checkpointer, runOptions), input, reusable);
+  }
+
+  private async startNew(input: unknown, options: InvokeOptions, runOptions: RunOptions) {
+    const threadId = runOptions.threadId;
+    if (input === null || input === undefined || input instanceof Command) {
+      throw new TypeError(
+        "newThread: true needs an input value (a new thread has nothing to resume)",
+      );
+    }
+    if (options.checkpointId !== undefined) {
+      throw new TypeError("newThread: true cannot be combined with checkpointId");
+    }
+    // Whatever this process last ran on the thread is stale now (it may have been deleted since).
+    this.warm.take(threadId);
+    const checkpointer = options.fence
+      ? fenced(this.checkpointer, options.fence)
+      : this.checkpointer;
+    const loop = RunLoop.fresh(this.spec, checkpointer, runOptions);
+    try {
+      return await this.finish(
+        loop,
+        input,
+        options.fence === undefined && runOptions.durability === "sync",
+      );
+    } catch (error) {
+      // The input checkpoint expected no head: a conflict there means the thread exists, and nothing ran.
+      if (error instanceof CheckpointConflictError && !loop.savedInput) {
+        throw new ThreadExistsError(threadId);
+      }
+      throw error;
+    }
   }
 
   private async finish(loop: RunLoop, input: unknown, keep: boolean) {

@@ -330,6 +330,25 @@ export function runWorkerSuite(options: WorkerSuiteOptions): void {
       expect(lost).toMatchObject({ status: "failed", error: { code: "GRAPH_NOT_FOUND" } });
     });
 
+    it("newThread: a new thread starts without a read; an existing one fails THREAD_EXISTS and writes nothing", async () => {
+      const { graph, sink, checkpointer } = await setup({ steps: 2 });
+      const fresh = await graph.invoke(
+        { tag: "n", step: 0 },
+        { threadId: "t-new", newThread: true },
+      );
+      expect(fresh.log).toEqual(["n:1", "n:2"]);
+      const before = (await graph.getState("t-new"))!.checkpointId;
+      await expect(
+        graph.invoke({ tag: "again", step: 0 }, { threadId: "t-new", newThread: true }),
+      ).rejects.toMatchObject({ code: "THREAD_EXISTS" });
+      const other = stepGraph(checkpointer, sink, { steps: 2 }); // a process that never saw the thread
+      await expect(
+        other.invoke({ tag: "cold", step: 0 }, { threadId: "t-new", newThread: true }),
+      ).rejects.toMatchObject({ code: "THREAD_EXISTS" });
+      expect((await graph.getState("t-new"))!.checkpointId).toBe(before);
+      expect(sink.calls).toEqual(["n:1", "n:2"]);
+    });
+
     it("streams a run's states from another client as its checkpoints are stored", async () => {
       const env = await setup({ stepMs: 20 });
       const run = await env.client.runs.create(

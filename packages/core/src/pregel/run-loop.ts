@@ -207,6 +207,11 @@ export class RunLoop {
     return new RunLoop(spec, checkpointer, options, loaded, headId);
   }
 
+  /** A run on a thread that must be new: nothing to read; its input put expects no head. */
+  static fresh(spec: GraphSpec, checkpointer: Checkpointer, options: RunOptions): RunLoop {
+    return new RunLoop(spec, checkpointer, options, undefined, null);
+  }
+
   async run(input: unknown): Promise<RunResult> {
     try {
       if (input instanceof Command && input.resume !== undefined) await this.resume(input.resume);

@@ -13,6 +13,7 @@ import {
   type RunRecord,
   type RunStore,
 } from "@waypoint/checkpoint";
+import { Command } from "../constants.js";
 import { decodeRunInput, runStoreOf, type RunnableGraph } from "./run-input.js";
 
 export interface WorkerOptions {
@@ -207,14 +208,17 @@ class RunningRun {
     }
     let result: unknown;
     try {
-      // A run taken over after a crash already applied its input if any checkpoint is its own.
-      const started = await hasCheckpointOf(graph.checkpointer, run);
-      result = await graph.invoke(started ? null : decodeRunInput(run.input), {
+      // A run taken over after a crash already applied its input if the head is its own.
+      const head = await headOwner(graph.checkpointer, run);
+      const input = head === "this run" ? null : decodeRunInput(run.input);
+      result = await graph.invoke(input, {
         threadId: run.threadId,
         fence: this.fence,
         signal: this.cancel.signal,
         stop: this.stop.signal,
         metadata: { runId: run.id },
+        // Seen empty: the run starts without reading the thread again.
+        newThread: head === "none" && input !== null && !(input instanceof Command),
       });
     } catch (error) {
       if (this.reason === "lost" || error instanceof LeaseLostError) return this.lost(error);
@@ -283,14 +287,17 @@ export class RunStoppedError extends Error {
 }
 
 /**
- * Whether the run already applied its input: then the thread's head is its
- * own, since nothing else writes the thread while the run holds it.
+ * Whose checkpoint the thread's head is: this run's means it applied its
+ * input already, since nothing else writes the thread while the run holds it.
  */
-async function hasCheckpointOf(checkpointer: Checkpointer, run: RunRecord): Promise<boolean> {
+async function headOwner(
+  checkpointer: Checkpointer,
+  run: RunRecord,
+): Promise<"none" | "this run" | "another"> {
   for await (const head of checkpointer.list(run.threadId, { limit: 1 })) {
-    return head.metadata.runId === run.id;
+    return head.metadata.runId === run.id ? "this run" : "another";
   }
-  return false;
+  return "none";
 }
 
 /** Undoes a run: the thread's head goes back to where the run started. */
