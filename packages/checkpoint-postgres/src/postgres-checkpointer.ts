@@ -1,10 +1,8 @@
-import pg from "pg";
+import type pg from "pg";
 import {
   CheckpointConflictError,
   CheckpointNotFoundError,
-  CheckpointerClosedError,
   FORMAT_VERSION,
-  StorageUnavailableError,
   ThreadExistsError,
   ThreadNotFoundError,
   createSerializer,
@@ -46,25 +44,19 @@ import {
   type PruneCandidate,
   type SnapshotPolicy,
 } from "@waypoint/checkpoint/backend";
-import {
-  DEFAULT_RETRY,
-  delayFor,
-  isAmbiguous,
-  isRetryable,
-  type RetryOptions,
-} from "./internal/retry.js";
+import { Database } from "./internal/database.js";
+import type { RetryOptions } from "./internal/retry.js";
 import {
   DEFAULT_GROUP_COMMIT,
   GroupCommit,
   type GroupCommitOptions,
 } from "./internal/group-commit.js";
 import { runStatements } from "./internal/run-statements.js";
-import { migrate, quoteIdentifier } from "./internal/schema.js";
+import { quoteIdentifier } from "./internal/schema.js";
 import { statements, type Statements } from "./internal/statements.js";
 import {
   batchParams,
   checkpointParams,
-  prepared,
   type PutParams,
   type NamespaceRow,
   type PendingRow,
@@ -74,7 +66,6 @@ import {
   PostgresRunStore,
   fenceError,
   reportControl,
-  type Connection,
   type FenceState,
 } from "./postgres-run-store.js";
 
@@ -143,36 +134,24 @@ type BatchRow = FenceState & { readonly written: boolean };
  */
 export class PostgresCheckpointer implements Checkpointer {
   readonly schema: string;
-  private readonly pool: pg.Pool;
-  private readonly ownsPool: boolean;
+  private readonly db: Database;
   private readonly serializer: Serializer;
   private readonly policy: SnapshotPolicy;
   private readonly sql: Statements;
-  private readonly retry: RetryOptions;
   private readonly ttlSeconds: number;
-  private readonly prepare: boolean;
   private readonly runStore: PostgresRunStore;
   private readonly group: GroupCommit<QueuedPut, CheckpointHeader> | undefined;
-  private ready: Promise<void> | undefined;
-  private isSetUp = false;
-  private closed = false;
 
   constructor(options: PostgresCheckpointerOptions) {
     if (options.pool === undefined && options.connectionString === undefined) {
       throw new TypeError("PostgresCheckpointer needs { pool } or { connectionString }");
     }
-    this.ownsPool = options.pool === undefined;
-    this.pool =
-      options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: 10 });
-    // An idle client whose server restarted emits "error"; unhandled, it would crash the process.
-    if (this.ownsPool) this.pool.on("error", () => undefined);
     this.schema = options.schema ?? "waypoint";
+    this.db = new Database(options, this.schema);
     this.serializer = options.serializer ?? createSerializer();
     this.policy = resolveSnapshotPolicy(options.snapshots);
-    this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.ttlSeconds = options.ttlSeconds ?? 0;
     this.sql = statements(quoteIdentifier(this.schema), this.ttlSeconds > 0);
-    this.prepare = options.preparedStatements !== false;
     const group = groupCommitOptions(options.groupCommit);
     this.group =
       group &&
@@ -180,14 +159,8 @@ export class PostgresCheckpointer implements Checkpointer {
         one: (put) => this.putAlone(put),
         many: (puts) => this.putMany(puts),
       });
-    const connection: Connection = {
-      run: (operation, attempt, committed) => this.run(operation, attempt, committed),
-      send: async <Row extends object>(text: string, values: unknown[], client?: pg.PoolClient) =>
-        (await (client ?? this.pool).query<Row>(this.statement(text, values))).rows,
-      transaction: (operation, body, committed) => this.transaction(operation, body, committed),
-    };
     this.runStore = new PostgresRunStore(
-      connection,
+      this.db,
       runStatements(quoteIdentifier(this.schema)),
       this.serializer,
       this.schema,
@@ -201,29 +174,13 @@ export class PostgresCheckpointer implements Checkpointer {
 
   /** Creates or upgrades the schema. Runs once per instance; safe in several processes at once. */
   setup(): Promise<void> {
-    this.ready ??= this.withRetry("setup", async () => {
-      const client = await this.pool.connect();
-      try {
-        await migrate(client, this.schema);
-      } finally {
-        client.release();
-      }
-    }).then(
-      () => {
-        this.isSetUp = true;
-      },
-      (error: unknown) => {
-        this.ready = undefined;
-        throw error;
-      },
-    );
-    return this.ready;
+    return this.db.setup();
   }
 
   async put(request: PutRequest): Promise<CheckpointHeader> {
     const { record, header, expectedHeadId } = encodePut(request, this.serializer, this.policy);
     const put: QueuedPut = { record, header, expectedHeadId, fence: request.fence };
-    const opening = this.opening();
+    const opening = this.db.opening();
     if (opening !== undefined) await opening;
     return this.group === undefined ? this.putAlone(put) : this.group.submit(record.threadId, put);
   }
@@ -244,10 +201,10 @@ export class PostgresCheckpointer implements Checkpointer {
       return put.header;
     }
     const statement = expectedHeadId === null ? this.sql.putFirst : this.sql.putNext;
-    const inserted = await this.retrying(
+    const inserted = await this.db.retrying(
       "put",
       () =>
-        this.pool.query(this.statement(statement, params)).then(
+        this.db.execute(statement, params).then(
           (result) => result.rowCount === 1,
           (error: unknown) => {
             // Another writer created the thread's head first: a conflict, told below.
@@ -275,7 +232,7 @@ export class PostgresCheckpointer implements Checkpointer {
     const statement = fenced ? this.sql.putBatchFenced : this.sql.putBatch;
     let rows: BatchRow[];
     try {
-      rows = (await this.pool.query<BatchRow>(this.statement(statement, params))).rows;
+      rows = (await this.db.execute<BatchRow>(statement, params)).rows;
     } catch (error) {
       // The batch wrote all or nothing. Each put goes again alone: after a
       // retryable error as any put would (checked first if the commit is
@@ -299,9 +256,11 @@ export class PostgresCheckpointer implements Checkpointer {
   }
 
   private async exists(record: EncodedCheckpoint): Promise<boolean> {
-    const found = await this.pool.query(
-      this.statement(this.sql.exists, [record.threadId, record.namespace, record.id]),
-    );
+    const found = await this.db.execute(this.sql.exists, [
+      record.threadId,
+      record.namespace,
+      record.id,
+    ]);
     return found.rowCount === 1;
   }
 
@@ -318,10 +277,10 @@ export class PostgresCheckpointer implements Checkpointer {
   ): Promise<void> {
     params.push(fence.runId, fence.token);
     const put = expectedHeadId === null ? this.sql.putFirstFenced : this.sql.putNextFenced;
-    const state = await this.retrying(
+    const state = await this.db.retrying(
       "put",
       () =>
-        this.pool.query<WrittenUnderFence>(this.statement(put, params)).then(
+        this.db.execute<WrittenUnderFence>(put, params).then(
           (result) => result.rows[0]!,
           (error: unknown) => {
             // Past the fence, another writer created the thread's head first: a conflict.
@@ -350,7 +309,7 @@ export class PostgresCheckpointer implements Checkpointer {
     record: EncodedCheckpoint,
     expectedHeadId: string | null,
   ): Promise<Error> {
-    const head = await this.query<{ id: string }>("put", this.sql.headId, [
+    const head = await this.db.query<{ id: string }>("put", this.sql.headId, [
       record.threadId,
       record.namespace,
     ]);
@@ -398,13 +357,13 @@ export class PostgresCheckpointer implements Checkpointer {
     const fence = options.fence;
     let count: number;
     if (fence === undefined) {
-      count = await this.run("putPendingWrites", async () => {
-        const result = await this.pool.query(this.statement(this.sql.putPending, params));
+      count = await this.db.run("putPendingWrites", async () => {
+        const result = await this.db.execute(this.sql.putPending, params);
         return result.rowCount ?? 0;
       });
     } else {
       // An upsert: written twice after a dropped connection, it holds the same rows.
-      const [state] = await this.query<WrittenUnderFence>(
+      const [state] = await this.db.query<WrittenUnderFence>(
         "putPendingWrites",
         this.sql.putPendingFenced,
         [...params, fence.runId, fence.token],
@@ -415,7 +374,7 @@ export class PostgresCheckpointer implements Checkpointer {
       if (count > 0) reportControl(fence, state!);
     }
     if (count === 0) {
-      const exists = await this.query("putPendingWrites", this.sql.exists, [
+      const exists = await this.db.query("putPendingWrites", this.sql.exists, [
         target.threadId,
         namespace,
         target.checkpointId,
@@ -430,7 +389,7 @@ export class PostgresCheckpointer implements Checkpointer {
     const namespace = resolveNamespace(options.namespace);
     const id = options.checkpointId;
     if (id !== undefined) assertId(id, "checkpointId");
-    const rows = await this.query<
+    const rows = await this.db.query<
       EncodedCheckpoint & { isTarget: boolean; pending: PendingRow[] | null }
     >(
       "get",
@@ -471,7 +430,7 @@ export class PostgresCheckpointer implements Checkpointer {
     let yielded = 0;
     while (yielded < limit) {
       const size = Math.min(PAGE_SIZE, limit - yielded);
-      const page = await this.query<EncodedHeader>("list", this.sql.listPage(filters), [
+      const page = await this.db.query<EncodedHeader>("list", this.sql.listPage(filters), [
         threadId,
         namespace,
         before,
@@ -489,7 +448,7 @@ export class PostgresCheckpointer implements Checkpointer {
 
   async listThreads(options: ListThreadsOptions = {}): Promise<ThreadPage> {
     return listThreadPage(options, async (after) => {
-      const rows = await this.query<ThreadRow>("listThreads", this.sql.threadsPage, [
+      const rows = await this.db.query<ThreadRow>("listThreads", this.sql.threadsPage, [
         after,
         PAGE_SIZE,
       ]);
@@ -501,7 +460,7 @@ export class PostgresCheckpointer implements Checkpointer {
   async deleteThread(threadId: string): Promise<boolean> {
     assertId(threadId, "threadId");
     // The heads go first, in one transaction: readers see the thread gone at once.
-    const namespaces = await this.transaction("deleteThread", async (client) => {
+    const namespaces = await this.db.transaction("deleteThread", async (client) => {
       const rows = (await client.query<NamespaceRow>(this.sql.namespacesOf, [threadId])).rows;
       await client.query(this.sql.deleteHeads, [threadId]);
       await client.query(this.sql.deleteTtl, [threadId]);
@@ -510,14 +469,14 @@ export class PostgresCheckpointer implements Checkpointer {
     // Then the rows, in bounded batches, up to each old head (a thread made anew under the id is left alone).
     for (const { namespace, headId } of namespaces) {
       for (;;) {
-        const ids = await this.query<{ id: string }>("deleteThread", this.sql.idsUpTo, [
+        const ids = await this.db.query<{ id: string }>("deleteThread", this.sql.idsUpTo, [
           threadId,
           namespace,
           headId,
           DELETE_BATCH,
         ]);
         if (ids.length === 0) break;
-        await this.query("deleteThread", this.sql.deleteIds, [
+        await this.db.query("deleteThread", this.sql.deleteIds, [
           threadId,
           namespace,
           ids.map((row) => row.id),
@@ -534,7 +493,7 @@ export class PostgresCheckpointer implements Checkpointer {
   async sweep(options: { batch?: number } = {}): Promise<number> {
     let swept = 0;
     for (;;) {
-      const expired = await this.query<{ threadId: string }>("sweep", this.sql.expired, [
+      const expired = await this.db.query<{ threadId: string }>("sweep", this.sql.expired, [
         options.batch ?? 100,
       ]);
       for (const { threadId } of expired) {
@@ -549,14 +508,14 @@ export class PostgresCheckpointer implements Checkpointer {
     checkPruneOptions(options);
     let deleted = 0;
     for await (const { threadId, namespace, headId } of this.namespaces(options.threadId)) {
-      const candidates = await this.query<PruneCandidate>("prune", this.sql.pruneCandidates, [
+      const candidates = await this.db.query<PruneCandidate>("prune", this.sql.pruneCandidates, [
         threadId,
         namespace,
       ]);
       const doomed = pruneSelection(candidates, headId, options);
       // Bounded batches, each its own short statement, so writers are never held up for long.
       for (let start = 0; start < doomed.length; start += DELETE_BATCH) {
-        const rows = await this.query<{ deleted: number }>("prune", this.sql.deleteIds, [
+        const rows = await this.db.query<{ deleted: number }>("prune", this.sql.deleteIds, [
           threadId,
           namespace,
           doomed.slice(start, start + DELETE_BATCH),
@@ -570,7 +529,7 @@ export class PostgresCheckpointer implements Checkpointer {
   async copyThread(fromThreadId: string, toThreadId: string): Promise<void> {
     assertId(fromThreadId, "fromThreadId");
     assertId(toThreadId, "toThreadId");
-    await this.transaction("copyThread", async (client) => {
+    await this.db.transaction("copyThread", async (client) => {
       if ((await client.query(this.sql.threadExists, [fromThreadId])).rowCount === 0) {
         throw new ThreadNotFoundError(fromThreadId);
       }
@@ -589,10 +548,13 @@ export class PostgresCheckpointer implements Checkpointer {
 
   async exportThread(threadId: string): Promise<ThreadExport> {
     assertId(threadId, "threadId");
-    const [checkpoints, pendingWrites] = await this.transaction("exportThread", async (client) => [
-      (await client.query<EncodedCheckpoint>(this.sql.exportCheckpoints, [threadId])).rows,
-      (await client.query<EncodedPendingWrite>(this.sql.exportPending, [threadId])).rows,
-    ]);
+    const [checkpoints, pendingWrites] = await this.db.transaction(
+      "exportThread",
+      async (client) => [
+        (await client.query<EncodedCheckpoint>(this.sql.exportCheckpoints, [threadId])).rows,
+        (await client.query<EncodedPendingWrite>(this.sql.exportPending, [threadId])).rows,
+      ],
+    );
     if (checkpoints.length === 0) throw new ThreadNotFoundError(threadId);
     return {
       format: "waypoint.thread",
@@ -605,7 +567,7 @@ export class PostgresCheckpointer implements Checkpointer {
 
   async importThread(data: ThreadExport): Promise<void> {
     const valid = validateThreadExport(data, this.serializer);
-    await this.transaction("importThread", async (client) => {
+    await this.db.transaction("importThread", async (client) => {
       if ((await client.query(this.sql.threadExists, [valid.threadId])).rowCount !== 0) {
         throw new ThreadExistsError(valid.threadId);
       }
@@ -629,27 +591,20 @@ export class PostgresCheckpointer implements Checkpointer {
     });
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+  close(): Promise<void> {
     // Puts already queued for a batch are written first.
-    await this.group?.drained();
-    if (this.ownsPool) await this.pool.end();
-  }
-
-  private statement(text: string, values: unknown[]): pg.QueryConfig {
-    return this.prepare ? prepared(text, values) : { text, values };
+    return this.db.close(() => this.group?.drained() ?? Promise.resolve());
   }
 
   /** Every (thread, namespace) with its head: of one thread, or of all, paged. */
   private async *namespaces(threadId: string | undefined) {
     if (threadId !== undefined) {
-      yield* await this.query<NamespaceRow>("prune", this.sql.namespacesOf, [threadId]);
+      yield* await this.db.query<NamespaceRow>("prune", this.sql.namespacesOf, [threadId]);
       return;
     }
     let cursor: [string, string] = ["", ""];
     for (;;) {
-      const page = await this.query<NamespaceRow>("prune", this.sql.allNamespaces, [
+      const page = await this.db.query<NamespaceRow>("prune", this.sql.allNamespaces, [
         ...cursor,
         PAGE_SIZE,
       ]);
@@ -657,122 +612,6 @@ export class PostgresCheckpointer implements Checkpointer {
       if (page.length < PAGE_SIZE) return;
       const last = page[page.length - 1]!;
       cursor = [last.threadId, last.namespace];
-    }
-  }
-
-  private query<Row extends object = Record<string, unknown>>(
-    operation: string,
-    text: string,
-    params: unknown[],
-  ): Promise<Row[]> {
-    return this.run(operation, () =>
-      this.pool.query<Row>(this.statement(text, params)).then((result) => result.rows),
-    );
-  }
-
-  private async transaction<T>(
-    operation: string,
-    body: (client: pg.PoolClient) => Promise<T>,
-    committed?: () => Promise<T | undefined>,
-  ): Promise<T> {
-    return this.run(
-      operation,
-      async () => {
-        const client = await this.pool.connect();
-        try {
-          await client.query("BEGIN");
-          const result = await body(client);
-          await client.query("COMMIT");
-          return result;
-        } catch (error) {
-          await client.query("ROLLBACK").catch(() => undefined);
-          throw error;
-        } finally {
-          client.release();
-        }
-      },
-      committed,
-    );
-  }
-
-  /**
-   * Ensures the schema, then runs `operation`, retrying what is safe to retry.
-   * Once the schema is ready, the first attempt goes straight to the pool:
-   * a superstep pays for no wrapper promises (each costs a promise hook while
-   * the runtime's AsyncLocalStorage is on; measured: 14 promises per put
-   * through async wrappers, 5 without).
-   */
-  private run<T>(
-    operation: string,
-    attempt: () => Promise<T>,
-    committed?: () => Promise<T | undefined>,
-  ): Promise<T> {
-    if (this.closed)
-      return Promise.reject(new CheckpointerClosedError(`PostgresCheckpointer(${this.schema})`));
-    if (!this.isSetUp)
-      return this.setup().then(() => this.withRetry(operation, attempt, committed));
-    return attempt().catch((error: unknown) =>
-      this.retryAfter(error, operation, attempt, committed),
-    );
-  }
-
-  /** Undefined once set up and open (no promise to pay for); else the setup, or the refusal. */
-  private opening(): Promise<void> | undefined {
-    if (this.closed)
-      return Promise.reject(new CheckpointerClosedError(`PostgresCheckpointer(${this.schema})`));
-    return this.isSetUp ? undefined : this.setup();
-  }
-
-  /**
-   * `attempt` with retries. With `failed`, the error of an earlier try on
-   * its behalf (a batch): retried as that error allows, or tried afresh.
-   */
-  private retrying<T>(
-    operation: string,
-    attempt: () => Promise<T>,
-    committed: () => Promise<T | undefined>,
-    failed: unknown,
-  ): Promise<T> {
-    if (failed !== undefined && isRetryable(failed))
-      return this.retryAfter(failed, operation, attempt, committed);
-    return attempt().catch((error: unknown) =>
-      this.retryAfter(error, operation, attempt, committed),
-    );
-  }
-
-  private withRetry<T>(
-    operation: string,
-    attempt: () => Promise<T>,
-    committed?: () => Promise<T | undefined>,
-  ): Promise<T> {
-    return attempt().catch((error: unknown) =>
-      this.retryAfter(error, operation, attempt, committed),
-    );
-  }
-
-  /** Retries `attempt`, which failed with `error`, for as long as that is safe. */
-  private async retryAfter<T>(
-    error: unknown,
-    operation: string,
-    attempt: () => Promise<T>,
-    committed?: () => Promise<T | undefined>,
-  ): Promise<T> {
-    let ambiguous = false;
-    for (let tries = 1; ; tries += 1) {
-      if (!isRetryable(error)) throw error;
-      if (tries >= this.retry.attempts)
-        throw new StorageUnavailableError("PostgreSQL", operation, tries, error);
-      ambiguous ||= isAmbiguous(error);
-      await new Promise((resolve) => setTimeout(resolve, delayFor(this.retry, tries)));
-      try {
-        if (ambiguous && committed !== undefined) {
-          const result = await committed();
-          if (result) return result;
-        }
-        return await attempt();
-      } catch (next) {
-        error = next;
-      }
     }
   }
 }

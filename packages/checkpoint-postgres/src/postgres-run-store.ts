@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import type pg from "pg";
 import {
   CorruptRecordError,
   LeaseLostError,
@@ -31,28 +30,8 @@ import {
   resolveLimit,
   resolveStatusFilter,
 } from "@waypoint/checkpoint/backend";
+import type { Connection } from "./internal/database.js";
 import type { RunStatements } from "./internal/run-statements.js";
-
-/** What the run store borrows from PostgresCheckpointer: its pool, statements and retries. */
-export interface Connection {
-  /**
-   * Runs `attempt`, retrying what is safe to retry. After an error that may
-   * have committed, `committed` is asked first and its answer, if any, kept.
-   */
-  run<T>(
-    operation: string,
-    attempt: () => Promise<T>,
-    committed?: () => Promise<T | undefined>,
-  ): Promise<T>;
-  /** One statement, on the pool or on a transaction's `client`. */
-  send<Row extends object>(text: string, values: unknown[], client?: pg.PoolClient): Promise<Row[]>;
-  /** BEGIN, `body`, COMMIT on one client, retried as `run` does. */
-  transaction<T>(
-    operation: string,
-    body: (client: pg.PoolClient) => Promise<T>,
-    committed?: () => Promise<T | undefined>,
-  ): Promise<T>;
-}
 
 /** A row of runs as runColumns selects it: times in epoch ms, input serialized. */
 interface RunRow {
