@@ -1,6 +1,5 @@
 import type pg from "pg";
 import {
-  CheckpointConflictError,
   CheckpointNotFoundError,
   FORMAT_VERSION,
   ThreadExistsError,
@@ -10,7 +9,6 @@ import {
   type CheckpointHeader,
   type Checkpointer,
   type CheckpointerOptions,
-  type Fence,
   type GetOptions,
   type ListOptions,
   type ListThreadsOptions,
@@ -30,8 +28,6 @@ import {
   checkPruneOptions,
   decodeHeader,
   decodeLoaded,
-  encodePendingWrites,
-  encodePut,
   listThreadPage,
   pruneSelection,
   resolveLimit,
@@ -42,32 +38,21 @@ import {
   type EncodedHeader,
   type EncodedPendingWrite,
   type PruneCandidate,
-  type SnapshotPolicy,
 } from "@waypoint/checkpoint/backend";
 import { Database } from "./internal/database.js";
 import type { RetryOptions } from "./internal/retry.js";
-import {
-  DEFAULT_GROUP_COMMIT,
-  GroupCommit,
-  type GroupCommitOptions,
-} from "./internal/group-commit.js";
+import { CheckpointWriter } from "./internal/checkpoint-writer.js";
+import { DEFAULT_GROUP_COMMIT, type GroupCommitOptions } from "./internal/group-commit.js";
 import { runStatements } from "./internal/run-statements.js";
 import { quoteIdentifier } from "./internal/schema.js";
 import { statements, type Statements } from "./internal/statements.js";
 import {
-  batchParams,
   checkpointParams,
-  type PutParams,
   type NamespaceRow,
   type PendingRow,
   type ThreadRow,
 } from "./internal/rows.js";
-import {
-  PostgresRunStore,
-  fenceError,
-  reportControl,
-  type FenceState,
-} from "./postgres-run-store.js";
+import { PostgresRunStore } from "./postgres-run-store.js";
 
 export interface PostgresCheckpointerOptions extends CheckpointerOptions {
   /** A pool to borrow (left open on close), or a connection string to open one. */
@@ -112,20 +97,7 @@ function groupCommitOptions(
   return chosen;
 }
 
-function isHeadTaken(error: unknown): boolean {
-  const { code, constraint } = error as { code?: unknown; constraint?: unknown };
-  return code === "23505" && constraint === "heads_pkey";
-}
 const DELETE_BATCH = 500;
-
-/** What a fenced write returns: how many rows it wrote, and its run as it found it. */
-type WrittenUnderFence = FenceState & { readonly written: number };
-
-/** A put as it waits for a statement: what to write, and what to return. */
-type QueuedPut = PutParams & { readonly header: CheckpointHeader };
-
-/** A put's row of putBatch: whether it was written, and its run (fenced batches). */
-type BatchRow = FenceState & { readonly written: boolean };
 
 /**
  * The production checkpointer on PostgreSQL. A superstep is one statement:
@@ -136,11 +108,9 @@ export class PostgresCheckpointer implements Checkpointer {
   readonly schema: string;
   private readonly db: Database;
   private readonly serializer: Serializer;
-  private readonly policy: SnapshotPolicy;
   private readonly sql: Statements;
-  private readonly ttlSeconds: number;
   private readonly runStore: PostgresRunStore;
-  private readonly group: GroupCommit<QueuedPut, CheckpointHeader> | undefined;
+  private readonly writer: CheckpointWriter;
 
   constructor(options: PostgresCheckpointerOptions) {
     if (options.pool === undefined && options.connectionString === undefined) {
@@ -149,16 +119,15 @@ export class PostgresCheckpointer implements Checkpointer {
     this.schema = options.schema ?? "waypoint";
     this.db = new Database(options, this.schema);
     this.serializer = options.serializer ?? createSerializer();
-    this.policy = resolveSnapshotPolicy(options.snapshots);
-    this.ttlSeconds = options.ttlSeconds ?? 0;
-    this.sql = statements(quoteIdentifier(this.schema), this.ttlSeconds > 0);
-    const group = groupCommitOptions(options.groupCommit);
-    this.group =
-      group &&
-      new GroupCommit(group, {
-        one: (put) => this.putAlone(put),
-        many: (puts) => this.putMany(puts),
-      });
+    const policy = resolveSnapshotPolicy(options.snapshots);
+    const ttlSeconds = options.ttlSeconds ?? 0;
+    this.sql = statements(quoteIdentifier(this.schema), ttlSeconds > 0);
+    this.writer = new CheckpointWriter(
+      { db: this.db, sql: this.sql, serializer: this.serializer },
+      policy,
+      ttlSeconds,
+      groupCommitOptions(options.groupCommit),
+    );
     this.runStore = new PostgresRunStore(
       this.db,
       runStatements(quoteIdentifier(this.schema)),
@@ -177,211 +146,16 @@ export class PostgresCheckpointer implements Checkpointer {
     return this.db.setup();
   }
 
-  async put(request: PutRequest): Promise<CheckpointHeader> {
-    const { record, header, expectedHeadId } = encodePut(request, this.serializer, this.policy);
-    const put: QueuedPut = { record, header, expectedHeadId, fence: request.fence };
-    const opening = this.db.opening();
-    if (opening !== undefined) await opening;
-    return this.group === undefined ? this.putAlone(put) : this.group.submit(record.threadId, put);
+  put(request: PutRequest): Promise<CheckpointHeader> {
+    return this.writer.put(request);
   }
 
-  /**
-   * One put in its own statement: a thread's first checkpoint or a head
-   * move, fenced or not. `failed` is the error of a batch it was part of,
-   * which wrote nothing or (uncertain commit) is checked for it first.
-   */
-  private async putAlone(put: QueuedPut, failed?: unknown): Promise<CheckpointHeader> {
-    const { record, expectedHeadId } = put;
-    const params = checkpointParams(record);
-    if (expectedHeadId !== null) params.push(expectedHeadId);
-    if (this.ttlSeconds > 0) params.push(this.ttlSeconds);
-    if (put.fence !== undefined) {
-      // Fenced puts are their own statements; an unfenced put stays as it was.
-      await this.fencedPut(put.fence, record, expectedHeadId, params, failed);
-      return put.header;
-    }
-    const statement = expectedHeadId === null ? this.sql.putFirst : this.sql.putNext;
-    const inserted = await this.db.retrying(
-      "put",
-      () =>
-        this.db.execute(statement, params).then(
-          (result) => result.rowCount === 1,
-          (error: unknown) => {
-            // Another writer created the thread's head first: a conflict, told below.
-            if (isHeadTaken(error)) return false;
-            throw error;
-          },
-        ),
-      // After a connection drop the insert may have committed: look before writing again.
-      () => this.exists(record),
-      failed,
-    );
-    if (inserted) return put.header;
-    throw await this.notWritten(record, expectedHeadId);
-  }
-
-  /**
-   * Puts of distinct threads as one statement, in one transaction (group
-   * commit). Each put passes or fails its own checks; only those that pass
-   * are written. Settles when the round trip is over, with each put's outcome.
-   */
-  private async putMany(puts: readonly QueuedPut[]): Promise<Promise<CheckpointHeader>[]> {
-    const fenced = puts.some((put) => put.fence !== undefined);
-    const params: unknown[] = batchParams(puts, fenced);
-    if (this.ttlSeconds > 0) params.push(this.ttlSeconds);
-    const statement = fenced ? this.sql.putBatchFenced : this.sql.putBatch;
-    let rows: BatchRow[];
-    try {
-      rows = (await this.db.execute<BatchRow>(statement, params)).rows;
-    } catch (error) {
-      // The batch wrote all or nothing. Each put goes again alone: after a
-      // retryable error as any put would (checked first if the commit is
-      // uncertain), after another one (a head another writer created, one
-      // put's unstorable value) to meet its own outcome.
-      return puts.map((put) => this.putAlone(put, error));
-    }
-    return puts.map((put, i) => this.settle(put, rows[i]!));
-  }
-
-  /** A batched put's outcome, from its row of putBatch. */
-  private settle(put: QueuedPut, row: BatchRow): Promise<CheckpointHeader> {
-    const { fence } = put;
-    if (row.written) {
-      if (fence !== undefined) reportControl(fence, row);
-      return Promise.resolve(put.header);
-    }
-    const lost = fence === undefined ? undefined : fenceError(fence, row);
-    if (lost) return Promise.reject(lost);
-    return this.notWritten(put.record, put.expectedHeadId).then((error) => Promise.reject(error));
-  }
-
-  private async exists(record: EncodedCheckpoint): Promise<boolean> {
-    const found = await this.db.execute(this.sql.exists, [
-      record.threadId,
-      record.namespace,
-      record.id,
-    ]);
-    return found.rowCount === 1;
-  }
-
-  /**
-   * A put under a run's fence: the fence check, the head move and the insert
-   * are one statement, and the run's pending request comes back with it.
-   */
-  private async fencedPut(
-    fence: Fence,
-    record: EncodedCheckpoint,
-    expectedHeadId: string | null,
-    params: unknown[],
-    failed: unknown,
-  ): Promise<void> {
-    params.push(fence.runId, fence.token);
-    const put = expectedHeadId === null ? this.sql.putFirstFenced : this.sql.putNextFenced;
-    const state = await this.db.retrying(
-      "put",
-      () =>
-        this.db.execute<WrittenUnderFence>(put, params).then(
-          (result) => result.rows[0]!,
-          (error: unknown) => {
-            // Past the fence, another writer created the thread's head first: a conflict.
-            if (isHeadTaken(error)) return undefined;
-            throw error;
-          },
-        ),
-      // After a connection drop the insert may have committed: look before writing again.
-      async (): Promise<WrittenUnderFence | undefined> => {
-        if (!(await this.exists(record))) return undefined;
-        // Its pending request, if any, reaches the worker with its next heartbeat.
-        return { written: 1, token: fence.token, status: "running", control: null, workerId: null };
-      },
-      failed,
-    );
-    if (state?.written === 1) return reportControl(fence, state);
-    if (state !== undefined) {
-      const lost = fenceError(fence, state);
-      if (lost) throw lost;
-    }
-    throw await this.notWritten(record, expectedHeadId);
-  }
-
-  /** Why a put wrote nothing: the head moved, or the parent is gone. */
-  private async notWritten(
-    record: EncodedCheckpoint,
-    expectedHeadId: string | null,
-  ): Promise<Error> {
-    const head = await this.db.query<{ id: string }>("put", this.sql.headId, [
-      record.threadId,
-      record.namespace,
-    ]);
-    const actualHeadId = head[0]?.id ?? null;
-    if (actualHeadId !== expectedHeadId) {
-      return new CheckpointConflictError({
-        threadId: record.threadId,
-        namespace: record.namespace,
-        expectedHeadId,
-        actualHeadId,
-      });
-    }
-    return new CheckpointNotFoundError(
-      record.threadId,
-      record.namespace,
-      record.parentId ?? "(none)",
-    );
-  }
-
-  async putPendingWrites(
+  putPendingWrites(
     target: CheckpointAddress,
     writes: readonly PendingWrite[],
     options: PutPendingWritesOptions = {},
   ): Promise<void> {
-    assertId(target.threadId, "threadId");
-    const namespace = resolveNamespace(target.namespace);
-    assertId(target.checkpointId, "checkpointId");
-    const encoded = encodePendingWrites(
-      { threadId: target.threadId, namespace, checkpointId: target.checkpointId },
-      writes,
-      this.serializer,
-    );
-    // One row per (task, idx): the last write of a batch wins, as in every backend.
-    const unique = [...new Map(encoded.map((w) => [`${w.taskId}\u0000${w.idx}`, w])).values()];
-    const params = [
-      target.threadId,
-      namespace,
-      target.checkpointId,
-      unique.map((w) => w.taskId),
-      unique.map((w) => w.idx),
-      unique.map((w) => w.formatVersion),
-      unique.map((w) => w.channel),
-      unique.map((w) => w.value),
-    ];
-    const fence = options.fence;
-    let count: number;
-    if (fence === undefined) {
-      count = await this.db.run("putPendingWrites", async () => {
-        const result = await this.db.execute(this.sql.putPending, params);
-        return result.rowCount ?? 0;
-      });
-    } else {
-      // An upsert: written twice after a dropped connection, it holds the same rows.
-      const [state] = await this.db.query<WrittenUnderFence>(
-        "putPendingWrites",
-        this.sql.putPendingFenced,
-        [...params, fence.runId, fence.token],
-      );
-      const lost = fenceError(fence, state);
-      if (lost) throw lost;
-      count = state!.written;
-      if (count > 0) reportControl(fence, state!);
-    }
-    if (count === 0) {
-      const exists = await this.db.query("putPendingWrites", this.sql.exists, [
-        target.threadId,
-        namespace,
-        target.checkpointId,
-      ]);
-      if (exists.length === 0)
-        throw new CheckpointNotFoundError(target.threadId, namespace, target.checkpointId);
-    }
+    return this.writer.putPendingWrites(target, writes, options);
   }
 
   async get(threadId: string, options: GetOptions = {}): Promise<LoadedCheckpoint | undefined> {
@@ -593,7 +367,7 @@ export class PostgresCheckpointer implements Checkpointer {
 
   close(): Promise<void> {
     // Puts already queued for a batch are written first.
-    return this.db.close(() => this.group?.drained() ?? Promise.resolve());
+    return this.db.close(() => this.writer.drained());
   }
 
   /** Every (thread, namespace) with its head: of one thread, or of all, paged. */
