@@ -1,9 +1,6 @@
 import type pg from "pg";
 import {
   CheckpointNotFoundError,
-  FORMAT_VERSION,
-  ThreadExistsError,
-  ThreadNotFoundError,
   createSerializer,
   type CheckpointAddress,
   type CheckpointHeader,
@@ -19,39 +16,30 @@ import {
   type PutPendingWritesOptions,
   type PutRequest,
   type RunStore,
-  type Serializer,
   type ThreadExport,
   type ThreadPage,
 } from "@waypoint/checkpoint";
 import {
   assertId,
-  checkPruneOptions,
   decodeHeader,
   decodeLoaded,
   listThreadPage,
-  pruneSelection,
   resolveLimit,
   resolveNamespace,
   resolveSnapshotPolicy,
-  validateThreadExport,
   type EncodedCheckpoint,
   type EncodedHeader,
-  type EncodedPendingWrite,
-  type PruneCandidate,
 } from "@waypoint/checkpoint/backend";
-import { Database } from "./internal/database.js";
-import type { RetryOptions } from "./internal/retry.js";
 import { CheckpointWriter } from "./internal/checkpoint-writer.js";
+import { Database, type CheckpointStore } from "./internal/database.js";
 import { DEFAULT_GROUP_COMMIT, type GroupCommitOptions } from "./internal/group-commit.js";
+import { deleteThread, prune, sweep } from "./internal/retention.js";
+import type { RetryOptions } from "./internal/retry.js";
+import { PAGE_SIZE, type PendingRow, type ThreadRow } from "./internal/rows.js";
 import { runStatements } from "./internal/run-statements.js";
 import { quoteIdentifier } from "./internal/schema.js";
-import { statements, type Statements } from "./internal/statements.js";
-import {
-  checkpointParams,
-  type NamespaceRow,
-  type PendingRow,
-  type ThreadRow,
-} from "./internal/rows.js";
+import { statements } from "./internal/statements.js";
+import { copyThread, exportThread, importThread } from "./internal/thread-transfer.js";
 import { PostgresRunStore } from "./postgres-run-store.js";
 
 export interface PostgresCheckpointerOptions extends CheckpointerOptions {
@@ -83,8 +71,6 @@ export interface PostgresCheckpointerOptions extends CheckpointerOptions {
   readonly groupCommit?: boolean | { readonly maxBatch?: number; readonly maxInFlight?: number };
 }
 
-const PAGE_SIZE = 100;
-
 function groupCommitOptions(
   option: PostgresCheckpointerOptions["groupCommit"],
 ): GroupCommitOptions | undefined {
@@ -97,8 +83,6 @@ function groupCommitOptions(
   return chosen;
 }
 
-const DELETE_BATCH = 500;
-
 /**
  * The production checkpointer on PostgreSQL. A superstep is one statement:
  * the head check, the head move and the checkpoint row together, so a
@@ -107,8 +91,7 @@ const DELETE_BATCH = 500;
 export class PostgresCheckpointer implements Checkpointer {
   readonly schema: string;
   private readonly db: Database;
-  private readonly serializer: Serializer;
-  private readonly sql: Statements;
+  private readonly store: CheckpointStore;
   private readonly runStore: PostgresRunStore;
   private readonly writer: CheckpointWriter;
 
@@ -118,12 +101,13 @@ export class PostgresCheckpointer implements Checkpointer {
     }
     this.schema = options.schema ?? "waypoint";
     this.db = new Database(options, this.schema);
-    this.serializer = options.serializer ?? createSerializer();
+    const serializer = options.serializer ?? createSerializer();
     const policy = resolveSnapshotPolicy(options.snapshots);
     const ttlSeconds = options.ttlSeconds ?? 0;
-    this.sql = statements(quoteIdentifier(this.schema), ttlSeconds > 0);
+    const sql = statements(quoteIdentifier(this.schema), ttlSeconds > 0);
+    this.store = { db: this.db, sql, serializer };
     this.writer = new CheckpointWriter(
-      { db: this.db, sql: this.sql, serializer: this.serializer },
+      this.store,
       policy,
       ttlSeconds,
       groupCommitOptions(options.groupCommit),
@@ -131,7 +115,7 @@ export class PostgresCheckpointer implements Checkpointer {
     this.runStore = new PostgresRunStore(
       this.db,
       runStatements(quoteIdentifier(this.schema)),
-      this.serializer,
+      serializer,
       this.schema,
     );
   }
@@ -167,7 +151,7 @@ export class PostgresCheckpointer implements Checkpointer {
       EncodedCheckpoint & { isTarget: boolean; pending: PendingRow[] | null }
     >(
       "get",
-      id === undefined ? this.sql.loadHead : this.sql.loadById,
+      id === undefined ? this.store.sql.loadHead : this.store.sql.loadById,
       id === undefined ? [threadId, namespace] : [threadId, namespace, id],
     );
     const target = rows.find((row) => row.isTarget);
@@ -181,7 +165,7 @@ export class PostgresCheckpointer implements Checkpointer {
       namespace,
       checkpointId: target.id,
     }));
-    return decodeLoaded(target, rows, pending, this.serializer);
+    return decodeLoaded(target, rows, pending, this.store.serializer);
   }
 
   async *list(threadId: string, options: ListOptions = {}): AsyncIterable<CheckpointHeader> {
@@ -204,7 +188,7 @@ export class PostgresCheckpointer implements Checkpointer {
     let yielded = 0;
     while (yielded < limit) {
       const size = Math.min(PAGE_SIZE, limit - yielded);
-      const page = await this.db.query<EncodedHeader>("list", this.sql.listPage(filters), [
+      const page = await this.db.query<EncodedHeader>("list", this.store.sql.listPage(filters), [
         threadId,
         namespace,
         before,
@@ -212,7 +196,7 @@ export class PostgresCheckpointer implements Checkpointer {
         ...filterParams,
       ]);
       for (const record of page) {
-        yield decodeHeader(record, this.serializer);
+        yield decodeHeader(record, this.store.serializer);
         yielded += 1;
       }
       if (page.length < size) return;
@@ -222,7 +206,7 @@ export class PostgresCheckpointer implements Checkpointer {
 
   async listThreads(options: ListThreadsOptions = {}): Promise<ThreadPage> {
     return listThreadPage(options, async (after) => {
-      const rows = await this.db.query<ThreadRow>("listThreads", this.sql.threadsPage, [
+      const rows = await this.db.query<ThreadRow>("listThreads", this.store.sql.threadsPage, [
         after,
         PAGE_SIZE,
       ]);
@@ -231,161 +215,36 @@ export class PostgresCheckpointer implements Checkpointer {
     });
   }
 
-  async deleteThread(threadId: string): Promise<boolean> {
-    assertId(threadId, "threadId");
-    // The heads go first, in one transaction: readers see the thread gone at once.
-    const namespaces = await this.db.transaction("deleteThread", async (client) => {
-      const rows = (await client.query<NamespaceRow>(this.sql.namespacesOf, [threadId])).rows;
-      await client.query(this.sql.deleteHeads, [threadId]);
-      await client.query(this.sql.deleteTtl, [threadId]);
-      return rows;
-    });
-    // Then the rows, in bounded batches, up to each old head (a thread made anew under the id is left alone).
-    for (const { namespace, headId } of namespaces) {
-      for (;;) {
-        const ids = await this.db.query<{ id: string }>("deleteThread", this.sql.idsUpTo, [
-          threadId,
-          namespace,
-          headId,
-          DELETE_BATCH,
-        ]);
-        if (ids.length === 0) break;
-        await this.db.query("deleteThread", this.sql.deleteIds, [
-          threadId,
-          namespace,
-          ids.map((row) => row.id),
-        ]);
-      }
-    }
-    return namespaces.length > 0;
+  deleteThread(threadId: string): Promise<boolean> {
+    return deleteThread(this.store, threadId);
   }
 
   /**
    * Deletes the threads whose TTL has passed, `batch` at a time, each in its
    * own transaction. Run it from a timer or a cron job; returns how many went.
    */
-  async sweep(options: { batch?: number } = {}): Promise<number> {
-    let swept = 0;
-    for (;;) {
-      const expired = await this.db.query<{ threadId: string }>("sweep", this.sql.expired, [
-        options.batch ?? 100,
-      ]);
-      for (const { threadId } of expired) {
-        await this.deleteThread(threadId);
-        swept += 1;
-      }
-      if (expired.length < (options.batch ?? 100)) return swept;
-    }
+  sweep(options: { batch?: number } = {}): Promise<number> {
+    return sweep(this.store, options);
   }
 
-  async prune(options: PruneOptions): Promise<PruneResult> {
-    checkPruneOptions(options);
-    let deleted = 0;
-    for await (const { threadId, namespace, headId } of this.namespaces(options.threadId)) {
-      const candidates = await this.db.query<PruneCandidate>("prune", this.sql.pruneCandidates, [
-        threadId,
-        namespace,
-      ]);
-      const doomed = pruneSelection(candidates, headId, options);
-      // Bounded batches, each its own short statement, so writers are never held up for long.
-      for (let start = 0; start < doomed.length; start += DELETE_BATCH) {
-        const rows = await this.db.query<{ deleted: number }>("prune", this.sql.deleteIds, [
-          threadId,
-          namespace,
-          doomed.slice(start, start + DELETE_BATCH),
-        ]);
-        deleted += rows[0]?.deleted ?? 0;
-      }
-    }
-    return { deleted };
+  prune(options: PruneOptions): Promise<PruneResult> {
+    return prune(this.store, options);
   }
 
-  async copyThread(fromThreadId: string, toThreadId: string): Promise<void> {
-    assertId(fromThreadId, "fromThreadId");
-    assertId(toThreadId, "toThreadId");
-    await this.db.transaction("copyThread", async (client) => {
-      if ((await client.query(this.sql.threadExists, [fromThreadId])).rowCount === 0) {
-        throw new ThreadNotFoundError(fromThreadId);
-      }
-      if ((await client.query(this.sql.threadExists, [toThreadId])).rowCount !== 0) {
-        throw new ThreadExistsError(toThreadId);
-      }
-      for (const statement of [
-        this.sql.copyCheckpoints,
-        this.sql.copyPending,
-        this.sql.copyHeads,
-      ]) {
-        await client.query(statement, [fromThreadId, toThreadId]);
-      }
-    });
+  copyThread(fromThreadId: string, toThreadId: string): Promise<void> {
+    return copyThread(this.store, fromThreadId, toThreadId);
   }
 
-  async exportThread(threadId: string): Promise<ThreadExport> {
-    assertId(threadId, "threadId");
-    const [checkpoints, pendingWrites] = await this.db.transaction(
-      "exportThread",
-      async (client) => [
-        (await client.query<EncodedCheckpoint>(this.sql.exportCheckpoints, [threadId])).rows,
-        (await client.query<EncodedPendingWrite>(this.sql.exportPending, [threadId])).rows,
-      ],
-    );
-    if (checkpoints.length === 0) throw new ThreadNotFoundError(threadId);
-    return {
-      format: "waypoint.thread",
-      formatVersion: FORMAT_VERSION,
-      threadId,
-      checkpoints,
-      pendingWrites,
-    };
+  exportThread(threadId: string): Promise<ThreadExport> {
+    return exportThread(this.store, threadId);
   }
 
-  async importThread(data: ThreadExport): Promise<void> {
-    const valid = validateThreadExport(data, this.serializer);
-    await this.db.transaction("importThread", async (client) => {
-      if ((await client.query(this.sql.threadExists, [valid.threadId])).rowCount !== 0) {
-        throw new ThreadExistsError(valid.threadId);
-      }
-      const sorted = [...valid.checkpoints].sort((a, b) => (a.id < b.id ? -1 : 1));
-      for (const record of sorted) {
-        await client.query(this.sql.insertCheckpoint, checkpointParams(record));
-        await client.query(this.sql.upsertHead, [record.threadId, record.namespace, record.id]);
-      }
-      for (const write of valid.pendingWrites) {
-        await client.query(this.sql.putPending, [
-          write.threadId,
-          write.namespace,
-          write.checkpointId,
-          [write.taskId],
-          [write.idx],
-          [write.formatVersion],
-          [write.channel],
-          [write.value],
-        ]);
-      }
-    });
+  importThread(data: ThreadExport): Promise<void> {
+    return importThread(this.store, data);
   }
 
   close(): Promise<void> {
     // Puts already queued for a batch are written first.
     return this.db.close(() => this.writer.drained());
-  }
-
-  /** Every (thread, namespace) with its head: of one thread, or of all, paged. */
-  private async *namespaces(threadId: string | undefined) {
-    if (threadId !== undefined) {
-      yield* await this.db.query<NamespaceRow>("prune", this.sql.namespacesOf, [threadId]);
-      return;
-    }
-    let cursor: [string, string] = ["", ""];
-    for (;;) {
-      const page = await this.db.query<NamespaceRow>("prune", this.sql.allNamespaces, [
-        ...cursor,
-        PAGE_SIZE,
-      ]);
-      yield* page;
-      if (page.length < PAGE_SIZE) return;
-      const last = page[page.length - 1]!;
-      cursor = [last.threadId, last.namespace];
-    }
   }
 }

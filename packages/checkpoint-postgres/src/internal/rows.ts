@@ -5,6 +5,9 @@ import type { EncodedCheckpoint } from "@waypoint/checkpoint/backend";
 
 /** Row shapes and statement parameters of the PostgreSQL checkpointer. */
 
+/** Rows per page of a paged read: list, listThreads, prune's walk of the namespaces. */
+export const PAGE_SIZE = 100;
+
 export interface PendingRow {
   readonly taskId: string;
   readonly idx: number;

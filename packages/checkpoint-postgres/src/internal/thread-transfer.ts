@@ -1,0 +1,84 @@
+import {
+  FORMAT_VERSION,
+  ThreadExistsError,
+  ThreadNotFoundError,
+  type ThreadExport,
+} from "@waypoint/checkpoint";
+import {
+  assertId,
+  validateThreadExport,
+  type EncodedCheckpoint,
+  type EncodedPendingWrite,
+} from "@waypoint/checkpoint/backend";
+import type { CheckpointStore } from "./database.js";
+import { checkpointParams } from "./rows.js";
+
+/** A thread copied under a new id, or exported and imported whole, each in one transaction. */
+
+export async function copyThread(
+  { db, sql }: CheckpointStore,
+  fromThreadId: string,
+  toThreadId: string,
+): Promise<void> {
+  assertId(fromThreadId, "fromThreadId");
+  assertId(toThreadId, "toThreadId");
+  await db.transaction("copyThread", async (client) => {
+    if ((await client.query(sql.threadExists, [fromThreadId])).rowCount === 0) {
+      throw new ThreadNotFoundError(fromThreadId);
+    }
+    if ((await client.query(sql.threadExists, [toThreadId])).rowCount !== 0) {
+      throw new ThreadExistsError(toThreadId);
+    }
+    for (const statement of [sql.copyCheckpoints, sql.copyPending, sql.copyHeads]) {
+      await client.query(statement, [fromThreadId, toThreadId]);
+    }
+  });
+}
+
+export async function exportThread(
+  { db, sql }: CheckpointStore,
+  threadId: string,
+): Promise<ThreadExport> {
+  assertId(threadId, "threadId");
+  const [checkpoints, pendingWrites] = await db.transaction("exportThread", async (client) => [
+    (await client.query<EncodedCheckpoint>(sql.exportCheckpoints, [threadId])).rows,
+    (await client.query<EncodedPendingWrite>(sql.exportPending, [threadId])).rows,
+  ]);
+  if (checkpoints.length === 0) throw new ThreadNotFoundError(threadId);
+  return {
+    format: "waypoint.thread",
+    formatVersion: FORMAT_VERSION,
+    threadId,
+    checkpoints,
+    pendingWrites,
+  };
+}
+
+export async function importThread(
+  { db, sql, serializer }: CheckpointStore,
+  data: ThreadExport,
+): Promise<void> {
+  const valid = validateThreadExport(data, serializer);
+  await db.transaction("importThread", async (client) => {
+    if ((await client.query(sql.threadExists, [valid.threadId])).rowCount !== 0) {
+      throw new ThreadExistsError(valid.threadId);
+    }
+    const sorted = [...valid.checkpoints].sort((a, b) => (a.id < b.id ? -1 : 1));
+    for (const record of sorted) {
+      await client.query(sql.insertCheckpoint, checkpointParams(record));
+      await client.query(sql.upsertHead, [record.threadId, record.namespace, record.id]);
+    }
+    for (const write of valid.pendingWrites) {
+      await client.query(sql.putPending, [
+        write.threadId,
+        write.namespace,
+        write.checkpointId,
+        [write.taskId],
+        [write.idx],
+        [write.formatVersion],
+        [write.channel],
+        [write.value],
+      ]);
+    }
+  });
+}
