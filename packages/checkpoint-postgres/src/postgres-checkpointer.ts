@@ -20,6 +20,7 @@ import {
   type ThreadPage,
 } from "@waypoint/checkpoint";
 import {
+  DEFAULT_GROUP_COMMIT,
   assertId,
   decodeHeader,
   decodeLoaded,
@@ -29,10 +30,10 @@ import {
   resolveSnapshotPolicy,
   type EncodedCheckpoint,
   type EncodedHeader,
+  type GroupCommitOptions,
 } from "@waypoint/checkpoint/backend";
 import { CheckpointWriter } from "./internal/checkpoint-writer.js";
 import { Database, type CheckpointStore } from "./internal/database.js";
-import { DEFAULT_GROUP_COMMIT, type GroupCommitOptions } from "./internal/group-commit.js";
 import { deleteThread, prune, sweep } from "./internal/retention.js";
 import type { RetryOptions } from "./internal/retry.js";
 import { PAGE_SIZE, type PendingRow, type ThreadRow } from "./internal/rows.js";

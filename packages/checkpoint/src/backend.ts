@@ -39,3 +39,9 @@ export {
   type ResolvedCreate,
   type RunState,
 } from "./internal/run-rules.js";
+export {
+  DEFAULT_GROUP_COMMIT,
+  GroupCommit,
+  type GroupCommitOptions,
+  type GroupCommitSender,
+} from "./internal/group-commit.js";

@@ -10,16 +10,17 @@ import {
   type Serializer,
 } from "@waypoint/checkpoint";
 import {
+  GroupCommit,
   assertId,
   encodePendingWrites,
   encodePut,
   resolveNamespace,
   type EncodedCheckpoint,
+  type GroupCommitOptions,
   type SnapshotPolicy,
 } from "@waypoint/checkpoint/backend";
 import { fenceError, reportControl, type FenceState } from "../postgres-run-store.js";
 import type { CheckpointStore, Database } from "./database.js";
-import { GroupCommit, type GroupCommitOptions } from "./group-commit.js";
 import { batchParams, checkpointParams, type PutParams } from "./rows.js";
 import type { Statements } from "./statements.js";
 

@@ -1,5 +1,6 @@
 /**
- * Group commit in the client ("natural batching"). A write that finds a free
+ * Group commit in the client ("natural batching"), for backends whose
+ * store can take several writes in one statement or script. A write that finds a free
  * slot goes out at once, alone: an idle checkpointer adds no latency. Writes
  * that arrive while every slot is taken wait, and leave together, as one
  * statement, when a slot frees up. How many wait decides the batch size, so
