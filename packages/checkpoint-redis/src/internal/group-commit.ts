@@ -7,9 +7,9 @@
  * gathers the next: with one call on the wire at a time, the two took turns
  * and bench (c) was slower than without batches).
  *
- * The same idea as `@waypoint/checkpoint-postgres`'s internal group commit,
- * duplicated (minimal, one in flight) rather than shared: backends do not
- * depend on one another.
+ * The same queue as `GroupCommit` in `@waypoint/checkpoint/backend` (which
+ * PostgreSQL uses), duplicated here with `flushAt` added; folding `flushAt`
+ * into the shared one would let this file go.
  */
 
 export interface GroupCommitOptions {
