@@ -47,11 +47,6 @@ import {
   type EncodedPendingWrite,
   type SnapshotPolicy,
 } from "@waypoint/checkpoint/backend";
-import {
-  DEFAULT_GROUP_COMMIT,
-  GroupCommit,
-  type GroupCommitOptions,
-} from "./internal/group-commit.js";
 import { Keys } from "./internal/keys.js";
 import { decodeRecord, decodeRecordHeader, encodeRecordHeader } from "./internal/records.js";
 import { RUN_SCRIPTS } from "./internal/run-scripts.js";
@@ -88,51 +83,11 @@ export interface RedisCheckpointerOptions extends CheckpointerOptions {
    * again. Keep it above the workers' heartbeat interval.
    */
   readonly redeliverMs?: number;
-  /**
-   * Group commit of puts (off by default; standalone Redis only, ignored on a
-   * cluster): puts of other threads that arrive while one is on the wire
-   * leave together as one script call, each with its own checks and outcome.
-   * It saves Node CPU and commands, not wall time (see the package README).
-   */
-  readonly groupCommit?:
-    | boolean
-    | {
-        readonly maxBatch?: number;
-        readonly maxInFlight?: number;
-        readonly flushAt?: number;
-      };
-}
-
-function groupCommitOptions(
-  option: RedisCheckpointerOptions["groupCommit"],
-): GroupCommitOptions | undefined {
-  if (option === undefined || option === false) return undefined;
-  const chosen = { ...DEFAULT_GROUP_COMMIT, ...(option === true ? {} : option) };
-  for (const [name, value] of Object.entries(chosen)) {
-    if (!Number.isInteger(value) || value < 1)
-      throw new TypeError(`groupCommit.${name} must be a positive integer, got ${String(value)}`);
-  }
-  return chosen;
 }
 
 type ScriptClient = Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
 type Scripts = Record<ScriptName, { readonly lua: string; readonly numberOfKeys?: number }>;
 const ALL_SCRIPTS: Scripts = { ...SCRIPTS, ...RUN_SCRIPTS };
-
-/** A put ready to send: its script's keys and arguments (wpPut's, or wpPutFenced's). */
-interface PreparedPut {
-  readonly threadId: string;
-  readonly id: string;
-  readonly checkpoints: string;
-  /** A new thread's: its thread-index entry is written first. */
-  readonly indexes: boolean;
-  readonly fenced: boolean;
-  readonly keys: readonly string[];
-  readonly args: readonly (string | number)[];
-}
-
-/** outcome ("ok", "conflict", "noparent", "lost"), the head found or the fence's problem, control. */
-type PutReply = [string, string, string?];
 
 const PAGE_SIZE = 100;
 const DELETE_BATCH = 500;
@@ -152,7 +107,6 @@ export class RedisCheckpointer implements Checkpointer {
   private readonly ttl: readonly [ttlMs: number, refresh: string];
   private closed = false;
   private readonly runStore: RedisRunStore;
-  private readonly group: GroupCommit<PreparedPut, PutReply> | undefined;
 
   constructor(options: RedisCheckpointerOptions) {
     if (options.redis === undefined && options.url === undefined) {
@@ -183,15 +137,6 @@ export class RedisCheckpointer implements Checkpointer {
       Math.round((options.ttlSeconds ?? 0) * 1000),
       options.refreshTtlOnWrite === false ? "0" : "1",
     ];
-    // A script touches one slot, and two threads' keys are in two: no batches on a cluster.
-    const group = groupCommitOptions(options.groupCommit);
-    this.group =
-      group === undefined || this.redis.isCluster
-        ? undefined
-        : new GroupCommit<PreparedPut, PutReply>(group, {
-            one: (put) => this.putAlone(put),
-            many: (puts) => this.putBatch(puts),
-          });
     this.runStore = new RedisRunStore({
       redis: this.redis,
       keys: this.keys,
@@ -212,32 +157,53 @@ export class RedisCheckpointer implements Checkpointer {
     const { threadId, namespace, id } = record;
     const fence = request.fence;
     const keys = this.keys.of(threadId, namespace);
-    // The namespaces set is touched only by a namespace's first checkpoint, and by the TTL.
-    const registers = expectedHeadId === null || this.ttl[0] > 0;
-    const scriptKeys = registers
-      ? [keys.head, keys.cps, keys.idx, this.keys.namespaces(threadId)]
-      : [keys.head, keys.cps, keys.idx];
-    const args = [
-      encodeRecordHeader(record, true),
-      record.writes,
-      record.snapshot ?? "",
-      expectedHeadId === null ? "" : expectedHeadId === record.parentId ? "\u0000" : expectedHeadId,
-      ...(registers ? [namespace, ...this.ttl] : []),
-    ];
-    // A fence adds the run's hash and the token; an unfenced put sends nothing more.
-    const prepared: PreparedPut = {
-      threadId,
-      id,
-      checkpoints: keys.cps,
-      indexes: expectedHeadId === null,
-      fenced: fence !== undefined,
-      keys:
-        fence === undefined ? scriptKeys : [this.keys.run(threadId, fence.runId), ...scriptKeys],
-      args: fence === undefined ? args : [fence.token, ...args],
-    };
-    const [outcome, actual, control] = await (this.group === undefined
-      ? this.putAlone(prepared)
-      : this.group.submit(threadId, prepared));
+    // The thread index lives in another slot, so it cannot be part of the script. It is written
+    // before the first checkpoint, so a crash in between leaves an empty entry, never an unlisted
+    // thread. On one connection to one server Redis runs commands in the order sent, so the ZADD
+    // is sent right before the script, in the same round trip; a cluster may route them to two
+    // nodes, so there the script waits for the ZADD's reply.
+    const indexed =
+      expectedHeadId === null
+        ? this.run("put", () => this.redis.zadd(this.keys.threads(), 0, threadId))
+        : undefined;
+    if (indexed !== undefined && this.redis.isCluster) await indexed;
+    let retry = false;
+    const stored = this.run(
+      "put",
+      async () => {
+        // A retry is sent only once the index is written, whatever became of the first send.
+        if (retry) await indexed;
+        retry = true;
+        // The namespaces set is touched only by a namespace's first checkpoint, and by the TTL.
+        const registers = expectedHeadId === null || this.ttl[0] > 0;
+        const scriptKeys = registers
+          ? [keys.head, keys.cps, keys.idx, this.keys.namespaces(threadId)]
+          : [keys.head, keys.cps, keys.idx];
+        const args = [
+          encodeRecordHeader(record, true),
+          record.writes,
+          record.snapshot ?? "",
+          expectedHeadId === null
+            ? ""
+            : expectedHeadId === record.parentId
+              ? "\u0000"
+              : expectedHeadId,
+          ...(registers ? [namespace, ...this.ttl] : []),
+        ];
+        // A fence adds the run's hash and the token; an unfenced put sends nothing more.
+        return fence === undefined
+          ? this.script("wpPut", scriptKeys, args)
+          : this.script(
+              "wpPutFenced",
+              [this.keys.run(threadId, fence.runId), ...scriptKeys],
+              [fence.token, ...args],
+            );
+      },
+      async () => ((await this.redis.hexists(keys.cps, `h:${id}`)) === 1 ? ["ok", ""] : undefined),
+    );
+    const [outcome, actual, control] = (await (indexed === undefined
+      ? stored
+      : Promise.all([indexed, stored]).then(([, reply]) => reply))) as [string, string, string?];
     if (outcome === "ok") {
       if (fence !== undefined) reportControl(fence, control);
       return header;
@@ -252,72 +218,6 @@ export class RedisCheckpointer implements Checkpointer {
       });
     }
     throw new CheckpointNotFoundError(threadId, namespace, record.parentId ?? "(none)");
-  }
-
-  /**
-   * Sends one put on its own script. `unsure`: an earlier send may have committed it (a batch
-   * that failed), so that is checked first, and its thread-index entry is written first.
-   */
-  private async putAlone(put: PreparedPut, unsure = false): Promise<PutReply> {
-    // The thread index lives in another slot, so it cannot be part of the script. It is written
-    // before the first checkpoint, so a crash in between leaves an empty entry, never an unlisted
-    // thread. On one connection to one server Redis runs commands in the order sent, so the ZADD
-    // is sent right before the script, in the same round trip; a cluster may route them to two
-    // nodes, so there the script waits for the ZADD's reply.
-    const indexed = put.indexes
-      ? this.run("put", () => this.redis.zadd(this.keys.threads(), 0, put.threadId))
-      : undefined;
-    if (indexed !== undefined && (unsure || this.redis.isCluster)) await indexed;
-    let retry = false;
-    const stored = this.run(
-      "put",
-      async () => {
-        // A retry is sent only once the index is written, whatever became of the first send.
-        if (retry) await indexed;
-        retry = true;
-        return this.script(put.fenced ? "wpPutFenced" : "wpPut", put.keys, put.args);
-      },
-      () => this.committedPut(put),
-      unsure,
-    );
-    if (indexed === undefined) return (await stored) as PutReply;
-    const [, reply] = await Promise.all([indexed, stored]);
-    return reply as PutReply;
-  }
-
-  /**
-   * Sends puts of different threads as one script call (group commit), preceded by one ZADD of
-   * the new threads to the index, in the same round trip. If either fails, each put goes again
-   * alone, checking first whether the batch committed it: never applied twice.
-   */
-  private async putBatch(puts: readonly PreparedPut[]): Promise<Promise<PutReply>[]> {
-    const fresh = puts.filter((put) => put.indexes).flatMap((put) => [0, put.threadId]);
-    const keys: string[] = [];
-    const args: (string | number)[] = [];
-    for (const put of puts) {
-      keys.push(...put.keys);
-      args.push(put.fenced ? "f" : "p", put.keys.length, put.args.length, ...put.args);
-    }
-    let replies: unknown[];
-    try {
-      if (this.closed) throw new CheckpointerClosedError("RedisCheckpointer");
-      const indexed = fresh.length > 0 ? this.redis.zadd(this.keys.threads(), ...fresh) : 0;
-      const stored = this.script("wpPutBatch", keys, args);
-      [, replies] = (await Promise.all([indexed, stored])) as [unknown, unknown[]];
-    } catch {
-      return puts.map((put) => this.putAlone(put, true));
-    }
-    // A reply that is an error (a malformed header) fails its own put only.
-    return replies.map((reply) =>
-      reply instanceof Error ? Promise.reject(reply) : Promise.resolve(reply as PutReply),
-    );
-  }
-
-  /** After an uncertain send: "ok" if the put's checkpoint is stored. */
-  private async committedPut(put: PreparedPut): Promise<PutReply | undefined> {
-    return (await this.redis.hexists(put.checkpoints, `h:${put.id}`)) === 1
-      ? ["ok", ""]
-      : undefined;
   }
 
   async putPendingWrites(
@@ -540,8 +440,6 @@ export class RedisCheckpointer implements Checkpointer {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    // Puts already accepted are sent before the connection goes.
-    await this.group?.drained();
     this.closed = true;
     if (this.owned) await this.redis.quit().catch(() => this.redis.disconnect());
   }
@@ -600,9 +498,9 @@ export class RedisCheckpointer implements Checkpointer {
     operation: string,
     attempt: () => Promise<T>,
     committed?: () => Promise<T | undefined>,
-    unsure = false,
   ): Promise<T> {
     if (this.closed) throw new CheckpointerClosedError("RedisCheckpointer");
+    let unsure = false;
     for (let tries = 1; ; tries += 1) {
       try {
         if (unsure && committed !== undefined) {

@@ -20,13 +20,3 @@ runCheckpointerConformance(fresh);
 runRunStoreConformance(fresh);
 // Runs, workers and control: the same suite as memory, SQLite and PostgreSQL.
 runWorkerSuite(fresh);
-
-// The same with group commit of puts, whose batches the concurrent specs exercise.
-const batched = {
-  ...fresh,
-  name: "redis, group commit",
-  create: (options?: ConstructorParameters<typeof RedisCheckpointer>[0]) =>
-    fresh.create({ groupCommit: true, ...options }),
-};
-runCheckpointerConformance(batched);
-runWorkerSuite(batched);

@@ -145,41 +145,6 @@ export const SCRIPTS = {
       return reply`,
   },
   /**
-   * Group commit (standalone Redis only: the puts are of different threads, so in different
-   * slots). Several puts, each run as wpPut or wpPutFenced would run it, with its own checks and
-   * its own reply, in order. KEYS: every put's keys, one put after another. ARGV: per put, its
-   * kind ("p" wpPut, "f" wpPutFenced), its key count and argument count, then its arguments.
-   * Returns one reply per put, as the single-put script would.
-   */
-  wpPutBatch: {
-    lua: `${PUT}${FENCE}${SHIFT}
-      local out = {}
-      local k, a = 1, 1
-      while a <= #ARGV do
-        local kind, nk, na = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
-        a = a + 3
-        local K, A = {}, {}
-        for i = 1, nk do K[i] = KEYS[k + i - 1] end
-        for i = 1, na do A[i] = ARGV[a + i - 1] end
-        k = k + nk
-        a = a + na
-        local reply
-        if kind == 'f' then
-          local problem, control = fence_problem(K[1], A[1])
-          if problem then
-            reply = {'lost', problem}
-          else
-            reply = put(shift(K), shift(A))
-            if not reply.err then reply[3] = control end
-          end
-        else
-          reply = put(K, A)
-        end
-        out[#out + 1] = reply
-      end
-      return out`,
-  },
-  /**
    * KEYS: head, checkpoints, index. ARGV: checkpoint id ("" = the head), pending-writes key prefix.
    * Returns the target id, [header, delta, snapshot or ""] of every checkpoint of its chain (either
    * layout), and its pending writes.
