@@ -169,7 +169,11 @@ class RunningRun {
   ) {
     this.fence = { ...claimed.fence, onControl: (control) => this.stopFor(control) };
     this.beat = setInterval(() => void this.heartbeat(), heartbeatMs);
-    this.done = this.execute().finally(() => clearInterval(this.beat));
+    this.done = this.execute()
+      // Whatever went wrong after the graph (the store down while ending the run):
+      // the lease lapses and another claim finishes the job.
+      .catch((error: unknown) => this.options.onError?.(error, claimed.run))
+      .finally(() => clearInterval(this.beat));
   }
 
   /** The first reason wins, except that a cancel always aborts the nodes. */
