@@ -1,9 +1,6 @@
 import { randomUUID } from "node:crypto";
 import {
-  CorruptRecordError,
   LeaseLostError,
-  MULTITASK_STRATEGIES,
-  RUN_STATUSES,
   RunNotFoundError,
   RunStateError,
   ThreadBusyError,
@@ -19,56 +16,28 @@ import {
   type RunRecord,
   type RunStatus,
   type RunStore,
-  type SerializedError,
   type Serializer,
 } from "@waypoint/checkpoint";
 import {
   attemptsExhausted,
   checkCreateRequest,
   checkLeaseMs,
+  decodeControl,
+  decodeRunRow,
   planCreate,
   resolveLimit,
   resolveStatusFilter,
+  type RunRow,
+  fenceError,
+  type FenceState,
 } from "@waypoint/checkpoint/backend";
 import type { Connection } from "./internal/database.js";
 import type { RunStatements } from "./internal/run-statements.js";
-
-/** A row of runs as runColumns selects it: times in epoch ms, input serialized. */
-interface RunRow {
-  readonly id: string;
-  readonly threadId: string;
-  readonly graph: string;
-  readonly input: string;
-  readonly status: string;
-  readonly strategy: string;
-  readonly attempts: number;
-  readonly maxAttempts: number;
-  readonly token: number;
-  readonly workerId: string | null;
-  readonly leaseExpiresAt: number | null;
-  readonly control: string | null;
-  readonly error: unknown;
-  readonly metadata: unknown;
-  readonly createdAt: number;
-  readonly updatedAt: number;
-  readonly startedAt: number | null;
-  readonly endedAt: number | null;
-}
 
 /** The claim's answer: the run taken, or (its columns null) a candidate past its attempts. */
 type ClaimRow = { readonly candidateId: string; readonly candidateMaxAttempts: number } & (
   RunRow | { readonly id: null }
 );
-
-/** A run as a fenced write finds it (all null when there is no such run). */
-export interface FenceState {
-  readonly token: number | null;
-  readonly status: string | null;
-  readonly control: string | null;
-  readonly workerId: string | null;
-}
-
-const CONTROLS: readonly string[] = ["cancel", "pause", "interrupt", "rollback"];
 
 /**
  * The run queue of PostgresCheckpointer, in the checkpointer's schema.
@@ -298,74 +267,8 @@ export class PostgresRunStore implements RunStore {
   }
 
   private record(row: RunRow): RunRecord {
-    const where = `run ${row.id}`;
-    if (!RUN_STATUSES.includes(row.status as RunStatus)) {
-      throw new CorruptRecordError(where, `unknown status ${JSON.stringify(row.status)}`);
-    }
-    if (!MULTITASK_STRATEGIES.includes(row.strategy as RunRecord["strategy"])) {
-      throw new CorruptRecordError(where, `unknown strategy ${JSON.stringify(row.strategy)}`);
-    }
-    if (!isPlainObject(row.metadata))
-      throw new CorruptRecordError(where, "metadata is not an object");
-    if (row.error !== null && !isPlainObject(row.error)) {
-      throw new CorruptRecordError(where, "error is not an object");
-    }
-    const date = (ms: number | null) => (ms === null ? null : new Date(ms));
-    return {
-      id: row.id,
-      threadId: row.threadId,
-      graph: row.graph,
-      input: this.serializer.deserialize(row.input, `${where} input`),
-      status: row.status as RunStatus,
-      strategy: row.strategy as RunRecord["strategy"],
-      attempts: row.attempts,
-      maxAttempts: row.maxAttempts,
-      token: row.token,
-      workerId: row.workerId,
-      leaseExpiresAt: date(row.leaseExpiresAt),
-      control: decodeControl(row.control, where),
-      error: row.error as SerializedError | null,
-      metadata: row.metadata as RunRecord["metadata"],
-      createdAt: new Date(row.createdAt),
-      updatedAt: new Date(row.updatedAt),
-      startedAt: date(row.startedAt),
-      endedAt: date(row.endedAt),
-    };
+    return decodeRunRow(row, this.serializer);
   }
-}
-
-/**
- * The LeaseLostError for a fenced write that found the run in `state`, or
- * undefined when the fence holds (same token, still running).
- */
-export function fenceError(
-  fence: Fence,
-  state: FenceState | undefined,
-): LeaseLostError | undefined {
-  const lost = (problem: string) => new LeaseLostError(fence.runId, fence.token, problem);
-  if (state === undefined || state.token === null) return lost("there is no such run");
-  if (state.token !== fence.token) {
-    const by = state.workerId === null ? "" : ` by worker ${state.workerId}`;
-    return lost(`the run was claimed again${by} (token ${state.token})`);
-  }
-  if (state.status === "pending") return lost("the run was released back to the queue");
-  if (state.status !== "running") return lost(`the run is ${state.status}, no longer running`);
-  return undefined;
-}
-
-/** Tells a fenced writer, after its write committed, of a control request pending for its run. */
-export function reportControl(fence: Fence, state: FenceState): void {
-  const control = decodeControl(state.control, `run ${fence.runId}`);
-  if (control !== null) fence.onControl?.(control);
-}
-
-function decodeControl(control: string | null, where: string): RunControl | null {
-  if (control === null || CONTROLS.includes(control)) return control as RunControl | null;
-  throw new CorruptRecordError(where, `unknown control request ${JSON.stringify(control)}`);
-}
-
-function isPlainObject(value: unknown): boolean {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function isSecondRunningRun(error: unknown): boolean {

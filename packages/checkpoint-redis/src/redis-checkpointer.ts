@@ -17,13 +17,11 @@ import {
   type ListOptions,
   type ListThreadsOptions,
   type LoadedCheckpoint,
-  type Fence,
   type PendingWrite,
   type PruneOptions,
   type PruneResult,
   type PutPendingWritesOptions,
   type PutRequest,
-  type RunControl,
   type RunStore,
   type Serializer,
   type ThreadExport,
@@ -46,6 +44,8 @@ import {
   type EncodedCheckpoint,
   type EncodedPendingWrite,
   type SnapshotPolicy,
+  reportControl,
+  resolveAddress,
 } from "@waypoint/checkpoint/backend";
 import { Keys } from "./internal/keys.js";
 import { decodeRecord, decodeRecordHeader, encodeRecordHeader } from "./internal/records.js";
@@ -205,7 +205,8 @@ export class RedisCheckpointer implements Checkpointer {
       ? stored
       : Promise.all([indexed, stored]).then(([, reply]) => reply))) as [string, string, string?];
     if (outcome === "ok") {
-      if (fence !== undefined) reportControl(fence, control);
+      // The script answers "" for no pending request.
+      if (fence !== undefined) reportControl(fence, control || null);
       return header;
     }
     if (outcome === "lost") throw new LeaseLostError(fence!.runId, fence!.token, actual);
@@ -225,14 +226,9 @@ export class RedisCheckpointer implements Checkpointer {
     writes: readonly PendingWrite[],
     options: PutPendingWritesOptions = {},
   ): Promise<void> {
-    assertId(target.threadId, "threadId");
-    const namespace = resolveNamespace(target.namespace);
-    assertId(target.checkpointId, "checkpointId");
-    const encoded = encodePendingWrites(
-      { threadId: target.threadId, namespace, checkpointId: target.checkpointId },
-      writes,
-      this.serializer,
-    );
+    const address = resolveAddress(target);
+    const { namespace } = address;
+    const encoded = encodePendingWrites(address, writes, this.serializer);
     const keys = this.keys.of(target.threadId, namespace);
     const pairs = encoded.flatMap((write) => [
       `${write.taskId}\u0000${write.idx}`,
@@ -251,7 +247,7 @@ export class RedisCheckpointer implements Checkpointer {
       )) as [string | number, string];
       if (reply[0] === "lost") throw new LeaseLostError(fence.runId, fence.token, reply[1]);
       found = reply[0];
-      if (found !== 0) reportControl(fence, reply[1]);
+      if (found !== 0) reportControl(fence, reply[1] || null);
     }
     if (found === 0)
       throw new CheckpointNotFoundError(target.threadId, namespace, target.checkpointId);
@@ -533,10 +529,6 @@ function isRetryable(error: unknown): boolean {
 }
 
 /** Tells a fenced writer of a control request that was pending when its write was applied. */
-function reportControl(fence: Fence, control: string | undefined): void {
-  if (control !== undefined && control !== "") fence.onControl?.(control as RunControl);
-}
-
 function parse<T>(text: string): T {
   return JSON.parse(text) as T;
 }

@@ -11,7 +11,6 @@ import {
   type Fence,
   type HeartbeatResult,
   type ListRunsOptions,
-  type RunControl,
   type RunOutcome,
   type RunRecord,
   type RunStore,
@@ -23,6 +22,7 @@ import {
   checkLeaseMs,
   resolveLimit,
   resolveStatusFilter,
+  decodeControl,
 } from "@waypoint/checkpoint/backend";
 import type { Keys } from "./internal/keys.js";
 import { RUN_FIELDS, decodeRun } from "./internal/run-records.js";
@@ -218,7 +218,7 @@ export class RedisRunStore implements RunStore {
     await this.queue([["later", entry, worker, this.deliveredAt(Number(lease))]]);
     return {
       leaseExpiresAt: new Date(Number(lease)),
-      control: control === "" ? null : (control as RunControl),
+      control: decodeControl(control || null, `run ${fence.runId}`),
     };
   }
 

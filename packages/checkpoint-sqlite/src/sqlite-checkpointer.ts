@@ -23,7 +23,6 @@ import {
   type PruneResult,
   type PutPendingWritesOptions,
   type PutRequest,
-  type RunControl,
   type RunStore,
   type Serializer,
   type ThreadExport,
@@ -49,6 +48,8 @@ import {
   type PruneCandidate,
   type ThreadHead,
   type SnapshotPolicy,
+  reportControl,
+  resolveAddress,
 } from "@waypoint/checkpoint/backend";
 import { DatabaseCorruptError } from "./errors.js";
 import { SQL, migrate } from "./internal/schema.js";
@@ -94,10 +95,10 @@ export class SqliteCheckpointer implements Checkpointer {
         address: CheckpointAddress & { namespace: string },
         writes: EncodedPendingWrite[],
         fence: Fence | undefined,
-      ) => RunControl | null
+      ) => string | null
     >;
     readonly fencedPut: Transaction<
-      (fence: Fence, record: EncodedCheckpoint, expectedHeadId: string | null) => RunControl | null
+      (fence: Fence, record: EncodedCheckpoint, expectedHeadId: string | null) => string | null
     >;
   };
   private closed = false;
@@ -213,10 +214,7 @@ export class SqliteCheckpointer implements Checkpointer {
     options: PutPendingWritesOptions = {},
   ): Promise<void> {
     this.assertOpen();
-    assertId(target.threadId, "threadId");
-    const namespace = resolveNamespace(target.namespace);
-    assertId(target.checkpointId, "checkpointId");
-    const address = { threadId: target.threadId, namespace, checkpointId: target.checkpointId };
+    const address = resolveAddress(target);
     const encoded = encodePendingWrites(address, writes, this.serializer);
     const control = this.translate(() =>
       this.transactions.putPendingWrites.immediate(address, encoded, options.fence),
@@ -444,9 +442,4 @@ export class SqliteCheckpointer implements Checkpointer {
       throw error;
     }
   }
-}
-
-/** Tells a fenced writer of a control request that was pending when its write committed. */
-function reportControl(fence: Fence, control: RunControl | null): void {
-  if (control !== null) fence.onControl?.(control);
 }

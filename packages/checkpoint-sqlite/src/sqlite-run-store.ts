@@ -1,8 +1,5 @@
 import type { Database, Statement } from "better-sqlite3";
 import {
-  CorruptRecordError,
-  LeaseLostError,
-  RUN_STATUSES,
   RunNotFoundError,
   RunStateError,
   ThreadBusyError,
@@ -28,26 +25,31 @@ import {
   planCreate,
   resolveLimit,
   resolveStatusFilter,
+  decodeControl,
+  decodeRunRow,
+  fenceError,
+  parseJson,
+  type FenceState,
   type RunState,
 } from "@waypoint/checkpoint/backend";
 import { RUN_SQL } from "./internal/schema.js";
 
 type Statements = { readonly [K in keyof typeof RUN_SQL]: Statement };
 
-/** A row of waypoint_runs as RUN_SQL selects it: times in ms, input serialized, error and metadata JSON. */
-interface RunRow {
+/** A row of waypoint_runs as RUN_SQL selects it: times in ms, input serialized, error and metadata JSON text. */
+interface StoredRow {
   readonly id: string;
   readonly threadId: string;
   readonly graph: string;
   readonly input: string;
   readonly status: string;
-  readonly strategy: RunRecord["strategy"];
+  readonly strategy: string;
   readonly attempts: number;
   readonly maxAttempts: number;
   readonly token: number;
   readonly workerId: string | null;
   readonly leaseExpiresAt: number | null;
-  readonly control: RunControl | null;
+  readonly control: string | null;
   readonly error: string | null;
   readonly metadata: string;
   readonly createdAt: number;
@@ -107,13 +109,13 @@ export class SqliteRunStore implements RunStore {
         input,
         metadata: JSON.stringify(request.metadata ?? {}),
         now,
-      }) as RunRow;
+      }) as StoredRow;
     });
     return this.record(row);
   }
 
   async get(runId: string): Promise<RunRecord | undefined> {
-    const row = this.guard(() => this.sql.byId.get(runId)) as RunRow | undefined;
+    const row = this.guard(() => this.sql.byId.get(runId)) as StoredRow | undefined;
     return row && this.record(row);
   }
 
@@ -131,7 +133,7 @@ export class SqliteRunStore implements RunStore {
         : statuses
           ? this.sql.listByStatus
           : this.sql.listAll;
-    const rows = this.guard(() => statement.all(params)) as RunRow[];
+    const rows = this.guard(() => statement.all(params)) as StoredRow[];
     return rows.map((row) => this.record(row));
   }
 
@@ -151,7 +153,7 @@ export class SqliteRunStore implements RunStore {
             workerId: options.workerId,
             leaseExpiresAt: now + options.leaseMs,
             now,
-          }) as RunRow;
+          }) as StoredRow;
         }
         // A run that its workers keep dying on: fail it and look further.
         this.stop(oldest.id, "failed", now, attemptsExhausted(oldest.id, oldest.maxAttempts));
@@ -169,10 +171,13 @@ export class SqliteRunStore implements RunStore {
       const now = Date.now();
       return this.sql.renew.get({ id: fence.runId, leaseExpiresAt: now + leaseMs, now }) as {
         leaseExpiresAt: number;
-        control: RunControl | null;
+        control: string | null;
       };
     });
-    return { leaseExpiresAt: new Date(renewed.leaseExpiresAt), control: renewed.control };
+    return {
+      leaseExpiresAt: new Date(renewed.leaseExpiresAt),
+      control: decodeControl(renewed.control, `run ${fence.runId}`),
+    };
   }
 
   async finish(fence: Fence, outcome: RunOutcome): Promise<RunRecord> {
@@ -188,7 +193,7 @@ export class SqliteRunStore implements RunStore {
   async release(fence: Fence): Promise<RunRecord> {
     const row = this.write(() => {
       this.admit(fence);
-      return this.sql.release.get({ id: fence.runId, now: Date.now() }) as RunRow;
+      return this.sql.release.get({ id: fence.runId, now: Date.now() }) as StoredRow;
     });
     return this.record(row);
   }
@@ -238,85 +243,51 @@ export class SqliteRunStore implements RunStore {
    * store, and returns the run's pending control request. Throws
    * LeaseLostError when the fence is stale, so that the transaction writes nothing.
    */
-  admit(fence: Fence): RunControl | null {
-    const run = this.sql.fenceState.get(fence.runId) as
-      Pick<RunRow, "token" | "status" | "workerId" | "control"> | undefined;
-    const lost = (problem: string) => new LeaseLostError(fence.runId, fence.token, problem);
-    if (run === undefined) throw lost("there is no such run");
-    if (run.token !== fence.token) {
-      const by = run.workerId === null ? "" : ` by worker ${run.workerId}`;
-      throw lost(`the run was claimed again${by} (token ${run.token})`);
-    }
-    if (run.status === "pending") throw lost("the run was released back to the queue");
-    if (run.status !== "running") {
-      throw lost(`the run is ${run.status}, no longer running`);
-    }
-    return run.control;
+  admit(fence: Fence): string | null {
+    const run = this.sql.fenceState.get(fence.runId) as FenceState | undefined;
+    const lost = fenceError(fence, run);
+    if (lost !== undefined) throw lost;
+    return run!.control;
   }
 
-  private find(runId: string): RunRow {
-    const row = this.sql.byId.get(runId) as RunRow | undefined;
+  private find(runId: string): StoredRow {
+    const row = this.sql.byId.get(runId) as StoredRow | undefined;
     if (row === undefined) throw new RunNotFoundError(runId);
     return row;
   }
 
   /** Ends a run, or pauses it: either way it drops its lease and any control request. */
-  private stop(id: string, status: RunStatus, now: number, error?: SerializedError): RunRow {
+  private stop(id: string, status: RunStatus, now: number, error?: SerializedError): StoredRow {
     return this.sql.stop.get({
       id,
       status,
       error: error === undefined ? null : JSON.stringify(error),
       endedAt: status === "paused" ? null : now,
       now,
-    }) as RunRow;
+    }) as StoredRow;
   }
 
-  private setStatus(id: string, status: RunStatus, now: number): RunRow {
-    return this.sql.setStatus.get({ id, status, now }) as RunRow;
+  private setStatus(id: string, status: RunStatus, now: number): StoredRow {
+    return this.sql.setStatus.get({ id, status, now }) as StoredRow;
   }
 
-  private setControl(id: string, control: RunControl | null, now: number): RunRow {
-    return this.sql.setControl.get({ id, control, now }) as RunRow;
+  private setControl(id: string, control: RunControl | null, now: number): StoredRow {
+    return this.sql.setControl.get({ id, control, now }) as StoredRow;
   }
 
   private write<T>(operation: () => T): T {
     return this.guard(() => this.db.transaction(operation).immediate());
   }
 
-  private record(row: RunRow): RunRecord {
+  private record(row: StoredRow): RunRecord {
     const where = `run ${row.id}`;
-    if (!RUN_STATUSES.includes(row.status as RunStatus)) {
-      throw new CorruptRecordError(where, `unknown status ${JSON.stringify(row.status)}`);
-    }
-    const date = (ms: number | null) => (ms === null ? null : new Date(ms));
-    return {
-      id: row.id,
-      threadId: row.threadId,
-      graph: row.graph,
-      input: this.serializer.deserialize(row.input, `${where} input`),
-      status: row.status as RunStatus,
-      strategy: row.strategy,
-      attempts: row.attempts,
-      maxAttempts: row.maxAttempts,
-      token: row.token,
-      workerId: row.workerId,
-      leaseExpiresAt: date(row.leaseExpiresAt),
-      control: row.control,
-      error:
-        row.error === null ? null : (parseJson(row.error, `${where} error`) as SerializedError),
-      metadata: parseJson(row.metadata, `${where} metadata`) as RunRecord["metadata"],
-      createdAt: new Date(row.createdAt),
-      updatedAt: new Date(row.updatedAt),
-      startedAt: date(row.startedAt),
-      endedAt: date(row.endedAt),
-    };
-  }
-}
-
-function parseJson(text: string, where: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new CorruptRecordError(where, "not valid JSON", error);
+    return decodeRunRow(
+      {
+        ...row,
+        error: row.error === null ? null : parseJson(row.error, `${where} error`),
+        metadata: parseJson(row.metadata, `${where} metadata`),
+      },
+      this.serializer,
+    );
   }
 }

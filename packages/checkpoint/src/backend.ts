@@ -26,7 +26,7 @@ export {
   pruneSelection,
   type PruneCandidate,
 } from "./internal/retention.js";
-export { assertId, resolveLimit, resolveNamespace } from "./internal/arguments.js";
+export { assertId, resolveAddress, resolveLimit, resolveNamespace } from "./internal/arguments.js";
 export { listThreadPage, type HeadsPage, type ThreadHead } from "./internal/thread-pages.js";
 export {
   attemptsExhausted,
@@ -45,3 +45,12 @@ export {
   type GroupCommitOptions,
   type GroupCommitSender,
 } from "./internal/group-commit.js";
+export {
+  decodeControl,
+  decodeRunRow,
+  fenceError,
+  reportControl,
+  type FenceState,
+  type RunRow,
+} from "./internal/run-row.js";
+export { parseJson } from "./serializer.js";

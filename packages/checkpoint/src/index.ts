@@ -31,6 +31,7 @@ export {
   DEFAULT_MAX_ATTEMPTS,
   ENDED_RUN_STATUSES,
   MULTITASK_STRATEGIES,
+  RUN_CONTROLS,
   RUN_STATUSES,
   type ClaimOptions,
   type ClaimedRun,

@@ -1,7 +1,8 @@
 import { newCheckpointId } from "./checkpoint-id.js";
-import { LeaseLostError, RunNotFoundError, RunStateError, ThreadBusyError } from "./errors.js";
+import { RunNotFoundError, RunStateError, ThreadBusyError } from "./errors.js";
 import { resolveLimit } from "./internal/arguments.js";
 import { atomically } from "./internal/atomic.js";
+import { fenceError } from "./internal/run-row.js";
 import {
   attemptsExhausted,
   checkCreateRequest,
@@ -232,18 +233,9 @@ export class MemoryRunStore implements RunStore {
 
   private fenced(fence: Fence): StoredRun {
     const run = this.runs.get(fence.runId);
-    if (run === undefined) throw new LeaseLostError(fence.runId, fence.token, "no such run");
-    if (run.token !== fence.token) {
-      throw new LeaseLostError(
-        fence.runId,
-        fence.token,
-        `the run was claimed again (token ${run.token})`,
-      );
-    }
-    if (run.status !== "running") {
-      throw new LeaseLostError(fence.runId, fence.token, `the run is ${run.status}`);
-    }
-    return run;
+    const lost = fenceError(fence, run);
+    if (lost !== undefined) throw lost;
+    return run!;
   }
 
   private find(runId: string): StoredRun {

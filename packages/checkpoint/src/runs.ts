@@ -61,6 +61,8 @@ export const MULTITASK_STRATEGIES: readonly MultitaskStrategy[] = [
 /** A request to a running run, acted on at its next superstep boundary (cancel: at once). */
 export type RunControl = "cancel" | "pause" | "interrupt" | "rollback";
 
+export const RUN_CONTROLS: readonly RunControl[] = ["cancel", "pause", "interrupt", "rollback"];
+
 export interface RunRecord {
   /** Time-ordered (a UUIDv7 made by the store): "oldest first" and `before` go by it. */
   readonly id: string;

@@ -271,10 +271,8 @@ export class CompiledGraph<D extends StateDefinition> {
         if (!(error instanceof CheckpointConflictError) || warm.savedInput) throw error;
       }
     }
-    const checkpointer = options.fence
-      ? fenced(this.checkpointer, options.fence)
-      : this.checkpointer;
-    return this.finish(await RunLoop.open(this.spec, checkpointer, runOptions), input, reusable);
+    const loop = await RunLoop.open(this.spec, this.storeFor(options), runOptions);
+    return this.finish(loop, input, reusable);
   }
 
   private async startNew(input: unknown, options: InvokeOptions, runOptions: RunOptions) {
@@ -289,10 +287,7 @@ export class CompiledGraph<D extends StateDefinition> {
     }
     // Whatever this process last ran on the thread is stale now (it may have been deleted since).
     this.warm.take(threadId);
-    const checkpointer = options.fence
-      ? fenced(this.checkpointer, options.fence)
-      : this.checkpointer;
-    const loop = RunLoop.fresh(this.spec, checkpointer, runOptions);
+    const loop = RunLoop.fresh(this.spec, this.storeFor(options), runOptions);
     try {
       return await this.finish(
         loop,
@@ -306,6 +301,11 @@ export class CompiledGraph<D extends StateDefinition> {
       }
       throw error;
     }
+  }
+
+  /** The store as this invocation writes it: fenced by a claimed run's lease, if it has one. */
+  private storeFor(options: InvokeOptions): Checkpointer {
+    return options.fence ? fenced(this.checkpointer, options.fence) : this.checkpointer;
   }
 
   private async finish(loop: RunLoop, input: unknown, keep: boolean) {

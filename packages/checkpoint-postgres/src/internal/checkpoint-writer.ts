@@ -11,15 +11,16 @@ import {
 } from "@waypoint/checkpoint";
 import {
   GroupCommit,
-  assertId,
+  reportControl,
   encodePendingWrites,
   encodePut,
-  resolveNamespace,
   type EncodedCheckpoint,
   type GroupCommitOptions,
   type SnapshotPolicy,
+  fenceError,
+  type FenceState,
+  resolveAddress,
 } from "@waypoint/checkpoint/backend";
-import { fenceError, reportControl, type FenceState } from "../postgres-run-store.js";
 import type { CheckpointStore, Database } from "./database.js";
 import { batchParams, checkpointParams, type PutParams } from "./rows.js";
 import type { Statements } from "./statements.js";
@@ -136,7 +137,7 @@ export class CheckpointWriter {
   private settle(put: QueuedPut, row: BatchRow): Promise<CheckpointHeader> {
     const { fence } = put;
     if (row.written) {
-      if (fence !== undefined) reportControl(fence, row);
+      if (fence !== undefined) reportControl(fence, row.control);
       return Promise.resolve(put.header);
     }
     const lost = fence === undefined ? undefined : fenceError(fence, row);
@@ -185,7 +186,7 @@ export class CheckpointWriter {
       },
       failed,
     );
-    if (state?.written === 1) return reportControl(fence, state);
+    if (state?.written === 1) return reportControl(fence, state.control);
     if (state !== undefined) {
       const lost = fenceError(fence, state);
       if (lost) throw lost;
@@ -223,14 +224,9 @@ export class CheckpointWriter {
     writes: readonly PendingWrite[],
     options: PutPendingWritesOptions = {},
   ): Promise<void> {
-    assertId(target.threadId, "threadId");
-    const namespace = resolveNamespace(target.namespace);
-    assertId(target.checkpointId, "checkpointId");
-    const encoded = encodePendingWrites(
-      { threadId: target.threadId, namespace, checkpointId: target.checkpointId },
-      writes,
-      this.serializer,
-    );
+    const address = resolveAddress(target);
+    const { namespace } = address;
+    const encoded = encodePendingWrites(address, writes, this.serializer);
     // One row per (task, idx): the last write of a batch wins, as in every backend.
     const unique = [...new Map(encoded.map((w) => [`${w.taskId}\u0000${w.idx}`, w])).values()];
     const params = [
@@ -260,7 +256,7 @@ export class CheckpointWriter {
       const lost = fenceError(fence, state);
       if (lost) throw lost;
       count = state!.written;
-      if (count > 0) reportControl(fence, state!);
+      if (count > 0) reportControl(fence, state!.control);
     }
     if (count === 0) {
       const exists = await this.db.query("putPendingWrites", this.sql.exists, [

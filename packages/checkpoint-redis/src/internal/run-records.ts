@@ -1,14 +1,5 @@
-import {
-  CorruptRecordError,
-  MULTITASK_STRATEGIES,
-  RUN_STATUSES,
-  type MultitaskStrategy,
-  type RunControl,
-  type RunRecord,
-  type RunStatus,
-  type SerializedError,
-  type Serializer,
-} from "@waypoint/checkpoint";
+import { CorruptRecordError, type RunRecord, type Serializer } from "@waypoint/checkpoint";
+import { decodeRunRow, parseJson } from "@waypoint/checkpoint/backend";
 
 /**
  * A run's hash, `{p:t}:run:<runId>`. Times are Redis's own clock (`TIME`) in
@@ -38,8 +29,6 @@ export const RUN_FIELDS = [
   "entry",
 ] as const;
 
-const CONTROLS: readonly string[] = ["cancel", "pause", "interrupt", "rollback"];
-
 /** A run's fields as HMGET returns them (null for a missing field), checked and decoded. */
 export function decodeRun(
   values: readonly (string | null)[],
@@ -62,42 +51,30 @@ export function decodeRun(
     }
     return value;
   };
-  const time = (name: (typeof RUN_FIELDS)[number]): Date | null =>
-    field(name) === "" ? null : new Date(integer(name));
-  const oneOf = <T extends string>(name: (typeof RUN_FIELDS)[number], allowed: readonly T[]) => {
-    if (!allowed.includes(field(name) as T)) {
-      throw new CorruptRecordError(where, `unknown ${name} ${JSON.stringify(field(name))}`);
-    }
-    return field(name) as T;
-  };
+  const optional = <T>(name: (typeof RUN_FIELDS)[number], decode: () => T): T | null =>
+    field(name) === "" ? null : decode();
   if (field("id") !== runId) throw new CorruptRecordError(where, `holds run ${field("id")}`);
-  return {
-    id: runId,
-    threadId: field("thread"),
-    graph: field("graph"),
-    input: serializer.deserialize(field("input"), `${where} input`),
-    status: oneOf<RunStatus>("status", RUN_STATUSES),
-    strategy: oneOf<MultitaskStrategy>("strategy", MULTITASK_STRATEGIES),
-    attempts: integer("attempts"),
-    maxAttempts: integer("max"),
-    token: integer("token"),
-    workerId: field("worker") === "" ? null : field("worker"),
-    leaseExpiresAt: time("lease"),
-    control:
-      field("control") === "" ? null : oneOf<RunControl>("control", CONTROLS as RunControl[]),
-    error: field("error") === "" ? null : (parseJson(field("error"), where) as SerializedError),
-    metadata: parseJson(field("meta"), where) as RunRecord["metadata"],
-    createdAt: new Date(integer("created")),
-    updatedAt: new Date(integer("updated")),
-    startedAt: time("started"),
-    endedAt: time("ended"),
-  };
-}
-
-function parseJson(text: string, where: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new CorruptRecordError(where, "not valid JSON", error);
-  }
+  return decodeRunRow(
+    {
+      id: runId,
+      threadId: field("thread"),
+      graph: field("graph"),
+      input: field("input"),
+      status: field("status"),
+      strategy: field("strategy"),
+      attempts: integer("attempts"),
+      maxAttempts: integer("max"),
+      token: integer("token"),
+      workerId: optional("worker", () => field("worker")),
+      leaseExpiresAt: optional("lease", () => integer("lease")),
+      control: optional("control", () => field("control")),
+      error: optional("error", () => parseJson(field("error"), `${where} error`)),
+      metadata: parseJson(field("meta"), `${where} metadata`),
+      createdAt: integer("created"),
+      updatedAt: integer("updated"),
+      startedAt: optional("started", () => integer("started")),
+      endedAt: optional("ended", () => integer("ended")),
+    },
+    serializer,
+  );
 }

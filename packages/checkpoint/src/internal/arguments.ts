@@ -1,3 +1,4 @@
+import type { CheckpointAddress } from "../checkpoint.js";
 import { InvalidArgumentError } from "../errors.js";
 
 const MAX_ID_LENGTH = 512;
@@ -12,6 +13,14 @@ export function assertId(value: unknown, argument: string): asserts value is str
   }
   if (value.includes("\u0000"))
     throw new InvalidArgumentError(argument, "contains a NUL character");
+}
+
+/** Where pending writes go, checked, with the namespace resolved ("" for the root). */
+export function resolveAddress(target: CheckpointAddress): Required<CheckpointAddress> {
+  assertId(target.threadId, "threadId");
+  const namespace = resolveNamespace(target.namespace);
+  assertId(target.checkpointId, "checkpointId");
+  return { threadId: target.threadId, namespace, checkpointId: target.checkpointId };
 }
 
 /** "" is the root namespace. */
