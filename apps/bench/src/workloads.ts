@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { Checkpointer } from "@waypoint/checkpoint";
 import { END, START, StateGraph, defineState, reducer } from "@waypoint/core";
 import { median } from "./measure.js";
@@ -22,10 +22,24 @@ export const RECURSION_LIMIT = 1000;
  */
 export const WARM_UP_RUNS = 20;
 
-/** Random text: no store's compression helps any side. */
-const randomText = (bytes: number) => randomBytes(bytes).toString("base64url").slice(0, bytes);
-export const chainPayloads = Array.from({ length: CHAIN.nodes }, () => randomText(CHAIN.bytes));
-export const growthPayloads = Array.from({ length: GROWTH.steps }, () => randomText(GROWTH.bytes));
+/**
+ * Random-looking text (SHA-512 in counter mode, base64url): no store's
+ * compression helps any side. Derived from `seed`, so that a side running in
+ * another process (side-process.ts) writes the same payloads.
+ */
+function randomText(bytes: number, seed: string): string {
+  const blocks: Buffer[] = [];
+  for (let i = 0; i * 64 < bytes; i += 1) {
+    blocks.push(createHash("sha512").update(`${seed}:${i}`).digest());
+  }
+  return Buffer.concat(blocks).toString("base64url").slice(0, bytes);
+}
+export const chainPayloads = Array.from({ length: CHAIN.nodes }, (_, i) =>
+  randomText(CHAIN.bytes, `chain ${i}`),
+);
+export const growthPayloads = Array.from({ length: GROWTH.steps }, (_, i) =>
+  randomText(GROWTH.bytes, `growth ${i}`),
+);
 
 /** A graph: a chain of nodes each appending its payload, or one node looping `steps` times. */
 export type Shape = { kind: "chain"; nodes: number } | { kind: "loop"; steps: number };
@@ -132,23 +146,36 @@ export function waypointRunner(shape: Shape, checkpointer: Checkpointer): Runner
   };
 }
 
-/** (c)'s measured part: every thread run, `FAN_OUT.concurrency` at a time. */
-export async function fanOutWork(side: { readonly name: string }, runner: Runner): Promise<void> {
+/**
+ * (c)'s measured part: every thread run, `FAN_OUT.concurrency` at a time.
+ * Thread ids are `<prefix><n>`: a store kept across runs gets new threads each run.
+ */
+export async function fanOutWork(
+  side: { readonly name: string },
+  runner: Runner,
+  prefix = "t",
+): Promise<void> {
   const expected = chainPayloads.slice(0, FAN_OUT.nodes);
   let next = 0;
   const worker = async () => {
     while (next < FAN_OUT.threads) {
       // Each thread is made for its run: Waypoint starts it with `newThread`, as a job system would.
-      expectLog(side, "(c)", await runner.run(`t${next++}`, { newThread: true }), expected);
+      const threadId = `${prefix}${next++}`;
+      expectLog(side, "(c)", await runner.run(threadId, { newThread: true }), expected);
     }
   };
   await Promise.all(Array.from({ length: FAN_OUT.concurrency }, worker));
 }
 
 /** (c)'s check of what was stored: the first, a middle and the last thread. */
-export async function fanOutVerify(side: { readonly name: string }, runner: Runner): Promise<void> {
+export async function fanOutVerify(
+  side: { readonly name: string },
+  runner: Runner,
+  prefix = "t",
+): Promise<void> {
   const expected = chainPayloads.slice(0, FAN_OUT.nodes);
-  for (const threadId of ["t0", `t${FAN_OUT.threads / 2}`, `t${FAN_OUT.threads - 1}`]) {
+  const last = FAN_OUT.threads - 1;
+  for (const threadId of [0, FAN_OUT.threads / 2, last].map((n) => `${prefix}${n}`)) {
     expectLog(side, "(c) stored", await runner.load(threadId), expected);
   }
 }
