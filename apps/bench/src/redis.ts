@@ -100,6 +100,72 @@ const floor: Side = {
   },
 };
 
+/**
+ * The floor's writes made atomic in the least way the issue's Build section
+ * allows (one Lua script per write, a head checked and moved in it, an index
+ * kept as a sorted set, every key in the thread's hash slot): GET the head,
+ * HSET the step into the thread's hash, ZADD it to the thread's index, SET the
+ * head. No runtime, no checkpoint format: the floor's JSON. A reference for
+ * what the atomicity costs Redis, not a target.
+ */
+const SCRIPT_PUT = `
+  local head = redis.call('GET', KEYS[1]) or ''
+  if head ~= ARGV[1] then return 0 end
+  redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+  redis.call('ZADD', KEYS[3], 0, ARGV[2])
+  redis.call('SET', KEYS[1], ARGV[2])
+  return 1`;
+
+const scriptFloor: Side = {
+  name: "floor+script",
+  open(redis, shape) {
+    const threads = new Map<string, { log: string[]; step: number }>();
+    const keys = (threadId: string) => {
+      const tag = `{script:${threadId}}`;
+      return [`${tag}:head`, `${tag}:steps`, `${tag}:index`] as const;
+    };
+    const stepId = (step: number) => String(step).padStart(6, "0");
+    // EVALSHA, as Waypoint's scripts go (ioredis loads the script on first use).
+    redis.defineCommand("floorScriptPut", { numberOfKeys: 3, lua: SCRIPT_PUT });
+    const put3 = (
+      redis as unknown as Record<string, (...args: string[]) => Promise<unknown>>
+    ).floorScriptPut!.bind(redis);
+    const put = async (threadId: string, step: number, data: string) => {
+      const expected = step === 0 ? "" : stepId(step - 1);
+      const written = await put3(...keys(threadId), expected, stepId(step), data);
+      if (written !== 1) throw new Error(`floor+script: the head of ${threadId} moved`);
+    };
+    return {
+      async run(threadId) {
+        const thread = threads.get(threadId) ?? { log: [], step: 0 };
+        threads.set(threadId, thread);
+        await put(threadId, thread.step++, "[]");
+        for (let i = 0; i < nodesPerRun(shape); i += 1) {
+          stamps.push(performance.now());
+          const write = {
+            node: "append",
+            channel: "log",
+            value: payloadOf(shape, thread.log.length),
+          };
+          await put(threadId, thread.step++, JSON.stringify([write]));
+          thread.log.push(write.value);
+        }
+        return thread.log;
+      },
+      // As the floor: told how many steps the thread has.
+      async load(threadId) {
+        const count = threads.get(threadId)?.step ?? nodesPerRun(shape) + 1;
+        const ids = Array.from({ length: count }, (_, step) => stepId(step));
+        const values = await redis.hmget(keys(threadId)[1], ...ids);
+        return values.flatMap((data) => {
+          if (data === null) throw new Error(`floor+script: a step of ${threadId} is missing`);
+          return (JSON.parse(data) as { value: string }[]).map((w) => w.value);
+        });
+      },
+    };
+  },
+};
+
 const waypoint: Side = {
   name: "waypoint",
   open(redis, shape) {
@@ -108,7 +174,7 @@ const waypoint: Side = {
   },
 };
 
-const SIDES = [floor, waypoint] as const;
+const SIDES = [floor, scriptFloor, waypoint] as const;
 
 interface Counters {
   readonly netIn: number;
