@@ -138,9 +138,9 @@ class Server {
     return `bench_${side.name}_${++this.runs}`;
   }
 
-  /** Starts from a fresh WAL checkpoint, so no run pays full-page images for another's pages. */
-  async walStart(): Promise<string> {
-    await this.admin.query("CHECKPOINT");
+  /** With `checkpoint`, starts from a fresh WAL checkpoint: the run pays no full-page images for another's pages. */
+  async walStart({ checkpoint = true } = {}): Promise<string> {
+    if (checkpoint) await this.admin.query("CHECKPOINT");
     const { rows } = await this.admin.query<{ lsn: string }>("SELECT pg_current_wal_lsn() AS lsn");
     return rows[0]!.lsn;
   }
@@ -219,14 +219,23 @@ async function closeStore(server: Server, store: Store, { keep = false } = {}): 
 const cpuOf = (runner: Runner | RemoteRunner) =>
   "cpuMs" in runner ? runner.cpuMs() : processCpuMs();
 
-/** Measures `work` on an opened store (time, WAL, this process's CPU), then checks what it stored. */
+/**
+ * Measures `work` on an opened store (time, WAL, this process's CPU), then
+ * checks what it stored. A store of its own starts from a fresh WAL
+ * checkpoint (`checkpoint`), so that it pays no full-page images for pages
+ * another run dirtied. A kept store does not: a CHECKPOINT before each of its
+ * 100-superstep runs would make every run pay a full-page image for each page
+ * it touches, which a server pays once per checkpoint interval (5 minutes by
+ * default), and Waypoint touches 4 pages per thread to the floor's 2.
+ */
 async function measureRun(
   server: Server,
   store: Store,
   work: (runner: Runner) => Promise<void>,
   verify: (runner: Runner) => Promise<void>,
+  { checkpoint = false } = {},
 ): Promise<Run> {
-  const lsn = await server.walStart();
+  const lsn = await server.walStart({ checkpoint });
   stamps.length = 0;
   const cpu = cpuOf(store.runner);
   const start = performance.now();
@@ -251,7 +260,8 @@ async function measureCold(
 ): Promise<Run & { schema: string }> {
   const store = await openStore(server, side, shape, 2);
   try {
-    return { ...(await measureRun(server, store, work, verify)), schema: store.schema };
+    const run = await measureRun(server, store, work, verify, { checkpoint: true });
+    return { ...run, schema: store.schema };
   } finally {
     await closeStore(server, store, { keep });
   }
