@@ -15,8 +15,7 @@ import {
   expectLog,
   fanOutShape,
   loopShape,
-  nodesPerRun,
-  payloadOf,
+  floorLoop,
   ratio,
   stamps,
   stepTime,
@@ -69,25 +68,11 @@ const floor: Side = {
       `CREATE TABLE IF NOT EXISTS ${steps} (id bigserial PRIMARY KEY, thread_id text NOT NULL, step int NOT NULL, data text NOT NULL)`,
     );
     const insert = `INSERT INTO ${steps} (thread_id, step, data) VALUES ($1, $2, $3)`;
-    // What the app keeps in memory: each thread's log and next step number.
-    const threads = new Map<string, { log: string[]; step: number }>();
+    const loop = floorLoop(shape, async (threadId, step, data) => {
+      await pool.query(insert, [threadId, step, data]);
+    });
     return {
-      async run(threadId) {
-        const thread = threads.get(threadId) ?? { log: [], step: 0 };
-        threads.set(threadId, thread);
-        await pool.query(insert, [threadId, thread.step++, "[]"]);
-        for (let i = 0; i < nodesPerRun(shape); i += 1) {
-          stamps.push(performance.now());
-          const write = {
-            node: "append",
-            channel: "log",
-            value: payloadOf(shape, thread.log.length),
-          };
-          await pool.query(insert, [threadId, thread.step++, JSON.stringify([write])]);
-          thread.log.push(write.value);
-        }
-        return thread.log;
-      },
+      run: (threadId) => loop.run(threadId),
       // No index on thread_id: in (d) the table holds that one thread alone.
       async load(threadId) {
         const { rows } = await pool.query<{ data: string }>(

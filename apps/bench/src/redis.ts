@@ -23,7 +23,7 @@ import {
   expectLog,
   fanOutShape,
   loopShape,
-  nodesPerRun,
+  floorLoop,
   payloadOf,
   ratio,
   stamps,
@@ -67,29 +67,17 @@ interface Side {
 const floor: Side = {
   name: "floor",
   open(redis, shape) {
-    // What the app keeps in memory: each thread's log and next step number.
-    const threads = new Map<string, { log: string[]; step: number }>();
+    const loop = floorLoop(shape, async (threadId, step, data) => {
+      await redis.set(`floor:${threadId}:${step}`, data);
+    });
     return {
-      async run(threadId) {
-        const thread = threads.get(threadId) ?? { log: [], step: 0 };
-        threads.set(threadId, thread);
-        await redis.set(`floor:${threadId}:${thread.step++}`, "[]");
-        for (let i = 0; i < nodesPerRun(shape); i += 1) {
-          stamps.push(performance.now());
-          const write = {
-            node: "append",
-            channel: "log",
-            value: payloadOf(shape, thread.log.length),
-          };
-          await redis.set(`floor:${threadId}:${thread.step++}`, JSON.stringify([write]));
-          thread.log.push(write.value);
-        }
-        return thread.log;
-      },
+      run: (threadId) => loop.run(threadId),
       // A new instance is told the key count: one invocation of the shape.
       async load(threadId) {
-        const count = threads.get(threadId)?.step ?? nodesPerRun(shape) + 1;
-        const keys = Array.from({ length: count }, (_, step) => `floor:${threadId}:${step}`);
+        const keys = Array.from(
+          { length: loop.steps(threadId) },
+          (_, step) => `floor:${threadId}:${step}`,
+        );
         const values = await redis.mget(keys);
         return values.flatMap((data) => {
           if (data === null) throw new Error(`floor: a key of ${threadId} is missing`);
@@ -119,7 +107,6 @@ const SCRIPT_PUT = `
 const scriptFloor: Side = {
   name: "floor+script",
   open(redis, shape) {
-    const threads = new Map<string, { log: string[]; step: number }>();
     const keys = (threadId: string) => {
       const tag = `{script:${threadId}}`;
       return [`${tag}:head`, `${tag}:steps`, `${tag}:index`] as const;
@@ -130,32 +117,16 @@ const scriptFloor: Side = {
     const put3 = (
       redis as unknown as Record<string, (...args: string[]) => Promise<unknown>>
     ).floorScriptPut!.bind(redis);
-    const put = async (threadId: string, step: number, data: string) => {
+    const loop = floorLoop(shape, async (threadId, step, data) => {
       const expected = step === 0 ? "" : stepId(step - 1);
       const written = await put3(...keys(threadId), expected, stepId(step), data);
       if (written !== 1) throw new Error(`floor+script: the head of ${threadId} moved`);
-    };
+    });
     return {
-      async run(threadId) {
-        const thread = threads.get(threadId) ?? { log: [], step: 0 };
-        threads.set(threadId, thread);
-        await put(threadId, thread.step++, "[]");
-        for (let i = 0; i < nodesPerRun(shape); i += 1) {
-          stamps.push(performance.now());
-          const write = {
-            node: "append",
-            channel: "log",
-            value: payloadOf(shape, thread.log.length),
-          };
-          await put(threadId, thread.step++, JSON.stringify([write]));
-          thread.log.push(write.value);
-        }
-        return thread.log;
-      },
+      run: (threadId) => loop.run(threadId),
       // As the floor: told how many steps the thread has.
       async load(threadId) {
-        const count = threads.get(threadId)?.step ?? nodesPerRun(shape) + 1;
-        const ids = Array.from({ length: count }, (_, step) => stepId(step));
+        const ids = Array.from({ length: loop.steps(threadId) }, (_, step) => stepId(step));
         const values = await redis.hmget(keys(threadId)[1], ...ids);
         return values.flatMap((data) => {
           if (data === null) throw new Error(`floor+script: a step of ${threadId} is missing`);

@@ -97,6 +97,41 @@ export function stepTime(intervals: readonly number[], mark: number): number {
   return median(intervals.slice(mark - GROWTH.window, mark));
 }
 
+/**
+ * The floors' invocation, whatever they write to: one write per superstep of
+ * that superstep's writes as JSON (`[{"node","channel","value"}]`), plus one
+ * (`[]`) for the invocation's input step, which both runtimes checkpoint too.
+ * What an app would keep in memory: each thread's log and next step number.
+ */
+export function floorLoop(
+  shape: Shape,
+  write: (threadId: string, step: number, data: string) => Promise<void>,
+) {
+  const threads = new Map<string, { log: string[]; step: number }>();
+  return {
+    async run(threadId: string): Promise<readonly string[]> {
+      const thread = threads.get(threadId) ?? { log: [], step: 0 };
+      threads.set(threadId, thread);
+      await write(threadId, thread.step++, "[]");
+      for (let i = 0; i < nodesPerRun(shape); i += 1) {
+        stamps.push(performance.now());
+        const value = payloadOf(shape, thread.log.length);
+        await write(
+          threadId,
+          thread.step++,
+          JSON.stringify([{ node: "append", channel: "log", value }]),
+        );
+        thread.log.push(value);
+      }
+      return thread.log;
+    },
+    /** Writes stored for the thread; a new instance is told one invocation's worth. */
+    steps(threadId: string): number {
+      return threads.get(threadId)?.step ?? nodesPerRun(shape) + 1;
+    },
+  };
+}
+
 /** One side's graph (or the floor's loop) of a shape, on one store. */
 export interface Runner {
   /**
