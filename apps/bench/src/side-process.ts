@@ -5,8 +5,8 @@ import { stamps, type Runner, type Shape } from "./workloads.js";
 
 /**
  * A benchmark side run in a child process of its own. LangGraph.js's side
- * allocates about ten times what the others do per superstep and enables
- * its AsyncLocalStorage: sharing the suite's process, the collection of its
+ * spends 8 to 20 times the others' CPU per superstep and enables its
+ * AsyncLocalStorage: sharing the suite's process, the collection of its
  * garbage landed in the next side's run (a floor run right after it used
  * 3 to 4 times its usual CPU). In a process of its own it taxes nobody, as
  * in an application that runs one runtime. The floor and Waypoint stay in
