@@ -143,6 +143,22 @@ describe("thread TTLs and the sweeper", () => {
     await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
   });
 
+  it("refuses a batch that could never end, deleting nothing", async () => {
+    const schema = schemaName();
+    const withTtl = new PostgresCheckpointer({ pool, schema, ttlSeconds: 0.05 });
+    await new ThreadWriter(withTtl, "short-lived").write({ log: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    for (const batch of [0, -1, 1.5]) {
+      await expect(withTtl.sweep({ batch })).rejects.toMatchObject({
+        code: "INVALID_ARGUMENT",
+        data: { argument: "sweep.batch" },
+      });
+    }
+    expect(await withTtl.get("short-lived")).toBeDefined();
+    expect(await withTtl.sweep({ batch: 1 })).toBe(1);
+    await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+  });
+
   it("upgrades a schema created before TTLs existed", async () => {
     const schema = schemaName();
     await new PostgresCheckpointer({ pool, schema }).setup();

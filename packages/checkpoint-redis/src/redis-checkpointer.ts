@@ -163,9 +163,7 @@ export class RedisCheckpointer implements Checkpointer {
     // is sent right before the script, in the same round trip; a cluster may route them to two
     // nodes, so there the script waits for the ZADD's reply.
     const indexed =
-      expectedHeadId === null
-        ? this.run("put", () => this.redis.zadd(this.keys.threads(), 0, threadId))
-        : undefined;
+      expectedHeadId === null ? this.run("put", () => this.index(threadId)) : undefined;
     if (indexed !== undefined && this.redis.isCluster) await indexed;
     let retry = false;
     const stored = this.run(
@@ -361,8 +359,57 @@ export class RedisCheckpointer implements Checkpointer {
         )) !== 0
       );
     }
-    await this.run("deleteThread", () => this.redis.zrem(this.keys.threads(), threadId));
+    await this.run("deleteThread", () =>
+      Promise.all([
+        this.redis.zrem(this.keys.threads(), threadId),
+        this.redis.zrem(this.keys.expiring(), threadId),
+      ]),
+    );
     return namespaces.length > 0;
+  }
+
+  /**
+   * Takes threads whose TTL ran out off the thread index, `batch` at a time,
+   * and returns how many. Redis expires a thread's own keys by itself; its
+   * entry in the thread index lives in another slot, so it stays until a
+   * sweep finds the thread gone (`listThreads` skips it meanwhile). A thread
+   * that is still alive (its expiry moved on a write) is looked at again when
+   * it is due. Call it now and then, as PostgresCheckpointer's `sweep()`.
+   */
+  async sweep(options: { batch?: number } = {}): Promise<number> {
+    const batch = resolveLimit(options.batch, "sweep.batch", DELETE_BATCH, 10_000);
+    let removed = 0;
+    for (;;) {
+      const now = Date.now();
+      const due = await this.run("sweep", () =>
+        this.redis.zrangebyscore(this.keys.expiring(), "-inf", now, "LIMIT", 0, batch),
+      );
+      for (const threadId of due) removed += await this.sweepThread(threadId, now);
+      if (due.length < batch) return removed;
+    }
+  }
+
+  /** One due entry of the expiring set: 1 if its thread expired and left the index. */
+  private async sweepThread(threadId: string, now: number): Promise<number> {
+    const index = [this.keys.threads(), this.keys.expiring()];
+    const namespaces = this.keys.namespaces(threadId);
+    if (!this.redis.isCluster) {
+      // One server: one script sees the thread and the index at once.
+      return (await this.run("sweep", () =>
+        this.script("wpSweepThread", [...index, namespaces], [threadId, now]),
+      )) as number;
+    }
+    // A cluster keeps the thread and the index on two slots: look, then act, then look again,
+    // and put back a thread of that id that a writer without a TTL created in between.
+    const expiry = () =>
+      this.run("sweep", async () => Number(await this.redis.call("PEXPIRETIME", namespaces)));
+    const removed = (await this.run("sweep", async () =>
+      this.script("wpSweepThread", index, [threadId, now, await expiry()]),
+    )) as number;
+    if (removed === 1 && (await expiry()) !== -2) {
+      await this.run("sweep", () => this.redis.zadd(this.keys.threads(), 0, threadId));
+    }
+    return removed;
   }
 
   async prune(options: PruneOptions): Promise<PruneResult> {
@@ -440,6 +487,21 @@ export class RedisCheckpointer implements Checkpointer {
     if (this.owned) await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
+  /**
+   * Adds a thread to the thread index (before its first checkpoint: a crash
+   * in between leaves an empty entry, never an unlisted thread), and with a
+   * TTL schedules a sweep to look at it when it may have expired.
+   */
+  private index(threadId: string): Promise<unknown> {
+    const indexed = this.redis.zadd(this.keys.threads(), 0, threadId);
+    const [ttlMs] = this.ttl;
+    if (ttlMs <= 0) return indexed;
+    return Promise.all([
+      indexed,
+      this.redis.zadd(this.keys.expiring(), Date.now() + ttlMs, threadId),
+    ]);
+  }
+
   /** Writes a validated export as one script, unless the thread exists. */
   private async write(data: ThreadExport): Promise<void> {
     const threadId = data.threadId;
@@ -462,7 +524,7 @@ export class RedisCheckpointer implements Checkpointer {
           .map((w) => [w.checkpointId, `${w.taskId}\u0000${w.idx}`, JSON.stringify(w)]),
       };
     });
-    await this.run("importThread", () => this.redis.zadd(this.keys.threads(), 0, threadId));
+    await this.run("importThread", () => this.index(threadId));
     const written = await this.run("importThread", () =>
       this.script(
         "wpImport",

@@ -3,6 +3,7 @@ import {
   assertId,
   checkPruneOptions,
   pruneSelection,
+  resolveLimit,
   type PruneCandidate,
 } from "@waypoint/checkpoint/backend";
 import type { CheckpointStore } from "./database.js";
@@ -46,16 +47,16 @@ export async function deleteThread(
 
 /** Deletes the threads whose TTL has passed, `batch` at a time; returns how many went. */
 export async function sweep(store: CheckpointStore, options: { batch?: number }): Promise<number> {
+  // A batch of 0 would never end the loop: refused with a typed error, as other limits are.
+  const batch = resolveLimit(options.batch, "sweep.batch", 100, 10_000);
   let swept = 0;
   for (;;) {
-    const expired = await store.db.query<{ threadId: string }>("sweep", store.sql.expired, [
-      options.batch ?? 100,
-    ]);
+    const expired = await store.db.query<{ threadId: string }>("sweep", store.sql.expired, [batch]);
     for (const { threadId } of expired) {
       await deleteThread(store, threadId);
       swept += 1;
     }
-    if (expired.length < (options.batch ?? 100)) return swept;
+    if (expired.length < batch) return swept;
   }
 }
 

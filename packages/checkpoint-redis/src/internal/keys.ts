@@ -14,6 +14,8 @@
  *   {p:t}:runs               sorted set of the thread's run ids (ids are time-ordered: creation order)
  *   {p:t}:active             sorted set of its pending, running and paused run ids; the first holds the thread
  *   {p}:threads              sorted set of thread ids (its own slot)
+ *   {p}:expiring             sorted set of the ids of threads with a TTL, scored by when to look
+ *                            whether they expired (sweep() takes expired ones off {p}:threads)
  *   {p}:runs                 sorted set of "<runId> NUL <threadId>": finds a run's thread, lists runs
  *   {p}:runs:queue           stream of "run <runId> may be claimable", read by the consumer group "workers"
  *
@@ -25,6 +27,10 @@ export class Keys {
 
   threads(): string {
     return `{${this.prefix}}:threads`;
+  }
+
+  expiring(): string {
+    return `{${this.prefix}}:expiring`;
   }
 
   runIndex(): string {

@@ -288,6 +288,31 @@ export const SCRIPTS = {
       expire_thread(ARGV[2], ARGV[3], ARGV[4])
       return 1`,
   },
+  /**
+   * KEYS: the thread index, the expiring set, and on a single server the thread's namespaces set.
+   * ARGV: thread id, the sweep's now (ms), and on a cluster the namespaces set's PEXPIRETIME, read
+   * before (its slot is another). Takes an expired thread off both sets (1); reschedules one that
+   * still expires for when it does, forgets one that no longer does (0). An entry scored after
+   * `now` was rescheduled meanwhile (a new thread of that id, or another sweep): left alone.
+   */
+  wpSweepThread: {
+    lua: `
+      local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+      if not score or tonumber(score) > tonumber(ARGV[2]) then return 0 end
+      local at
+      if KEYS[3] then at = redis.call('PEXPIRETIME', KEYS[3]) else at = tonumber(ARGV[3]) end
+      if at == -2 then
+        redis.call('ZREM', KEYS[1], ARGV[1])
+        redis.call('ZREM', KEYS[2], ARGV[1])
+        return 1
+      end
+      if at == -1 then
+        redis.call('ZREM', KEYS[2], ARGV[1])
+      else
+        redis.call('ZADD', KEYS[2], at, ARGV[1])
+      end
+      return 0`,
+  },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS | keyof typeof RUN_SCRIPTS;
