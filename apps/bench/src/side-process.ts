@@ -86,6 +86,8 @@ export class SideProcess {
       this.waiting.delete(reply.id);
       settle?.(reply);
     });
+    // A send to a child that died errs here; its "exit" settles what waits.
+    child.on("error", () => undefined);
     child.on("exit", (code, signal) => {
       for (const settle of this.waiting.values()) {
         settle({ id: -1, ok: false, error: `side process exited (${signal ?? code})` });
@@ -150,6 +152,8 @@ async function serve(module: string, name: string): Promise<void> {
       }
     }
   };
+  // The suite gone (finished or killed): nothing left to answer.
+  process.on("disconnect", () => process.exit(0));
   process.on("message", (request: Request) => {
     stamps.length = 0;
     answer(request).then(
