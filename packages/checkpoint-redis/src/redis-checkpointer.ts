@@ -37,6 +37,7 @@ import {
   listThreadPage,
   matchesFilter,
   pruneSelection,
+  type PruneCandidate,
   resolveLimit,
   resolveNamespace,
   resolveSnapshotPolicy,
@@ -91,6 +92,8 @@ const ALL_SCRIPTS: Scripts = { ...SCRIPTS, ...RUN_SCRIPTS };
 
 const PAGE_SIZE = 100;
 const DELETE_BATCH = 500;
+/** Checkpoints whose headers one prune script reads. */
+const PRUNE_PAGE = 500;
 
 /**
  * A checkpointer on plain Redis 7 or later: no modules, no KEYS or SCAN on the
@@ -414,20 +417,13 @@ export class RedisCheckpointer implements Checkpointer {
 
   async prune(options: PruneOptions): Promise<PruneResult> {
     checkPruneOptions(options);
-    const threadIds =
-      options.threadId === undefined
-        ? await this.run("prune", () => this.redis.zrange(this.keys.threads(), "0", "-1"))
-        : [options.threadId];
     let deleted = 0;
-    for (const threadId of threadIds) {
+    for await (const threadId of this.threadIds(options.threadId)) {
       for (const namespace of await this.run("prune", () =>
         this.redis.smembers(this.keys.namespaces(threadId)),
       )) {
         const keys = this.keys.of(threadId, namespace);
-        const [headId, headers] = (await this.run("prune", () =>
-          this.script("wpAllHeaders", [keys.head, keys.cps, keys.idx], [keys.pw]),
-        )) as [string, string[]];
-        const candidates = headers.map((text) => decodeRecordHeader(text, threadId, namespace));
+        const { headId, candidates } = await this.pruneCandidates(threadId, namespace);
         const doomed = pruneSelection(candidates, headId, options);
         for (let start = 0; start < doomed.length; start += DELETE_BATCH) {
           const batch = doomed.slice(start, start + DELETE_BATCH);
@@ -442,6 +438,54 @@ export class RedisCheckpointer implements Checkpointer {
       }
     }
     return { deleted };
+  }
+
+  /** `only`, or every indexed thread, a page of the index at a time. */
+  private async *threadIds(only: string | undefined): AsyncGenerator<string> {
+    if (only !== undefined) {
+      yield only;
+      return;
+    }
+    let after = "";
+    for (;;) {
+      const ids = await this.run("prune", () =>
+        this.redis.zrangebylex(
+          this.keys.threads(),
+          after === "" ? "-" : `(${after}`,
+          "+",
+          "LIMIT",
+          0,
+          PAGE_SIZE,
+        ),
+      );
+      yield* ids;
+      if (ids.length < PAGE_SIZE) return;
+      after = ids[ids.length - 1]!;
+    }
+  }
+
+  /** A namespace's checkpoints as prune weighs them, read a page per script; and its head. */
+  private async pruneCandidates(threadId: string, namespace: string) {
+    const keys = this.keys.of(threadId, namespace);
+    const candidates: PruneCandidate[] = [];
+    let after = "";
+    for (;;) {
+      const [headId, ids, headers] = (await this.run("prune", () =>
+        this.script("wpHeaderPage", [keys.head, keys.cps, keys.idx], [after, PRUNE_PAGE]),
+      )) as [string, string[], string[]];
+      ids.forEach((id, i) => {
+        // A checkpoint deleted between the index read and its header's: nothing to weigh.
+        if (headers[i] === "") return;
+        const { parentId, baseId, createdAt } = decodeRecordHeader(
+          headers[i]!,
+          threadId,
+          namespace,
+        );
+        candidates.push({ id, parentId, baseId, createdAt });
+      });
+      if (ids.length < PRUNE_PAGE) return { headId, candidates };
+      after = ids[ids.length - 1]!;
+    }
   }
 
   async copyThread(fromThreadId: string, toThreadId: string): Promise<void> {

@@ -15,6 +15,36 @@ function counting(redis: Redis): () => number {
 }
 
 describe("RedisCheckpointer", () => {
+  it("prunes a page at a time: threads past the index's first page, and a thread longer than one script reads", async () => {
+    const server = await startRedis();
+    const redis = new Redis(server.url);
+    try {
+      // Every checkpoint a snapshot, so that each but the newest may go.
+      const checkpointer = new RedisCheckpointer({ redis, snapshots: { maxChain: 1 } });
+      for (let t = 0; t < 130; t += 1) {
+        const writer = new ThreadWriter(checkpointer, `t${String(t).padStart(3, "0")}`);
+        for (let i = 0; i < 3; i += 1) await writer.write({ log: i });
+      }
+      // 130 threads: more than one page (100) of the thread index.
+      expect(await checkpointer.prune({ keepLast: 1 })).toEqual({ deleted: 260 });
+      expect(await collect(checkpointer.list("t129"))).toHaveLength(1);
+
+      const long = new ThreadWriter(checkpointer, "long");
+      for (let i = 0; i < 1100; i += 1) await long.write({ log: i });
+      const before = await checkpointer.get("long");
+      // 1,100 checkpoints: three scripts' pages of headers, each script bounded.
+      expect(await checkpointer.prune({ threadId: "long", keepLast: 3 })).toEqual({
+        deleted: 1097,
+      });
+      expect((await collect(checkpointer.list("long"))).map((h) => h.id)).toHaveLength(3);
+      expect(await checkpointer.get("long")).toEqual(before);
+      await checkpointer.close();
+    } finally {
+      redis.disconnect();
+      await server.stop();
+    }
+  });
+
   it("writes a superstep with one command and loads a checkpoint with one, with no modules loaded", async () => {
     const server = await startRedis();
     const redis = new Redis(server.url);

@@ -204,15 +204,20 @@ export const SCRIPTS = {
       if not id then return {} end
       return {redis.call('HGET', KEYS[2], 'h:' .. id), redis.call('HVALS', ARGV[1] .. id)}`,
   },
-  /** KEYS: head, checkpoints, index. ARGV: pending-writes key prefix. Every header and the head id. */
-  wpAllHeaders: {
+  /**
+   * KEYS: head, checkpoints, index. ARGV: exclusive lower bound id ("" = from the first), page size.
+   * The head id ("" = none), then a page of ids in order and their headers (for prune: one
+   * bounded script per page, however long the thread).
+   */
+  wpHeaderPage: {
     numberOfKeys: 3,
     lua: `${HEAD_OF}
+      local from = '-'
+      if ARGV[1] ~= '' then from = '(' .. ARGV[1] end
+      local ids = redis.call('ZRANGEBYLEX', KEYS[3], from, '+', 'LIMIT', 0, tonumber(ARGV[2]))
       local headers = {}
-      for _, cid in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
-        table.insert(headers, redis.call('HGET', KEYS[2], 'h:' .. cid))
-      end
-      return {head_of(KEYS[1]) or '', headers}`,
+      for i, cid in ipairs(ids) do headers[i] = redis.call('HGET', KEYS[2], 'h:' .. cid) or '' end
+      return {head_of(KEYS[1]) or '', ids, headers}`,
   },
   /** KEYS: checkpoints, index. ARGV: pending-writes key prefix, pending-keys set, then ids. Deletes those checkpoints. */
   wpDeleteIds: {
