@@ -29,15 +29,12 @@ import {
 } from "@waypoint/checkpoint";
 import {
   assertId,
-  checkPruneOptions,
   decodeHeader,
   decodeLoaded,
   encodePendingWrites,
   encodePut,
   listThreadPage,
   matchesFilter,
-  pruneSelection,
-  type PruneCandidate,
   resolveLimit,
   resolveNamespace,
   resolveSnapshotPolicy,
@@ -49,6 +46,7 @@ import {
   resolveAddress,
 } from "@waypoint/checkpoint/backend";
 import { Keys } from "./internal/keys.js";
+import { deleteThread, prune, sweep, type RedisStore } from "./internal/retention.js";
 import { decodeRecord, decodeRecordHeader, encodeRecordHeader } from "./internal/records.js";
 import { RUN_SCRIPTS } from "./internal/run-scripts.js";
 import { SCRIPTS, type ScriptName } from "./internal/scripts.js";
@@ -91,9 +89,6 @@ type Scripts = Record<ScriptName, { readonly lua: string; readonly numberOfKeys?
 const ALL_SCRIPTS: Scripts = { ...SCRIPTS, ...RUN_SCRIPTS };
 
 const PAGE_SIZE = 100;
-const DELETE_BATCH = 500;
-/** Checkpoints whose headers one prune script reads. */
-const PRUNE_PAGE = 500;
 
 /**
  * A checkpointer on plain Redis 7 or later: no modules, no KEYS or SCAN on the
@@ -110,6 +105,8 @@ export class RedisCheckpointer implements Checkpointer {
   private readonly ttl: readonly [ttlMs: number, refresh: string];
   private closed = false;
   private readonly runStore: RedisRunStore;
+  /** What the retention functions use (internal/retention.ts). */
+  private readonly store: RedisStore;
 
   constructor(options: RedisCheckpointerOptions) {
     if (options.redis === undefined && options.url === undefined) {
@@ -148,6 +145,12 @@ export class RedisCheckpointer implements Checkpointer {
       run: (operation, attempt, committed) => this.run(operation, attempt, committed),
       script: (name, keys, args) => this.script(name, keys, args),
     });
+    this.store = {
+      redis: this.redis,
+      keys: this.keys,
+      run: (operation, attempt) => this.run(operation, attempt),
+      script: (name, keys, args) => this.script(name, keys, args),
+    };
   }
 
   /** The run queue, in the same Redis: claims through a consumer group, fences checked by `put`. */
@@ -344,31 +347,8 @@ export class RedisCheckpointer implements Checkpointer {
     });
   }
 
-  async deleteThread(threadId: string): Promise<boolean> {
-    assertId(threadId, "threadId");
-    const namespaces = await this.run("deleteThread", () =>
-      this.redis.smembers(this.keys.namespaces(threadId)),
-    );
-    for (const namespace of namespaces) {
-      const keys = this.keys.of(threadId, namespace);
-      // Bounded batches: one short script each, so Redis is never blocked for long.
-      while (
-        (await this.run("deleteThread", () =>
-          this.script(
-            "wpDeleteBatch",
-            [keys.head, keys.cps, keys.idx, this.keys.namespaces(threadId)],
-            [keys.pw, namespace, DELETE_BATCH, `${this.keys.tag(threadId)}:pwk`],
-          ),
-        )) !== 0
-      );
-    }
-    await this.run("deleteThread", () =>
-      Promise.all([
-        this.redis.zrem(this.keys.threads(), threadId),
-        this.redis.zrem(this.keys.expiring(), threadId),
-      ]),
-    );
-    return namespaces.length > 0;
+  deleteThread(threadId: string): Promise<boolean> {
+    return deleteThread(this.store, threadId);
   }
 
   /**
@@ -379,113 +359,12 @@ export class RedisCheckpointer implements Checkpointer {
    * that is still alive (its expiry moved on a write) is looked at again when
    * it is due. Call it now and then, as PostgresCheckpointer's `sweep()`.
    */
-  async sweep(options: { batch?: number } = {}): Promise<number> {
-    const batch = resolveLimit(options.batch, "sweep.batch", DELETE_BATCH, 10_000);
-    let removed = 0;
-    for (;;) {
-      const now = Date.now();
-      const due = await this.run("sweep", () =>
-        this.redis.zrangebyscore(this.keys.expiring(), "-inf", now, "LIMIT", 0, batch),
-      );
-      for (const threadId of due) removed += await this.sweepThread(threadId, now);
-      if (due.length < batch) return removed;
-    }
+  sweep(options: { batch?: number } = {}): Promise<number> {
+    return sweep(this.store, options);
   }
 
-  /** One due entry of the expiring set: 1 if its thread expired and left the index. */
-  private async sweepThread(threadId: string, now: number): Promise<number> {
-    const index = [this.keys.threads(), this.keys.expiring()];
-    const namespaces = this.keys.namespaces(threadId);
-    if (!this.redis.isCluster) {
-      // One server: one script sees the thread and the index at once.
-      return (await this.run("sweep", () =>
-        this.script("wpSweepThread", [...index, namespaces], [threadId, now]),
-      )) as number;
-    }
-    // A cluster keeps the thread and the index on two slots: look, then act, then look again,
-    // and put back a thread of that id that a writer without a TTL created in between.
-    const expiry = () =>
-      this.run("sweep", async () => Number(await this.redis.call("PEXPIRETIME", namespaces)));
-    const removed = (await this.run("sweep", async () =>
-      this.script("wpSweepThread", index, [threadId, now, await expiry()]),
-    )) as number;
-    if (removed === 1 && (await expiry()) !== -2) {
-      await this.run("sweep", () => this.redis.zadd(this.keys.threads(), 0, threadId));
-    }
-    return removed;
-  }
-
-  async prune(options: PruneOptions): Promise<PruneResult> {
-    checkPruneOptions(options);
-    let deleted = 0;
-    for await (const threadId of this.threadIds(options.threadId)) {
-      for (const namespace of await this.run("prune", () =>
-        this.redis.smembers(this.keys.namespaces(threadId)),
-      )) {
-        const keys = this.keys.of(threadId, namespace);
-        const { headId, candidates } = await this.pruneCandidates(threadId, namespace);
-        const doomed = pruneSelection(candidates, headId, options);
-        for (let start = 0; start < doomed.length; start += DELETE_BATCH) {
-          const batch = doomed.slice(start, start + DELETE_BATCH);
-          deleted += (await this.run("prune", () =>
-            this.script(
-              "wpDeleteIds",
-              [keys.cps, keys.idx],
-              [keys.pw, `${this.keys.tag(threadId)}:pwk`, ...batch],
-            ),
-          )) as number;
-        }
-      }
-    }
-    return { deleted };
-  }
-
-  /** `only`, or every indexed thread, a page of the index at a time. */
-  private async *threadIds(only: string | undefined): AsyncGenerator<string> {
-    if (only !== undefined) {
-      yield only;
-      return;
-    }
-    let after = "";
-    for (;;) {
-      const ids = await this.run("prune", () =>
-        this.redis.zrangebylex(
-          this.keys.threads(),
-          after === "" ? "-" : `(${after}`,
-          "+",
-          "LIMIT",
-          0,
-          PAGE_SIZE,
-        ),
-      );
-      yield* ids;
-      if (ids.length < PAGE_SIZE) return;
-      after = ids[ids.length - 1]!;
-    }
-  }
-
-  /** A namespace's checkpoints as prune weighs them, read a page per script; and its head. */
-  private async pruneCandidates(threadId: string, namespace: string) {
-    const keys = this.keys.of(threadId, namespace);
-    const candidates: PruneCandidate[] = [];
-    let after = "";
-    for (;;) {
-      const [headId, ids, headers] = (await this.run("prune", () =>
-        this.script("wpHeaderPage", [keys.head, keys.cps, keys.idx], [after, PRUNE_PAGE]),
-      )) as [string, string[], string[]];
-      ids.forEach((id, i) => {
-        // A checkpoint deleted between the index read and its header's: nothing to weigh.
-        if (headers[i] === "") return;
-        const { parentId, baseId, createdAt } = decodeRecordHeader(
-          headers[i]!,
-          threadId,
-          namespace,
-        );
-        candidates.push({ id, parentId, baseId, createdAt });
-      });
-      if (ids.length < PRUNE_PAGE) return { headId, candidates };
-      after = ids[ids.length - 1]!;
-    }
+  prune(options: PruneOptions): Promise<PruneResult> {
+    return prune(this.store, options);
   }
 
   async copyThread(fromThreadId: string, toThreadId: string): Promise<void> {
