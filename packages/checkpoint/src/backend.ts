@@ -32,6 +32,7 @@ export {
   attemptsExhausted,
   checkCreateRequest,
   checkLeaseMs,
+  checkPruneRuns,
   isActive,
   planCreate,
   resolveStatusFilter,

@@ -40,6 +40,7 @@ export {
   type HeartbeatResult,
   type ListRunsOptions,
   type MultitaskStrategy,
+  type PruneRunsOptions,
   type RunControl,
   type RunOutcome,
   type RunRecord,

@@ -7,6 +7,7 @@ import {
   attemptsExhausted,
   checkCreateRequest,
   checkLeaseMs,
+  checkPruneRuns,
   isActive,
   planCreate,
   resolveStatusFilter,
@@ -18,6 +19,7 @@ import type {
   Fence,
   HeartbeatResult,
   ListRunsOptions,
+  PruneRunsOptions,
   RunControl,
   RunOutcome,
   RunRecord,
@@ -90,6 +92,20 @@ export class MemoryRunStore implements RunStore {
     return this.sync(() => {
       const run = this.runs.get(runId);
       return run && this.record(run);
+    });
+  }
+
+  prune(options: PruneRunsOptions): Promise<{ readonly deleted: number }> {
+    return this.sync(() => {
+      const { cutoff } = checkPruneRuns(options);
+      let deleted = 0;
+      for (const [id, run] of this.runs) {
+        if (isActive(run.status) || run.endedAt === null || run.endedAt.getTime() >= cutoff)
+          continue;
+        this.runs.delete(id);
+        deleted += 1;
+      }
+      return { deleted };
     });
   }
 

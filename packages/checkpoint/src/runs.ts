@@ -152,6 +152,13 @@ export interface ListRunsOptions {
   readonly before?: string;
 }
 
+export interface PruneRunsOptions {
+  /** Ended runs (ENDED_RUN_STATUSES) whose `endedAt` is before this go. */
+  readonly endedBefore: Date;
+  /** Runs deleted per statement, transaction or script (default 500). */
+  readonly batch?: number;
+}
+
 /**
  * The run queue. Each backend implements it with its engine's own mechanism
  * and passes the shared suite (`runRunStoreConformance`).
@@ -198,6 +205,15 @@ export interface RunStore {
 
   /** A paused run is queued again; a pause not yet acted on is withdrawn. RunStateError otherwise. */
   resume(runId: string): Promise<RunRecord>;
+
+  /**
+   * Retention: deletes ended runs (succeeded, failed, cancelled,
+   * interrupted) that ended before `endedBefore`, in bounded batches, and
+   * returns how many. A run still pending, running or paused is never
+   * deleted, however old. Run it from a scheduled job, as a Temporal
+   * namespace's retention period; the threads' checkpoints are not touched.
+   */
+  prune(options: PruneRunsOptions): Promise<{ readonly deleted: number }>;
 }
 
 /** Per `maxAttempts` when a request gives none. */

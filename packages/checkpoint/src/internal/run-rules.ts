@@ -7,10 +7,11 @@ import {
   type CreateRunRequest,
   type ListRunsOptions,
   type MultitaskStrategy,
+  type PruneRunsOptions,
   type RunControl,
   type RunStatus,
 } from "../runs.js";
-import { assertId } from "./arguments.js";
+import { assertId, resolveLimit } from "./arguments.js";
 
 /**
  * The run rules every backend applies, written once for the backends that
@@ -85,6 +86,18 @@ export function checkCreateRequest(request: CreateRunRequest): ResolvedCreate {
     throw new InvalidArgumentError("maxAttempts", `must be a positive integer, got ${maxAttempts}`);
   }
   return { threadId: request.threadId, graph: request.graph, strategy, maxAttempts };
+}
+
+/** A prune's cutoff (ms since the epoch) and batch size, checked. */
+export function checkPruneRuns(options: PruneRunsOptions): { cutoff: number; batch: number } {
+  const endedBefore: unknown = (options as { endedBefore?: unknown } | undefined)?.endedBefore;
+  if (!(endedBefore instanceof Date) || Number.isNaN(endedBefore.getTime())) {
+    throw new InvalidArgumentError("endedBefore", "expected a valid Date");
+  }
+  return {
+    cutoff: endedBefore.getTime(),
+    batch: resolveLimit(options.batch, "batch", 500, 10_000),
+  };
 }
 
 export function checkLeaseMs(leaseMs: number): void {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import type { Checkpointer } from "../../checkpointer.js";
-import type { CreateRunRequest, RunControl, RunStore } from "../../runs.js";
+import type { CreateRunRequest, RunControl, RunRecord, RunStore } from "../../runs.js";
 import {
   type ConformanceOptions,
   ThreadWriter,
@@ -334,6 +334,71 @@ export function runsSpec(options: ConformanceOptions): void {
         expect(await claim()).toBeUndefined();
         await runs().cancel(first.id);
         expect(await claim()).toBeDefined();
+      });
+    });
+
+    describe("retention", () => {
+      it("prune deletes runs that ended before the cutoff, batch by batch, and keeps every other", async () => {
+        const ended: RunRecord[] = [];
+        // A run ends each way a run can end: cancelled, failed, succeeded, interrupted.
+        for (const status of ["succeeded", "failed", "interrupted"] as const) {
+          await create(uniqueThreadId(`old-${status}`));
+          const taken = await claim();
+          ended.push(
+            await runs().finish(
+              taken!.fence,
+              status === "failed"
+                ? { status, error: { name: "Error", code: "X", message: "x" } }
+                : { status },
+            ),
+          );
+        }
+        for (let i = 0; i < 2; i += 1) {
+          ended.push(await runs().cancel((await create(uniqueThreadId("old-cancelled"))).id));
+        }
+        await sleep(20);
+        // The cutoff comes from the store's own clock (endedAt), not this process's.
+        const cutoff = new Date(Math.max(...ended.map((run) => run.endedAt!.getTime())) + 1);
+        await sleep(20);
+        const late = await runs().cancel((await create(uniqueThreadId("late"))).id);
+        const running = await create(uniqueThreadId("running"));
+        await claim();
+        const paused = await runs().pause((await create(uniqueThreadId("paused"))).id);
+        const pending = await create(uniqueThreadId("pending"));
+
+        expect(await runs().prune({ endedBefore: cutoff, batch: 2 })).toEqual({ deleted: 5 });
+        for (const run of ended) expect(await runs().get(run.id)).toBeUndefined();
+        const listed = (await runs().list({ limit: 1000 })).map((run) => run.id);
+        expect(listed).not.toContain(ended[0]!.id);
+        for (const run of [late, running, paused, pending]) {
+          expect(await runs().get(run.id)).toBeDefined();
+          expect(listed).toContain(run.id);
+        }
+        // Even a cutoff in the future spares what has not ended.
+        const future = new Date(Date.now() + 86_400_000);
+        expect(await runs().prune({ endedBefore: future })).toEqual({ deleted: 1 });
+        expect((await runs().list({ limit: 1000 })).map((run) => run.id).sort()).toEqual(
+          [running, paused, pending].map((run) => run.id).sort(),
+        );
+        // The queue goes on: the pending run is claimed once its thread is free.
+        expect((await claim())?.run.id).toBe(pending.id);
+      });
+
+      it("prune refuses a cutoff that is not a date and a batch that could never end", async () => {
+        const run = await runs().cancel((await create(uniqueThreadId("kept"))).id);
+        const later = new Date(run.endedAt!.getTime() + 1);
+        for (const endedBefore of [undefined, "2026-01-01", new Date(Number.NaN)]) {
+          await expect(
+            runs().prune({ endedBefore } as unknown as { endedBefore: Date }),
+          ).rejects.toMatchObject({ code: "INVALID_ARGUMENT", data: { argument: "endedBefore" } });
+        }
+        for (const batch of [0, -1, 2.5]) {
+          await expect(runs().prune({ endedBefore: later, batch })).rejects.toMatchObject({
+            code: "INVALID_ARGUMENT",
+            data: { argument: "batch" },
+          });
+        }
+        expect(await runs().get(run.id)).toBeDefined();
       });
     });
   });
