@@ -32,3 +32,21 @@ it("a failure after the graph stopped goes to onError, and the run waits for its
   expect(errors).toEqual([new Error("store went away")]);
   expect((await client.runs.get(runId))?.status).toBe("running");
 });
+
+it("client.runs.prune deletes the records of runs that ended, and leaves their threads", async () => {
+  const checkpointer = new MemoryCheckpointer();
+  const client = new Client({ checkpointer });
+  const graph = stepGraph(checkpointer, new DedupSink(), { steps: 2, stepMs: 1 });
+  const done = await client.runs.create("t1", { tag: "a", step: 0 }, { graph: "steps" });
+  const worker = new Worker({ graphs: { steps: graph }, pollMs: 5 }).start();
+  const ended = await client.runs.wait(done.id, { timeoutMs: 5000 });
+  await worker.drain();
+  const queued = await client.runs.create("t2", { tag: "b", step: 0 }, { graph: "steps" });
+
+  const cutoff = new Date(ended.endedAt!.getTime() + 1);
+  expect(await client.runs.prune({ endedBefore: cutoff })).toEqual({ deleted: 1 });
+  expect(await client.runs.get(done.id)).toBeUndefined();
+  expect((await client.runs.get(queued.id))?.status).toBe("pending");
+  // The thread the run worked on is still there, as it ended.
+  expect((await graph.getState("t1"))?.values).toMatchObject({ step: 2, tag: "a" });
+});

@@ -6,6 +6,7 @@ import {
   type Checkpointer,
   type CreateRunRequest,
   type ListRunsOptions,
+  type PruneRunsOptions,
   type RunRecord,
   type RunStatus,
   type RunStore,
@@ -90,6 +91,15 @@ export class RunsClient {
 
   async resume(runId: string): Promise<RunRecord> {
     return userRun(await this.store.resume(runId));
+  }
+
+  /**
+   * Retention: deletes runs that ended before `endedBefore` (never a pending,
+   * running or paused one) and returns how many. The threads' checkpoints
+   * stay; prune those with the checkpointer's `prune`, `deleteThread` or TTL.
+   */
+  prune(options: PruneRunsOptions): Promise<{ readonly deleted: number }> {
+    return this.store.prune(options);
   }
 
   /** Resolves with the run once it has ended or paused. */
