@@ -10,6 +10,7 @@ import {
   type Fence,
   type HeartbeatResult,
   type ListRunsOptions,
+  type PruneRunsOptions,
   type RunControl,
   type RunOutcome,
   type RunRecord,
@@ -22,6 +23,7 @@ import {
   attemptsExhausted,
   checkCreateRequest,
   checkLeaseMs,
+  checkPruneRuns,
   planCreate,
   resolveLimit,
   resolveStatusFilter,
@@ -236,6 +238,22 @@ export class SqliteRunStore implements RunStore {
       throw new RunStateError(runId, run.status, "resume");
     });
     return this.record(row);
+  }
+
+  /**
+   * Deletes ended runs that ended before `endedBefore`, one short IMMEDIATE
+   * transaction per batch, until a batch comes up short. Between batches it
+   * yields, so the write lock and the event loop are never held for long.
+   */
+  async prune(options: PruneRunsOptions): Promise<{ readonly deleted: number }> {
+    const { cutoff, batch } = checkPruneRuns(options);
+    let deleted = 0;
+    for (;;) {
+      const { changes } = this.write(() => this.sql.pruneBatch.run({ cutoff, batch }));
+      deleted += changes;
+      if (changes < batch) return { deleted };
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   /**

@@ -207,6 +207,11 @@ export const RUN_SQL = {
   release: `UPDATE waypoint_runs SET status = 'pending', attempts = attempts - 1, worker_id = NULL,
       lease_expires_at = NULL, updated_at = @now
     WHERE id = @id RETURNING ${RUN_COLUMNS}`,
+  // Retention: one batch of ended runs that ended before @cutoff (ms). SQLite
+  // has no DELETE ... LIMIT by default, hence the subquery by id.
+  pruneBatch: `DELETE FROM waypoint_runs WHERE id IN (SELECT id FROM waypoint_runs
+    WHERE status IN ('succeeded', 'failed', 'cancelled', 'interrupted') AND ended_at < @cutoff
+    LIMIT @batch)`,
   // "\uffff" as @before sorts after every id: the first page.
   listAll: `SELECT ${RUN_COLUMNS} FROM waypoint_runs WHERE id < @before ORDER BY id DESC LIMIT @limit`,
   listByStatus: `SELECT ${RUN_COLUMNS} FROM waypoint_runs WHERE ${IN_STATUSES} AND id < @before
