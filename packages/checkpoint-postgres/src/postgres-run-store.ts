@@ -11,6 +11,7 @@ import {
   type Fence,
   type HeartbeatResult,
   type ListRunsOptions,
+  type PruneRunsOptions,
   type RunControl,
   type RunOutcome,
   type RunRecord,
@@ -22,6 +23,7 @@ import {
   attemptsExhausted,
   checkCreateRequest,
   checkLeaseMs,
+  checkPruneRuns,
   decodeControl,
   decodeRunRow,
   planCreate,
@@ -221,6 +223,26 @@ export class PostgresRunStore implements RunStore {
     if (row !== undefined) return this.record(row);
     const other = await this.find(runId);
     throw new RunStateError(runId, other.status, "resume");
+  }
+
+  /**
+   * Deletes ended runs that ended before the cutoff, `batch` per statement
+   * (each short, so that the queue is never held up for long), until a
+   * batch comes back short. A batch repeated after a lost connection only
+   * deletes what is still due, so a retry is safe; the count then misses a
+   * batch that committed unseen.
+   */
+  async prune(options: PruneRunsOptions): Promise<{ readonly deleted: number }> {
+    const { cutoff, batch } = checkPruneRuns(options);
+    let deleted = 0;
+    for (;;) {
+      const [gone] = await this.db.run("runs.prune", () =>
+        this.db.send<{ deleted: number }>(this.sql.prune, [cutoff, batch]),
+      );
+      const count = gone?.deleted ?? 0;
+      deleted += count;
+      if (count < batch) return { deleted };
+    }
   }
 
   /**

@@ -2,6 +2,9 @@
 
 const ACTIVE = `('pending', 'running', 'paused')`;
 
+/** Written as runs_ended's predicate is, so that the planner can use that index. */
+const ENDED = `('interrupted', 'succeeded', 'failed', 'cancelled')`;
+
 const ms = (column: string) => `(extract(epoch FROM ${column}) * 1000)::float8`;
 
 export function runColumns(p = ""): string {
@@ -118,6 +121,18 @@ export function runStatements(s: string) {
         updated_at = now()
       WHERE id = $1 AND (status = 'paused' OR (status = 'running' AND control = 'pause'))
       RETURNING ${columns}`,
+    /**
+     * Deletes up to `$2` ended runs that ended before `$1` (epoch ms), oldest
+     * end first, through runs_ended; returns how many went.
+     */
+    prune: `WITH gone AS (
+        DELETE FROM ${s}.runs WHERE id IN (
+          SELECT id FROM ${s}.runs
+          WHERE status IN ${ENDED} AND ended_at < to_timestamp($1::float8 / 1000)
+          ORDER BY ended_at LIMIT $2
+        ) RETURNING 1
+      )
+      SELECT count(*)::int AS deleted FROM gone`,
   };
 }
 

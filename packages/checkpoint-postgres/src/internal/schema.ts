@@ -81,6 +81,12 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX runs_active ON {schema}.runs (thread_id, id)
      WHERE status IN ('pending', 'running', 'paused');
    CREATE UNIQUE INDEX runs_one_running ON {schema}.runs (thread_id) WHERE status = 'running';`,
+  // Retention (RunStore.prune) deletes ended runs oldest end first, a batch
+  // per statement: each batch is a range scan of this index, where without it
+  // each would scan the whole table. Only ended runs are in it, and a run
+  // enters it once, when it ends.
+  `CREATE INDEX runs_ended ON {schema}.runs (ended_at)
+     WHERE status IN ('interrupted', 'succeeded', 'failed', 'cancelled');`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
