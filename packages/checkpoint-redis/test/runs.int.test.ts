@@ -11,7 +11,7 @@ let prefixes = 0;
 function store() {
   const prefix = `runs-${process.pid}-${++prefixes}`;
   const checkpointer = new RedisCheckpointer({ redis, prefix, redeliverMs: 400 });
-  return { runs: checkpointer.runs, queue: `{${prefix}}:runs:queue` };
+  return { runs: checkpointer.runs, queue: `{${prefix}}:runs:queue`, prefix };
 }
 
 const claim = (runs: ReturnType<typeof store>["runs"], workerId = "w") =>
@@ -68,5 +68,43 @@ describe("the Redis run queue after a process died between two steps", () => {
       )
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "LEASE_LOST" });
+  });
+});
+
+describe("RedisRunStore.prune", () => {
+  /** A run id made `ago` ms ago, as newCheckpointId makes them. */
+  const idOf = (ago: number) => {
+    const hex = (Date.now() - ago).toString(16).padStart(12, "0");
+    return `${hex.slice(0, 8)}-${hex.slice(8)}-7000-8000-000000000000`;
+  };
+
+  it("walks only the ids made before the cutoff and an hour: a run ends after it is created", async () => {
+    const { runs, prefix } = store();
+    const run = await runs.cancel((await runs.create({ threadId: "t", graph: "g", input: 1 })).id);
+    // Ended (as stored) long before it was created: only a walk past the bound would find it.
+    await redis.hset(`{${prefix}:t}:run:${run.id}`, "ended", "1000");
+    expect(await runs.prune({ endedBefore: new Date(2000) })).toEqual({ deleted: 0 });
+    expect(await runs.get(run.id)).toBeDefined();
+    expect(await runs.prune({ endedBefore: new Date() })).toEqual({ deleted: 1 });
+    expect(await runs.get(run.id)).toBeUndefined();
+    expect(await redis.zcard(`{${prefix}}:runs`)).toBe(0);
+  });
+
+  it("a prune that died between a run and its index entry: readers skip the entry, a later prune removes it", async () => {
+    const { runs, prefix } = store();
+    const index = `{${prefix}}:runs`;
+    const run = await runs.cancel((await runs.create({ threadId: "t", graph: "g", input: 1 })).id);
+    await redis.del(`{${prefix}:t}:run:${run.id}`);
+    await redis.zrem(`{${prefix}:t}:runs`, run.id);
+    const leftover = `${idOf(2 * 3_600_000)}\u0000t`;
+    await redis.zadd(index, 0, leftover);
+    expect(await runs.get(run.id)).toBeUndefined();
+    expect(await runs.list()).toEqual([]);
+    expect(await runs.list({ threadId: "t" })).toEqual([]);
+    expect(await runs.prune({ endedBefore: new Date(Date.now() + 86_400_000) })).toEqual({
+      deleted: 0,
+    });
+    // The old entry goes; the new one stays, as a create under way would have it.
+    expect(await redis.zrange(index, "0", "-1")).toEqual([`${run.id}\u0000t`]);
   });
 });

@@ -16,7 +16,7 @@
  *   {p}:threads              sorted set of thread ids (its own slot)
  *   {p}:expiring             sorted set of the ids of threads with a TTL, scored by when to look
  *                            whether they expired (sweep() takes expired ones off {p}:threads)
- *   {p}:runs                 sorted set of "<runId> NUL <threadId>": finds a run's thread, lists runs
+ *   {p}:runs                 sorted set of "<runId> NUL <threadId>": finds a run's thread, lists runs, prune walks it
  *   {p}:runs:queue           stream of "run <runId> may be claimable", read by the consumer group "workers"
  *
  * The `{p}` keys share one slot, so a run's queue entry and its index entry are

@@ -1,3 +1,4 @@
+import { ENDED_RUN_STATUSES } from "@waypoint/checkpoint";
 import { RUN_FIELDS } from "./run-records.js";
 
 /**
@@ -226,6 +227,36 @@ export const RUN_SCRIPTS = {
         end
       end
       return out`,
+  },
+  /**
+   * KEYS: the thread's runs, active. ARGV: thread tag, cutoff (ms), run ids. Deletes each of those
+   * runs that ended before the cutoff: {a code per id (1 deleted, 0 kept, -1 no such run), next run
+   * to queue}. An ended run is never active; one found there anyway is taken off, freeing the thread.
+   */
+  wpRunPrune: {
+    numberOfKeys: 2,
+    lua: `${RUNS}
+      local ENDED = {${ENDED_RUN_STATUSES.map((name) => `['${name}'] = true`).join(", ")}}
+      local tag, cutoff = ARGV[1], tonumber(ARGV[2])
+      local before_id, before_status = head(tag, KEYS[2])
+      local codes = {}
+      for i = 3, #ARGV do
+        local id = ARGV[i]
+        local key = tag .. ':run:' .. id
+        local f = redis.call('HMGET', key, 'status', 'ended')
+        local ended = tonumber(f[2] or '')
+        local code = 0
+        if not f[1] then
+          code = -1
+        elseif ENDED[f[1]] and ended and ended < cutoff then
+          redis.call('DEL', key)
+          redis.call('ZREM', KEYS[1], id)
+          redis.call('ZREM', KEYS[2], id)
+          code = 1
+        end
+        table.insert(codes, code)
+      end
+      return {codes, unblocked(tag, KEYS[2], before_id, before_status)}`,
   },
   /**
    * KEYS: queue stream, run index. ARGV: group, consumer, min idle ms, cursor ("" = read nothing),
