@@ -117,8 +117,9 @@ export class SqliteCheckpointer implements Checkpointer {
     this.db = db;
     try {
       this.translate(() => {
-        db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-        db.pragma("journal_mode = WAL");
+        const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+        db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+        enableWal(db, busyTimeoutMs);
         db.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
         migrate(db, this.file);
       });
@@ -440,6 +441,27 @@ export class SqliteCheckpointer implements Checkpointer {
         throw new DatabaseCorruptError(this.file, error);
       }
       throw error;
+    }
+  }
+}
+
+/**
+ * Switches the file to WAL. Two processes opening a new file at once can both
+ * try; SQLite then answers one of them SQLITE_BUSY at once, without waiting
+ * on busy_timeout (the switch needs the file to itself), so the switch is
+ * tried again until it takes or `timeoutMs` has passed.
+ */
+function enableWal(db: Database, timeoutMs: number): void {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      db.pragma("journal_mode = WAL");
+      return;
+    } catch (error) {
+      const busy = (error as { code?: unknown }).code === "SQLITE_BUSY";
+      if (!busy || Date.now() >= deadline) throw error;
+      // A constructor cannot await: wait 5 ms on a lock nobody will release.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
     }
   }
 }

@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import BetterSqlite3 from "better-sqlite3";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -32,6 +34,27 @@ describe("several processes on one SQLite file", () => {
       }
     }
     expect((await checkpointer.listThreads()).threads).toHaveLength(2 * threads);
+    await checkpointer.close();
+  });
+
+  it("opens a new file that another connection holds for a moment, instead of failing", async () => {
+    // A new file is in rollback-journal mode until someone switches it to WAL. While another
+    // connection holds it (as a second process does while it switches it), SQLite answers the
+    // switch SQLITE_BUSY at once, without waiting on busy_timeout: opening must try again.
+    const file = join(directory, "held.db");
+    const holder = new BetterSqlite3(file);
+    holder.exec("CREATE TABLE held (v)");
+    holder.exec("BEGIN IMMEDIATE");
+    holder.exec("INSERT INTO held VALUES (1)");
+    const child = new ChildScript(WRITER, ["open", file, "opened"]);
+    await child.waitFor((line) => line === "ready");
+    child.send("go");
+    await sleep(300);
+    holder.exec("COMMIT");
+    holder.close();
+    await child.finish();
+    const checkpointer = new SqliteCheckpointer(file);
+    expect((await checkpointer.listThreads()).threads.map((t) => t.threadId)).toEqual(["opened"]);
     await checkpointer.close();
   });
 
