@@ -3,11 +3,9 @@ import {
   CheckpointConflictError,
   CheckpointNotFoundError,
   CheckpointerClosedError,
-  FORMAT_VERSION,
   LeaseLostError,
   StorageUnavailableError,
   ThreadExistsError,
-  ThreadNotFoundError,
   createSerializer,
   type CheckpointAddress,
   type CheckpointHeader,
@@ -44,6 +42,7 @@ import {
   type SnapshotPolicy,
   reportControl,
   resolveAddress,
+  threadExport,
 } from "@waypoint/checkpoint/backend";
 import { Keys } from "./internal/keys.js";
 import { deleteThread, prune, sweep, type RedisStore } from "./internal/retention.js";
@@ -390,14 +389,7 @@ export class RedisCheckpointer implements Checkpointer {
         pendingWrites.push(...pending.map(parse<EncodedPendingWrite>));
       }
     }
-    if (checkpoints.length === 0) throw new ThreadNotFoundError(threadId);
-    return {
-      format: "waypoint.thread",
-      formatVersion: FORMAT_VERSION,
-      threadId,
-      checkpoints,
-      pendingWrites,
-    };
+    return threadExport(threadId, checkpoints, pendingWrites);
   }
 
   async importThread(data: ThreadExport): Promise<void> {

@@ -2,10 +2,8 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3, { type Database, type Statement, type Transaction } from "better-sqlite3";
 import {
-  CheckpointConflictError,
   CheckpointNotFoundError,
   CheckpointerClosedError,
-  FORMAT_VERSION,
   ThreadExistsError,
   ThreadNotFoundError,
   createSerializer,
@@ -50,6 +48,8 @@ import {
   type SnapshotPolicy,
   reportControl,
   resolveAddress,
+  putRefusal,
+  threadExport,
 } from "@waypoint/checkpoint/backend";
 import { DatabaseCorruptError } from "./errors.js";
 import { SQL, migrate } from "./internal/schema.js";
@@ -183,20 +183,7 @@ export class SqliteCheckpointer implements Checkpointer {
     // Nothing was written; find out why, for the error.
     const head = this.sql.headId.get(record.threadId, record.namespace) as
       { id: string } | undefined;
-    const actualHeadId = head?.id ?? null;
-    if (actualHeadId !== expectedHeadId) {
-      throw new CheckpointConflictError({
-        threadId: record.threadId,
-        namespace: record.namespace,
-        expectedHeadId,
-        actualHeadId,
-      });
-    }
-    throw new CheckpointNotFoundError(
-      record.threadId,
-      record.namespace,
-      record.parentId ?? "(none)",
-    );
+    throw putRefusal(record, expectedHeadId, head?.id ?? null);
   }
 
   private writePending(
@@ -389,14 +376,7 @@ export class SqliteCheckpointer implements Checkpointer {
         pendingWrites: this.sql.exportPending.all(threadId) as EncodedPendingWrite[],
       }))(),
     );
-    if (checkpoints.length === 0) throw new ThreadNotFoundError(threadId);
-    return {
-      format: "waypoint.thread",
-      formatVersion: FORMAT_VERSION,
-      threadId,
-      checkpoints,
-      pendingWrites,
-    };
+    return threadExport(threadId, checkpoints, pendingWrites);
   }
 
   async importThread(data: ThreadExport): Promise<void> {

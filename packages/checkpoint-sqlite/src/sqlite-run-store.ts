@@ -29,6 +29,7 @@ import {
   resolveStatusFilter,
   decodeControl,
   decodeRunRow,
+  type RunRow,
   fenceError,
   parseJson,
   type FenceState,
@@ -38,27 +39,11 @@ import { RUN_SQL } from "./internal/schema.js";
 
 type Statements = { readonly [K in keyof typeof RUN_SQL]: Statement };
 
-/** A row of waypoint_runs as RUN_SQL selects it: times in ms, input serialized, error and metadata JSON text. */
-interface StoredRow {
-  readonly id: string;
-  readonly threadId: string;
-  readonly graph: string;
-  readonly input: string;
-  readonly status: string;
-  readonly strategy: string;
-  readonly attempts: number;
-  readonly maxAttempts: number;
-  readonly token: number;
-  readonly workerId: string | null;
-  readonly leaseExpiresAt: number | null;
-  readonly control: string | null;
+/** A row of waypoint_runs as RUN_SQL selects it: a RunRow with error and metadata as JSON text. */
+type StoredRow = Omit<RunRow, "error" | "metadata"> & {
   readonly error: string | null;
   readonly metadata: string;
-  readonly createdAt: number;
-  readonly updatedAt: number;
-  readonly startedAt: number | null;
-  readonly endedAt: number | null;
-}
+};
 
 interface Candidate {
   readonly id: string;

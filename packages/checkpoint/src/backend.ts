@@ -17,7 +17,7 @@ export {
   matchesFilter,
   sortPending,
 } from "./record-decode.js";
-export { validateThreadExport } from "./thread-export.js";
+export { threadExport, validateThreadExport } from "./thread-export.js";
 export { isSnapshotDue, resolveSnapshotPolicy, type SnapshotPolicy } from "./snapshot-policy.js";
 export { deriveThreadStatus } from "./threads.js";
 export {
@@ -55,3 +55,4 @@ export {
   type RunRow,
 } from "./internal/run-row.js";
 export { parseJson } from "./serializer.js";
+export { putRefusal } from "./internal/put-refusal.js";

@@ -29,9 +29,8 @@ import { encodePendingWrites, encodePut } from "./record-codec.js";
 import { chainPath, decodeHeader, decodeLoaded, matchesFilter } from "./record-decode.js";
 import { createSerializer, type Serializer } from "./serializer.js";
 import { resolveSnapshotPolicy, type SnapshotPolicy } from "./snapshot-policy.js";
-import { validateThreadExport } from "./thread-export.js";
+import { threadExport, validateThreadExport } from "./thread-export.js";
 import type { ListThreadsOptions, ThreadPage } from "./threads.js";
-import { FORMAT_VERSION } from "./checkpoint.js";
 
 interface NamespaceState {
   headId: string;
@@ -230,15 +229,11 @@ export class MemoryCheckpointer implements Checkpointer {
     const thread = this.threads.get(threadId);
     if (thread === undefined) throw new ThreadNotFoundError(threadId);
     const namespaces = [...thread.values()];
-    return {
-      format: "waypoint.thread",
-      formatVersion: FORMAT_VERSION,
+    return threadExport(
       threadId,
-      checkpoints: namespaces.flatMap((state) => [...state.checkpoints.values()]),
-      pendingWrites: namespaces.flatMap((state) =>
-        [...state.pending.values()].flatMap((m) => [...m.values()]),
-      ),
-    };
+      namespaces.flatMap((state) => [...state.checkpoints.values()]),
+      namespaces.flatMap((state) => [...state.pending.values()].flatMap((m) => [...m.values()])),
+    );
   }
 
   private importNow(data: ThreadExport, threadId?: string): void {

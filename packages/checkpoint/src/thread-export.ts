@@ -1,6 +1,6 @@
 import { FORMAT_VERSION } from "./checkpoint.js";
 import type { ThreadExport } from "./checkpointer.js";
-import { CorruptRecordError } from "./errors.js";
+import { CorruptRecordError, ThreadNotFoundError } from "./errors.js";
 import { assertId } from "./internal/arguments.js";
 import type { EncodedCheckpoint, EncodedPendingWrite } from "./record.js";
 import {
@@ -46,6 +46,25 @@ const PENDING_FIELDS = {
  * checkpoint's chain reaches its snapshot. Returns the records relabelled
  * with `threadId` (for copies).
  */
+/**
+ * A thread's stored records as an export; ThreadNotFoundError when it has
+ * none (a thread exists while it has a checkpoint).
+ */
+export function threadExport(
+  threadId: string,
+  checkpoints: readonly EncodedCheckpoint[],
+  pendingWrites: readonly EncodedPendingWrite[],
+): ThreadExport {
+  if (checkpoints.length === 0) throw new ThreadNotFoundError(threadId);
+  return {
+    format: "waypoint.thread",
+    formatVersion: FORMAT_VERSION,
+    threadId,
+    checkpoints,
+    pendingWrites,
+  };
+}
+
 export function validateThreadExport(
   data: unknown,
   serializer: Serializer,
@@ -131,13 +150,11 @@ export function validateThreadExport(
     decodePendingWrite(write, serializer);
   }
 
-  return {
-    format: "waypoint.thread",
-    formatVersion: FORMAT_VERSION,
-    threadId: target,
-    checkpoints: checkpoints.map((record) => ({ ...record, threadId: target })),
-    pendingWrites: pendingWrites.map((record) => ({ ...record, threadId: target })),
-  };
+  return threadExport(
+    target,
+    checkpoints.map((record) => ({ ...record, threadId: target })),
+    pendingWrites.map((record) => ({ ...record, threadId: target })),
+  );
 }
 
 function checkFields<T>(

@@ -1,5 +1,4 @@
 import {
-  CheckpointConflictError,
   CheckpointNotFoundError,
   type CheckpointAddress,
   type CheckpointHeader,
@@ -20,6 +19,7 @@ import {
   fenceError,
   type FenceState,
   resolveAddress,
+  putRefusal,
 } from "@waypoint/checkpoint/backend";
 import type { CheckpointStore, Database } from "./database.js";
 import { batchParams, checkpointParams, type PutParams } from "./rows.js";
@@ -203,20 +203,7 @@ export class CheckpointWriter {
       record.threadId,
       record.namespace,
     ]);
-    const actualHeadId = head[0]?.id ?? null;
-    if (actualHeadId !== expectedHeadId) {
-      return new CheckpointConflictError({
-        threadId: record.threadId,
-        namespace: record.namespace,
-        expectedHeadId,
-        actualHeadId,
-      });
-    }
-    return new CheckpointNotFoundError(
-      record.threadId,
-      record.namespace,
-      record.parentId ?? "(none)",
-    );
+    return putRefusal(record, expectedHeadId, head[0]?.id ?? null);
   }
 
   async putPendingWrites(

@@ -1,14 +1,10 @@
-import {
-  FORMAT_VERSION,
-  ThreadExistsError,
-  ThreadNotFoundError,
-  type ThreadExport,
-} from "@waypoint/checkpoint";
+import { ThreadExistsError, ThreadNotFoundError, type ThreadExport } from "@waypoint/checkpoint";
 import {
   assertId,
   validateThreadExport,
   type EncodedCheckpoint,
   type EncodedPendingWrite,
+  threadExport,
 } from "@waypoint/checkpoint/backend";
 import type { CheckpointStore } from "./database.js";
 import { checkpointParams } from "./rows.js";
@@ -44,14 +40,7 @@ export async function exportThread(
     (await client.query<EncodedCheckpoint>(sql.exportCheckpoints, [threadId])).rows,
     (await client.query<EncodedPendingWrite>(sql.exportPending, [threadId])).rows,
   ]);
-  if (checkpoints.length === 0) throw new ThreadNotFoundError(threadId);
-  return {
-    format: "waypoint.thread",
-    formatVersion: FORMAT_VERSION,
-    threadId,
-    checkpoints,
-    pendingWrites,
-  };
+  return threadExport(threadId, checkpoints, pendingWrites);
 }
 
 export async function importThread(
