@@ -150,11 +150,14 @@ export function validateThreadExport(
     decodePendingWrite(write, serializer);
   }
 
-  return threadExport(
-    target,
-    checkpoints.map((record) => ({ ...record, threadId: target })),
-    pendingWrites.map((record) => ({ ...record, threadId: target })),
-  );
+  // Not threadExport(): an export without checkpoints is valid input (it imports nothing).
+  return {
+    format: "waypoint.thread",
+    formatVersion: FORMAT_VERSION,
+    threadId: target,
+    checkpoints: checkpoints.map((record) => ({ ...record, threadId: target })),
+    pendingWrites: pendingWrites.map((record) => ({ ...record, threadId: target })),
+  };
 }
 
 function checkFields<T>(
