@@ -183,7 +183,7 @@ export class RedisCheckpointer implements Checkpointer {
           ? [keys.head, keys.cps, keys.idx, this.keys.namespaces(threadId)]
           : [keys.head, keys.cps, keys.idx];
         const args = [
-          encodeRecordHeader(record, true),
+          encodeRecordHeader(record),
           record.writes,
           record.snapshot ?? "",
           expectedHeadId === null

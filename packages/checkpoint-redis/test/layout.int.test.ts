@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import type { ThreadExport } from "@waypoint/checkpoint";
+import { CheckpointConflictError, type ThreadExport } from "@waypoint/checkpoint";
 import { ThreadWriter, collect, suiteSerializer } from "@waypoint/checkpoint/testing";
 import { RedisCheckpointer } from "@waypoint/checkpoint-redis";
 
@@ -89,5 +89,33 @@ describe("stored layouts", () => {
     expect(continued[0]).toEqual(continued[1]);
     expect(continued[0]!.last.map((w) => w.value)).toEqual([["continued"]]);
     await Promise.all([old.close(), now.close()]);
+  });
+
+  it("continues a head stored with its base after a NUL, as earlier versions wrote it", async () => {
+    const prefix = `nul-head-${process.pid}`;
+    const checkpointer = new RedisCheckpointer({ redis, prefix, serializer: suiteSerializer() });
+    const writer = new ThreadWriter(checkpointer, "t");
+    for (let i = 0; i < 4; i += 1) await writer.write({ log: [`step ${i}`] });
+    const baseId = (await checkpointer.get("t"))!.base.checkpointId;
+    const headKey = `{${prefix}:t}:0::head`;
+    const earlierForm = () => redis.set(headKey, `${writer.head!.id}\u0000${baseId}`);
+    await earlierForm();
+
+    // A stale writer is refused and told the head's id, not the stored text.
+    const stale = ThreadWriter.fork(writer, writer.head!, writer.state);
+    await earlierForm();
+    const next = await writer.write({ log: ["after"] });
+    expect(await redis.get(headKey)).toBe(next.id);
+    await earlierForm();
+    const refusal = await stale.write({ log: ["stale"] }).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(CheckpointConflictError);
+    expect((refusal as CheckpointConflictError).data.actualHeadId).toBe(next.id);
+
+    // The new checkpoint continues the chain: same base, its writes last.
+    const loaded = (await checkpointer.get("t"))!;
+    expect(loaded.checkpoint.id).toBe(next.id);
+    expect(loaded.base.checkpointId).toBe(baseId);
+    expect(loaded.deltas.at(-1)!.writes.map((w) => w.value)).toEqual([["after"]]);
+    await checkpointer.close();
   });
 });

@@ -4,7 +4,8 @@
  * each script touches one slot. Namespaces are length-prefixed, so that no
  * namespace and id can spell another's key.
  *
- *   {p:t}:head:<ns>          the namespace's head checkpoint id (layout 2: then NUL and its base id)
+ *   {p:t}:head:<ns>          the namespace's head checkpoint id (earlier versions added a NUL and
+ *                            the head's base id; read as the id)
  *   {p:t}:cps:<ns>           hash: h:<id> header, p:<id> delta, s:<id> snapshot (records.ts)
  *   {p:t}:idx:<ns>           sorted set of checkpoint ids (ordered by id)
  *   {p:t}:pw:<ns>:<id>       hash of a checkpoint's pending writes, by task and idx

@@ -23,17 +23,14 @@ import type { EncodedCheckpoint, EncodedHeader } from "@waypoint/checkpoint/back
 const LAYOUT = "2";
 const SEPARATOR = "\u0000";
 
-/**
- * The stored header; with `baseFromParent`, a delta's base is left "" for the put script to copy
- * from its parent's stored header (36 B less to send on most puts).
- */
-export function encodeRecordHeader(record: EncodedHeader, baseFromParent = false): string {
+/** The stored header (layout 2), as the put script stores it. */
+export function encodeRecordHeader(record: EncodedHeader): string {
   return [
     LAYOUT,
     record.formatVersion,
     record.id,
     record.parentId ?? "",
-    record.baseId === record.id || (baseFromParent && record.chainLength > 0) ? "" : record.baseId,
+    record.baseId === record.id ? "" : record.baseId,
     record.step,
     record.createdAt,
     record.chainLength,

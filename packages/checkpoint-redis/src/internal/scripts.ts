@@ -35,14 +35,14 @@ const EXPIRE_THREAD = `
 `;
 
 /**
- * The head key holds the head's id, and since layout 2 its base after a NUL (so that a put can
- * copy its parent's base without reading the parent). `head_of` returns both (base "" if unknown).
+ * The head key holds the head's id. Earlier versions stored the head's base after it and a NUL;
+ * `head_of` reads both and returns the id.
  */
 const HEAD_OF = `
   local function head_of(key)
     local value = redis.call('GET', key)
-    if not value then return nil, '' end
-    return string.match(value, '^([^%z]*)%z?(.*)$')
+    if not value then return nil end
+    return string.match(value, '^[^%z]*')
   end
 `;
 
@@ -56,31 +56,22 @@ const BASE_OF = `
   end
 `;
 
-/** wpPut's body, as a function of its keys and arguments (K, A), shared with wpPutFenced. */
-const PUT = `${EXPIRE_THREAD}${HEAD_OF}${BASE_OF}
+/**
+ * wpPut's body, as a function of its keys and arguments (K, A), shared with wpPutFenced. The
+ * header is stored as sent: only its id and parent are read here. The head is read raw and cut at
+ * a NUL only when it differs, so a head of the current layout costs no pattern match.
+ */
+const PUT = `${EXPIRE_THREAD}
   local function put(K, A)
     local header = A[1]
-    local id, parent, at, length = string.match(header,
-      '^2%z[^%z]*%z([^%z]*)%z([^%z]*)%z()[^%z]*%z[^%z]*%z[^%z]*%z([^%z]*)%z')
+    local id, parent = string.match(header, '^2%z[^%z]*%z([^%z]*)%z([^%z]*)%z')
     if not id then return redis.error_reply('ERR malformed checkpoint header') end
     local expected = A[4]
     if expected == '\\0' then expected = parent end
-    local head, head_base = head_of(K[1])
-    head = head or ''
-    if head ~= expected then return {'conflict', head} end
-    local base = id
-    if string.sub(header, at, at) == '\\0' and length ~= '0' then
-      if parent == head and head_base ~= '' then
-        base = head_base
-      else
-        local of_parent = redis.call('HGET', K[2], 'h:' .. parent)
-        if not of_parent then return {'noparent', head} end
-        base = base_of(parent, of_parent)
-      end
-      header = string.sub(header, 1, at - 1) .. base .. string.sub(header, at)
-    else
-      base = string.match(header, '^([^%z]*)', at)
-      if base == '' then base = id end
+    local head = redis.call('GET', K[1]) or ''
+    if head ~= expected then
+      head = string.match(head, '^[^%z]*')
+      if head ~= expected then return {'conflict', head} end
     end
     if parent ~= '' and parent ~= expected and redis.call('HEXISTS', K[2], 'h:' .. parent) == 0 then
       return {'noparent', head}
@@ -91,12 +82,12 @@ const PUT = `${EXPIRE_THREAD}${HEAD_OF}${BASE_OF}
       redis.call('HSET', K[2], 'h:' .. id, header, 'p:' .. id, A[2], 's:' .. id, A[3])
     end
     redis.call('ZADD', K[3], 0, id)
-    redis.call('SET', K[1], id .. '\\0' .. base)
+    redis.call('SET', K[1], id)
     if K[4] then
       if head == '' then redis.call('SADD', K[4], A[5]) end
       expire_thread(string.sub(K[4], 1, -5), A[6], A[7])
     end
-    return {'ok', head}
+    return {'ok', ''}
   end
 `;
 
@@ -123,10 +114,10 @@ const SHIFT = `
 export const SCRIPTS = {
   /**
    * KEYS: head, checkpoints, index, and the namespaces set only for a namespace's first checkpoint
-   * or with a TTL. ARGV: header (layout 2, see records.ts; a delta's base "" = its parent's, read
-   * here), delta, snapshot ("" = none), expected head ("" = none, NUL = the header's parent), then
-   * with the namespaces key: namespace, ttl ms (0 = none), refresh ("1"/"0"). Each id travels once;
-   * the thread's tag is the namespaces key less ":nss".
+   * or with a TTL. ARGV: header (layout 2, see records.ts), delta, snapshot ("" = none), expected
+   * head ("" = none, NUL = the header's parent), then with the namespaces key: namespace, ttl ms
+   * (0 = none), refresh ("1"/"0"). Each id travels once; the thread's tag is the namespaces key
+   * less ":nss".
    */
   wpPut: {
     lua: `${PUT} return put(KEYS, ARGV)`,
