@@ -4,3 +4,5 @@ export type { PostgresServer, StartPostgresOptions } from "./postgres-server.js"
 export { startRedis } from "./redis-server.js";
 export type { RedisServer, StartRedisOptions } from "./redis-server.js";
 export { ChildScript } from "./child-script.js";
+export { startRedisCluster } from "./redis-cluster.js";
+export type { RedisCluster, StartRedisClusterOptions } from "./redis-cluster.js";
