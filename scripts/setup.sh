@@ -52,12 +52,13 @@ else
 fi
 
 if [ "$services" = true ]; then
-  if command -v redis-server >/dev/null; then
+  # redis-cli (Debian's redis-tools, a dependency of redis-server) joins the tests' Redis Cluster.
+  if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
     step "redis-server already installed ($(redis-server --version | cut -d' ' -f3))"
   else
-    step "installing redis-server (apt)"
+    step "installing redis-server and redis-cli (apt)"
     quietly as_root apt-get update -q
-    quietly as_root apt-get install -y -q redis-server
+    quietly as_root apt-get install -y -q redis-server redis-tools
   fi
 
   pg_bindir="$(pg_config --bindir 2>/dev/null)" \
