@@ -55,6 +55,12 @@ const GROUP = "workers";
 const FRESH_MS = 60_000;
 /** An entry whose run was never created is dropped once this old: far beyond FRESH_MS, for clock skew. */
 const FORGET_MS = 10 * 60_000;
+/**
+ * A consumer (a worker's name in the group) with no pending entry, idle this many redeliverMs, is
+ * deleted by a claim: workers that died leave none behind. A live one idle that long (its worker
+ * full, not claiming) is made again by its next read.
+ */
+const TIDY_AFTER = 10;
 /** Queue entries looked at per claim before giving up until the next poll. */
 const CLAIM_STEPS = 20;
 const PAGE = 200;
@@ -88,6 +94,8 @@ type Values = (string | null)[];
 export class RedisRunStore implements RunStore {
   /** Where this process's XAUTOCLAIM scans resume, so a long pending list is covered in turns. */
   private cursor = "0-0";
+  /** When this store last had a claim tidy the group's consumers (at most once per redeliverMs). */
+  private tidied = 0;
   /** Run id → thread id, which never changes: saves the index lookup for a run's later calls. */
   private readonly threads = new Map<string, string>();
 
@@ -434,7 +442,10 @@ export class RedisRunStore implements RunStore {
 
   /** Settles entries, then delivers the next one to look at, if any. */
   private async deliver(workerId: string, settle: readonly QueueOp[]): Promise<Entry | undefined> {
-    const reply = (await this.runQueue(settle, workerId, this.cursor)) as [
+    const now = Date.now();
+    const tidy = now - this.tidied >= this.access.redeliverMs;
+    if (tidy) this.tidied = now;
+    const reply = (await this.runQueue(settle, workerId, this.cursor, tidy)) as [
       string[],
       string,
       Entry?,
@@ -448,7 +459,12 @@ export class RedisRunStore implements RunStore {
     return ((await this.runQueue(ops, "", "")) as [string[]])[0];
   }
 
-  private runQueue(ops: readonly QueueOp[], consumer: string, cursor: string): Promise<unknown> {
+  private runQueue(
+    ops: readonly QueueOp[],
+    consumer: string,
+    cursor: string,
+    tidy = false,
+  ): Promise<unknown> {
     const { keys, redeliverMs } = this.access;
     const args = ops.flatMap((op) => [op[0], op[1], op[2] ?? "", op[3] ?? ""]);
     // An XADD sent twice only queues a duplicate, which claims drop: safe to retry blindly.
@@ -456,7 +472,7 @@ export class RedisRunStore implements RunStore {
       this.access.script(
         "wpQueue",
         [keys.queue(), keys.runIndex()],
-        [GROUP, consumer, redeliverMs, cursor, ...args],
+        [GROUP, consumer, redeliverMs, cursor, tidy ? TIDY_AFTER * redeliverMs : "", ...args],
       ),
     );
   }

@@ -17,6 +17,36 @@ function store() {
 const claim = (runs: ReturnType<typeof store>["runs"], workerId = "w") =>
   runs.claim({ workerId, leaseMs: 60_000 });
 
+describe("the Redis run queue's consumers", () => {
+  it("a claim deletes the consumer of a worker that died once its entries moved on, and only that one", async () => {
+    const prefix = `runs-${process.pid}-consumers`;
+    // Consumers with nothing pending are deleted after 10 x redeliverMs idle: 500 ms here.
+    const { runs } = new RedisCheckpointer({ redis, prefix, redeliverMs: 50 });
+    const queue = `{${prefix}}:runs:queue`;
+    const consumers = async () => {
+      const rows = (await redis.xinfo("CONSUMERS", queue, "workers")) as unknown[][];
+      return rows
+        .map((row) => ({ name: row[1], pending: row[3] }))
+        .sort((a, b) => (a.name! < b.name! ? -1 : 1));
+    };
+    const lost = await runs.create({ threadId: "a", graph: "g", input: 1 });
+    await redis.xreadgroup("GROUP", "workers", "dead", "COUNT", 1, "STREAMS", queue, ">");
+    await runs.create({ threadId: "b", graph: "g", input: 2 });
+    expect(await claim(runs, "busy")).toBeDefined(); // its entry stays pending to "busy" for the lease
+    await sleep(100);
+    expect((await claim(runs, "live"))?.run.id).toBe(lost.id); // taken from "dead"
+    expect(await consumers()).toEqual([
+      { name: "busy", pending: 1 },
+      { name: "dead", pending: 0 },
+      { name: "live", pending: 1 },
+    ]);
+    await sleep(600);
+    expect(await claim(runs, "live")).toBeUndefined();
+    // "dead" is gone; "busy", idle as long, still holds an entry.
+    expect((await consumers()).map((c) => c.name)).toEqual(["busy", "live"]);
+  });
+});
+
 // Steps in two slots are not atomic: each test below loses the second step, as a process
 // killed between the two would, and checks that a later claim repairs it in time.
 describe("the Redis run queue after a process died between two steps", () => {

@@ -260,7 +260,9 @@ export const RUN_SCRIPTS = {
   },
   /**
    * KEYS: queue stream, run index. ARGV: group, consumer, min idle ms, cursor ("" = read nothing),
-   * then operations of four arguments each:
+   * tidy ms ("" = no tidying: else consumers with no pending entry idle longer than this are
+   * deleted, so workers that died leave no consumer behind), then operations of four arguments
+   * each:
    *   add <runId> <threadId>          index the run and queue an entry for it
    *   later <entry> <consumer> <ms>   the entry is redelivered min idle ms after <ms> (XCLAIM TIME)
    *   ack <entry>                     done with the entry (XACK, XDEL)
@@ -276,7 +278,7 @@ export const RUN_SCRIPTS = {
       -- Made on first use (and again if deleted); BUSYGROUP, the usual reply, is ignored.
       redis.pcall('XGROUP', 'CREATE', stream, group, '0', 'MKSTREAM')
       local added = {}
-      for i = 5, #ARGV, 4 do
+      for i = 6, #ARGV, 4 do
         local op, a, b, c = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
         if op == 'add' then
           redis.call('ZADD', index, 0, a .. '\\0' .. b)
@@ -287,6 +289,16 @@ export const RUN_SCRIPTS = {
           redis.call('XACK', stream, group, a)
           redis.call('XDEL', stream, a)
           if op == 'forget' then redis.call('ZREM', index, b) end
+        end
+      end
+      local tidy = tonumber(ARGV[5])
+      if tidy then
+        for _, fields in ipairs(redis.call('XINFO', 'CONSUMERS', stream, group)) do
+          local c = {}
+          for j = 1, #fields, 2 do c[fields[j]] = fields[j + 1] end
+          if c.pending == 0 and c.idle > tidy and c.name ~= ARGV[2] then
+            redis.call('XGROUP', 'DELCONSUMER', stream, group, c.name)
+          end
         end
       end
       local cursor = ARGV[4]
