@@ -89,8 +89,7 @@ export function buildResearchAgent(services: ResearchServices, checkpointer: Che
   }
 
   /** A `Send` task: its input is the payload `{ id }`, not the state. */
-  async function fetchPage(input: unknown, ctx: NodeContext) {
-    const { id } = input as { id: string };
+  async function fetchPage({ id }: { id: string }, ctx: NodeContext) {
     const page = await ctx.effect("fetch", ({ idempotencyKey, signal }) =>
       corpus.page(id, idempotencyKey, signal),
     );
@@ -98,8 +97,7 @@ export function buildResearchAgent(services: ResearchServices, checkpointer: Che
   }
 
   /** A `Send` task whose input is a fetched page: the chat model streams its summary. */
-  async function summarise(input: unknown, ctx: NodeContext) {
-    const page = input as Page;
+  async function summarise(page: Page, ctx: NodeContext) {
     const callModel = chatModelNode(model, {
       prefix: [new SystemMessage(`Summarise this page of "${page.title}" in two sentences.`)],
       // Runs when a crash cut off an earlier answer: report the text it had streamed.

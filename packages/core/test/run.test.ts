@@ -138,8 +138,8 @@ describe("running a graph", () => {
   it("maps and reduces with Send: one task per item, each with its own payload", async () => {
     const State = defineState({ topics: lastValue<string[]>(), summaries: topic<string>() });
     const graph = new StateGraph(State)
-      .addNode("summarise", (item) => ({
-        summaries: `summary of ${(item as unknown as { topic: string }).topic}`,
+      .addNode("summarise", (item: { topic: string }) => ({
+        summaries: `summary of ${item.topic}`,
       }))
       .addNode("report", (s) => ({ topics: [`${s.summaries.length} summaries`] }))
       .addConditionalEdges(START, (s) =>

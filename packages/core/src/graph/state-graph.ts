@@ -46,10 +46,13 @@ export class StateGraph<D extends StateDefinition> {
   /**
    * A node is a function of the state, or a compiled graph (a subgraph: it
    * reads the parent's keys it shares and hands back only its own writes).
+   * A node that `Send`s target receives the Send's payload instead of the
+   * state: annotate its parameter with the payload's type
+   * (`(item: { city: string }) => …`); an unannotated one is the state.
    */
-  addNode(
+  addNode<Input = StateOf<D>>(
     name: string,
-    run: NodeFunction<StateOf<D>, UpdateOf<D>> | CompiledGraph<StateDefinition>,
+    run: NodeFunction<Input, UpdateOf<D>> | CompiledGraph<StateDefinition>,
     options: NodeOptions = {},
   ): this {
     const node =
