@@ -39,6 +39,18 @@ describe("serializer: faithful round trips", () => {
     expect(back.self).toBe(back);
   });
 
+  it("keeps a value shared by two keys of plain data as one value", () => {
+    const shared = ["a", "b"];
+    const back = roundTrip({ first: shared, second: { again: shared } });
+    expect(back.second.again).toBe(back.first);
+  });
+
+  it("stores plain JSON as itself, with no annotations", () => {
+    const plain = { log: ["a", "b"], n: 1, ok: true, none: null, nested: [{ deep: "x" }] };
+    expect(JSON.parse(serializer.serialize(plain, "test", "value"))).toEqual({ json: plain });
+    expect(roundTrip(plain)).toEqual(plain);
+  });
+
   it("keeps an Error's name, message, cause, code and data, and revives built-in error classes", () => {
     const error = Object.assign(new TypeError("bad input", { cause: new RangeError("too big") }), {
       code: "E_INPUT",
