@@ -46,12 +46,23 @@ function uuidv7(atLeastMs: number): string {
     counter = random[0]! & 0x3ff; // a random start leaves room to count up
     sequence = counter;
   }
-  const time = ms.toString(16).padStart(12, "0");
   const versionAndCounter = (0x7000 | sequence).toString(16);
   const variant = HEX[0x80 | (random[1]! & 0x3f)]!;
   let tail = "";
   for (let i = 2; i < 8; i += 1) tail += HEX[random[i]!]!;
-  return `${time.slice(0, 8)}-${time.slice(8)}-${versionAndCounter}-${variant}${HEX[random[0]!]!}-${tail}`;
+  return `${timePrefix(ms)}${versionAndCounter}-${variant}${HEX[random[0]!]!}-${tail}`;
+}
+
+/** "tttttttt-tttt-" for a millisecond: ids made in the same one share it (most of a run's). */
+let prefixMs = -1;
+let prefix = "";
+function timePrefix(ms: number): string {
+  if (ms !== prefixMs) {
+    const time = ms.toString(16).padStart(12, "0");
+    prefixMs = ms;
+    prefix = `${time.slice(0, 8)}-${time.slice(8)}-`;
+  }
+  return prefix;
 }
 
 /**
