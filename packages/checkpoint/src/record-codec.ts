@@ -10,7 +10,7 @@ import { newCheckpointId } from "./checkpoint-id.js";
 import { InvalidArgumentError, UnserializableValueError } from "./errors.js";
 import { assertId, assertInteger, resolveNamespace } from "./internal/arguments.js";
 import { encodeHeader, isId } from "./internal/header-codec.js";
-import { formatKey, isForbiddenKey } from "./internal/value-check.js";
+import { MAX_DEPTH, formatKey, isForbiddenKey, isPlainJson } from "./internal/value-check.js";
 import { valueTuple } from "./internal/value-tuple.js";
 import type { PendingWrite } from "./pending-writes.js";
 import type { EncodedCheckpoint, EncodedPendingWrite } from "./record.js";
@@ -162,41 +162,45 @@ function encodeMetadata(metadata: CheckpointMetadata): string {
   return JSON.stringify(metadata);
 }
 
-function isPlainJson(value: unknown): boolean {
-  if (value === null || typeof value === "string" || typeof value === "boolean") return true;
-  if (typeof value === "number") return Number.isFinite(value);
-  if (Array.isArray(value)) return value.every(isPlainJson);
-  if (typeof value !== "object" || Object.getPrototypeOf(value) !== Object.prototype) return false;
-  for (const key in value) {
-    if (isForbiddenKey(key) || !isPlainJson((value as Record<string, unknown>)[key])) return false;
-  }
-  return true;
-}
-
-/** Metadata is plain JSON so that every backend can filter on it. */
-function checkJson(value: unknown, path: string): void {
+/**
+ * Metadata is plain JSON so that every backend can filter on it. The walk
+ * that names what is wrong: `ancestors` are the containers above `value`
+ * (a repeated object is fine in JSON text, a cycle is not).
+ */
+function checkJson(value: unknown, path: string, ancestors: object[] = []): void {
   if (value === null || typeof value === "string" || typeof value === "boolean") return;
   if (typeof value === "number") {
     if (Number.isFinite(value)) return;
     throw new UnserializableValueError("metadata", path, `${value} is not valid JSON`);
   }
-  if (Array.isArray(value)) {
-    value.forEach((item, index) => checkJson(item, `${path}[${index}]`));
-    return;
+  const isArray = Array.isArray(value);
+  if (
+    !isArray &&
+    (typeof value !== "object" || Object.getPrototypeOf(value) !== Object.prototype)
+  ) {
+    throw new UnserializableValueError(
+      "metadata",
+      path,
+      `metadata must be plain JSON, got ${typeof value}`,
+    );
   }
-  if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+  if (ancestors.includes(value)) {
+    throw new UnserializableValueError("metadata", path, "a cycle (it contains itself)");
+  }
+  if (ancestors.length >= MAX_DEPTH) {
+    throw new UnserializableValueError("metadata", path, `nesting deeper than ${MAX_DEPTH} levels`);
+  }
+  ancestors.push(value);
+  if (isArray) {
+    value.forEach((item, index) => checkJson(item, `${path}[${index}]`, ancestors));
+  } else {
     for (const [key, item] of Object.entries(value)) {
       if (isForbiddenKey(key))
         throw new UnserializableValueError("metadata", `${path}${formatKey(key)}`, "reserved key");
-      checkJson(item, `${path}${formatKey(key)}`);
+      checkJson(item, `${path}${formatKey(key)}`, ancestors);
     }
-    return;
   }
-  throw new UnserializableValueError(
-    "metadata",
-    path,
-    `metadata must be plain JSON, got ${typeof value}`,
-  );
+  ancestors.pop();
 }
 
 export function encodePendingWrites(

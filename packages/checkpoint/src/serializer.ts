@@ -1,7 +1,7 @@
 import { SuperJSON, type SuperJSONResult } from "superjson";
 import { CorruptRecordError } from "./errors.js";
 import { assertSafePayload } from "./internal/payload-guard.js";
-import { MAX_DEPTH, checkValue, isForbiddenKey } from "./internal/value-check.js";
+import { checkValue, isPlainJson } from "./internal/value-check.js";
 import type { JsonValue } from "./checkpoint.js";
 
 /** A class whose instances may be saved; it is revived with its prototype. */
@@ -189,7 +189,7 @@ class SuperjsonSerializer implements Serializer {
   toJSON(value: unknown, where: string, path: string): SerializedValue {
     // Plain JSON needs no annotations: the same { json } superjson would give, without its walk
     // or the check's (a state's snapshot is mostly plain lists and objects).
-    if (isPlainJson(value, null, 0)) return { json: value };
+    if (isPlainJson(value)) return { json: value as SerializedValue["json"] };
     this.check(value, where, path);
     return this.superjson.serialize(value);
   }
@@ -261,40 +261,4 @@ function expectStrings(json: JsonValue, type: string): string[] {
     throw new Error(`${type}: expected an array of strings`);
   }
   return json;
-}
-
-/**
- * Whether superjson would give `value` back as itself with no annotations:
- * null, strings, booleans, finite numbers but -0, and dense arrays and plain
- * objects of those, each reached once (superjson keeps a repeated reference as
- * one), with no key a loader refuses, within MAX_DEPTH. Anything else takes
- * the slow path, whose check names what is wrong and where.
- */
-function isPlainJson(
-  value: unknown,
-  seen: Set<object> | null,
-  depth: number,
-): value is SerializedValue["json"] {
-  if (value === null || typeof value === "string" || typeof value === "boolean") return true;
-  if (typeof value === "number") return Number.isFinite(value) && !Object.is(value, -0);
-  if (typeof value !== "object" || depth > MAX_DEPTH) return false;
-  // Scalars above need no set: most values checked are strings or flat lists of them.
-  seen ??= new Set();
-  if (seen.has(value)) return false;
-  seen.add(value);
-  if (Array.isArray(value)) {
-    if (Object.getPrototypeOf(value) !== Array.prototype) return false;
-    for (let index = 0; index < value.length; index += 1) {
-      if (!(index in value) || !isPlainJson(value[index], seen, depth + 1)) return false;
-    }
-    return true;
-  }
-  const proto: unknown = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return false;
-  if (Object.getOwnPropertySymbols(value).length > 0) return false;
-  for (const key of Object.keys(value)) {
-    if (isForbiddenKey(key)) return false;
-    if (!isPlainJson((value as Record<string, unknown>)[key], seen, depth + 1)) return false;
-  }
-  return true;
 }

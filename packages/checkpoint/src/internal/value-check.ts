@@ -40,6 +40,42 @@ const TYPED_ARRAYS: ReadonlySet<unknown> = new Set([
   Float64Array,
 ]);
 
+/**
+ * Whether `value` is plain JSON that superjson gives back as itself, with no
+ * annotations: null, strings, booleans, finite numbers but -0, and dense
+ * arrays and plain objects of those, each reached once (superjson keeps a
+ * repeated reference as one), with no reserved key, within MAX_DEPTH. Never
+ * throws: anything else is for the full check, which names what is wrong.
+ */
+export function isPlainJson(value: unknown): boolean {
+  return isPlainJsonAt(value, null, 0);
+}
+
+function isPlainJsonAt(value: unknown, seen: Set<object> | null, depth: number): boolean {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return true;
+  if (typeof value === "number") return Number.isFinite(value) && !Object.is(value, -0);
+  if (typeof value !== "object" || depth > MAX_DEPTH) return false;
+  // Scalars above need no set: most values checked are strings or flat lists of them.
+  seen ??= new Set();
+  if (seen.has(value)) return false;
+  seen.add(value);
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+    for (let index = 0; index < value.length; index += 1) {
+      if (!(index in value) || !isPlainJsonAt(value[index], seen, depth + 1)) return false;
+    }
+    return true;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  if (Object.getOwnPropertySymbols(value).length > 0) return false;
+  for (const key of Object.keys(value)) {
+    if (isForbiddenKey(key)) return false;
+    if (!isPlainJsonAt((value as Record<string, unknown>)[key], seen, depth + 1)) return false;
+  }
+  return true;
+}
+
 export function checkValue(value: unknown, where: string, path: string, known: KnownTypes): void {
   // Strings, numbers and the like need no walk (the common case on a hot path).
   if (

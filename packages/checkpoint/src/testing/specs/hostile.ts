@@ -214,5 +214,37 @@ export function hostileSpec(options: ConformanceOptions): void {
       }
       expect((await checkpointer().get(writer.threadId))?.checkpoint.step).toBe(0);
     });
+
+    it("refuses metadata that is not plain JSON with a typed error naming the path, even a cycle", async () => {
+      const cyclic: Record<string, unknown> = { run: { id: "r1" } };
+      (cyclic.run as Record<string, unknown>).parent = cyclic;
+      let deep: Record<string, unknown> = {};
+      const root = deep;
+      for (let i = 0; i < 5_000; i += 1) deep = deep.x = {};
+      const shared = { by: "both" };
+      const cases: [Record<string, unknown>, string, RegExp][] = [
+        [cyclic, "metadata.run.parent", /cycle/],
+        [root, `metadata${".x".repeat(1_000)}`, /deeper/],
+        [{ when: new Date(0) }, "metadata.when", /plain JSON/],
+        [{ score: Number.NaN }, "metadata.score", /not valid JSON/],
+      ];
+      const writer = new ThreadWriter(checkpointer(), uniqueThreadId("metadata"));
+      await writer.write({ notes: "fine" });
+      for (const [metadata, path, problem] of cases) {
+        const thrown = await writer
+          .write({ notes: "x" }, { metadata: metadata as never })
+          .catch((e: unknown) => e);
+        expect(thrown, path).toBeInstanceOf(UnserializableValueError);
+        expect((thrown as UnserializableValueError).data.path).toBe(path);
+        expect((thrown as Error).message).toMatch(problem);
+      }
+      expect((await checkpointer().get(writer.threadId))?.checkpoint.step).toBe(0);
+      // The same object twice is fine in JSON text.
+      await writer.write({ notes: "y" }, { metadata: { a: shared, b: shared } });
+      expect((await checkpointer().get(writer.threadId))?.checkpoint.metadata).toMatchObject({
+        a: { by: "both" },
+        b: { by: "both" },
+      });
+    });
   });
 }
