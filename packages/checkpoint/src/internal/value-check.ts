@@ -48,21 +48,29 @@ const TYPED_ARRAYS: ReadonlySet<unknown> = new Set([
  * throws: anything else is for the full check, which names what is wrong.
  */
 export function isPlainJson(value: unknown): boolean {
-  return isPlainJsonAt(value, null, 0);
+  return isPlainJsonAt(value, undefined, 0);
 }
 
-function isPlainJsonAt(value: unknown, seen: Set<object> | null, depth: number): boolean {
+/**
+ * `seen` holds the objects met so far; it is made when a first object is met
+ * inside another, so a flat list or record (the usual value, and metadata)
+ * costs no set.
+ */
+function isPlainJsonAt(value: unknown, seen: Set<object> | undefined, depth: number): boolean {
   if (value === null || typeof value === "string" || typeof value === "boolean") return true;
   if (typeof value === "number") return Number.isFinite(value) && !Object.is(value, -0);
   if (typeof value !== "object" || depth > MAX_DEPTH) return false;
-  // Scalars above need no set: most values checked are strings or flat lists of them.
-  seen ??= new Set();
-  if (seen.has(value)) return false;
-  seen.add(value);
+  if (seen !== undefined) {
+    if (seen.has(value)) return false;
+    seen.add(value);
+  }
   if (Array.isArray(value)) {
     if (Object.getPrototypeOf(value) !== Array.prototype) return false;
     for (let index = 0; index < value.length; index += 1) {
-      if (!(index in value) || !isPlainJsonAt(value[index], seen, depth + 1)) return false;
+      if (!(index in value)) return false;
+      const item: unknown = value[index];
+      if (typeof item === "object" && item !== null) seen ??= new Set([value]);
+      if (!isPlainJsonAt(item, seen, depth + 1)) return false;
     }
     return true;
   }
@@ -71,7 +79,9 @@ function isPlainJsonAt(value: unknown, seen: Set<object> | null, depth: number):
   if (Object.getOwnPropertySymbols(value).length > 0) return false;
   for (const key of Object.keys(value)) {
     if (isForbiddenKey(key)) return false;
-    if (!isPlainJsonAt((value as Record<string, unknown>)[key], seen, depth + 1)) return false;
+    const item = (value as Record<string, unknown>)[key];
+    if (typeof item === "object" && item !== null) seen ??= new Set([value]);
+    if (!isPlainJsonAt(item, seen, depth + 1)) return false;
   }
   return true;
 }
