@@ -1,6 +1,12 @@
 import { ToolMessage, isAIMessage, type BaseMessage } from "@langchain/core/messages";
 import type { StructuredToolInterface } from "@langchain/core/tools";
-import { toolEffectName, type NodeContext } from "@waypoint/core";
+import {
+  GraphInterrupt,
+  isGraphInterrupt,
+  toolEffectName,
+  type Interrupt,
+  type NodeContext,
+} from "@waypoint/core";
 
 export interface ToolNodeOptions {
   /** The state key of the conversation (default "messages"). */
@@ -17,6 +23,10 @@ export interface ToolNodeOptions {
  * parallel, each as an effect named after its tool call id. After a crash,
  * only the calls without a recorded result run again; each call's
  * idempotency key is passed to the tool in its config's metadata.
+ *
+ * A tool may call `interrupt()`: the node then pauses (whatever
+ * `handleToolErrors` says), and on resume only the calls without a recorded
+ * result run again.
  */
 export function toolNode(tools: readonly StructuredToolInterface[], options: ToolNodeOptions = {}) {
   const key = options.messagesKey ?? "messages";
@@ -27,7 +37,7 @@ export function toolNode(tools: readonly StructuredToolInterface[], options: Too
     if (last === undefined || !isAIMessage(last)) return {};
     const calls = (last.tool_calls ?? []).filter((call) => call.id !== undefined);
     // Effects are numbered in call order: start them all now, in a fixed order, then await.
-    const results = await Promise.all(
+    const settled = await Promise.allSettled(
       calls.map((call) =>
         ctx.effect(toolEffectName(call.id!), async ({ idempotencyKey, signal }) => {
           const tool = byName.get(call.name);
@@ -51,7 +61,7 @@ export function toolNode(tools: readonly StructuredToolInterface[], options: Too
                   name: call.name,
                 });
           } catch (error) {
-            if (options.handleToolErrors === false) throw error;
+            if (isGraphInterrupt(error) || options.handleToolErrors === false) throw error;
             return errorMessage(
               call.id!,
               call.name,
@@ -61,8 +71,27 @@ export function toolNode(tools: readonly StructuredToolInterface[], options: Too
         }),
       ),
     );
-    return { [key]: results };
+    return { [key]: outcome(settled) };
   };
+}
+
+/**
+ * Every call has settled, so every result that will be recorded is recorded
+ * before the task reports its pause. Interrupts win over failures, and all
+ * of them are reported at once (in call order), so that a human can answer
+ * every paused call before any runs again.
+ */
+function outcome(settled: readonly PromiseSettledResult<ToolMessage>[]): ToolMessage[] {
+  const interrupts: Interrupt[] = [];
+  let failure: { error: unknown } | undefined;
+  for (const result of settled) {
+    if (result.status === "fulfilled") continue;
+    if (isGraphInterrupt(result.reason)) interrupts.push(...result.reason.interrupts);
+    else failure ??= { error: result.reason };
+  }
+  if (interrupts.length > 0) throw new GraphInterrupt(interrupts);
+  if (failure !== undefined) throw failure.error;
+  return settled.map((result) => (result as PromiseFulfilledResult<ToolMessage>).value);
 }
 
 function errorMessage(toolCallId: string, name: string, text: string): ToolMessage {
