@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   END,
@@ -5,6 +7,7 @@ import {
   START,
   StateGraph,
   TerminalError,
+  defaultRetryOn,
   defineState,
   lastValue,
   type NodeOptions,
@@ -108,5 +111,140 @@ describe("retries, timeouts and cancellation", () => {
     });
     await graph.invoke({}, { signal: controller.signal });
     expect(seen).toBe(true);
+  });
+});
+
+/** Calls of a node that always throws `error`, under `retry`. */
+async function callsUntilFailure(error: unknown, retry: NodeOptions["retry"]): Promise<number> {
+  let calls = 0;
+  const graph = single(
+    () => {
+      calls += 1;
+      throw error;
+    },
+    retry === undefined ? {} : { retry },
+  );
+  const thrown: unknown = await graph.invoke({}).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(thrown).toBe(error);
+  return calls;
+}
+
+/** An error and whether the default policy retries it, stated case by case. */
+interface Case {
+  readonly error: unknown;
+  readonly retried: boolean;
+}
+
+const message = fc.string({ maxLength: 20 }).filter((text) => text !== "fetch failed");
+
+const programmingErrors = fc
+  .tuple(fc.constantFrom(TypeError, SyntaxError, RangeError, ReferenceError), message)
+  .map(([Type, text]): Case => ({ error: new Type(text), retried: false }));
+
+const cancellations = fc.oneof(
+  message.map((text): Case => ({ error: new DOMException(text, "AbortError"), retried: false })),
+  message.map((text): Case => {
+    const error = new Error(text);
+    error.name = "AbortError";
+    return { error, retried: false };
+  }),
+);
+
+const httpErrors = fc
+  .record({
+    status: fc.integer({ min: 100, max: 599 }),
+    nested: fc.boolean(),
+    asError: fc.boolean(),
+  })
+  .map(({ status, nested, asError }): Case => {
+    const fields = nested ? { response: { status } } : { status };
+    const error = asError ? Object.assign(new Error(`HTTP ${status}`), fields) : fields;
+    const clientError = status >= 400 && status <= 499 && status !== 408 && status !== 429;
+    return { error, retried: !clientError };
+  });
+
+const otherErrors = fc.oneof(
+  message.map((text): Case => ({ error: new Error(text), retried: true })),
+  message.map((text): Case => ({ error: new DOMException(text, "TimeoutError"), retried: true })),
+  fc.constant<Case>({ error: new NodeTimeoutError("work", 5), retried: true }),
+);
+
+describe("the default retry policy", () => {
+  it("makes 3 attempts for retry: {}, waiting about 500 ms then 1 s; none without retry", async () => {
+    const started: number[] = [];
+    const graph = single(
+      () => {
+        started.push(Date.now());
+        throw new Error("flaky");
+      },
+      { retry: {} },
+    );
+    await expect(graph.invoke({})).rejects.toThrow("flaky");
+    expect(started).toHaveLength(3);
+    // Jitter spreads each wait between half and all of it.
+    expect(started[1]! - started[0]!).toBeGreaterThanOrEqual(240);
+    expect(started[2]! - started[1]!).toBeGreaterThanOrEqual(490);
+    expect(await callsUntilFailure(new Error("once"), undefined)).toBe(1);
+  });
+
+  it("retries only what a second attempt might fix (property over generated errors)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(programmingErrors, cancellations, httpErrors, otherErrors),
+        async ({ error, retried }) => {
+          expect(defaultRetryOn(error)).toBe(retried);
+          expect(await callsUntilFailure(error, { initialIntervalMs: 1 })).toBe(retried ? 3 : 1);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it("retries fetch's network failure, although it is a TypeError", async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise((resolve) => server.close(resolve));
+    let calls = 0;
+    const graph = single(
+      async () => {
+        calls += 1;
+        await fetch(`http://127.0.0.1:${port}/`);
+        return { result: "unreachable" };
+      },
+      { retry: { initialIntervalMs: 1 } },
+    );
+    await expect(graph.invoke({})).rejects.toThrow("fetch failed");
+    expect(calls).toBe(3);
+  });
+
+  it("lets a custom retryOn override it, but never retries a TerminalError", async () => {
+    const always = { initialIntervalMs: 1, retryOn: () => true };
+    expect(await callsUntilFailure(new TypeError("bug"), always)).toBe(3);
+    expect(await callsUntilFailure(Object.assign(new Error("gone"), { status: 404 }), always)).toBe(
+      3,
+    );
+    expect(await callsUntilFailure(new TerminalError("declined"), always)).toBe(1);
+    expect(await callsUntilFailure(new TerminalError("declined"), { maxAttempts: 5 })).toBe(1);
+    const never = { initialIntervalMs: 1, retryOn: () => false };
+    expect(await callsUntilFailure(new Error("flaky"), never)).toBe(1);
+  });
+
+  it("never retries once the run's signal is aborted, whatever retryOn says", async () => {
+    const controller = new AbortController();
+    let calls = 0;
+    const graph = single(
+      () => {
+        calls += 1;
+        controller.abort();
+        throw new Error("stopped midway");
+      },
+      { retry: { maxAttempts: 5, initialIntervalMs: 1, retryOn: () => true } },
+    );
+    await expect(graph.invoke({}, { signal: controller.signal })).rejects.toThrow();
+    expect(calls).toBe(1);
   });
 });

@@ -5,16 +5,28 @@ import type { StateDefinition } from "../state.js";
 import type { GraphShape } from "./mermaid.js";
 import type { Salvage } from "../pregel/task-journal.js";
 
-/** Retries of a failed node. A TerminalError is never retried. */
+/**
+ * Retries of a failed node. A node without one is tried once; with one, each
+ * field left out takes its default, so `retry: {}` means 3 attempts of the
+ * errors `defaultRetryOn` accepts. A TerminalError is never retried, nor is
+ * a run whose signal was aborted.
+ */
 export interface RetryPolicy {
-  /** Attempts in all, the first included (default 1: no retry). */
+  /** Attempts in all, the first included (default 3). */
   readonly maxAttempts?: number;
+  /** The wait before the second attempt (default 500 ms). */
   readonly initialIntervalMs?: number;
+  /** Each wait is the one before times this (default 2). */
   readonly backoffFactor?: number;
+  /** The longest wait (default 30,000 ms). */
   readonly maxIntervalMs?: number;
   /** Spread each wait randomly between half and all of it (default true). */
   readonly jitter?: boolean;
-  /** Which errors to retry (default: every error but TerminalError). */
+  /**
+   * Which errors to retry (default `defaultRetryOn`: not cancellations,
+   * programming errors such as TypeError, nor HTTP 4xx but 408 and 429).
+   * A TerminalError is not retried whatever this says.
+   */
   readonly retryOn?: (error: unknown) => boolean;
 }
 
