@@ -158,7 +158,11 @@ export class RedisCheckpointer implements Checkpointer {
   }
 
   async put(request: PutRequest): Promise<CheckpointHeader> {
-    const { record, header, expectedHeadId } = encodePut(request, this.serializer, this.policy);
+    const { record, header, expectedHeadId, pendingWrites } = encodePut(
+      request,
+      this.serializer,
+      this.policy,
+    );
     const { threadId, namespace, id } = record;
     const fence = request.fence;
     const keys = this.keys.of(threadId, namespace);
@@ -177,8 +181,9 @@ export class RedisCheckpointer implements Checkpointer {
         // A retry is sent only once the index is written, whatever became of the first send.
         if (retry) await indexed;
         retry = true;
-        // The namespaces set is touched only by a namespace's first checkpoint, and by the TTL.
-        const registers = expectedHeadId === null || this.ttl[0] > 0;
+        // The namespaces set is touched only by a namespace's first checkpoint, and by the TTL;
+        // wpPutPending always takes it (it names the thread's tag).
+        const registers = expectedHeadId === null || this.ttl[0] > 0 || pendingWrites !== undefined;
         const scriptKeys = registers
           ? [keys.head, keys.cps, keys.idx, this.keys.namespaces(threadId)]
           : [keys.head, keys.cps, keys.idx];
@@ -193,11 +198,17 @@ export class RedisCheckpointer implements Checkpointer {
               : expectedHeadId,
           ...(registers ? [namespace, ...this.ttl] : []),
         ];
+        const alone = pendingWrites === undefined;
+        if (!alone) {
+          // Written by the same script, to the new checkpoint's pending-writes hash.
+          scriptKeys.push(keys.pw + id);
+          args.push(id, ...pendingFields(pendingWrites));
+        }
         // A fence adds the run's hash and the token; an unfenced put sends nothing more.
         return fence === undefined
-          ? this.script("wpPut", scriptKeys, args)
+          ? this.script(alone ? "wpPut" : "wpPutPending", scriptKeys, args)
           : this.script(
-              "wpPutFenced",
+              alone ? "wpPutFenced" : "wpPutPendingFenced",
               [this.keys.run(threadId, fence.runId), ...scriptKeys],
               [fence.token, ...args],
             );
@@ -233,12 +244,13 @@ export class RedisCheckpointer implements Checkpointer {
     const { namespace } = address;
     const encoded = encodePendingWrites(address, writes, this.serializer);
     const keys = this.keys.of(target.threadId, namespace);
-    const pairs = encoded.flatMap((write) => [
-      `${write.taskId}\u0000${write.idx}`,
-      JSON.stringify(write),
-    ]);
     const scriptKeys = [keys.cps, keys.pw + target.checkpointId];
-    const args = [target.checkpointId, this.keys.tag(target.threadId), ...this.ttl, ...pairs];
+    const args = [
+      target.checkpointId,
+      this.keys.tag(target.threadId),
+      ...this.ttl,
+      ...pendingFields(encoded),
+    ];
     const fence = options.fence;
     let found: unknown;
     if (fence === undefined) {
@@ -503,6 +515,11 @@ function isRetryable(error: unknown): boolean {
     (typeof code === "string" &&
       ["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT"].includes(code))
   );
+}
+
+/** A pending-writes hash's fields and values: one field per (taskId, idx), which a later write replaces. */
+function pendingFields(writes: readonly EncodedPendingWrite[]): string[] {
+  return writes.flatMap((write) => [`${write.taskId}\u0000${write.idx}`, JSON.stringify(write)]);
 }
 
 /** Tells a fenced writer of a control request that was pending when its write was applied. */

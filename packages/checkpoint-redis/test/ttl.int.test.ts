@@ -34,8 +34,12 @@ describe("a TTL per thread", () => {
       { taskId: "a", idx: 0, channel: "log", value: 3 },
     ]);
     await new ThreadWriter(checkpointer, "t", "child").write({ log: "sub" });
+    await writer.write(
+      { log: 4 },
+      { pendingWrites: [{ taskId: "b", idx: 0, channel: "log", value: 4 }] },
+    );
     const later = await expiries(p);
-    // Without refresh, new keys (a pending-writes hash, a namespace) join the thread's expiry unchanged.
+    // Without refresh, new keys (pending-writes hashes, also a put's, a namespace) join the thread's expiry unchanged.
     expect(new Set(later)).toEqual(new Set(first));
   });
 

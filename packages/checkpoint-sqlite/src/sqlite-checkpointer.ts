@@ -88,7 +88,10 @@ export class SqliteCheckpointer implements Checkpointer {
   private readonly policy: SnapshotPolicy;
   private readonly sql: Statements;
   private readonly runStore: SqliteRunStore;
-  /** Bound once: a batch of pending writes is one IMMEDIATE transaction, and so is a fenced put. */
+  /**
+   * Bound once: a batch of pending writes is one IMMEDIATE transaction, and so
+   * is a put that is fenced or carries pending writes.
+   */
   private readonly transactions: {
     readonly putPendingWrites: Transaction<
       (
@@ -97,8 +100,13 @@ export class SqliteCheckpointer implements Checkpointer {
         fence: Fence | undefined,
       ) => string | null
     >;
-    readonly fencedPut: Transaction<
-      (fence: Fence, record: EncodedCheckpoint, expectedHeadId: string | null) => string | null
+    readonly put: Transaction<
+      (
+        fence: Fence | undefined,
+        record: EncodedCheckpoint,
+        expectedHeadId: string | null,
+        pendingWrites: EncodedPendingWrite[] | undefined,
+      ) => string | null
     >;
   };
   private closed = false;
@@ -143,10 +151,18 @@ export class SqliteCheckpointer implements Checkpointer {
             return control;
           },
         ),
-        fencedPut: db.transaction(
-          (fence: Fence, record: EncodedCheckpoint, expectedHeadId: string | null) => {
-            const control = this.runStore.admit(fence);
+        put: db.transaction(
+          (
+            fence: Fence | undefined,
+            record: EncodedCheckpoint,
+            expectedHeadId: string | null,
+            pendingWrites: EncodedPendingWrite[] | undefined,
+          ) => {
+            const control = fence === undefined ? null : this.runStore.admit(fence);
             this.writeCheckpoint(record, expectedHeadId);
+            // The checkpoint was just written: no need to look for it, as writePending does.
+            if (pendingWrites !== undefined)
+              for (const write of pendingWrites) this.sql.upsertPending.run(write);
             return control;
           },
         ),
@@ -164,16 +180,20 @@ export class SqliteCheckpointer implements Checkpointer {
 
   async put(request: PutRequest): Promise<CheckpointHeader> {
     this.assertOpen();
-    const { record, header, expectedHeadId } = encodePut(request, this.serializer, this.policy);
+    const { record, header, expectedHeadId, pendingWrites } = encodePut(
+      request,
+      this.serializer,
+      this.policy,
+    );
     const fence = request.fence;
-    if (fence === undefined) {
-      // Unfenced, a put stays one autocommit statement.
+    if (fence === undefined && pendingWrites === undefined) {
+      // Unfenced and without pending writes, a put stays one autocommit statement.
       this.translate(() => this.writeCheckpoint(record, expectedHeadId));
     } else {
       const control = this.translate(() =>
-        this.transactions.fencedPut.immediate(fence, record, expectedHeadId),
+        this.transactions.put.immediate(fence, record, expectedHeadId, pendingWrites),
       );
-      reportControl(fence, control);
+      if (fence !== undefined) reportControl(fence, control);
     }
     return header;
   }

@@ -62,6 +62,13 @@ export interface PutRequest {
    * the head: a stale token fails with LeaseLostError and nothing is written.
    */
   readonly fence?: Fence;
+  /**
+   * Pending writes the new checkpoint is born with, stored in the same atomic
+   * operation as the checkpoint: both are written, or neither. The runtime uses
+   * it when an edit carries unfinished tasks (their interrupts, recorded effects)
+   * over to a new checkpoint.
+   */
+  readonly pendingWrites?: readonly PendingWrite[];
 }
 
 export interface PutPendingWritesOptions {

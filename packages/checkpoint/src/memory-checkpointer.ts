@@ -42,6 +42,21 @@ interface NamespaceState {
 
 type ThreadState = Map<string, NamespaceState>;
 
+/** Saves encoded writes against their checkpoints; a write to a saved (taskId, idx) replaces it. */
+function storePending(
+  pending: NamespaceState["pending"],
+  writes: readonly EncodedPendingWrite[],
+): void {
+  for (const write of writes) {
+    let forCheckpoint = pending.get(write.checkpointId);
+    if (forCheckpoint === undefined) {
+      forCheckpoint = new Map();
+      pending.set(write.checkpointId, forCheckpoint);
+    }
+    forCheckpoint.set(`${write.taskId}\u0000${write.idx}`, write);
+  }
+}
+
 /**
  * Keeps checkpoints in this process's memory, as the same serialized records
  * the durable backends store, so that it fails on exactly the values they
@@ -62,7 +77,11 @@ export class MemoryCheckpointer implements Checkpointer {
 
   put(request: PutRequest): Promise<CheckpointHeader> {
     return this.run(() => {
-      const { record, header, expectedHeadId } = encodePut(request, this.serializer, this.policy);
+      const { record, header, expectedHeadId, pendingWrites } = encodePut(
+        request,
+        this.serializer,
+        this.policy,
+      );
       const reportControl = this.runs.admit(request.fence);
       const state = this.threads.get(record.threadId)?.get(record.namespace);
       const actualHeadId = state?.headId ?? null;
@@ -77,10 +96,9 @@ export class MemoryCheckpointer implements Checkpointer {
       if (record.parentId !== null && !state?.checkpoints.has(record.parentId)) {
         throw new CheckpointNotFoundError(record.threadId, record.namespace, record.parentId);
       }
-      this.namespaceFor(record.threadId, record.namespace, record.id).checkpoints.set(
-        record.id,
-        record,
-      );
+      const written = this.namespaceFor(record.threadId, record.namespace, record.id);
+      written.checkpoints.set(record.id, record);
+      if (pendingWrites !== undefined) storePending(written.pending, pendingWrites);
       reportControl?.();
       return header;
     });
@@ -103,10 +121,7 @@ export class MemoryCheckpointer implements Checkpointer {
         writes,
         this.serializer,
       );
-      const forCheckpoint =
-        state.pending.get(target.checkpointId) ?? new Map<string, EncodedPendingWrite>();
-      for (const write of encoded) forCheckpoint.set(`${write.taskId}\u0000${write.idx}`, write);
-      state.pending.set(target.checkpointId, forCheckpoint);
+      storePending(state.pending, encoded);
       reportControl?.();
     });
   }
@@ -249,10 +264,7 @@ export class MemoryCheckpointer implements Checkpointer {
     const thread = this.threads.get(valid.threadId);
     for (const write of valid.pendingWrites) {
       const pending = thread?.get(write.namespace)?.pending;
-      const forCheckpoint =
-        pending?.get(write.checkpointId) ?? new Map<string, EncodedPendingWrite>();
-      forCheckpoint.set(`${write.taskId}\u0000${write.idx}`, write);
-      pending?.set(write.checkpointId, forCheckpoint);
+      if (pending !== undefined) storePending(pending, [write]);
     }
   }
 

@@ -29,6 +29,11 @@ export interface EncodedPut {
   readonly header: CheckpointHeader;
   /** The write succeeds only if the thread's head is still this. */
   readonly expectedHeadId: string | null;
+  /**
+   * `request.pendingWrites`, encoded against the new checkpoint, to store in
+   * the same atomic write; undefined when there are none.
+   */
+  readonly pendingWrites: EncodedPendingWrite[] | undefined;
 }
 
 export function encodePut(
@@ -58,6 +63,16 @@ export function encodePut(
   }
 
   const writes = encodeWrites(input.writes, serializer);
+  const pending = request.pendingWrites;
+  const pendingWrites =
+    pending === undefined || pending.length === 0
+      ? undefined
+      : encodePendingWrites(
+          { threadId: input.threadId, namespace, checkpointId: id },
+          pending,
+          serializer,
+          "pendingWrites",
+        );
   const isFork = parent !== null && parent.id !== expectedHeadId;
   const chainParent = isFork ? null : (parent?.chain ?? null);
   const snapshot =
@@ -106,7 +121,7 @@ export function encodePut(
     metadata,
     chain,
   };
-  return { record, header, expectedHeadId };
+  return { record, header, expectedHeadId, pendingWrites };
 }
 
 /** Checked in a function of its own: Array.isArray would drop the readonly element type. */
@@ -203,16 +218,18 @@ function checkJson(value: unknown, path: string, ancestors: object[] = []): void
   ancestors.pop();
 }
 
+/** `argument` names the list in errors: `writes` of putPendingWrites, `pendingWrites` of a put. */
 export function encodePendingWrites(
   target: { threadId: string; namespace: string; checkpointId: string },
   writes: readonly PendingWrite[],
   serializer: Serializer,
+  argument = "writes",
 ): EncodedPendingWrite[] {
-  assertArray(writes, "writes");
+  assertArray(writes, argument);
   return writes.map((write, index) => {
-    assertId(write.taskId, `writes[${index}].taskId`);
-    assertId(write.channel, `writes[${index}].channel`);
-    assertInteger(write.idx, `writes[${index}].idx`, Number.MIN_SAFE_INTEGER);
+    assertId(write.taskId, `${argument}[${index}].taskId`);
+    assertId(write.channel, `${argument}[${index}].channel`);
+    assertInteger(write.idx, `${argument}[${index}].idx`, Number.MIN_SAFE_INTEGER);
     return {
       formatVersion: FORMAT_VERSION,
       threadId: target.threadId,

@@ -1,3 +1,4 @@
+import type pg from "pg";
 import {
   CheckpointNotFoundError,
   type CheckpointAddress,
@@ -14,6 +15,7 @@ import {
   encodePendingWrites,
   encodePut,
   type EncodedCheckpoint,
+  type EncodedPendingWrite,
   type GroupCommitOptions,
   type SnapshotPolicy,
   fenceError,
@@ -22,17 +24,25 @@ import {
   putRefusal,
 } from "@waypoint/checkpoint/backend";
 import type { CheckpointStore, Database } from "./database.js";
-import { batchParams, checkpointParams, type PutParams } from "./rows.js";
+import { batchParams, checkpointParams, pendingParams, type PutParams } from "./rows.js";
 import type { Statements } from "./statements.js";
 
 /** What a fenced write returns: how many rows it wrote, and its run as it found it. */
 type WrittenUnderFence = FenceState & { readonly written: number };
 
-/** A put as it waits for a statement: what to write, and what to return. */
-type QueuedPut = PutParams & { readonly header: CheckpointHeader };
+/** A put as it waits for a statement: what to write (with the pending writes it carries), and what to return. */
+type QueuedPut = PutParams & {
+  readonly header: CheckpointHeader;
+  readonly pendingWrites: EncodedPendingWrite[] | undefined;
+};
 
 /** A put's row of putBatch: whether it was written, and its run (fenced batches). */
 type BatchRow = FenceState & { readonly written: boolean };
+
+/** Whether a put's statement wrote the checkpoint: unfenced, and fenced (its row tells). */
+const inserted = (result: pg.QueryResult): boolean => result.rowCount === 1;
+const insertedUnderFence = (result: pg.QueryResult<WrittenUnderFence>): boolean =>
+  result.rows[0]?.written === 1;
 
 function isHeadTaken(error: unknown): boolean {
   const { code, constraint } = error as { code?: unknown; constraint?: unknown };
@@ -68,11 +78,18 @@ export class CheckpointWriter {
   }
 
   async put(request: PutRequest): Promise<CheckpointHeader> {
-    const { record, header, expectedHeadId } = encodePut(request, this.serializer, this.policy);
-    const put: QueuedPut = { record, header, expectedHeadId, fence: request.fence };
+    const { record, header, expectedHeadId, pendingWrites } = encodePut(
+      request,
+      this.serializer,
+      this.policy,
+    );
+    const put: QueuedPut = { record, header, expectedHeadId, fence: request.fence, pendingWrites };
     const opening = this.db.opening();
     if (opening !== undefined) await opening;
-    return this.group === undefined ? this.putAlone(put) : this.group.submit(record.threadId, put);
+    // A put with pending writes is a transaction of its own, never part of a batch.
+    return this.group === undefined || pendingWrites !== undefined
+      ? this.putAlone(put)
+      : this.group.submit(record.threadId, put);
   }
 
   /**
@@ -87,27 +104,50 @@ export class CheckpointWriter {
     if (this.ttlSeconds > 0) params.push(this.ttlSeconds);
     if (put.fence !== undefined) {
       // Fenced puts are their own statements; an unfenced put stays as it was.
-      await this.fencedPut(put.fence, record, expectedHeadId, params, failed);
+      await this.fencedPut(put, put.fence, params, failed);
       return put.header;
     }
     const statement = expectedHeadId === null ? this.sql.putFirst : this.sql.putNext;
-    const inserted = await this.db.retrying(
+    const written = await this.db.retrying(
       "put",
       () =>
-        this.db.execute(statement, params).then(
-          (result) => result.rowCount === 1,
-          (error: unknown) => {
-            // Another writer created the thread's head first: a conflict, told below.
-            if (isHeadTaken(error)) return false;
-            throw error;
-          },
-        ),
+        (put.pendingWrites === undefined
+          ? this.db.execute(statement, params)
+          : this.withPending(record, put.pendingWrites, statement, params, inserted)
+        ).then(inserted, (error: unknown) => {
+          // Another writer created the thread's head first: a conflict, told below.
+          if (isHeadTaken(error)) return false;
+          throw error;
+        }),
       // After a connection drop the insert may have committed: look before writing again.
       () => this.exists(record),
       failed,
     );
-    if (inserted) return put.header;
+    if (written) return put.header;
     throw await this.notWritten(record, expectedHeadId);
+  }
+
+  /**
+   * A put's statement and its pending writes' upsert, in one transaction:
+   * the upsert runs only if `written` says the checkpoint was (in the same
+   * transaction, it finds it); else nothing is written.
+   */
+  private withPending<Row extends object>(
+    record: EncodedCheckpoint,
+    pendingWrites: readonly EncodedPendingWrite[],
+    statement: string,
+    params: unknown[],
+    written: (result: pg.QueryResult<Row>) => boolean,
+  ): Promise<pg.QueryResult<Row>> {
+    const { threadId, namespace, id } = record;
+    return this.db.inTransaction(async (client) => {
+      const result = await this.db.execute<Row>(statement, params, client);
+      if (written(result)) {
+        const pending = pendingParams(threadId, namespace, id, pendingWrites);
+        await this.db.execute(this.sql.putPending, pending, client);
+      }
+      return result;
+    });
   }
 
   /**
@@ -157,20 +197,24 @@ export class CheckpointWriter {
   /**
    * A put under a run's fence: the fence check, the head move and the insert
    * are one statement, and the run's pending request comes back with it.
+   * The fence's row lock holds until the commit, over any pending writes.
    */
   private async fencedPut(
+    put: QueuedPut,
     fence: Fence,
-    record: EncodedCheckpoint,
-    expectedHeadId: string | null,
     params: unknown[],
     failed: unknown,
   ): Promise<void> {
+    const { record, expectedHeadId } = put;
     params.push(fence.runId, fence.token);
-    const put = expectedHeadId === null ? this.sql.putFirstFenced : this.sql.putNextFenced;
+    const statement = expectedHeadId === null ? this.sql.putFirstFenced : this.sql.putNextFenced;
     const state = await this.db.retrying(
       "put",
       () =>
-        this.db.execute<WrittenUnderFence>(put, params).then(
+        (put.pendingWrites === undefined
+          ? this.db.execute<WrittenUnderFence>(statement, params)
+          : this.withPending(record, put.pendingWrites, statement, params, insertedUnderFence)
+        ).then(
           (result) => result.rows[0]!,
           (error: unknown) => {
             // Past the fence, another writer created the thread's head first: a conflict.
@@ -214,18 +258,7 @@ export class CheckpointWriter {
     const address = resolveAddress(target);
     const { namespace } = address;
     const encoded = encodePendingWrites(address, writes, this.serializer);
-    // One row per (task, idx): the last write of a batch wins, as in every backend.
-    const unique = [...new Map(encoded.map((w) => [`${w.taskId}\u0000${w.idx}`, w])).values()];
-    const params = [
-      target.threadId,
-      namespace,
-      target.checkpointId,
-      unique.map((w) => w.taskId),
-      unique.map((w) => w.idx),
-      unique.map((w) => w.formatVersion),
-      unique.map((w) => w.channel),
-      unique.map((w) => w.value),
-    ];
+    const params = pendingParams(target.threadId, namespace, target.checkpointId, encoded);
     const fence = options.fence;
     let count: number;
     if (fence === undefined) {

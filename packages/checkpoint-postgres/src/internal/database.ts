@@ -101,12 +101,13 @@ export class Database implements Connection {
     if (this.ownsPool) await this.pool.end();
   }
 
-  /** One statement on the pool, once, as the driver returns it. */
+  /** One statement, once, as the driver returns it: on the pool, or on a transaction's `client`. */
   execute<Row extends object = Record<string, unknown>>(
     text: string,
     values: unknown[],
+    client?: pg.PoolClient,
   ): Promise<pg.QueryResult<Row>> {
-    return this.pool.query<Row>(this.statement(text, values));
+    return (client ?? this.pool).query<Row>(this.statement(text, values));
   }
 
   async send<Row extends object>(
@@ -131,24 +132,23 @@ export class Database implements Connection {
     body: (client: pg.PoolClient) => Promise<T>,
     committed?: () => Promise<T | undefined>,
   ): Promise<T> {
-    return this.run(
-      operation,
-      async () => {
-        const client = await this.pool.connect();
-        try {
-          await client.query("BEGIN");
-          const result = await body(client);
-          await client.query("COMMIT");
-          return result;
-        } catch (error) {
-          await client.query("ROLLBACK").catch(() => undefined);
-          throw error;
-        } finally {
-          client.release();
-        }
-      },
-      committed,
-    );
+    return this.run(operation, () => this.inTransaction(body), committed);
+  }
+
+  /** BEGIN, `body`, COMMIT on one client, once: an attempt that its caller retries. */
+  async inTransaction<T>(body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
+      const result = await body(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   /**

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type pg from "pg";
 import type { Fence } from "@waypoint/checkpoint";
-import type { EncodedCheckpoint } from "@waypoint/checkpoint/backend";
+import type { EncodedCheckpoint, EncodedPendingWrite } from "@waypoint/checkpoint/backend";
 
 /** Row shapes and statement parameters of the PostgreSQL checkpointer. */
 
@@ -85,4 +85,28 @@ export function batchParams(puts: readonly PutParams[], fenced: boolean): unknow
     for (let i = 0; i < columns.length; i += 1) columns[i]!.push(row[i]);
   }
   return columns;
+}
+
+/**
+ * putPending's parameters: the checkpoint, then one array per column. One row
+ * per (task, idx): the last write of a batch wins, as in every backend (an
+ * upsert cannot touch a row twice).
+ */
+export function pendingParams(
+  threadId: string,
+  namespace: string,
+  checkpointId: string,
+  writes: readonly EncodedPendingWrite[],
+): unknown[] {
+  const unique = [...new Map(writes.map((w) => [`${w.taskId}\u0000${w.idx}`, w])).values()];
+  return [
+    threadId,
+    namespace,
+    checkpointId,
+    unique.map((w) => w.taskId),
+    unique.map((w) => w.idx),
+    unique.map((w) => w.formatVersion),
+    unique.map((w) => w.channel),
+    unique.map((w) => w.value),
+  ];
 }

@@ -57,11 +57,12 @@ const BASE_OF = `
 `;
 
 /**
- * wpPut's body, as a function of its keys and arguments (K, A), shared with wpPutFenced. The
- * header is stored as sent: only its id and parent are read here. The head is read raw and cut at
- * a NUL only when it differs, so a head of the current layout costs no pattern match.
+ * wpPut's body, as a function of its keys and arguments (K, A), shared with wpPutFenced and
+ * wpPutPending. The header is stored as sent: only its id and parent are read here. The head is
+ * read raw and cut at a NUL only when it differs, so a head of the current layout costs no
+ * pattern match.
  */
-const PUT = `${EXPIRE_THREAD}
+const PUT_FUNCTION = `
   local function put(K, A)
     local header = A[1]
     local id, parent = string.match(header, '^2%z[^%z]*%z([^%z]*)%z([^%z]*)%z')
@@ -90,15 +91,33 @@ const PUT = `${EXPIRE_THREAD}
     return {'ok', ''}
   end
 `;
+const PUT = `${EXPIRE_THREAD}${PUT_FUNCTION}`;
 
 /** wpPending's body, shared with wpPendingFenced. */
-const PENDING = `${EXPIRE_THREAD}
+const PENDING_FUNCTION = `
   local function pending(K, A)
     if redis.call('HEXISTS', K[1], 'h:' .. A[1]) == 0 then return 0 end
     for i = 5, #A, 2 do redis.call('HSET', K[2], A[i], A[i + 1]) end
     redis.call('SADD', A[2] .. ':pwk', K[2])
     expire_thread(A[2], A[3], A[4])
     return 1
+  end
+`;
+const PENDING = `${EXPIRE_THREAD}${PENDING_FUNCTION}`;
+
+/**
+ * wpPutPending's body, shared with wpPutPendingFenced: put, then, only if it wrote the checkpoint,
+ * pending against it. The keys are wpPut's four and the pending-writes key; the arguments wpPut's
+ * seven, the checkpoint id and the field/value pairs.
+ */
+const PUT_PENDING = `${EXPIRE_THREAD}${PUT_FUNCTION}${PENDING_FUNCTION}
+  local function put_pending(K, A)
+    local reply = put(K, A)
+    if reply[1] ~= 'ok' then return reply end
+    local P = {A[8], string.sub(K[4], 1, -5), A[6], A[7]}
+    for i = 9, #A do P[i - 4] = A[i] end
+    pending({K[2], K[5]}, P)
+    return reply
   end
 `;
 
@@ -110,6 +129,16 @@ const SHIFT = `
     return rest
   end
 `;
+
+/** A put script under a run's fence: `body` defines `name(K, A)`, which answers as wpPut. */
+function fencedPut(body: string, name: string): string {
+  return `${body}${FENCE}${SHIFT}
+      local problem, control = fence_problem(KEYS[1], ARGV[1])
+      if problem then return {'lost', problem} end
+      local reply = ${name}(shift(KEYS), shift(ARGV))
+      reply[3] = control
+      return reply`;
+}
 
 export const SCRIPTS = {
   /**
@@ -128,12 +157,21 @@ export const SCRIPTS = {
    * control request ("" = none).
    */
   wpPutFenced: {
-    lua: `${PUT}${FENCE}${SHIFT}
-      local problem, control = fence_problem(KEYS[1], ARGV[1])
-      if problem then return {'lost', problem} end
-      local reply = put(shift(KEYS), shift(ARGV))
-      reply[3] = control
-      return reply`,
+    lua: fencedPut(PUT, "put"),
+  },
+  /**
+   * A put with pending writes, both or neither. KEYS: wpPut's four (the namespaces key always), then
+   * the new checkpoint's pending-writes key. ARGV: wpPut's seven, the checkpoint id, then
+   * field/value pairs as wpPending's. wpPut's reply.
+   */
+  wpPutPending: {
+    numberOfKeys: 5,
+    lua: `${PUT_PENDING} return put_pending(KEYS, ARGV)`,
+  },
+  /** KEYS: the run's hash, then wpPutPending's. ARGV: the fence's token, then wpPutPending's. As wpPutFenced. */
+  wpPutPendingFenced: {
+    numberOfKeys: 6,
+    lua: fencedPut(PUT_PENDING, "put_pending"),
   },
   /**
    * KEYS: head, checkpoints, index. ARGV: checkpoint id ("" = the head), pending-writes key prefix.

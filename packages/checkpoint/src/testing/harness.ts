@@ -1,6 +1,7 @@
 import { afterEach, beforeEach } from "vitest";
 import type { CheckpointHeader, CheckpointMetadata } from "../checkpoint.js";
 import type { Checkpointer, CheckpointerOptions, LoadedCheckpoint } from "../checkpointer.js";
+import type { PendingWrite } from "../pending-writes.js";
 import type { Fence } from "../runs.js";
 import { createSerializer } from "../serializer.js";
 import type { SnapshotPolicy } from "../snapshot-policy.js";
@@ -118,7 +119,12 @@ export class ThreadWriter {
 
   async write(
     writes: Readonly<Record<string, unknown>> | readonly [string, unknown][],
-    options: StepOptions & { expectedHeadId?: string | null; id?: string; fence?: Fence } = {},
+    options: StepOptions & {
+      expectedHeadId?: string | null;
+      id?: string;
+      fence?: Fence;
+      pendingWrites?: readonly PendingWrite[];
+    } = {},
   ): Promise<CheckpointHeader> {
     const entries: readonly [string, unknown][] = isEntryList(writes)
       ? writes
@@ -144,6 +150,7 @@ export class ThreadWriter {
       parent: this.head,
       ...(options.expectedHeadId === undefined ? {} : { expectedHeadId: options.expectedHeadId }),
       ...(options.fence === undefined ? {} : { fence: options.fence }),
+      ...(options.pendingWrites === undefined ? {} : { pendingWrites: options.pendingWrites }),
       snapshot: () => {
         this.snapshotCalls += 1;
         return nextState;

@@ -17,6 +17,7 @@ import { getSpec } from "./specs/get.js";
 import { hostileSpec } from "./specs/hostile.js";
 import { listSpec } from "./specs/list.js";
 import { pendingWritesSpec } from "./specs/pending-writes.js";
+import { putWithPendingSpec } from "./specs/put-with-pending.js";
 import { retentionSpec } from "./specs/retention.js";
 import { roundTripSpec } from "./specs/round-trip.js";
 import { runsSpec } from "./specs/runs.js";
@@ -28,6 +29,7 @@ export function runCheckpointerConformance(options: ConformanceOptions): void {
     getSpec(options);
     listSpec(options);
     pendingWritesSpec(options);
+    putWithPendingSpec(options);
     chainsSpec(options);
     forksSpec(options);
     conflictsSpec(options);

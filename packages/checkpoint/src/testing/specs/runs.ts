@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
+import { newCheckpointId } from "../../checkpoint-id.js";
 import type { Checkpointer } from "../../checkpointer.js";
 import type { CreateRunRequest, RunControl, RunRecord, RunStore } from "../../runs.js";
 import {
@@ -212,6 +213,30 @@ export function runsSpec(options: ConformanceOptions): void {
         expect(rebuild((await checkpointer().get(threadId))!)).toEqual({
           log: ["by w1", "by w2"],
         });
+      });
+
+      it("stores a fenced put's pending writes with it, and neither under a stale token", async () => {
+        const threadId = uniqueThreadId("fence-pending");
+        await create(threadId);
+        const first = await claim("w1", 100);
+        const writer = new ThreadWriter(checkpointer(), threadId);
+        const interrupt = { taskId: "t", idx: 0, channel: "__interrupt__", value: { ask: "ok?" } };
+        await writer.write({ log: "by w1" }, { fence: first!.fence, pendingWrites: [interrupt] });
+        expect((await checkpointer().get(threadId))?.pendingWrites).toEqual([interrupt]);
+        await sleep(250);
+        const second = await claim("w2", LEASE);
+        const id = newCheckpointId(writer.head!.id);
+        const late = { taskId: "t", idx: 1, channel: "log", value: "late" };
+        await expect(
+          writer.write({ log: "late" }, { id, fence: first!.fence, pendingWrites: [late] }),
+        ).rejects.toMatchObject({ code: "LEASE_LOST" });
+        const loaded = await checkpointer().get(threadId);
+        expect(loaded?.checkpoint.id).toBe(writer.head!.id);
+        expect(rebuild(loaded!)).toEqual({ log: ["by w1"] });
+        expect(loaded!.pendingWrites).toEqual([interrupt]);
+        // Nothing was kept under the id either: w2's checkpoint with it has no pending writes.
+        await writer.write({ log: "by w2" }, { id, fence: second!.fence });
+        expect((await checkpointer().get(threadId))?.pendingWrites).toEqual([]);
       });
 
       it("rejects writes of a run that has ended", async () => {
