@@ -2,8 +2,11 @@ import { randomUUID } from "node:crypto";
 import {
   CheckpointConflictError,
   ERROR_CHANNEL,
+  InvalidArgumentError,
   ThreadExistsError,
+  ThreadNotFoundError,
   MemoryCheckpointer,
+  type PendingWrite,
   type ChannelWrite,
   type Checkpointer,
   type CheckpointMetadata,
@@ -12,20 +15,30 @@ import {
   type LoadedCheckpoint,
   type SerializedError,
 } from "@waypoint/checkpoint";
-import { Command, EFFECT_CHANNEL, SLOT, toolEffectName } from "./constants.js";
+import {
+  Command,
+  EFFECT_CHANNEL,
+  EFFECT_RETRY_CHANNEL,
+  SLOT,
+  toolEffectName,
+} from "./constants.js";
 import type { ToolCallRequest } from "./channels/channel.js";
-import type { EffectRecord } from "./pregel/task-journal.js";
+import type { ClearedEffect, EffectRecord } from "./pregel/task-journal.js";
 import { drawMermaid } from "./graph/mermaid.js";
 import type { GraphSpec, NodeFunction } from "./graph/graph-spec.js";
-import { runSubgraph } from "./pregel/subgraph.js";
+import { invokeNested, runSubgraph } from "./pregel/subgraph.js";
+import { CheckpointerRequiredError } from "./errors.js";
+import { currentTaskScope } from "./pregel/interrupt.js";
 import type { CompileOptions } from "./graph/state-graph.js";
 import { AsyncQueue } from "./internal/async-queue.js";
 import { fenced } from "./internal/fenced.js";
 import { WarmRuns } from "./internal/warm-runs.js";
 import { ChannelSet } from "./pregel/channel-set.js";
+import { plan } from "./pregel/planner.js";
 import type { Interrupt } from "./pregel/interrupt.js";
+import { finishedTasks, finishedWrites, pendingOf, updateFromWrites } from "./pregel/edits.js";
 import { interruptSlots, taskIsDone, taskWritesFrom } from "./pregel/pending.js";
-import { RunLoop, type Durability, type RunOptions } from "./pregel/run-loop.js";
+import { RunLoop, type Durability, type RunOptions, type StateUpdate } from "./pregel/run-loop.js";
 import type { StreamEvent, StreamMode } from "./pregel/stream-events.js";
 import type { StateDefinition, StateOf, UpdateOf } from "./state.js";
 
@@ -79,6 +92,12 @@ export interface StateTask {
   readonly error?: SerializedError;
   /** Writes the task saved before the superstep ended, if it finished. */
   readonly writes?: readonly ChannelWrite[];
+  /**
+   * What the task returned, as its state update (`{ key: value }`), once it
+   * finished: from its saved writes at the head, from the next checkpoint's
+   * writes in history.
+   */
+  readonly result?: Readonly<Record<string, unknown>>;
 }
 
 /** A tool call the model asked for that has no result in the state yet. */
@@ -93,10 +112,28 @@ export interface PendingToolCall extends ToolCallRequest {
   };
 }
 
+/** An effect whose recorded TerminalError `retryFailedEffects` cleared. */
+export interface RetriedEffect {
+  readonly taskId: string;
+  readonly node: string;
+  readonly name: string;
+  /** Its position among the task's effects (0 for the first). */
+  readonly index: number;
+  /** How many times it was cleared so far (part of its next idempotency key). */
+  readonly retries: number;
+  /** The failure it had recorded. */
+  readonly error?: SerializedError;
+}
+
 /** `getState`: a thread's state at one checkpoint, with what comes next. */
 export interface StateSnapshot<D extends StateDefinition> {
+  /** At the head, with what tasks that already finished wrote (as the superstep will apply it). */
   readonly values: StateOf<D>;
-  /** Nodes of the next superstep. */
+  /**
+   * Nodes of the tasks that will run next: at the head, those that have not
+   * finished yet (what `invoke(null)` runs, or waits on while they are
+   * interrupted).
+   */
   readonly next: readonly string[];
   readonly tasks: readonly StateTask[];
   readonly interrupts: readonly Interrupt[];
@@ -201,7 +238,18 @@ export class CompiledGraph<D extends StateDefinition> {
       threadId,
       options.checkpointId ? { checkpointId: options.checkpointId } : {},
     );
-    return loaded === undefined ? undefined : this.snapshotOf(loaded);
+    if (loaded === undefined) return undefined;
+    if (options.checkpointId === undefined) return this.snapshotOf(loaded, { head: true });
+    // An older checkpoint's tasks ran in the superstep its child committed.
+    let child: LoadedCheckpoint | undefined;
+    let head = true;
+    for await (const header of this.checkpointer.list(threadId)) {
+      if (header.id === loaded.checkpoint.id) break;
+      head = false;
+      if (header.parentId === loaded.checkpoint.id)
+        child = await this.checkpointer.get(threadId, { checkpointId: header.id });
+    }
+    return this.snapshotOf(loaded, { head, ...(child ? { child } : {}) });
   }
 
   /** Every checkpoint of a thread, newest first, with its state. */
@@ -209,37 +257,130 @@ export class CompiledGraph<D extends StateDefinition> {
     threadId: string,
     options: { limit?: number; before?: string; filter?: Readonly<Record<string, JsonValue>> } = {},
   ): AsyncGenerator<StateSnapshot<D>> {
+    // The newer checkpoints read so far, by id: a task's result is in its child's writes.
+    const children = new Map<string, LoadedCheckpoint>();
+    let first = options.before === undefined;
     for await (const header of this.checkpointer.list(threadId, options)) {
       const loaded = await this.checkpointer.get(threadId, { checkpointId: header.id });
-      if (loaded !== undefined) yield this.snapshotOf(loaded);
+      if (loaded === undefined) continue;
+      const child = children.get(loaded.checkpoint.id);
+      yield this.snapshotOf(loaded, { head: first, ...(child ? { child } : {}) });
+      first = false;
+      if (loaded.checkpoint.parentId !== null) children.set(loaded.checkpoint.parentId, loaded);
     }
   }
 
   /**
-   * Edits a thread's state as if `asNode` had returned `values` (its edges
-   * then decide what runs next). From an older `checkpointId`, the edit starts
-   * a new branch. Returns the new checkpoint's id.
+   * Edits a thread's state. Without `asNode`, a plain edit: the tasks
+   * already planned stay planned, with their finished work, recorded effects
+   * and pending interrupts. With `asNode`, as if that node had returned
+   * `values`: its edges decide what runs next (START: START's edges; END:
+   * nothing; `COPY` with `values` null: a fork of the checkpoint). `values`
+   * may be null. From an older `checkpointId`, the edit starts a new branch.
+   * On a thread that never ran, it creates the thread. Returns the new
+   * checkpoint's id.
    */
   async updateState(
     threadId: string,
-    values: UpdateOf<D>,
+    values: UpdateOf<D> | null,
     options: { asNode?: string; checkpointId?: string } = {},
   ): Promise<string> {
+    return this.bulkUpdateState(
+      threadId,
+      [
+        {
+          updates: [
+            { values, ...(options.asNode !== undefined ? { asNode: options.asNode } : {}) },
+          ],
+        },
+      ],
+      options.checkpointId !== undefined ? { checkpointId: options.checkpointId } : {},
+    );
+  }
+
+  /**
+   * Several edits, LangGraph's `bulkUpdateState`: each item of `supersteps`
+   * is one new checkpoint, in which all its updates apply at once (as
+   * parallel tasks' writes do); with several updates, each needs `asNode`.
+   * Returns the last checkpoint's id.
+   */
+  async bulkUpdateState(
+    threadId: string,
+    supersteps: readonly { readonly updates: readonly StateUpdate[] }[],
+    options: { checkpointId?: string } = {},
+  ): Promise<string> {
+    if (supersteps.length === 0)
+      throw new InvalidArgumentError("supersteps", "give at least one { updates: [...] }");
     const loop = await RunLoop.open(
       this.spec,
       this.checkpointer,
-      this.runOptions({ threadId, ...options }, () => undefined),
+      this.runOptions({ threadId, ...options }, ignore),
     );
-    return loop.update(values, options.asNode);
+    let id = "";
+    for (const superstep of supersteps) id = await loop.update(superstep.updates);
+    // This process's finished run of the thread is stale now.
+    this.warm.take(threadId);
+    return id;
+  }
+
+  /**
+   * Clears the recorded TerminalError of each failed effect at the head, so
+   * that the next `invoke(null)` calls it again, under a new idempotency key
+   * (the outside system must not answer it from the failed call's cache).
+   * Returns what was cleared. Everything else recorded still replays.
+   */
+  async retryFailedEffects(
+    threadId: string,
+    options: { taskId?: string } = {},
+  ): Promise<RetriedEffect[]> {
+    const loaded = await this.checkpointer.get(threadId);
+    if (loaded === undefined) throw new ThreadNotFoundError(threadId);
+    const nodes = new Map(loaded.checkpoint.next.map((task) => [task.id, task.node]));
+    const failed = loaded.pendingWrites.filter(
+      (write) =>
+        write.channel === EFFECT_CHANNEL &&
+        !(write.value as EffectRecord).ok &&
+        nodes.has(write.taskId) &&
+        (options.taskId === undefined || write.taskId === options.taskId),
+    );
+    const cleared: PendingWrite[] = failed.map((write) => {
+      const record = write.value as EffectRecord;
+      const retry: ClearedEffect = {
+        name: record.name,
+        index: record.index,
+        retries: (record.retries ?? 0) + 1,
+        ...(record.error ? { error: record.error } : {}),
+      };
+      return { ...write, channel: EFFECT_RETRY_CHANNEL, value: retry };
+    });
+    if (cleared.length > 0) {
+      await this.checkpointer.putPendingWrites(
+        { threadId, checkpointId: loaded.checkpoint.id },
+        cleared,
+      );
+    }
+    this.warm.take(threadId);
+    return cleared.map((write) => {
+      const retry = write.value as ClearedEffect;
+      return {
+        taskId: write.taskId,
+        node: nodes.get(write.taskId)!,
+        name: retry.name,
+        index: retry.index,
+        retries: retry.retries,
+        ...(retry.error ? { error: retry.error } : {}),
+      };
+    });
   }
 
   /** This graph as a node of a parent graph; `addNode(name, compiled)` calls it. */
   asNode(): NodeFunction<never, unknown> {
-    const statics = {
-      interruptBefore: new Set(this.options.interruptBefore ?? []),
-      interruptAfter: new Set(this.options.interruptAfter ?? []),
-    };
+    const statics = this.statics();
     return (state, context) => runSubgraph(this.spec, statics, state, context);
+  }
+
+  private statics() {
+    return { interruptBefore: this.interruptBefore, interruptAfter: this.interruptAfter };
   }
 
   drawMermaid(): string {
@@ -252,6 +393,21 @@ export class CompiledGraph<D extends StateDefinition> {
     emit: (event: StreamEvent) => void,
     modes: ReadonlySet<StreamMode>,
   ): Promise<{ values: Record<string, unknown>; interrupts: readonly Interrupt[] }> {
+    const scope = this.ephemeral && options.threadId === undefined ? currentTaskScope() : undefined;
+    if (scope !== undefined) {
+      // Called from inside a running node (`await sub.invoke(state)`): a subgraph of that node.
+      return invokeNested(this.spec, this.statics(), input, scope, { emit, modes });
+    }
+    if (
+      this.ephemeral &&
+      options.threadId === undefined &&
+      (input === null || input instanceof Command)
+    )
+      throw new CheckpointerRequiredError(
+        input === null
+          ? "invoke(null) (continuing a thread)"
+          : "invoke(Command) (resuming a thread)",
+      );
     const runOptions = this.runOptions(options, emit, modes);
     if (options.newThread === true) return this.startNew(input, options, runOptions);
     // A new input on a thread this process just ran can start from the state
@@ -324,6 +480,8 @@ export class CompiledGraph<D extends StateDefinition> {
       throw new TypeError("invoke/stream need { threadId } on a graph with a checkpointer");
     return {
       threadId,
+      // A graph without a checkpointer keeps a thread only when given its id.
+      persistent: !this.ephemeral || options.threadId !== undefined,
       namespace: "",
       recursionLimit: options.recursionLimit ?? DEFAULT_RECURSION_LIMIT,
       durability: options.durability ?? "sync",
@@ -338,29 +496,72 @@ export class CompiledGraph<D extends StateDefinition> {
     };
   }
 
-  private snapshotOf(loaded: LoadedCheckpoint): StateSnapshot<D> {
+  /** The nodes the commit of a checkpoint's superstep will plan, once `changed` channels moved on. */
+  private plannedAfter(
+    checkpoint: LoadedCheckpoint["checkpoint"],
+    channels: ChannelSet,
+    changed: readonly string[],
+  ): string[] {
+    const versions = { ...checkpoint.channelVersions };
+    for (const name of changed) versions[name] = (versions[name] ?? 0) + 1;
+    return plan({
+      nodes: this.spec.plannerNodes,
+      channels: channels.channels,
+      versions,
+      versionsSeen: checkpoint.versionsSeen,
+      threadId: checkpoint.threadId,
+      namespace: checkpoint.namespace,
+      checkpointId: checkpoint.id,
+    }).tasks.map((task) => task.node);
+  }
+
+  private snapshotOf(
+    loaded: LoadedCheckpoint,
+    where: { readonly head: boolean; readonly child?: LoadedCheckpoint },
+  ): StateSnapshot<D> {
     const checkpoint = loaded.checkpoint;
+    const pending = loaded.pendingWrites;
     const channels = ChannelSet.fromLoaded(this.spec.channels, this.spec.stateKeys, loaded);
     // In plan order, like invoke reports them (pending writes come sorted by task id).
     const order = new Map(checkpoint.next.map((task, index) => [task.id, index]));
-    const interrupts = interruptSlots(loaded.pendingWrites)
+    const interrupts = interruptSlots(pending)
       .sort((a, b) => (order.get(a.taskId) ?? order.size) - (order.get(b.taskId) ?? order.size))
       .flatMap((slot) => slot.interrupts);
+    // A child written by the superstep holds the tasks' writes; an edit's or a fork's does not.
+    const ran = where.child?.checkpoint.metadata.source === "loop" ? where.child : undefined;
     const tasks = checkpoint.next.map((task) => {
-      const own = loaded.pendingWrites.filter((w) => w.taskId === task.id);
+      const own = pendingOf(task.id, pending);
       const error = own.find((w) => w.idx === SLOT.error && w.channel === ERROR_CHANNEL)?.value as
         SerializedError | undefined;
+      const done = taskIsDone(own);
+      const saved = done
+        ? taskWritesFrom(own)
+        : ran?.checkpoint.writes.filter((write) => write.taskId === task.id);
       return {
         id: task.id,
         name: task.node,
         triggers: task.triggers,
         interrupts: interruptSlots(own).flatMap((slot) => slot.interrupts),
         ...(error ? { error } : {}),
-        ...(taskIsDone(own)
+        ...(done
           ? { writes: taskWritesFrom(own).filter((w) => this.spec.stateKeys.includes(w.channel)) }
           : {}),
+        ...(saved ? { result: updateFromWrites(saved, this.spec.stateKeys) } : {}),
       };
     });
+    // At the head, what finished tasks wrote is part of the state already (and they will not run again).
+    const finished = where.head ? finishedTasks(checkpoint.next, pending) : [];
+    let next = checkpoint.next.filter((task) => !finished.includes(task)).map((task) => task.node);
+    if (finished.length > 0) {
+      try {
+        const changed = channels.apply(finishedWrites(checkpoint.next, pending));
+        // Every task finished, but the superstep was not committed (a crash in
+        // between): what runs next is what its commit will plan.
+        if (next.length === 0) next = this.plannedAfter(checkpoint, channels, changed);
+      } catch {
+        // Conflicting writes fail the superstep when it commits; until then, show the state without them.
+      }
+    }
     const values = channels.values();
     const recorded = new Map(
       loaded.pendingWrites
@@ -383,7 +584,7 @@ export class CompiledGraph<D extends StateDefinition> {
     return {
       values: values as StateOf<D>,
       pendingToolCalls,
-      next: checkpoint.next.map((task) => task.node),
+      next,
       tasks,
       interrupts,
       checkpointId: checkpoint.id,

@@ -2,6 +2,12 @@
 export const START = "__start__";
 /** The virtual node a graph ends at. */
 export const END = "__end__";
+/**
+ * `updateState(threadId, null, { asNode: COPY })` forks the checkpoint: a new
+ * head with the same state and plan, whose tasks run afresh (new task ids and
+ * idempotency keys, no pending writes).
+ */
+export const COPY = "__copy__";
 
 /** Runs `node` once with `payload` as its input, in the next superstep (map-reduce fan-out). */
 export class Send<Payload = unknown> {
@@ -20,9 +26,12 @@ export type Goto = string | Send | readonly (string | Send)[];
  * `invoke` or `stream`: `resume` answers pending interrupts.
  */
 export class Command<Update = Record<string, unknown>> {
-  readonly update?: Update;
-  readonly goto?: Goto;
-  readonly resume?: unknown;
+  // Declared, not defined: a field is an own property only when given, so
+  // that `Command({ resume: undefined })` (a resume with the value undefined)
+  // differs from `Command({ update })` (no resume at all).
+  declare readonly update?: Update;
+  declare readonly goto?: Goto;
+  declare readonly resume?: unknown;
   constructor(options: { update?: Update; goto?: Goto; resume?: unknown }) {
     if (options.update !== undefined) this.update = options.update;
     if (options.goto !== undefined) this.goto = options.goto;
@@ -42,6 +51,13 @@ export const RESUME_VALUES_CHANNEL = "__resume_values__";
 
 /** Pending-write channel of a recorded effect. */
 export const EFFECT_CHANNEL = "__effect__";
+/** Pending-write channel that replaces a recorded effect failure cleared for a retry. */
+export const EFFECT_RETRY_CHANNEL = "__effect_retry__";
+/**
+ * Pending-write channel of a task carried over to a new checkpoint by an edit:
+ * the checkpoint it was planned in, which its effects' keys keep naming.
+ */
+export const ORIGIN_CHANNEL = "__origin__";
 /** Pending-write channel of a task's latest partial output. */
 export const PARTIAL_CHANNEL = "__partial__";
 
@@ -51,6 +67,7 @@ export const SLOT = {
   resumeValues: -3,
   error: -4,
   partial: -5,
+  origin: -6,
   effectBase: -100,
 } as const;
 

@@ -9,7 +9,8 @@ export type CoreErrorCode =
   | "NODE_TIMEOUT"
   | "TERMINAL"
   | "NON_DETERMINISM"
-  | "RUN_WAIT_TIMEOUT";
+  | "RUN_WAIT_TIMEOUT"
+  | "CHECKPOINTER_REQUIRED";
 
 export const CORE_ERROR_CODES: readonly CoreErrorCode[] = [
   "INVALID_GRAPH",
@@ -21,6 +22,7 @@ export const CORE_ERROR_CODES: readonly CoreErrorCode[] = [
   "TERMINAL",
   "NON_DETERMINISM",
   "RUN_WAIT_TIMEOUT",
+  "CHECKPOINTER_REQUIRED",
 ];
 
 class CoreError extends WaypointError<CoreErrorCode> {}
@@ -122,5 +124,22 @@ export class RunWaitTimeoutError extends CoreError {
     super("RUN_WAIT_TIMEOUT", `Run ${runId} was still ${status} after ${timeoutMs} ms.`, {
       data: { runId, status, timeoutMs },
     });
+  }
+}
+
+/**
+ * Something that only a saved thread can do was asked of a graph compiled
+ * without a checkpointer: pausing (`interrupt()`, `interruptBefore`,
+ * `interruptAfter`), resuming, or editing state. Nothing could ever resume
+ * such a thread, so the run fails at once instead of returning a pause.
+ */
+export class CheckpointerRequiredError extends TerminalError {
+  constructor(what: string) {
+    super(
+      `${what} needs a checkpointer: compile the graph with { checkpointer } (a MemoryCheckpointer will do in tests), ` +
+        `so that the thread is saved and can be resumed.`,
+      { data: { what } },
+      "CHECKPOINTER_REQUIRED",
+    );
   }
 }

@@ -10,9 +10,10 @@ export {
   type ToolCallRequest,
   type StandardSchemaV1,
 } from "./channels/index.js";
-export { Command, END, START, Send, toolEffectName, type Goto } from "./constants.js";
+export { COPY, Command, END, START, Send, toolEffectName, type Goto } from "./constants.js";
 export {
   CORE_ERROR_CODES,
+  CheckpointerRequiredError,
   GraphValidationError,
   InvalidResumeError,
   InvalidRouteError,
@@ -43,7 +44,8 @@ export type {
   RouterResult,
 } from "./graph/graph-spec.js";
 export { StateGraph, type CompileOptions } from "./graph/state-graph.js";
-export { interrupt, type Interrupt } from "./pregel/interrupt.js";
+export { GraphInterrupt, interrupt, isGraphInterrupt, type Interrupt } from "./pregel/interrupt.js";
+export { defaultRetryOn } from "./pregel/retry-policy.js";
 export type { Salvage } from "./pregel/task-journal.js";
 export type { Durability } from "./pregel/run-loop.js";
 export type { MessageMetadata, StreamMode, TaskEvent } from "./pregel/stream-events.js";

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Checkpointer } from "@waypoint/checkpoint";
 import type { StreamEvent, StreamMode } from "./stream-events.js";
+import { CheckpointerRequiredError } from "../errors.js";
 import { taskId } from "./task-id.js";
 
 /** A pending interrupt, as getState and invoke report it. */
@@ -18,6 +19,8 @@ export interface Interrupt {
 /** What a subgraph running as a node needs from the run around it. */
 export interface TaskRuntime {
   readonly checkpointer: Checkpointer;
+  /** False for a root graph compiled without a checkpointer: nothing it saves can be resumed. */
+  readonly persistent: boolean;
   readonly recursionLimit: number;
   readonly durability: "sync" | "async" | "exit";
   readonly emit: (event: StreamEvent) => void;
@@ -25,25 +28,42 @@ export interface TaskRuntime {
 }
 
 export interface TaskScope {
+  readonly threadId: string;
   readonly taskId: string;
   readonly node: string;
   readonly namespace: string;
   readonly resumeValues: Readonly<Record<string, unknown>>;
   readonly runtime: TaskRuntime;
+  /**
+   * What interrupt ids derive from: the task's id, or an effect's own identity
+   * inside `ctx.effect` (so that effects running in parallel, such as a tool
+   * node's calls, get the same ids in whatever order they reach `interrupt()`).
+   */
+  readonly idBase?: string;
+  readonly signal: AbortSignal;
+  /** `interrupt()` calls so far (their position makes their ids). */
   calls: number;
+  /** Compiled graphs invoked from this node so far (each gets a namespace of its own). */
+  subgraphCalls: number;
 }
 
 const scope = new AsyncLocalStorage<TaskScope>();
 
 /**
  * Thrown by `interrupt()` (or by a subgraph that paused) to stop the node;
- * the run loop catches it. A node must not swallow it.
+ * the run loop catches it. A node must not swallow it: code that catches
+ * every error (a tool wrapper, say) must rethrow it (see `isGraphInterrupt`).
  */
 export class GraphInterrupt extends Error {
   constructor(readonly interrupts: readonly Interrupt[]) {
     super(`interrupted: ${interrupts.map((i) => i.id).join(", ")}`);
     this.name = "GraphInterrupt";
   }
+}
+
+/** Whether `error` is the pause of an `interrupt()`, which must be rethrown, not handled. */
+export function isGraphInterrupt(error: unknown): error is GraphInterrupt {
+  return error instanceof GraphInterrupt;
 }
 
 /** The scope of the task running now (for subgraphs run as nodes). */
@@ -64,7 +84,8 @@ export function runInTaskScope<T>(task: TaskScope, body: () => T): T {
 export function interrupt<Resume = unknown>(value: unknown): Resume {
   const current = scope.getStore();
   if (current === undefined) throw new Error("interrupt() was called outside a running node");
-  const id = taskId([current.taskId, "interrupt", current.calls]);
+  if (!current.runtime.persistent) throw new CheckpointerRequiredError("interrupt()");
+  const id = taskId([current.idBase ?? current.taskId, "interrupt", current.calls]);
   current.calls += 1;
   if (Object.hasOwn(current.resumeValues, id)) return current.resumeValues[id] as Resume;
   throw new GraphInterrupt([

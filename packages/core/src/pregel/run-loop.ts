@@ -3,22 +3,24 @@ import {
   INTERRUPT_CHANNEL,
   RESUME_CHANNEL,
   ThreadNotFoundError,
-  newCheckpointId,
   serializeError,
   type ChannelWrite,
   type Checkpointer,
-  type CheckpointHeader,
-  type CheckpointMetadata,
   type LoadedCheckpoint,
-  type PendingWrite,
   type PlannedTask,
 } from "@waypoint/checkpoint";
 import { Command, SLOT, START } from "../constants.js";
-import { RecursionLimitError } from "../errors.js";
+import { CheckpointerRequiredError, RecursionLimitError } from "../errors.js";
 import type { GraphSpec } from "../graph/graph-spec.js";
-import { ChannelSet } from "./channel-set.js";
 import type { Interrupt, TaskRuntime } from "./interrupt.js";
 import { directWrites, writesOf } from "./node-writes.js";
+import {
+  finishedWrites,
+  openInterruptsOf,
+  originOf,
+  pendingOf,
+  updateFromWrites,
+} from "./edits.js";
 import {
   interruptSlots,
   pendingInterrupts,
@@ -26,46 +28,13 @@ import {
   taskIsDone,
   taskWritesFrom,
 } from "./pending.js";
-import { plan } from "./planner.js";
 import { resumeWrites } from "./resume.js";
-import type { StreamEvent, StreamMode } from "./stream-events.js";
-import {
-  carried,
-  doneWrites,
-  slotKey,
-  staticInterrupt,
-  statusWrite,
-  updateOf,
-} from "./run-helpers.js";
+import { doneWrites, staticInterrupt, statusWrite, updateOf } from "./run-helpers.js";
 import { TaskJournal } from "./task-journal.js";
-import { faultPoint, faultsArmed } from "../faults.js";
 import { runTask } from "./task-runner.js";
+import { ThreadWriter, type RunOptions } from "./thread-writer.js";
 
-/**
- * - `sync` (default): a superstep ends when its checkpoint is durable.
- * - `async`: the checkpoint is written while the next superstep runs.
- * - `exit`: one checkpoint when the run stops (finished, interrupted or failed).
- */
-export type Durability = "sync" | "async" | "exit";
-
-export interface RunOptions {
-  readonly threadId: string;
-  readonly namespace: string;
-  readonly recursionLimit: number;
-  readonly durability: Durability;
-  readonly signal: AbortSignal;
-  /** Stops at the next superstep boundary without aborting running nodes. */
-  readonly stop?: AbortSignal;
-  /** Added to every checkpoint's metadata. */
-  readonly metadata?: CheckpointMetadata;
-  /** Time travel: continue from this checkpoint (a fork) instead of the head. */
-  readonly checkpointId?: string;
-  readonly interruptBefore: ReadonlySet<string>;
-  readonly interruptAfter: ReadonlySet<string>;
-  readonly emit: (event: StreamEvent) => void;
-  /** The stream modes someone listens to; events of other modes are never built. */
-  readonly modes: ReadonlySet<StreamMode>;
-}
+export type { Durability, RunOptions, StateUpdate } from "./thread-writer.js";
 
 /** Marks a subgraph's first input: values to take as they are, not as updates. */
 export class Seed {
@@ -97,49 +66,24 @@ interface TaskResults {
  * checkpoint. When a superstep has several tasks, each one saves its writes as
  * soon as it finishes, so that it does not run again after a crash.
  */
-export class RunLoop {
-  private readonly channels: ChannelSet;
-  /** The current checkpoint (written or, with "exit", still in memory). */
-  private checkpointId: string | null;
-  private step: number;
-  private versions: Record<string, number>;
-  private versionsSeen: Record<string, Record<string, number>>;
-  private next: readonly PlannedTask[];
-  private pending: PendingWrite[];
-  private inputStep: number;
-  /**
-   * The last checkpoint stored (the parent of the next one): its header, or
-   * with "async" the put still under way. Kept as a plain value when known, so
-   * that a "sync" put does not wait on an already settled promise.
-   */
-  private stored: CheckpointHeader | null | Promise<CheckpointHeader | null>;
-  private storedId: string | null;
-  private unsavedWrites: ChannelWrite[] = [];
+export class RunLoop extends ThreadWriter {
   /** Handed to subgraphs that run as nodes. */
   private runtime: TaskRuntime;
-  /** Whether this run's input checkpoint is saved (a conflict before it is safe to retry). */
-  private inputSaved = false;
-  private unsavedMetadata: CheckpointMetadata | null = null;
+  /**
+   * The run continues a paused thread (`invoke(null)` or a Command): its
+   * first superstep does not stop at the breakpoint it resumes from, even
+   * for tasks an edit planned anew (LangGraph's rule).
+   */
+  private resuming = false;
 
   private constructor(
-    private readonly spec: GraphSpec,
-    private readonly checkpointer: Checkpointer,
-    private options: RunOptions,
+    spec: GraphSpec,
+    checkpointer: Checkpointer,
+    options: RunOptions,
     loaded: LoadedCheckpoint | undefined,
     headId: string | null,
   ) {
-    const checkpoint = loaded?.checkpoint;
-    this.channels = ChannelSet.fromLoaded(spec.channels, spec.stateKeys, loaded);
-    this.checkpointId = checkpoint?.id ?? null;
-    this.step = checkpoint?.step ?? -2;
-    this.versions = { ...checkpoint?.channelVersions };
-    this.versionsSeen = { ...checkpoint?.versionsSeen };
-    this.next = checkpoint?.next ?? [];
-    // A fork runs its tasks afresh: the old checkpoint's pending writes belong to the old branch.
-    this.pending = options.checkpointId === undefined ? [...(loaded?.pendingWrites ?? [])] : [];
-    this.inputStep = Number(checkpoint?.metadata.inputStep ?? checkpoint?.step ?? -1);
-    this.stored = checkpoint ?? null;
-    this.storedId = headId;
+    super(spec, checkpointer, options, loaded, headId);
     this.runtime = runtimeOf(checkpointer, options);
   }
 
@@ -162,21 +106,6 @@ export class RunLoop {
 
   get savedInput(): boolean {
     return this.inputSaved;
-  }
-
-  /** Writes to untracked channels are applied but never stored. */
-  private persisted(writes: ChannelWrite[]): ChannelWrite[] {
-    return this.spec.untracked.size === 0
-      ? writes
-      : writes.filter((w) => !this.spec.untracked.has(w.channel));
-  }
-
-  private wants(mode: StreamMode): boolean {
-    return this.options.modes.has(mode);
-  }
-
-  private emit(event: () => StreamEvent): void {
-    this.options.emit(event());
   }
 
   /** Whether the thread (in this namespace) has a checkpoint to continue from. */
@@ -213,18 +142,56 @@ export class RunLoop {
   }
 
   async run(input: unknown): Promise<RunResult> {
+    this.resuming = false;
     try {
-      if (input instanceof Command && input.resume !== undefined) await this.resume(input.resume);
-      else if (input instanceof Seed) await this.applySeed(input.values);
+      if (input instanceof Seed) await this.applySeed(input.values);
+      else if (input instanceof Command) await this.applyCommand(input as Command);
       else if (input !== null && input !== undefined) await this.applyInput(input);
-      else if (this.checkpointId === null) throw new ThreadNotFoundError(this.options.threadId);
-      else await this.approveStaticInterrupts();
-      const waiting = pendingInterrupts(this.pending).filter((i) => i.kind === "dynamic");
-      if (waiting.length > 0) return this.result(waiting);
+      else await this.continueThread();
       return await this.loop();
     } finally {
       await this.flush();
     }
+  }
+
+  /** `invoke(null)`: go on from the head (approving static pauses), or replay from an older checkpoint. */
+  private async continueThread(): Promise<void> {
+    if (this.checkpointId === null) throw new ThreadNotFoundError(this.options.threadId);
+    this.resuming = true;
+    if (this.branch) return this.fork();
+    await this.approveStaticInterrupts();
+    this.emitResumeValues();
+  }
+
+  /** A resumed stream starts with the state it resumes from (finished tasks' writes included). */
+  private emitResumeValues(): void {
+    if (!this.wants("values")) return;
+    const finished = finishedWrites(this.next, this.pending);
+    const values = finished.length === 0 ? this.channels.values() : this.valuesWith(finished);
+    this.emit(() => ({ mode: "values", data: values }));
+  }
+
+  /**
+   * A Command as input: its update and goto are applied as an edit (the
+   * tasks already planned stay planned, with their progress; START's edges
+   * do not fire again), then its resume answers the pending interrupts.
+   * `resume: undefined` is an answer like any other.
+   */
+  private async applyCommand(command: Command): Promise<void> {
+    const resuming = Object.hasOwn(command, "resume");
+    const editing = command.update !== undefined || command.goto !== undefined;
+    if (!editing && this.checkpointId === null)
+      throw new ThreadNotFoundError(this.options.threadId);
+    this.resuming = this.checkpointId !== null;
+    const forked = this.branch && this.checkpointId !== null;
+    if (forked) await this.fork();
+    if (editing) {
+      const writes = directWrites(this.spec, "__input__", "__command__", command);
+      await this.edit(writes, this.next.length > 0 ? "update" : "input");
+    }
+    if (resuming) await this.resume(command.resume);
+    else if (!editing) await this.approveStaticInterrupts();
+    if (!editing && !forked) this.emitResumeValues();
   }
 
   private async loop(): Promise<RunResult> {
@@ -237,18 +204,23 @@ export class RunLoop {
         throw new RecursionLimitError(this.options.recursionLimit, this.options.threadId);
       }
       const { interruptBefore, interruptAfter } = this.options;
+      const resumed = this.resuming;
+      this.resuming = false;
       const held =
-        interruptBefore.size === 0
+        interruptBefore.size === 0 || resumed
           ? []
           : this.next.filter((t) => interruptBefore.has(t.node) && !this.released(t.id));
       if (held.length > 0)
         return this.pause(held.map((t) => staticInterrupt(t.id, t.node, "before", this.options)));
       const ran = interruptAfter.size === 0 ? [] : this.next.map((task) => task.node);
       const superstep = await this.superstep();
-      if (superstep.interrupts.length > 0) return this.result(superstep.interrupts);
+      // A failure is reported first, as LangGraph does; the interrupts of its
+      // siblings are saved all the same, and wait for their answers.
       // Rethrown as the node threw it, so callers can catch their own error types.
       // eslint-disable-next-line @typescript-eslint/only-throw-error
       if (superstep.error !== undefined) throw superstep.error;
+      if (superstep.interrupts.length > 0)
+        return this.paused(superstep.interrupts, superstep.writes);
       await this.commit(superstep.writes, "loop");
       const after = [...new Set(ran.filter((node) => interruptAfter.has(node)))];
       if (after.length > 0)
@@ -283,10 +255,25 @@ export class RunLoop {
     state: Record<string, unknown>,
     results: TaskResults,
   ): Promise<void> {
-    const earlier =
-      this.pending.length === 0 ? this.pending : this.pending.filter((w) => w.taskId === task.id);
+    const earlier = this.pending.length === 0 ? this.pending : pendingOf(task.id, this.pending);
     if (taskIsDone(earlier)) {
-      results.writes.set(task.id, taskWritesFrom(earlier));
+      // Finished before a crash, an interrupt or an edit: its saved writes stand for it.
+      const writes = taskWritesFrom(earlier);
+      results.writes.set(task.id, writes);
+      if (this.wants("updates"))
+        this.emit(() => ({
+          mode: "updates",
+          data: {
+            [task.node]: updateFromWrites(writes, this.spec.stateKeys),
+            __metadata__: { cached: true },
+          },
+        }));
+      return;
+    }
+    // Still waiting for an answer (a sibling's may have come): it stays paused.
+    const waiting = earlier.length === 0 ? earlier : openInterruptsOf(earlier);
+    if (waiting.length > 0) {
+      results.interrupts.set(task.id, waiting as Interrupt[]);
       return;
     }
     const base = { id: task.id, name: task.node, step };
@@ -315,7 +302,8 @@ export class RunLoop {
             }))
           : undefined,
       runtime: this.runtime,
-      checkpointId: this.checkpointId!,
+      // A task an edit carried over keeps the keys of the checkpoint it was planned in.
+      checkpointId: originOf(earlier) ?? this.checkpointId!,
       journal: new TaskJournal(
         task.id,
         earlier,
@@ -342,13 +330,14 @@ export class RunLoop {
         : directWrites(this.spec, task.id, task.node, outcome.result);
       results.writes.set(task.id, writes);
       if (this.next.length > 1) await this.savePending(doneWrites(task.id, this.persisted(writes)));
+      // start → update → result, as LangGraph orders them.
+      if (this.wants("updates"))
+        this.emit(() => ({ mode: "updates", data: { [task.node]: updateOf(outcome.result) } }));
       if (this.wants("tasks"))
         this.emit(() => ({
           mode: "tasks",
           data: { event: "end", ...base, result: outcome.result },
         }));
-      if (this.wants("updates"))
-        this.emit(() => ({ mode: "updates", data: { [task.node]: updateOf(outcome.result) } }));
     } catch (failure) {
       results.error ??= failure;
       const serialized = serializeError(failure);
@@ -357,43 +346,6 @@ export class RunLoop {
       ]);
       if (this.wants("tasks"))
         this.emit(() => ({ mode: "tasks", data: { event: "end", ...base, error: serialized } }));
-    }
-  }
-
-  /**
-   * updateState: applies `values` as if `asNode` had returned them (its edges
-   * fire), or as a plain state edit without `asNode`. Tasks already planned
-   * stay planned.
-   */
-  async update(values: unknown, asNode: string | undefined): Promise<string> {
-    if (this.checkpointId === null) throw new ThreadNotFoundError(this.options.threadId);
-    try {
-      const writes = await writesOf(
-        this.spec,
-        this.channels,
-        "__update__",
-        asNode ?? "__update__",
-        values,
-      );
-      const held = new Set(
-        interruptSlots(this.pending)
-          .filter((slot) => slot.interrupts.some((i) => i.kind === "before"))
-          .flatMap((slot) => slot.interrupts.map((i) => i.node)),
-      );
-      await this.commit(writes, "update", this.next);
-      // Editing the state at an interruptBefore pause is how it is approved:
-      // the next invoke(null) runs those nodes instead of pausing again.
-      const release = this.next.filter((task) => held.has(task.node));
-      await this.savePending(
-        release.map((task) =>
-          statusWrite(task.id, RESUME_CHANNEL, [
-            staticInterrupt(task.id, task.node, "before", this.options),
-          ]),
-        ),
-      );
-      return this.checkpointId;
-    } finally {
-      await this.flush();
     }
   }
 
@@ -411,7 +363,7 @@ export class RunLoop {
     }
     const writes = await writesOf(this.spec, this.channels, "__input__", START, undefined);
     this.next = [];
-    await this.commit(writes, "input", [], true);
+    await this.commit(writes, "input", { forceSnapshot: true });
     this.inputSaved = true;
   }
 
@@ -422,107 +374,30 @@ export class RunLoop {
     this.inputSaved = true;
   }
 
-  /** Applies the writes, plans the next superstep, and saves one checkpoint. */
-  private async commit(
-    writes: ChannelWrite[],
-    source: "input" | "loop" | "update",
-    carry: readonly PlannedTask[] = [],
-    forceSnapshot = false,
-  ): Promise<void> {
-    // Node names are looked up only for an error message, so no map is built per commit.
-    const nodeOf = (id: string) => this.next.find((task) => task.id === id)?.node ?? id;
-    for (const name of this.channels.apply(writes, nodeOf)) {
-      this.versions[name] = (this.versions[name] ?? 0) + 1;
-    }
-    const id = newCheckpointId(this.checkpointId ?? this.storedId);
-    const planned = plan({
-      nodes: this.spec.plannerNodes,
-      channels: this.channels.channels,
-      versions: this.versions,
-      versionsSeen: this.versionsSeen,
-      threadId: this.options.threadId,
-      namespace: this.options.namespace,
-      checkpointId: id,
-    });
-    this.step += 1;
-    if (source === "input") this.inputStep = this.step;
-    this.checkpointId = id;
-    this.versionsSeen = planned.versionsSeen;
-    this.next =
-      carry.length === 0
-        ? planned.tasks
-        : [...planned.tasks, ...carried(carry, planned.tasks, id, this.options)];
-    this.pending = [];
-    if (faultsArmed()) await faultPoint("before-commit");
-    const metadata = {
-      ...this.options.metadata,
-      source,
-      step: this.step,
-      inputStep: this.inputStep,
-    };
-    if (this.options.durability === "exit") {
-      this.unsavedWrites = this.persisted(writes);
-      this.unsavedMetadata = metadata;
-    } else {
-      await this.putCheckpoint(this.persisted(writes), metadata, forceSnapshot);
-    }
-    if (faultsArmed()) await faultPoint("after-commit");
-    if (this.wants("values")) this.emit(() => ({ mode: "values", data: this.channels.values() }));
-  }
-
-  private async putCheckpoint(
-    writes: ChannelWrite[],
-    metadata: CheckpointMetadata,
-    forceSnapshot: boolean,
-  ) {
-    // The next put needs its parent's header (its chain), which the previous put returns.
-    const parent = this.stored instanceof Promise ? await this.stored : this.stored;
-    const header = this.checkpointer.put({
-      checkpoint: {
-        threadId: this.options.threadId,
-        namespace: this.options.namespace,
-        id: this.checkpointId!,
-        step: this.step,
-        channelVersions: { ...this.versions },
-        versionsSeen: this.versionsSeen,
-        next: this.next,
-        writes,
-        metadata,
-      },
-      parent,
-      expectedHeadId: this.storedId,
-      snapshot: () => this.channels.snapshot(),
-      forceSnapshot,
-    });
-    this.storedId = this.checkpointId;
-    if (this.options.durability === "sync") {
-      // A put that fails leaves `stored` as it was; the error ends the run.
-      this.stored = this.saved(await header);
-      return;
-    }
-    this.stored = header.then((saved) => this.saved(saved));
-  }
-
-  private saved(header: CheckpointHeader): CheckpointHeader {
-    if (this.wants("checkpoints")) this.emit(() => ({ mode: "checkpoints", data: header }));
-    return header;
-  }
-
-  /** Waits for writes in flight; with "exit", writes the one checkpoint and its pending writes. */
-  private async flush(): Promise<void> {
-    if (this.unsavedMetadata !== null) {
-      const metadata = this.unsavedMetadata;
-      this.unsavedMetadata = null;
-      await this.putCheckpoint(this.unsavedWrites, metadata, true);
-    }
-    if (this.stored instanceof Promise) await this.stored;
-    if (this.options.durability === "exit" && this.pending.length > 0)
-      await this.writePending(this.pending);
-  }
-
+  /** A static pause (interruptBefore / interruptAfter). */
   private async pause(interrupts: Interrupt[]): Promise<RunResult> {
+    if (!this.options.persistent)
+      throw new CheckpointerRequiredError(
+        `interrupt${interrupts[0]!.kind === "before" ? "Before" : "After"}`,
+      );
     await this.savePending(interrupts.map((i) => statusWrite(i.taskId, INTERRUPT_CHANNEL, [i])));
-    return this.result(interrupts);
+    return this.paused(interrupts);
+  }
+
+  /**
+   * The run stops for answers. Its values include what the superstep's
+   * finished tasks wrote; the streams get `{ __interrupt__: [...] }` (empty
+   * for a static pause, as LangGraph streams it).
+   */
+  private paused(
+    interrupts: readonly Interrupt[],
+    finished: readonly ChannelWrite[] = [],
+  ): RunResult {
+    const values = finished.length === 0 ? this.channels.values() : this.valuesWith(finished);
+    const event = { __interrupt__: interrupts.filter((i) => i.kind === "dynamic") };
+    if (this.wants("updates")) this.emit(() => ({ mode: "updates", data: event }));
+    if (this.wants("values")) this.emit(() => ({ mode: "values", data: event }));
+    return { values, interrupts };
   }
 
   private result(interrupts: readonly Interrupt[]): RunResult {
@@ -550,30 +425,12 @@ export class RunLoop {
     const writes = resumeWrites(this.pending, resume);
     await this.savePending(writes);
   }
-
-  private async savePending(writes: PendingWrite[]): Promise<void> {
-    if (writes.length === 0) return;
-    const replaced = new Set(writes.map(slotKey));
-    this.pending = [...this.pending.filter((w) => !replaced.has(slotKey(w))), ...writes];
-    if (this.options.durability !== "exit") await this.writePending(writes);
-  }
-
-  private async writePending(writes: PendingWrite[]): Promise<void> {
-    if (this.stored instanceof Promise) await this.stored; // the checkpoint they belong to must exist first
-    await this.checkpointer.putPendingWrites(
-      {
-        threadId: this.options.threadId,
-        namespace: this.options.namespace,
-        checkpointId: this.checkpointId!,
-      },
-      writes,
-    );
-  }
 }
 
 function runtimeOf(checkpointer: Checkpointer, options: RunOptions): TaskRuntime {
   return {
     checkpointer,
+    persistent: options.persistent,
     recursionLimit: options.recursionLimit,
     durability: options.durability,
     emit: options.emit,

@@ -1,8 +1,9 @@
 import type { ChannelWrite, Checkpointer } from "@waypoint/checkpoint";
 import { Command } from "../constants.js";
 import type { GraphSpec, NodeContext } from "../graph/graph-spec.js";
-import { GraphInterrupt, currentTaskScope } from "./interrupt.js";
+import { GraphInterrupt, currentTaskScope, type Interrupt, type TaskScope } from "./interrupt.js";
 import { RunLoop, Seed } from "./run-loop.js";
+import type { StreamEvent, StreamMode } from "./stream-events.js";
 import { SubgraphOutput } from "./subgraph-output.js";
 
 /**
@@ -19,10 +20,11 @@ export async function runSubgraph(
 ): Promise<SubgraphOutput> {
   const scope = currentTaskScope();
   if (scope === undefined) throw new Error("a subgraph node ran outside a graph");
-  const { checkpointer, recursionLimit, durability, emit, modes } = scope.runtime;
+  const { checkpointer, persistent, recursionLimit, durability, emit, modes } = scope.runtime;
   const namespace = `${context.namespace === "" ? "" : `${context.namespace}|`}${context.node}:${context.taskId}`;
   const loop = await RunLoop.open(spec, checkpointer, {
     threadId: context.threadId,
+    persistent,
     namespace,
     recursionLimit,
     durability,
@@ -31,28 +33,67 @@ export async function runSubgraph(
     emit: (event) => emit({ ...event, namespace: event.namespace ?? namespace }),
     modes,
   });
-  let input: unknown;
-  if (!loop.started) {
-    input = new Seed(
+  const seed = () =>
+    new Seed(
       Object.fromEntries(
         spec.stateKeys.filter((key) => key in parentState).map((key) => [key, parentState[key]]),
       ),
     );
-  } else {
-    // Answers the parent received for this subgraph's interrupts, if any.
-    const answers = Object.fromEntries(
-      loop
-        .openInterrupts()
-        .filter((i) => Object.hasOwn(scope.resumeValues, i.id))
-        .map((i) => [i.id, scope.resumeValues[i.id]]),
-    );
-    input = Object.keys(answers).length > 0 ? new Command({ resume: answers }) : null;
-  }
-  const result = await loop.run(input);
+  const result = await loop.run(loop.started ? continuation(loop, scope) : seed());
   if (result.interrupts.length > 0) throw new GraphInterrupt(result.interrupts);
   return new SubgraphOutput(
     await writesSinceInput(checkpointer, context.threadId, namespace, spec.stateKeys),
   );
+}
+
+/** How a started subgraph goes on: with the answers the parent got for its interrupts, or from where it is. */
+function continuation(loop: RunLoop, scope: TaskScope): Command | null {
+  const answers = Object.fromEntries(
+    loop
+      .openInterrupts()
+      .filter((i) => Object.hasOwn(scope.resumeValues, i.id))
+      .map((i) => [i.id, scope.resumeValues[i.id]]),
+  );
+  return Object.keys(answers).length > 0 ? new Command({ resume: answers }) : null;
+}
+
+/**
+ * `await graph.invoke(input)` called inside a running node, on a graph
+ * compiled without a checkpointer of its own (LangGraph's way to call a
+ * subgraph from a node): it runs in the node's namespace with the parent's
+ * checkpointer, as a subgraph node does. Its interrupts pause the parent;
+ * when the parent's node runs again, the same call goes on from the
+ * subgraph's last checkpoint (a finished one returns its final state).
+ * The n-th such call of a task has a namespace of its own.
+ */
+export async function invokeNested(
+  spec: GraphSpec,
+  statics: { interruptBefore: ReadonlySet<string>; interruptAfter: ReadonlySet<string> },
+  input: unknown,
+  scope: TaskScope,
+  local: { emit: (event: StreamEvent) => void; modes: ReadonlySet<StreamMode> },
+): Promise<{ values: Record<string, unknown>; interrupts: readonly Interrupt[] }> {
+  const { checkpointer, persistent, recursionLimit, durability, emit, modes } = scope.runtime;
+  const call = scope.subgraphCalls;
+  scope.subgraphCalls += 1;
+  const namespace = `${scope.namespace === "" ? "" : `${scope.namespace}|`}${scope.node}:${scope.taskId}${call === 0 ? "" : `:${call}`}`;
+  const loop = await RunLoop.open(spec, checkpointer, {
+    threadId: scope.threadId,
+    persistent,
+    namespace,
+    recursionLimit,
+    durability,
+    signal: scope.signal,
+    ...statics,
+    emit: (event) => {
+      local.emit(event);
+      emit({ ...event, namespace: event.namespace ?? namespace });
+    },
+    modes: new Set([...modes, ...local.modes]),
+  });
+  const result = await loop.run(loop.started ? continuation(loop, scope) : input);
+  if (result.interrupts.length > 0) throw new GraphInterrupt(result.interrupts);
+  return result;
 }
 
 /** The state writes of every checkpoint after the subgraph's input, oldest first. */

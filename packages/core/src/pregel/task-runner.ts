@@ -1,11 +1,13 @@
 import type { PlannedTask } from "@waypoint/checkpoint";
 import { NodeTimeoutError, NonDeterminismError, TerminalError } from "../errors.js";
 import { faultPoint } from "../faults.js";
-import type { EffectInfo, NodeContext, NodeSpec, RetryPolicy } from "../graph/graph-spec.js";
+import type { EffectInfo, NodeContext, NodeSpec } from "../graph/graph-spec.js";
+import { backoff, resolveRetryPolicy, shouldRetry } from "./retry-policy.js";
 import type { TaskJournal } from "./task-journal.js";
 import { taskId } from "./task-id.js";
 import {
   GraphInterrupt,
+  currentTaskScope,
   interrupt,
   runInTaskScope,
   type Interrupt,
@@ -39,8 +41,8 @@ export interface TaskRunOptions {
 /** Runs one task with its node's retry policy and timeout. Never throws. */
 export async function runTask(options: TaskRunOptions): Promise<TaskOutcome> {
   const partials = new PartialSaver(options.journal);
-  const policy = options.node.retry ?? {};
-  const maxAttempts = policy.maxAttempts ?? 1;
+  const policy = resolveRetryPolicy(options.node.retry);
+  const maxAttempts = policy.maxAttempts;
   try {
     for (let attempt = 1; ; attempt += 1) {
       try {
@@ -131,12 +133,15 @@ function callNode(
   const call = () => options.node.run(options.input as never, context);
   return runInTaskScope(
     {
+      threadId: options.threadId,
       taskId: options.task.id,
       node: options.node.name,
       namespace: options.namespace,
       resumeValues: options.resumeValues,
       runtime: options.runtime,
+      signal,
       calls: 0,
+      subgraphCalls: 0,
     },
     deferred ? () => Promise.resolve().then(call) : call,
   );
@@ -170,6 +175,10 @@ function effects(
         data: { effect: name, recorded: recorded.error },
       });
     }
+    // An effect whose recorded TerminalError was cleared for a retry gets a key
+    // of its own per retry: the outside system must not answer it from the
+    // failed call's cache.
+    const retries = journal.retries(index);
     const idempotencyKey = taskId([
       options.threadId,
       options.namespace,
@@ -178,6 +187,7 @@ function effects(
       "effect",
       name,
       index,
+      ...(retries > 0 ? ["retry", retries] : []),
     ]);
     // An effect's key names the checkpoint its task was planned in: with
     // durability "async", wait until that checkpoint is stored, so a crash
@@ -186,14 +196,27 @@ function effects(
     await faultPoint("before-effect");
     let result: T;
     try {
-      result = await fn({ idempotencyKey, attempt, signal });
+      // In a scope of its own, so that an interrupt() inside the effect (a
+      // tool asking for approval) has an id that does not depend on the
+      // order in which parallel effects reach it.
+      const scope = currentTaskScope();
+      const call = () => fn({ idempotencyKey, attempt, signal });
+      result = await (scope === undefined
+        ? call()
+        : runInTaskScope({ ...scope, idBase: taskId([task.id, "effect", index]), calls: 0 }, call));
     } catch (error) {
       // A TerminalError is an outcome: record it, so a replay fails the same way without calling fn.
       if (error instanceof TerminalError) await journal.recordFailure(name, index, error);
       throw error;
     }
     await faultPoint("after-effect-before-record");
-    await journal.recordEffect({ name, index, ok: true, result });
+    await journal.recordEffect({
+      name,
+      index,
+      ok: true,
+      result,
+      ...(retries > 0 ? { retries } : {}),
+    });
     await faultPoint("after-record");
     return result;
   };
@@ -237,17 +260,6 @@ class PartialSaver {
     this.latest = undefined;
     return this.saving;
   }
-}
-
-function shouldRetry(policy: RetryPolicy, error: unknown): boolean {
-  if (error instanceof TerminalError) return false;
-  return policy.retryOn ? policy.retryOn(error) : true;
-}
-
-function backoff(policy: RetryPolicy, attempt: number): number {
-  const base = (policy.initialIntervalMs ?? 500) * (policy.backoffFactor ?? 2) ** (attempt - 1);
-  const capped = Math.min(base, policy.maxIntervalMs ?? 30_000);
-  return policy.jitter === false ? capped : capped * (0.5 + Math.random() / 2);
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -1,0 +1,394 @@
+import {
+  InvalidArgumentError,
+  ThreadNotFoundError,
+  newCheckpointId,
+  type ChannelWrite,
+  type Checkpointer,
+  type CheckpointHeader,
+  type CheckpointMetadata,
+  type LoadedCheckpoint,
+  type PendingWrite,
+  type PlannedTask,
+} from "@waypoint/checkpoint";
+import { COPY, END, START } from "../constants.js";
+import type { GraphSpec } from "../graph/graph-spec.js";
+import { faultPoint, faultsArmed } from "../faults.js";
+import { ChannelSet } from "./channel-set.js";
+import { carriedPending, finishedWrites, supersededBy } from "./edits.js";
+import { directWrites, writesOf } from "./node-writes.js";
+import { plan } from "./planner.js";
+import { carried, slotKey } from "./run-helpers.js";
+import type { StreamEvent, StreamMode } from "./stream-events.js";
+
+/**
+ * - `sync` (default): a superstep ends when its checkpoint is durable.
+ * - `async`: the checkpoint is written while the next superstep runs.
+ * - `exit`: one checkpoint when the run stops (finished, interrupted or failed).
+ */
+export type Durability = "sync" | "async" | "exit";
+
+export interface RunOptions {
+  readonly threadId: string;
+  /** False for a root graph compiled without a checkpointer: it cannot pause. */
+  readonly persistent: boolean;
+  readonly namespace: string;
+  readonly recursionLimit: number;
+  readonly durability: Durability;
+  readonly signal: AbortSignal;
+  /** Stops at the next superstep boundary without aborting running nodes. */
+  readonly stop?: AbortSignal;
+  /** Added to every checkpoint's metadata. */
+  readonly metadata?: CheckpointMetadata;
+  /** Time travel: continue from this checkpoint (a fork) instead of the head. */
+  readonly checkpointId?: string;
+  readonly interruptBefore: ReadonlySet<string>;
+  readonly interruptAfter: ReadonlySet<string>;
+  readonly emit: (event: StreamEvent) => void;
+  /** The stream modes someone listens to; events of other modes are never built. */
+  readonly modes: ReadonlySet<StreamMode>;
+}
+
+/** One edit of `updateState` / `bulkUpdateState`: `values` as if `asNode` had returned them. */
+export interface StateUpdate {
+  readonly values: unknown;
+  /** A node, START, END, or COPY; none for a plain edit that keeps the planned tasks. */
+  readonly asNode?: string;
+}
+
+interface CommitOptions {
+  /** Tasks planned before an edit that stay planned, beside what the planner adds. */
+  readonly carry?: readonly PlannedTask[];
+  /** Carried tasks keep their ids and progress (an edit at the head), rather than new ones (a branch). */
+  readonly keepIds?: boolean;
+  /** Pending writes the new checkpoint is born with, stored atomically with it. */
+  readonly pendingWrites?: PendingWrite[];
+  readonly forceSnapshot?: boolean;
+  /** False for a fork: the state is copied as it is, and nothing is planned anew. */
+  readonly apply?: boolean;
+}
+
+/**
+ * A thread as one run holds it: its channels, its plan and pending writes,
+ * and the checkpoints it writes (`commit`), including the edits of
+ * updateState (`update`) and forks. The run loop builds on it.
+ */
+export abstract class ThreadWriter {
+  protected readonly channels: ChannelSet;
+  /** The current checkpoint (written or, with "exit", still in memory). */
+  protected checkpointId: string | null;
+  protected step: number;
+  protected versions: Record<string, number>;
+  protected versionsSeen: Record<string, Record<string, number>>;
+  protected next: readonly PlannedTask[];
+  protected pending: PendingWrite[];
+  protected inputStep: number;
+  /**
+   * The last checkpoint stored (the parent of the next one): its header, or
+   * with "async" the put still under way. Kept as a plain value when known, so
+   * that a "sync" put does not wait on an already settled promise.
+   */
+  protected stored: CheckpointHeader | null | Promise<CheckpointHeader | null>;
+  protected storedId: string | null;
+  protected unsavedWrites: ChannelWrite[] = [];
+  /** Whether this run's input checkpoint is saved (a conflict before it is safe to retry). */
+  protected inputSaved = false;
+  protected unsavedMetadata: CheckpointMetadata | null = null;
+  /**
+   * Loaded from an older checkpoint than the head (time travel): whatever
+   * runs from it starts a branch of its own, and its pending writes belong
+   * to the old branch.
+   */
+  protected branch: boolean;
+
+  protected constructor(
+    protected readonly spec: GraphSpec,
+    protected readonly checkpointer: Checkpointer,
+    protected options: RunOptions,
+    loaded: LoadedCheckpoint | undefined,
+    headId: string | null,
+  ) {
+    const checkpoint = loaded?.checkpoint;
+    this.channels = ChannelSet.fromLoaded(spec.channels, spec.stateKeys, loaded);
+    this.checkpointId = checkpoint?.id ?? null;
+    this.step = checkpoint?.step ?? -2;
+    this.versions = { ...checkpoint?.channelVersions };
+    this.versionsSeen = { ...checkpoint?.versionsSeen };
+    this.next = checkpoint?.next ?? [];
+    // The head's own id is the head; any other is a branch, whose tasks run
+    // afresh: the old checkpoint's pending writes belong to the old branch.
+    this.branch =
+      checkpoint !== undefined && options.checkpointId !== undefined && checkpoint.id !== headId;
+    this.pending = this.branch ? [] : [...(loaded?.pendingWrites ?? [])];
+    this.inputStep = Number(checkpoint?.metadata.inputStep ?? checkpoint?.step ?? -1);
+    this.stored = checkpoint ?? null;
+    this.storedId = headId;
+  }
+
+  /** Writes to untracked channels are applied but never stored. */
+  protected persisted(writes: ChannelWrite[]): ChannelWrite[] {
+    return this.spec.untracked.size === 0
+      ? writes
+      : writes.filter((w) => !this.spec.untracked.has(w.channel));
+  }
+
+  protected wants(mode: StreamMode): boolean {
+    return this.options.modes.has(mode);
+  }
+
+  protected emit(event: () => StreamEvent): void {
+    this.options.emit(event());
+  }
+
+  /**
+   * updateState / bulkUpdateState: one superstep of edits, one new checkpoint.
+   * - Without `asNode`, a plain edit of the state: the superstep in progress
+   *   stays as it was (finished tasks' work, pending interrupts, recorded
+   *   effects), and a pause before a node is approved.
+   * - With `asNode` (a node, START or END), as if those nodes had returned
+   *   the values: finished tasks' work is kept, and their edges with the
+   *   nodes' edges alone decide what runs next. END plans nothing.
+   * - `asNode: COPY`: a fork of the checkpoint (see `fork`).
+   * From an older checkpoint, the edit starts a branch. Returns the new
+   * checkpoint's id.
+   */
+  async update(updates: readonly StateUpdate[]): Promise<string> {
+    try {
+      const [first] = updates;
+      if (first === undefined)
+        throw new InvalidArgumentError("updates", "give at least one { values, asNode }");
+      if (updates.some((u) => u.asNode === COPY)) {
+        if (updates.length > 1 || (first.values !== null && first.values !== undefined))
+          throw new InvalidArgumentError(
+            "asNode",
+            "COPY forks a checkpoint as it is: it takes no values and no other update",
+          );
+        if (this.checkpointId === null) throw new ThreadNotFoundError(this.options.threadId);
+        await this.fork();
+      } else if (first.asNode === undefined && updates.length === 1) {
+        await this.edit(
+          directWrites(this.spec, "__update__", "__update__", first.values),
+          "update",
+        );
+      } else {
+        await this.replan(updates);
+      }
+      return this.checkpointId!;
+    } finally {
+      await this.flush();
+    }
+  }
+
+  /** Edits as nodes: their edges, and those of tasks that already finished, decide what runs next. */
+  protected async replan(updates: readonly StateUpdate[]): Promise<void> {
+    const known = [...this.spec.nodes.keys()];
+    const writes: ChannelWrite[] = [];
+    for (const { values, asNode } of updates) {
+      if (asNode === undefined)
+        throw new InvalidArgumentError(
+          "asNode",
+          "every update of a superstep with several updates needs asNode",
+        );
+      if (asNode !== START && asNode !== END && !this.spec.nodes.has(asNode))
+        throw new InvalidArgumentError(
+          "asNode",
+          `"${asNode}" is not a node of this graph (nodes: ${known.join(", ")}; or START, END, COPY)`,
+          { asNode },
+        );
+      writes.push(...(await writesOf(this.spec, this.channels, "__update__", asNode, values)));
+    }
+    // Work that finished in the superstep the edit interrupts is kept, unless the edit replaces it.
+    const superseded = supersededBy(this.spec, writes);
+    // With END alone, nothing runs next: not even what finished tasks' edges would plan.
+    const ending = updates.every((u) => u.asNode === END);
+    const finished = this.branch
+      ? []
+      : finishedWrites(this.next, this.pending).filter(
+          (w) => !superseded.has(w.channel) && (!ending || this.spec.stateKeys.includes(w.channel)),
+        );
+    await this.commit([...finished, ...writes], "update");
+  }
+
+  /**
+   * Applies `writes` in a new checkpoint that keeps the planned tasks: at
+   * the head with their ids and saved progress (so nothing finished or
+   * recorded runs again, and pending interrupts stay answerable); on a
+   * branch with new ids, to run afresh.
+   */
+  protected async edit(writes: ChannelWrite[], source: "input" | "update"): Promise<void> {
+    if (this.branch || this.checkpointId === null) {
+      await this.commit(writes, source, { carry: this.next });
+      return;
+    }
+    const pendingWrites = carriedPending(
+      this.next,
+      this.pending,
+      this.checkpointId,
+      supersededBy(this.spec, writes),
+    );
+    await this.commit(writes, source, { carry: this.next, keepIds: true, pendingWrites });
+  }
+
+  /**
+   * A branch of its own from the loaded checkpoint (time travel, or
+   * `asNode: COPY`): a new head with the same state and plan, whose tasks get
+   * new ids, so they run afresh with idempotency keys of their own.
+   */
+  protected async fork(): Promise<void> {
+    await this.commit([], "fork", { carry: this.next, apply: false, forceSnapshot: true });
+  }
+
+  /** Applies the writes, plans the next superstep, and saves one checkpoint. */
+  protected async commit(
+    writes: ChannelWrite[],
+    source: "input" | "loop" | "update" | "fork",
+    options: CommitOptions = {},
+  ): Promise<void> {
+    const apply = options.apply !== false;
+    if (apply) {
+      // Node names are looked up only for an error message, so no map is built per commit.
+      const nodeOf = (id: string) => this.next.find((task) => task.id === id)?.node ?? id;
+      for (const name of this.channels.apply(writes, nodeOf)) {
+        this.versions[name] = (this.versions[name] ?? 0) + 1;
+      }
+    }
+    const id = newCheckpointId(this.checkpointId ?? this.storedId);
+    const planned = apply
+      ? plan({
+          nodes: this.spec.plannerNodes,
+          channels: this.channels.channels,
+          versions: this.versions,
+          versionsSeen: this.versionsSeen,
+          threadId: this.options.threadId,
+          namespace: this.options.namespace,
+          checkpointId: id,
+        })
+      : { tasks: [], versionsSeen: this.versionsSeen };
+    this.step += 1;
+    if (source === "input") this.inputStep = this.step;
+    // A fork copies a checkpoint: it is no superstep, and does not count towards the limit.
+    if (source === "fork") this.inputStep += 1;
+    this.checkpointId = id;
+    this.versionsSeen = planned.versionsSeen;
+    const carry = options.carry ?? [];
+    this.next =
+      carry.length === 0
+        ? planned.tasks
+        : options.keepIds === true
+          ? [
+              // A node already planned keeps its task (and its progress) rather than run twice.
+              ...planned.tasks.filter(
+                (p) =>
+                  p.send !== undefined ||
+                  !carry.some((c) => c.node === p.node && c.send === undefined),
+              ),
+              ...carry,
+            ]
+          : [...planned.tasks, ...carried(carry, planned.tasks, id, this.options)];
+    this.pending = options.pendingWrites ?? [];
+    this.branch = false;
+    if (faultsArmed()) await faultPoint("before-commit");
+    const metadata = {
+      ...this.options.metadata,
+      source,
+      step: this.step,
+      inputStep: this.inputStep,
+    };
+    if (this.options.durability === "exit") {
+      this.unsavedWrites = this.persisted(writes);
+      this.unsavedMetadata = metadata;
+    } else {
+      await this.putCheckpoint(
+        this.persisted(writes),
+        metadata,
+        options.forceSnapshot === true,
+        this.pending,
+      );
+    }
+    if (faultsArmed()) await faultPoint("after-commit");
+    this.emitValues();
+  }
+
+  protected emitValues(): void {
+    if (this.wants("values")) this.emit(() => ({ mode: "values", data: this.channels.values() }));
+  }
+
+  protected async putCheckpoint(
+    writes: ChannelWrite[],
+    metadata: CheckpointMetadata,
+    forceSnapshot: boolean,
+    pendingWrites: readonly PendingWrite[] = [],
+  ) {
+    // The next put needs its parent's header (its chain), which the previous put returns.
+    const parent = this.stored instanceof Promise ? await this.stored : this.stored;
+    const header = this.checkpointer.put({
+      checkpoint: {
+        threadId: this.options.threadId,
+        namespace: this.options.namespace,
+        id: this.checkpointId!,
+        step: this.step,
+        channelVersions: { ...this.versions },
+        versionsSeen: this.versionsSeen,
+        next: this.next,
+        writes,
+        metadata,
+      },
+      parent,
+      expectedHeadId: this.storedId,
+      snapshot: () => this.channels.snapshot(),
+      forceSnapshot,
+      ...(pendingWrites.length > 0 ? { pendingWrites } : {}),
+    });
+    this.storedId = this.checkpointId;
+    if (this.options.durability === "sync") {
+      // A put that fails leaves `stored` as it was; the error ends the run.
+      this.stored = this.saved(await header);
+      return;
+    }
+    this.stored = header.then((saved) => this.saved(saved));
+  }
+
+  protected saved(header: CheckpointHeader): CheckpointHeader {
+    if (this.wants("checkpoints")) this.emit(() => ({ mode: "checkpoints", data: header }));
+    return header;
+  }
+
+  /** Waits for writes in flight; with "exit", writes the one checkpoint and its pending writes. */
+  protected async flush(): Promise<void> {
+    if (this.unsavedMetadata !== null) {
+      const metadata = this.unsavedMetadata;
+      this.unsavedMetadata = null;
+      await this.putCheckpoint(this.unsavedWrites, metadata, true);
+    }
+    if (this.stored instanceof Promise) await this.stored;
+    if (this.options.durability === "exit" && this.pending.length > 0)
+      await this.writePending(this.pending);
+  }
+
+  /** The state with writes not yet committed applied (as they will be), or as it is if they conflict. */
+  protected valuesWith(writes: readonly ChannelWrite[]): Record<string, unknown> {
+    try {
+      return this.channels.valuesWith(writes);
+    } catch {
+      return this.channels.values();
+    }
+  }
+
+  protected async savePending(writes: PendingWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    const replaced = new Set(writes.map(slotKey));
+    this.pending = [...this.pending.filter((w) => !replaced.has(slotKey(w))), ...writes];
+    if (this.options.durability !== "exit") await this.writePending(writes);
+  }
+
+  protected async writePending(writes: PendingWrite[]): Promise<void> {
+    if (this.stored instanceof Promise) await this.stored; // the checkpoint they belong to must exist first
+    await this.checkpointer.putPendingWrites(
+      {
+        threadId: this.options.threadId,
+        namespace: this.options.namespace,
+        checkpointId: this.checkpointId!,
+      },
+      writes,
+    );
+  }
+}
