@@ -1,6 +1,7 @@
 import { createServer } from "node:http";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { STORES } from "./support/stores.js";
 import {
   END,
   NodeTimeoutError,
@@ -246,5 +247,32 @@ describe("the default retry policy", () => {
     );
     await expect(graph.invoke({}, { signal: controller.signal })).rejects.toThrow();
     expect(calls).toBe(1);
+  });
+});
+
+describe.each(STORES)("retry defaults on a saved thread ($name)", (store) => {
+  it("retry: {} tries a 503 three times and a 404 once, then keeps the failure in the thread", async () => {
+    for (const [status, expected] of [
+      [503, 3],
+      [404, 1],
+    ] as const) {
+      let calls = 0;
+      const graph = new StateGraph(State)
+        .addNode(
+          "work",
+          () => {
+            calls += 1;
+            throw Object.assign(new Error(`HTTP ${status}`), { status });
+          },
+          { retry: { initialIntervalMs: 1 } },
+        )
+        .addEdge(START, "work")
+        .addEdge("work", END)
+        .compile({ checkpointer: store.create() });
+      await expect(graph.invoke({}, { threadId: `t${status}` })).rejects.toThrow(`HTTP ${status}`);
+      expect(calls).toBe(expected);
+      const state = await graph.getState(`t${status}`);
+      expect(state?.tasks[0]?.error?.message).toBe(`HTTP ${status}`);
+    }
   });
 });
