@@ -9,17 +9,13 @@ import {
   defineState,
   interrupt,
   lastValue,
-  reducer,
 } from "@waypoint/core";
-import { DedupSink, STORES } from "./support/stores.js";
+import { appendLog, DedupSink, STORES } from "./support/stores.js";
 
 const State = defineState({
   note: lastValue<string>(),
   calls: lastValue<string[]>(),
-  log: reducer(
-    (lines: string[], line: string) => [...lines, line],
-    () => [] as string[],
-  ),
+  log: appendLog(),
 });
 
 describe.each(STORES)("updateState on $name", (store) => {

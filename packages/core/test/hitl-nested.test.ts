@@ -8,16 +8,12 @@ import {
   defineState,
   interrupt,
   lastValue,
-  reducer,
 } from "@waypoint/core";
-import { DedupSink, STORES } from "./support/stores.js";
+import { appendLog, DedupSink, STORES } from "./support/stores.js";
 
 const State = defineState({
   note: lastValue<string>(),
-  log: reducer(
-    (lines: string[], line: string) => [...lines, line],
-    () => [] as string[],
-  ),
+  log: appendLog(),
 });
 
 describe.each(STORES)("a subgraph invoked from a node on $name", (store) => {

@@ -7,17 +7,13 @@ import {
   defineState,
   interrupt,
   lastValue,
-  reducer,
   type TaskEvent,
 } from "@waypoint/core";
-import { STORES, collect } from "./support/stores.js";
+import { appendLog, STORES, collect } from "./support/stores.js";
 
 const State = defineState({
   note: lastValue<string>(),
-  log: reducer(
-    (lines: string[], line: string) => [...lines, line],
-    () => [] as string[],
-  ),
+  log: appendLog(),
 });
 
 describe.each(STORES)("streaming a pause on $name", (store) => {

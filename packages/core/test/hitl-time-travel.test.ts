@@ -1,23 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  Command,
-  END,
-  START,
-  StateGraph,
-  defineState,
-  interrupt,
-  lastValue,
-  reducer,
-} from "@waypoint/core";
+import { Command, END, START, StateGraph, defineState, interrupt, lastValue } from "@waypoint/core";
 import { armFault, disarmFaults } from "@waypoint/core/testing";
-import { DedupSink, STORES } from "./support/stores.js";
+import { appendLog, DedupSink, STORES } from "./support/stores.js";
 
 const State = defineState({
   note: lastValue<string>(),
-  log: reducer(
-    (lines: string[], line: string) => [...lines, line],
-    () => [] as string[],
-  ),
+  log: appendLog(),
 });
 
 afterEach(() => disarmFaults());

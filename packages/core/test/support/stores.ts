@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll } from "vitest";
 import { MemoryCheckpointer, type Checkpointer } from "@waypoint/checkpoint";
 import { SqliteCheckpointer } from "@waypoint/checkpoint-sqlite";
+import { reducer } from "@waypoint/core";
 
 /** The two stores the human-in-the-loop tests run on: memory, and SQLite on a file (no server needed). */
 export interface StoreKind {
@@ -58,3 +59,10 @@ export async function collect<T>(events: AsyncIterable<T>): Promise<T[]> {
   for await (const item of events) items.push(item);
   return items;
 }
+
+/** The state key most tests log to: a list that each write appends a line to. */
+export const appendLog = () =>
+  reducer(
+    (lines: string[], line: string) => [...lines, line],
+    () => [] as string[],
+  );
