@@ -9,6 +9,7 @@ import {
   type LoadedCheckpoint,
   type PendingWrite,
   type PlannedTask,
+  type PutRequest,
 } from "@waypoint/checkpoint";
 import { COPY, END, START } from "../constants.js";
 import type { GraphSpec } from "../graph/graph-spec.js";
@@ -66,6 +67,9 @@ interface CommitOptions {
   /** False for a fork: the state is copied as it is, and nothing is planned anew. */
   readonly apply?: boolean;
 }
+
+/** A superstep's commit: nothing carried, nothing pending. Shared, so that it costs no object. */
+const PLAIN_COMMIT: CommitOptions = Object.freeze({});
 
 /**
  * A thread as one run holds it: its channels, its plan and pending writes,
@@ -241,7 +245,7 @@ export abstract class ThreadWriter {
   protected async commit(
     writes: ChannelWrite[],
     source: "input" | "loop" | "update" | "fork",
-    options: CommitOptions = {},
+    options: CommitOptions = PLAIN_COMMIT,
   ): Promise<void> {
     const apply = options.apply !== false;
     if (apply) {
@@ -269,9 +273,9 @@ export abstract class ThreadWriter {
     if (source === "fork") this.inputStep += 1;
     this.checkpointId = id;
     this.versionsSeen = planned.versionsSeen;
-    const carry = options.carry ?? [];
+    const carry = options.carry;
     this.next =
-      carry.length === 0
+      carry === undefined || carry.length === 0
         ? planned.tasks
         : options.keepIds === true
           ? [
@@ -320,7 +324,7 @@ export abstract class ThreadWriter {
   ) {
     // The next put needs its parent's header (its chain), which the previous put returns.
     const parent = this.stored instanceof Promise ? await this.stored : this.stored;
-    const header = this.checkpointer.put({
+    const request: PutRequest = {
       checkpoint: {
         threadId: this.options.threadId,
         namespace: this.options.namespace,
@@ -336,8 +340,11 @@ export abstract class ThreadWriter {
       expectedHeadId: this.storedId,
       snapshot: () => this.channels.snapshot(),
       forceSnapshot,
-      ...(pendingWrites.length > 0 ? { pendingWrites } : {}),
-    });
+    };
+    // Most puts carry no pending writes: no copy of the request for them.
+    const header = this.checkpointer.put(
+      pendingWrites.length === 0 ? request : { ...request, pendingWrites },
+    );
     this.storedId = this.checkpointId;
     if (this.options.durability === "sync") {
       // A put that fails leaves `stored` as it was; the error ends the run.
