@@ -36,6 +36,9 @@ import { ThreadWriter, type RunOptions } from "./thread-writer.js";
 
 export type { Durability, RunOptions, StateUpdate } from "./thread-writer.js";
 
+/** How long a run may keep the event loop between two supersteps (see `loop`). */
+const YIELD_EVERY_MS = 5;
+
 /** Marks a subgraph's first input: values to take as they are, not as updates. */
 export class Seed {
   constructor(readonly values: Readonly<Record<string, unknown>>) {}
@@ -195,11 +198,21 @@ export class RunLoop extends ThreadWriter {
   }
 
   private async loop(): Promise<RunResult> {
-    while (
-      this.next.length > 0 &&
-      !this.options.signal.aborted &&
-      this.options.stop?.aborted !== true
-    ) {
+    let slice = performance.now();
+    for (;;) {
+      // A run whose nodes and store never wait on I/O (memory, SQLite) would
+      // hold the event loop for its whole length: timers, a worker's
+      // heartbeats and cancellation would wait. Give way every few ms of work.
+      if (performance.now() - slice >= YIELD_EVERY_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        slice = performance.now();
+      }
+      if (
+        this.next.length === 0 ||
+        this.options.signal.aborted ||
+        this.options.stop?.aborted === true
+      )
+        break;
       if (this.step - this.inputStep >= this.options.recursionLimit) {
         throw new RecursionLimitError(this.options.recursionLimit, this.options.threadId);
       }
