@@ -165,7 +165,10 @@ export function describeReport(report: ChaosReport): string {
 }
 
 /** Each (thread, step) applied exactly once: one key per step, none missing, none extra. */
-function checkEffects(threads: readonly string[], applied: ReadonlyMap<string, string>): string[] {
+export function checkEffects(
+  threads: readonly string[],
+  applied: ReadonlyMap<string, string>,
+): string[] {
   const keysPerStep = new Map<string, number>();
   for (const entry of applied.values()) keysPerStep.set(entry, (keysPerStep.get(entry) ?? 0) + 1);
   const errors: string[] = [];
@@ -186,7 +189,7 @@ function checkEffects(threads: readonly string[], applied: ReadonlyMap<string, s
  * one, and the oldest has none (a fork would leave two checkpoints on one
  * parent). The final state logs steps 1..10 once each.
  */
-async function checkThreads(
+export async function checkThreads(
   checkpointer: Checkpointer,
   threads: readonly string[],
 ): Promise<{ forked: string[]; wrong: string[] }> {
@@ -206,6 +209,6 @@ async function checkThreads(
   return { forked, wrong };
 }
 
-function uniform(min: number, max: number): number {
+export function uniform(min: number, max: number): number {
   return min + Math.random() * (max - min);
 }
