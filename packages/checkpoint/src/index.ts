@@ -13,6 +13,8 @@ export {
   type PlannedTask,
 } from "./checkpoint.js";
 export { newCheckpointId } from "./checkpoint-id.js";
+/** The identity rule every backend applies (docs/limits.md). */
+export { MAX_ID_LENGTH, isId as isValidId } from "./internal/arguments.js";
 export type {
   Checkpointer,
   CheckpointerOptions,

@@ -8,9 +8,10 @@ import {
 import type { PutRequest } from "./checkpointer.js";
 import { newCheckpointId } from "./checkpoint-id.js";
 import { InvalidArgumentError, UnserializableValueError } from "./errors.js";
-import { assertId, assertInteger, resolveNamespace } from "./internal/arguments.js";
-import { encodeHeader, isId } from "./internal/header-codec.js";
+import { assertId, assertInteger, isId, resolveNamespace } from "./internal/arguments.js";
+import { encodeHeader } from "./internal/header-codec.js";
 import { MAX_DEPTH, formatKey, isForbiddenKey, isPlainJson } from "./internal/value-check.js";
+import { assertStorableMetadata } from "./internal/metadata-text.js";
 import { valueTuple } from "./internal/value-tuple.js";
 import type { PendingWrite } from "./pending-writes.js";
 import type { EncodedCheckpoint, EncodedPendingWrite } from "./record.js";
@@ -160,6 +161,7 @@ function encodeSnapshot(values: ChannelValues, serializer: Serializer): string {
   for (const [channel, value] of Object.entries(values)) {
     if (isForbiddenKey(channel))
       throw new InvalidArgumentError("snapshot()", `reserved channel name "${channel}"`);
+    if (!isId(channel)) assertId(channel, "snapshot() channel name");
     tuples.push([
       channel,
       ...valueTuple(serializer.toJSON(value, `channel "${channel}"`, channel)),
@@ -174,7 +176,9 @@ function encodeMetadata(metadata: CheckpointMetadata): string {
   }
   // The walk that names the offending path runs only when the quick one fails.
   if (!isPlainJson(metadata)) checkJson(metadata, "metadata");
-  return JSON.stringify(metadata);
+  const text = JSON.stringify(metadata);
+  assertStorableMetadata(metadata, text, "metadata");
+  return text;
 }
 
 /**

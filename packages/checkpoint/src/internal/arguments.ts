@@ -1,9 +1,16 @@
 import type { CheckpointAddress } from "../checkpoint.js";
 import { InvalidArgumentError } from "../errors.js";
 
-const MAX_ID_LENGTH = 512;
+/** In UTF-16 code units (`string.length`), as documented in docs/limits.md. */
+export const MAX_ID_LENGTH = 512;
 
-/** Thread ids, namespaces, checkpoint and task ids: non-empty text without NUL. */
+/**
+ * The one identity rule of every backend: thread ids, namespaces, checkpoint,
+ * task and run ids, channel and node names and metadata keys are non-empty
+ * text of at most MAX_ID_LENGTH code units, without NUL, and well-formed
+ * Unicode. A lone surrogate cannot be stored as itself: PostgreSQL and Redis
+ * replace it with U+FFFD (so two ids would meet) and SQLite cannot read it back.
+ */
 export function assertId(value: unknown, argument: string): asserts value is string {
   if (typeof value !== "string" || value.length === 0) {
     throw new InvalidArgumentError(argument, `expected a non-empty string, got ${describe(value)}`);
@@ -11,8 +18,33 @@ export function assertId(value: unknown, argument: string): asserts value is str
   if (value.length > MAX_ID_LENGTH) {
     throw new InvalidArgumentError(argument, `longer than ${MAX_ID_LENGTH} characters`);
   }
+  assertStorableText(value, argument);
+}
+
+/** In `u` mode a surrogate pair is one code point, so only a lone surrogate matches (String#isWellFormed is ES2024). */
+export const LONE_SURROGATE = /\p{Cs}/u;
+
+/** No NUL, no lone surrogate: what every backend can store and give back exactly. */
+export function assertStorableText(value: string, argument: string): void {
   if (value.includes("\u0000"))
     throw new InvalidArgumentError(argument, "contains a NUL character");
+  if (LONE_SURROGATE.test(value)) {
+    throw new InvalidArgumentError(
+      argument,
+      "is not well-formed Unicode (it holds a lone surrogate)",
+    );
+  }
+}
+
+/** The common case of assertId, without building an argument name. */
+export function isId(value: unknown): boolean {
+  return (
+    typeof value === "string" &&
+    value.length > 0 &&
+    value.length <= MAX_ID_LENGTH &&
+    !value.includes("\u0000") &&
+    !LONE_SURROGATE.test(value)
+  );
 }
 
 /** Where pending writes go, checked, with the namespace resolved ("" for the root). */

@@ -1,7 +1,7 @@
 import type { ChannelVersions, PlannedTask } from "../checkpoint.js";
 import { CorruptRecordError, InvalidArgumentError } from "../errors.js";
 import type { Serializer } from "../serializer.js";
-import { assertId, assertInteger } from "./arguments.js";
+import { assertId, assertInteger, isId } from "./arguments.js";
 import { isValueTuple, reviveValue, valueTuple } from "./value-tuple.js";
 import { formatKey, isForbiddenKey } from "./value-check.js";
 
@@ -133,6 +133,7 @@ function quoteName(name: string, argument?: string): string {
     }
     return JSON.stringify(name);
   }
+  if (!isId(name)) assertId(name, argument ?? "checkpoint.next node");
   const quoted = JSON.stringify(name);
   if (quotedNames.size < MAX_QUOTED_NAMES) quotedNames.set(name, quoted);
   return quoted;
@@ -140,16 +141,6 @@ function quoteName(name: string, argument?: string): string {
 
 /** Version maps already checked (frozen in practice: the runtime never changes one after a put). */
 const checkedVersions = new WeakSet<object>();
-
-/** The common case of assertId, without building an argument name. */
-export function isId(value: unknown): boolean {
-  return (
-    typeof value === "string" &&
-    value.length > 0 &&
-    value.length <= 512 &&
-    !value.includes("\u0000")
-  );
-}
 
 /** `node` names the entry of versionsSeen being checked; its path is built only on failure. */
 function checkVersions(versions: ChannelVersions, base: string, node?: string): void {

@@ -12,6 +12,8 @@ import {
   type RunStatus,
 } from "../runs.js";
 import { assertId, resolveLimit } from "./arguments.js";
+import { assertStorableMetadata } from "./metadata-text.js";
+import { isPlainJson } from "./value-check.js";
 
 /**
  * The run rules every backend applies, written once for the backends that
@@ -71,9 +73,8 @@ export interface ResolvedCreate {
 
 export function checkCreateRequest(request: CreateRunRequest): ResolvedCreate {
   assertId(request.threadId, "threadId");
-  if (typeof request.graph !== "string" || request.graph.length === 0) {
-    throw new InvalidArgumentError("graph", "must be a non-empty graph name");
-  }
+  assertId(request.graph, "graph");
+  checkRunMetadata(request.metadata);
   const strategy = request.strategy ?? "enqueue";
   if (!MULTITASK_STRATEGIES.includes(strategy)) {
     throw new InvalidArgumentError(
@@ -86,6 +87,20 @@ export function checkCreateRequest(request: CreateRunRequest): ResolvedCreate {
     throw new InvalidArgumentError("maxAttempts", `must be a positive integer, got ${maxAttempts}`);
   }
   return { threadId: request.threadId, graph: request.graph, strategy, maxAttempts };
+}
+
+/** Run metadata is plain JSON that every backend stores as itself (see metadata-text.ts). */
+function checkRunMetadata(metadata: unknown): void {
+  if (metadata === undefined) return;
+  if (
+    metadata === null ||
+    typeof metadata !== "object" ||
+    Array.isArray(metadata) ||
+    !isPlainJson(metadata)
+  ) {
+    throw new InvalidArgumentError("metadata", "expected a plain JSON object");
+  }
+  assertStorableMetadata(metadata, JSON.stringify(metadata), "metadata");
 }
 
 /** A prune's cutoff (ms since the epoch) and batch size, checked. */

@@ -15,6 +15,7 @@ import { fixturesSpec } from "./specs/fixtures.js";
 import { forksSpec } from "./specs/forks.js";
 import { getSpec } from "./specs/get.js";
 import { hostileSpec } from "./specs/hostile.js";
+import { identitySpec } from "./specs/identity.js";
 import { listSpec } from "./specs/list.js";
 import { pendingWritesSpec } from "./specs/pending-writes.js";
 import { putWithPendingSpec } from "./specs/put-with-pending.js";
@@ -38,6 +39,7 @@ export function runCheckpointerConformance(options: ConformanceOptions): void {
     threadsSpec(options);
     fixturesSpec(options);
     hostileSpec(options);
+    identitySpec(options);
   });
 }
 
