@@ -61,6 +61,31 @@ class ReducerChannel<T, U> implements Channel<T, U> {
   }
 
   restore(data: unknown): void {
-    this.#value = data === undefined ? this.#initial() : (data as T);
+    if (data === undefined) {
+      this.#value = this.#initial();
+      return;
+    }
+    // A stored value of another shape than the initial one (a string where
+    // the key holds a list) is damage: folding into it would spread a string
+    // into characters or fail far from the cause.
+    const expected = shapeOf(this.#initial());
+    const found = shapeOf(data);
+    if (expected !== "other" && found !== expected)
+      throw new Error(`expected a snapshot of the reducer's shape (${expected}), got ${found}`);
+    this.#value = data as T;
   }
+}
+
+/** The coarse shape of a value, as far as a snapshot can be checked against the initial value. */
+function shapeOf(value: unknown): "list" | "record" | "string" | "number" | "boolean" | "other" {
+  if (Array.isArray(value)) return "list";
+  if (typeof value === "string" || typeof value === "number" || typeof value === "boolean")
+    return typeof value as "string" | "number" | "boolean";
+  if (
+    typeof value === "object" &&
+    value !== null &&
+    Object.getPrototypeOf(value) === Object.prototype
+  )
+    return "record";
+  return "other";
 }

@@ -1,4 +1,9 @@
-import type { ChannelValues, ChannelWrite, LoadedCheckpoint } from "@waypoint/checkpoint";
+import {
+  CorruptRecordError,
+  type ChannelValues,
+  type ChannelWrite,
+  type LoadedCheckpoint,
+} from "@waypoint/checkpoint";
 import { MultipleWritesError, type Channel, type ChannelSpec } from "../channels/channel.js";
 import { InvalidUpdateError } from "../errors.js";
 
@@ -28,8 +33,18 @@ export class ChannelSet {
   ): ChannelSet {
     const set = new ChannelSet(specs, stateKeys);
     if (loaded === undefined) return set;
-    for (const [name, data] of Object.entries(loaded.base.values))
-      set.channels.get(name)?.restore(data);
+    for (const [name, data] of Object.entries(loaded.base.values)) {
+      try {
+        set.channels.get(name)?.restore(data);
+      } catch (error) {
+        const { threadId, namespace, id } = loaded.checkpoint;
+        throw new CorruptRecordError(
+          `thread "${threadId}"${namespace === "" ? "" : ` namespace "${namespace}"`}, snapshot of checkpoint ${loaded.base.checkpointId} (loading ${id}), channel "${name}"`,
+          error instanceof Error ? error.message : String(error),
+          error,
+        );
+      }
+    }
     for (const delta of loaded.deltas) set.apply(delta.writes);
     return set;
   }
