@@ -1,4 +1,4 @@
-import type { Checkpointer } from "@waypoint/checkpoint";
+import { MAX_ID_LENGTH, isValidId, type Checkpointer } from "@waypoint/checkpoint";
 import type { ChannelSpec } from "../channels/channel.js";
 import { barrier } from "../channels/barrier.js";
 import { topic } from "../channels/topic.js";
@@ -6,6 +6,7 @@ import { trigger } from "../channels/trigger.js";
 import { CompiledGraph } from "../compiled-graph.js";
 import { END, SENDS_CHANNEL, START, branchChannel, joinChannel } from "../constants.js";
 import { GraphValidationError } from "../errors.js";
+import { parseOptions } from "../internal/options.js";
 import type { StateDefinition, StateOf, UpdateOf } from "../state.js";
 import type {
   BranchSpec,
@@ -86,12 +87,25 @@ export class StateGraph<D extends StateDefinition> {
   }
 
   compile(options: CompileOptions = {}): CompiledGraph<D> {
+    parseOptions("compile", options);
     return new CompiledGraph<D>(this.validate(options), options);
   }
 
   private validate(options: CompileOptions): GraphSpec {
+    for (const key of Object.keys(this.state)) {
+      const problem = nameProblem(key);
+      if (problem !== undefined) {
+        throw new GraphValidationError(`state key ${quote(key)} ${problem}`, { key: quote(key) });
+      }
+    }
     const names = new Set<string>();
     for (const node of this.nodes) {
+      const problem = nameProblem(node.name, branchChannel(""));
+      if (problem !== undefined) {
+        throw new GraphValidationError(`node name ${quote(node.name)} ${problem}`, {
+          node: quote(node.name),
+        });
+      }
       if (
         node.name === START ||
         node.name === END ||
@@ -251,4 +265,37 @@ export class StateGraph<D extends StateDefinition> {
       },
     };
   }
+}
+
+/**
+ * Why a state key or node name cannot be stored, if it cannot. Each becomes a
+ * channel name (a node's is `branch:to:<node>`, hence `prefix`), so it must
+ * pass the checkpointers' identity rule. A name that every object inherits
+ * (`toString`, `constructor`, `__proto__`, …) is refused too: the runtime
+ * keeps per-channel maps (versions, versions seen) in plain objects, where
+ * such a name would read an inherited function instead of a version.
+ */
+function nameProblem(name: unknown, prefix = ""): string | undefined {
+  if (typeof name !== "string" || name.length === 0) return "must be a non-empty string";
+  if (prefix.length + name.length > MAX_ID_LENGTH) {
+    return `is longer than ${MAX_ID_LENGTH - prefix.length} characters (stored names hold at most ${MAX_ID_LENGTH})`;
+  }
+  if (name.includes("\u0000")) return "contains a NUL character, which no checkpointer stores";
+  if (!isValidId(name)) {
+    return "is not well-formed Unicode (it holds a lone surrogate, which no checkpointer stores exactly)";
+  }
+  if (name === "__proto__") {
+    return "is reserved: it would set an object's prototype rather than a key (prototype pollution)";
+  }
+  if (name === "prototype" || name in Object.prototype) {
+    return `is reserved: every JavaScript object has a "${name}" property, which the runtime's maps of channels would read as a value`;
+  }
+  return undefined;
+}
+
+/** A name in an error message, escaped so that the message itself can be stored. */
+function quote(name: unknown): string {
+  return typeof name === "string"
+    ? JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}…` : name)
+    : String(name);
 }
