@@ -3,6 +3,8 @@ import {
   CheckpointConflictError,
   CheckpointNotFoundError,
   CheckpointerClosedError,
+  CorruptRecordError,
+  ERROR_CHANNEL,
   LeaseLostError,
   StorageUnavailableError,
   ThreadExistsError,
@@ -46,7 +48,18 @@ import {
 } from "@waypoint/checkpoint/backend";
 import { Keys } from "./internal/keys.js";
 import { deleteThread, prune, sweep, type RedisStore } from "./internal/retention.js";
-import { decodeRecord, decodeRecordHeader, encodeRecordHeader } from "./internal/records.js";
+import {
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  DEFAULT_TIMEOUT_MS,
+  checkOptions,
+} from "./internal/options.js";
+import {
+  decodePendingRecord,
+  decodeRecord,
+  decodeRecordHeader,
+  encodeRecordHeader,
+  recordLabel,
+} from "./internal/records.js";
 import { RUN_SCRIPTS } from "./internal/run-scripts.js";
 import { SCRIPTS, type ScriptName } from "./internal/scripts.js";
 import { RedisRunStore } from "./redis-run-store.js";
@@ -56,10 +69,22 @@ export interface RedisCheckpointerOptions extends CheckpointerOptions {
   readonly redis?: Redis | Cluster;
   /** Or a URL to open one (owned, closed on close). */
   readonly url?: string;
-  /** Key prefix (default "waypoint"). */
+  /**
+   * Key prefix (default "waypoint"); without `{` or `}`, which would move the
+   * hash tag.
+   */
   readonly prefix?: string;
   /** Tries of a command that failed with a dropped connection, LOADING or READONLY (default 8). */
   readonly attempts?: number;
+  /**
+   * An operation that cannot reach Redis (down, frozen, unreachable) fails
+   * with STORAGE_UNAVAILABLE after at most about this long (default 8000):
+   * retries stop, and a command still without a reply is given up. The
+   * thread stays as the last write that returned left it, and resumes once
+   * Redis is back. A write given up may still be applied later by Redis; a
+   * resume reads the head and goes on from it.
+   */
+  readonly timeoutMs?: number;
   /**
    * Expire each thread this long after its last write (or after its first,
    * with `refreshTtlOnWrite: false`), every key of it at once, with Redis's
@@ -70,9 +95,16 @@ export interface RedisCheckpointerOptions extends CheckpointerOptions {
   readonly refreshTtlOnWrite?: boolean;
   /**
    * For an owned connection: a command with no reply after this long fails and
-   * is retried like a dropped connection (default 5000).
+   * is retried like a dropped connection, within `timeoutMs` (default 2000).
    */
   readonly commandTimeoutMs?: number;
+  /**
+   * Told of each thread that `listThreads` cannot list as it is stored (a
+   * damaged head), or lists as `failed` because a pending write of its head
+   * is damaged; the listing goes on with the other threads. Reading such a
+   * thread fails with CORRUPT_RECORD. Default: a process warning.
+   */
+  readonly onCorrupt?: (error: CorruptRecordError) => void;
   /**
    * Run queue: a queue entry that a worker read but neither settled nor
    * rescheduled (it died in between) is delivered to another worker after
@@ -101,6 +133,10 @@ export class RedisCheckpointer implements Checkpointer {
   private readonly serializer: Serializer;
   private readonly policy: SnapshotPolicy;
   private readonly attempts: number;
+  private readonly timeoutMs: number;
+  /** Whether an attempt's own command timeout ends it before `timeoutMs` (no timer of ours). */
+  private readonly firstAttemptBounded: boolean;
+  private readonly onCorrupt: (error: CorruptRecordError) => void;
   private readonly ttl: readonly [ttlMs: number, refresh: string];
   private closed = false;
   private readonly runStore: RedisRunStore;
@@ -108,9 +144,9 @@ export class RedisCheckpointer implements Checkpointer {
   private readonly store: RedisStore;
 
   constructor(options: RedisCheckpointerOptions) {
-    if (options.redis === undefined && options.url === undefined) {
-      throw new TypeError("RedisCheckpointer needs { redis } or { url }");
-    }
+    checkOptions(options);
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const commandTimeout = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     this.owned = options.redis === undefined;
     // Not resending unfulfilled commands after a reconnect: a write that may
     // have run is checked before it is sent again (see run()). ioredis 6.0.0
@@ -121,8 +157,12 @@ export class RedisCheckpointer implements Checkpointer {
       new Redis(options.url!, {
         autoResendUnfulfilledCommands: false,
         maxRetriesPerRequest: 2,
-        commandTimeout: options.commandTimeoutMs ?? 5000,
+        commandTimeout: commandTimeout,
+        connectTimeout: commandTimeout,
       });
+    this.firstAttemptBounded = this.owned && commandTimeout < this.timeoutMs;
+    this.onCorrupt =
+      options.onCorrupt ?? ((error) => process.emitWarning(error.message, "WaypointCorruptRecord"));
     // An owned connection reports failures through the commands it fails; without a listener,
     // ioredis would print every reconnect attempt as an unhandled error.
     if (this.owned) this.redis.on("error", () => undefined);
@@ -273,18 +313,43 @@ export class RedisCheckpointer implements Checkpointer {
     const namespace = resolveNamespace(options.namespace);
     if (options.checkpointId !== undefined) assertId(options.checkpointId, "checkpointId");
     const keys = this.keys.of(threadId, namespace);
-    const reply = (await this.run("get", () =>
-      this.script("wpGet", [keys.head, keys.cps, keys.idx], [options.checkpointId ?? "", keys.pw]),
+    const reply = (await this.run(
+      "get",
+      () =>
+        this.script(
+          "wpGet",
+          [keys.head, keys.cps, keys.idx],
+          [options.checkpointId ?? "", keys.pw],
+        ),
+      undefined,
+      () => recordLabel(threadId, namespace, options.checkpointId ?? "(head)"),
     )) as [string, string?, string[]?, string[]?];
     if (reply[0] === "none") return undefined;
     if (reply[0] === "missing")
       throw new CheckpointNotFoundError(threadId, namespace, options.checkpointId ?? "(head)");
+    if (reply[0] === "corrupt") {
+      const where = recordLabel(threadId, namespace, reply[1]!);
+      throw new CorruptRecordError(`${where}, header`, "unknown or truncated stored layout");
+    }
     const [, targetId, chain, pending] = reply as [string, string, string[], string[]];
     const records: EncodedCheckpoint[] = [];
-    for (let i = 0; i < chain.length; i += 3)
-      records.push(decodeRecord(chain[i]!, chain[i + 1]!, chain[i + 2]!, threadId, namespace));
+    for (let i = 0; i < chain.length; i += 4) {
+      const [id, header, delta, snapshot] = chain.slice(i, i + 4) as [
+        string,
+        string,
+        string,
+        string,
+      ];
+      records.push(decodeRecord(header, delta, snapshot, threadId, namespace, id));
+    }
     const target = records.find((r) => r.id === targetId)!;
-    return decodeLoaded(target, records, pending.map(parse<EncodedPendingWrite>), this.serializer);
+    const where = () => recordLabel(threadId, namespace, targetId);
+    return decodeLoaded(
+      target,
+      records,
+      pending.map((text) => decodePendingRecord(text, where)),
+      this.serializer,
+    );
   }
 
   async *list(threadId: string, options: ListOptions = {}): AsyncIterable<CheckpointHeader> {
@@ -301,17 +366,21 @@ export class RedisCheckpointer implements Checkpointer {
     let before = options.before ?? "";
     let yielded = 0;
     for (;;) {
-      const page = (await this.run("list", () =>
-        this.script("wpListPage", [keys.idx, keys.cps], [before, PAGE_SIZE]),
+      const page = (await this.run(
+        "list",
+        () => this.script("wpListPage", [keys.idx, keys.cps], [before, PAGE_SIZE]),
+        undefined,
+        () => recordLabel(threadId, namespace, before || "(head)"),
       )) as string[];
-      for (const text of page) {
-        const header = decodeHeader(decodeRecordHeader(text, threadId, namespace), this.serializer);
+      for (let i = 0; i < page.length; i += 2) {
+        const stored = decodeRecordHeader(page[i + 1]!, threadId, namespace, page[i]!);
+        const header = decodeHeader(stored, this.serializer);
         if (!matchesFilter(header.metadata, options.filter)) continue;
         yield header;
         if (++yielded >= limit) return;
       }
-      if (page.length < PAGE_SIZE) return;
-      before = decodeRecordHeader(page[page.length - 1]!, threadId, namespace).id;
+      if (page.length < 2 * PAGE_SIZE) return;
+      before = page[page.length - 2]!;
     }
   }
 
@@ -330,29 +399,41 @@ export class RedisCheckpointer implements Checkpointer {
       const replies = await Promise.all(
         ids.map((threadId) => {
           const keys = this.keys.of(threadId, "");
-          return this.run("listThreads", () =>
-            this.script("wpHeadStatus", [keys.head, keys.cps], [keys.pw]),
-          );
+          return this.run(
+            "listThreads",
+            () => this.script("wpHeadStatus", [keys.head, keys.cps], [keys.pw]),
+            undefined,
+            () => `thread ${JSON.stringify(threadId)}`,
+          ).catch((error: unknown) => {
+            // One damaged thread (a key of the wrong type) never takes down the listing.
+            if (!(error instanceof CorruptRecordError)) throw error;
+            this.onCorrupt(error);
+            return [];
+          });
         }),
       );
       const heads = ids.flatMap((threadId, index) => {
-        const [headerText, pending] = replies[index] as [string?, string[]?];
+        const [headId, headerText, pending] = replies[index] as [string?, string?, string[]?];
         // An indexed thread without a head: about to be created, or expired.
-        if (headerText === undefined) return [];
-        const head = decodeRecordHeader(headerText, threadId, "");
-        const pendingChannels = (pending ?? []).map(
-          (text) => parse<EncodedPendingWrite>(text).channel,
-        );
-        return [
-          {
-            threadId,
-            headId: head.id,
-            step: head.step,
-            createdAt: head.createdAt,
-            nextCount: head.nextCount,
-            pendingChannels,
-          },
-        ];
+        if (headId === undefined) return [];
+        try {
+          const head = decodeRecordHeader(headerText ?? "", threadId, "", headId);
+          return [
+            {
+              threadId,
+              headId: head.id,
+              step: head.step,
+              createdAt: head.createdAt,
+              nextCount: head.nextCount,
+              pendingChannels: this.pendingChannels(threadId, headId, pending ?? []),
+            },
+          ];
+        } catch (error) {
+          // A head that cannot be read is left out of the page and reported.
+          if (!(error instanceof CorruptRecordError)) throw error;
+          this.onCorrupt(error);
+          return [];
+        }
       });
       return { heads, last: ids.length < PAGE_SIZE ? undefined : ids[ids.length - 1] };
     });
@@ -393,12 +474,16 @@ export class RedisCheckpointer implements Checkpointer {
     const pendingWrites: EncodedPendingWrite[] = [];
     for (const namespace of namespaces) {
       const keys = this.keys.of(threadId, namespace);
-      const rows = (await this.run("exportThread", () =>
-        this.script("wpExport", [keys.cps, keys.idx], [keys.pw]),
-      )) as [string, string, string, string[]][];
-      for (const [header, delta, snapshot, pending] of rows) {
-        checkpoints.push(decodeRecord(header, delta, snapshot, threadId, namespace));
-        pendingWrites.push(...pending.map(parse<EncodedPendingWrite>));
+      const rows = (await this.run(
+        "exportThread",
+        () => this.script("wpExport", [keys.cps, keys.idx], [keys.pw]),
+        undefined,
+        () => `thread ${JSON.stringify(threadId)}, namespace ${JSON.stringify(namespace)}`,
+      )) as [string, string, string, string, string[]][];
+      for (const [id, header, delta, snapshot, pending] of rows) {
+        checkpoints.push(decodeRecord(header, delta, snapshot, threadId, namespace, id));
+        const where = () => recordLabel(threadId, namespace, id);
+        pendingWrites.push(...pending.map((text) => decodePendingRecord(text, where)));
       }
     }
     return threadExport(threadId, checkpoints, pendingWrites);
@@ -474,34 +559,85 @@ export class RedisCheckpointer implements Checkpointer {
     return client[name](...keys, ...args);
   }
 
+  /** The channels of a listed head's pending writes; one that cannot be read counts as an error. */
+  private pendingChannels(threadId: string, headId: string, pending: string[]): string[] {
+    return pending.map((text) => {
+      try {
+        return decodePendingRecord(text, () => recordLabel(threadId, "", headId)).channel;
+      } catch (error) {
+        if (!(error instanceof CorruptRecordError)) throw error;
+        this.onCorrupt(error);
+        return ERROR_CHANNEL;
+      }
+    });
+  }
+
   /**
-   * Runs a command, retrying a dropped connection, LOADING or READONLY. When
-   * a write may already have run (the connection dropped after it was sent),
-   * `committed` is asked first, so the write is never applied twice.
+   * Runs a command, retrying a dropped connection, LOADING or READONLY, for at
+   * most `timeoutMs` in all (then STORAGE_UNAVAILABLE). When a write may
+   * already have run (the connection dropped after it was sent), `committed`
+   * is asked first, so the write is never applied twice. Redis's out of memory
+   * is STORAGE_UNAVAILABLE at once (nothing was written); a key of the wrong
+   * type, CORRUPT_RECORD of what `where` names.
    */
   private async run<T>(
     operation: string,
     attempt: () => Promise<T>,
     committed?: () => Promise<T | undefined>,
+    where?: () => string,
   ): Promise<T> {
     if (this.closed) throw new CheckpointerClosedError("RedisCheckpointer");
+    const deadline = Date.now() + this.timeoutMs;
     let unsure = false;
     for (let tries = 1; ; tries += 1) {
       try {
         if (unsure && committed !== undefined) {
-          const done = await committed();
+          const done = await this.bounded(committed(), deadline);
           if (done !== undefined) return done;
         }
-        return await attempt();
+        // The first attempt of an owned connection is bounded by its command timeout: no timer.
+        return await (tries === 1 && this.firstAttemptBounded
+          ? attempt()
+          : this.bounded(attempt(), deadline));
       } catch (error) {
-        if (!isRetryable(error)) throw error;
-        if (tries >= this.attempts)
+        if (!isRetryable(error)) throw typed(error, operation, where);
+        const delay = Math.min(2000, 50 * 2 ** (tries - 1));
+        if (tries >= this.attempts || Date.now() + delay >= deadline)
           throw new StorageUnavailableError("Redis", operation, tries, error);
         unsure = true;
-        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 50 * 2 ** (tries - 1))));
+        await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
   }
+
+  /** `reply`, or a retryable timeout error once `deadline` has passed. */
+  private bounded<T>(reply: Promise<T>, deadline: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Command timed out: no reply within timeoutMs (${this.timeoutMs})`)),
+        Math.max(0, deadline - Date.now()),
+      );
+    });
+    // A reply that comes (or fails) after the deadline is dropped.
+    reply.catch(() => undefined);
+    return Promise.race([reply, late]).finally(() => clearTimeout(timer));
+  }
+}
+
+/** A Redis error that is not retried, as a Waypoint error where one fits. */
+function typed(error: unknown, operation: string, where: (() => string) | undefined): unknown {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/^OOM\b/.test(message) || message.includes("command not allowed when used memory")) {
+    const cause = new Error(
+      `Redis is out of memory (maxmemory reached, policy noeviction): nothing was written. ${message}`,
+      { cause: error },
+    );
+    return new StorageUnavailableError("Redis", operation, 1, cause);
+  }
+  if (where !== undefined && /^WRONGTYPE\b/.test(message))
+    return new CorruptRecordError(where(), "a key holds the wrong type of value", error);
+  return error;
 }
 
 function isRetryable(error: unknown): boolean {
@@ -520,9 +656,4 @@ function isRetryable(error: unknown): boolean {
 /** A pending-writes hash's fields and values: one field per (taskId, idx), which a later write replaces. */
 function pendingFields(writes: readonly EncodedPendingWrite[]): string[] {
   return writes.flatMap((write) => [`${write.taskId}\u0000${write.idx}`, JSON.stringify(write)]);
-}
-
-/** Tells a fenced writer of a control request that was pending when its write was applied. */
-function parse<T>(text: string): T {
-  return JSON.parse(text) as T;
 }

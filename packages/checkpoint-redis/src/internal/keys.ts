@@ -1,8 +1,14 @@
 /**
  * Key layout. Every key of a thread starts with the hash tag
- * `{<prefix>:<threadId>}`, so a Redis Cluster keeps a thread on one slot and
- * each script touches one slot. Namespaces are length-prefixed, so that no
- * namespace and id can spell another's key.
+ * `{<prefix>:<t>}`, where `<t>` is the thread id with `{` written `{(` and `}`
+ * written `{)` (threadTag below): the tag ends at the first `}`, as Redis
+ * Cluster reads it, so a thread keeps one slot of its own and each script
+ * touches one slot. Ids without braces keep the keys they always had; before
+ * this encoding, a thread id holding `}` could spell another thread's keys
+ * (issue 17), and such threads are not found under it.
+ * After the tag, namespaces are length-prefixed (byte length) and checkpoint
+ * and run ids come last, so within a thread no (namespace, id) can spell
+ * another's key either.
  *
  *   {p:t}:head:<ns>          the namespace's head checkpoint id (earlier versions added a NUL and
  *                            the head's base id; read as the id)
@@ -60,7 +66,7 @@ export class Keys {
 
   /** The thread's hash tag, which every key of the thread starts with. */
   tag(threadId: string): string {
-    return `{${this.prefix}:${threadId}}`;
+    return `{${this.prefix}:${threadTag(threadId)}}`;
   }
 
   of(threadId: string, namespace: string) {
@@ -68,4 +74,14 @@ export class Keys {
     const base = `${this.tag(threadId)}:${Buffer.byteLength(namespace)}:${namespace}`;
     return { head: `${base}:head`, cps: `${base}:cps`, idx: `${base}:idx`, pw: `${base}:pw:` };
   }
+}
+
+/**
+ * A thread id as its hash tag holds it: `{` becomes `{(` and `}` becomes `{)`,
+ * every other character stays. No `}` is left to end the tag early, and since
+ * every `{` of the result starts a pair, two ids never give one tag.
+ */
+export function threadTag(threadId: string): string {
+  if (!threadId.includes("{") && !threadId.includes("}")) return threadId;
+  return threadId.replace(/[{}]/g, (brace) => (brace === "{" ? "{(" : "{)"));
 }

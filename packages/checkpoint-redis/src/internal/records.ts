@@ -1,4 +1,9 @@
-import type { EncodedCheckpoint, EncodedHeader } from "@waypoint/checkpoint/backend";
+import { CorruptRecordError } from "@waypoint/checkpoint";
+import type {
+  EncodedCheckpoint,
+  EncodedHeader,
+  EncodedPendingWrite,
+} from "@waypoint/checkpoint/backend";
 
 /**
  * How a checkpoint is stored in its namespace's hash. Layout 2 (written since
@@ -42,46 +47,97 @@ export function encodeRecordHeader(record: EncodedHeader): string {
   ].join(SEPARATOR);
 }
 
-/** A stored header of either layout, of the thread and namespace whose hash held it. */
+/** How errors name a stored checkpoint: its id, thread and (unless the root) namespace. */
+export function recordLabel(threadId: string, namespace: string, id: string): string {
+  const where = `checkpoint ${id} of thread ${JSON.stringify(threadId)}`;
+  return namespace === "" ? where : `${where}, namespace ${JSON.stringify(namespace)}`;
+}
+
+/**
+ * A stored header of either layout, of the thread and namespace whose hash
+ * held it; `id` is the id it was stored under, for the error when it is
+ * damaged (CorruptRecordError).
+ */
 export function decodeRecordHeader(
   text: string,
   threadId: string,
   namespace: string,
+  id: string,
 ): EncodedHeader {
-  if (text.startsWith("{")) return { ...(JSON.parse(text) as EncodedHeader), threadId, namespace };
+  const where = () => `${recordLabel(threadId, namespace, id)}, header`;
+  if (text.startsWith("{")) {
+    const parsed = parseStored(text, where) as Partial<EncodedHeader> | null;
+    if (typeof parsed !== "object" || parsed === null || typeof parsed.id !== "string")
+      throw new CorruptRecordError(where(), "not a layout-1 header");
+    return { ...(parsed as EncodedHeader), threadId, namespace };
+  }
   const f = text.split(SEPARATOR);
-  if (f.length !== 13 || f[0] !== LAYOUT) throw new Error(`unknown stored checkpoint layout`);
-  const id = f[2]!;
+  if (f.length !== 13 || f[0] !== LAYOUT)
+    throw new CorruptRecordError(where(), "unknown or truncated stored layout");
+  const numbers = [1, 5, 6, 7, 8, 9, 10].map((i) => Number(f[i]));
+  if (f[2] === "" || !numbers.every(Number.isFinite))
+    throw new CorruptRecordError(where(), "malformed layout-2 header");
+  const [formatVersion, step, createdAt, chainLength, chainBytes, snapshotBytes, nextCount] =
+    numbers as [number, number, number, number, number, number, number];
+  const storedId = f[2]!;
   return {
-    formatVersion: Number(f[1]),
+    formatVersion,
     threadId,
     namespace,
-    id,
+    id: storedId,
     parentId: f[3] === "" ? null : f[3]!,
-    baseId: f[4] === "" ? id : f[4]!,
-    step: Number(f[5]),
-    createdAt: Number(f[6]),
-    chainLength: Number(f[7]),
-    chainBytes: Number(f[8]),
-    snapshotBytes: Number(f[9]),
-    nextCount: Number(f[10]),
+    baseId: f[4] === "" ? storedId : f[4]!,
+    step,
+    createdAt,
+    chainLength,
+    chainBytes,
+    snapshotBytes,
+    nextCount,
     metadata: f[11]!,
     header: f[12]!,
   };
 }
 
-/** A whole stored checkpoint of either layout: header, `p:` field and `s:` field ("" = none). */
+/**
+ * A whole stored checkpoint of either layout: header, `p:` field and `s:`
+ * field ("" = none); `id` as for decodeRecordHeader.
+ */
 export function decodeRecord(
   header: string,
   payload: string,
   snapshot: string,
   threadId: string,
   namespace: string,
+  id: string,
 ): EncodedCheckpoint {
-  const decoded = decodeRecordHeader(header, threadId, namespace);
+  const decoded = decodeRecordHeader(header, threadId, namespace, id);
   if (header.startsWith("{")) {
-    const envelope = JSON.parse(payload) as { writes: string; snapshot: string | null };
+    const where = () => `${recordLabel(threadId, namespace, id)}, writes`;
+    const envelope = parseStored(payload, where) as { writes?: unknown; snapshot?: unknown } | null;
+    if (
+      typeof envelope !== "object" ||
+      envelope === null ||
+      typeof envelope.writes !== "string" ||
+      (envelope.snapshot !== null && typeof envelope.snapshot !== "string")
+    )
+      throw new CorruptRecordError(where(), "not a layout-1 payload");
     return { ...decoded, writes: envelope.writes, snapshot: envelope.snapshot };
   }
   return { ...decoded, writes: payload, snapshot: snapshot === "" ? null : snapshot };
+}
+
+/** A stored pending write (JSON), of the checkpoint `where` names. */
+export function decodePendingRecord(text: string, where: () => string): EncodedPendingWrite {
+  const parsed = parseStored(text, () => `pending write of ${where()}`) as EncodedPendingWrite;
+  if (typeof parsed !== "object" || parsed === null || typeof parsed.channel !== "string")
+    throw new CorruptRecordError(`pending write of ${where()}`, "not a stored pending write");
+  return parsed;
+}
+
+function parseStored(text: string, where: () => string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new CorruptRecordError(where(), "not JSON", error);
+  }
 }

@@ -163,7 +163,12 @@ async function pruneCandidates(store: RedisStore, threadId: string, namespace: s
     ids.forEach((id, i) => {
       // A checkpoint deleted between the index read and its header's: nothing to weigh.
       if (headers[i] === "") return;
-      const { parentId, baseId, createdAt } = decodeRecordHeader(headers[i]!, threadId, namespace);
+      const { parentId, baseId, createdAt } = decodeRecordHeader(
+        headers[i]!,
+        threadId,
+        namespace,
+        id,
+      );
       candidates.push({ id, parentId, baseId, createdAt });
     });
     if (ids.length < PRUNE_PAGE) return { headId, candidates };

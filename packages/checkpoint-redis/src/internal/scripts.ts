@@ -46,10 +46,19 @@ const HEAD_OF = `
   end
 `;
 
-/** A stored header's base id, either layout ("" in layout 2: the checkpoint itself). */
+/**
+ * A stored header's base id, either layout ("" in layout 2: the checkpoint itself); nil for a
+ * damaged header, which the caller reports rather than failing with a Lua error.
+ */
 const BASE_OF = `
   local function base_of(cid, header)
-    if string.sub(header, 1, 1) == '{' then return cjson.decode(header).baseId end
+    if string.sub(header, 1, 1) == '{' then
+      local ok, decoded = pcall(cjson.decode, header)
+      if ok and type(decoded) == 'table' and type(decoded.baseId) == 'string' then
+        return decoded.baseId
+      end
+      return nil
+    end
     local base = string.match(header, '^2%z[^%z]*%z[^%z]*%z[^%z]*%z([^%z]*)%z')
     if base == '' then return cid end
     return base
@@ -175,8 +184,8 @@ export const SCRIPTS = {
   },
   /**
    * KEYS: head, checkpoints, index. ARGV: checkpoint id ("" = the head), pending-writes key prefix.
-   * Returns the target id, [header, delta, snapshot or ""] of every checkpoint of its chain (either
-   * layout), and its pending writes.
+   * Returns the target id, [id, header, delta, snapshot or ""] of every checkpoint of its chain
+   * (either layout), and its pending writes; {'corrupt', id} for a header it cannot read.
    */
   wpGet: {
     numberOfKeys: 3,
@@ -189,10 +198,14 @@ export const SCRIPTS = {
       local target = redis.call('HGET', KEYS[2], 'h:' .. id)
       if not target then return {'missing'} end
       local base = base_of(id, target)
+      if not base then return {'corrupt', id} end
       local chain = {}
       for _, cid in ipairs(redis.call('ZRANGEBYLEX', KEYS[3], '[' .. base, '[' .. id)) do
         local f = redis.call('HMGET', KEYS[2], 'h:' .. cid, 'p:' .. cid, 's:' .. cid)
-        if f[1] and base_of(cid, f[1]) == base then
+        local b = f[1] and base_of(cid, f[1])
+        if f[1] and not b then return {'corrupt', cid} end
+        if b == base then
+          table.insert(chain, cid)
           table.insert(chain, f[1])
           table.insert(chain, f[2])
           table.insert(chain, f[3] or '')
@@ -200,7 +213,7 @@ export const SCRIPTS = {
       end
       return {'ok', id, chain, redis.call('HVALS', ARGV[2] .. id)}`,
   },
-  /** KEYS: index, checkpoints. ARGV: before ("" = newest), count. Headers only, newest first. */
+  /** KEYS: index, checkpoints. ARGV: before ("" = newest), count. Ids and their headers, newest first. */
   wpListPage: {
     numberOfKeys: 2,
     lua: `
@@ -208,7 +221,8 @@ export const SCRIPTS = {
       if ARGV[1] ~= '' then max = '(' .. ARGV[1] end
       local headers = {}
       for _, cid in ipairs(redis.call('ZREVRANGEBYLEX', KEYS[1], max, '-', 'LIMIT', 0, tonumber(ARGV[2]))) do
-        table.insert(headers, redis.call('HGET', KEYS[2], 'h:' .. cid))
+        table.insert(headers, cid)
+        table.insert(headers, redis.call('HGET', KEYS[2], 'h:' .. cid) or '')
       end
       return headers`,
   },
@@ -225,13 +239,16 @@ export const SCRIPTS = {
       if problem then return {'lost', problem} end
       return {pending(shift(KEYS), shift(ARGV)), control}`,
   },
-  /** KEYS: head, checkpoints. ARGV: pending-writes key prefix. The head's header and pending writes. */
+  /**
+   * KEYS: head, checkpoints. ARGV: pending-writes key prefix. The head's id, header ("" = missing)
+   * and pending writes; {} without a head.
+   */
   wpHeadStatus: {
     numberOfKeys: 2,
     lua: `${HEAD_OF}
       local id = head_of(KEYS[1])
       if not id then return {} end
-      return {redis.call('HGET', KEYS[2], 'h:' .. id), redis.call('HVALS', ARGV[1] .. id)}`,
+      return {id, redis.call('HGET', KEYS[2], 'h:' .. id) or '', redis.call('HVALS', ARGV[1] .. id)}`,
   },
   /**
    * KEYS: head, checkpoints, index. ARGV: exclusive lower bound id ("" = from the first), page size.
@@ -285,14 +302,14 @@ export const SCRIPTS = {
       end
       return 1`,
   },
-  /** KEYS: checkpoints, index. ARGV: pending-writes prefix. Every [header, delta, snapshot or "", pending writes]. */
+  /** KEYS: checkpoints, index. ARGV: pending-writes prefix. Every [id, header, delta, snapshot or "", pending writes]. */
   wpExport: {
     numberOfKeys: 2,
     lua: `
       local out = {}
       for _, cid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
         local f = redis.call('HMGET', KEYS[1], 'h:' .. cid, 'p:' .. cid, 's:' .. cid)
-        table.insert(out, {f[1], f[2], f[3] or '', redis.call('HVALS', ARGV[1] .. cid)})
+        table.insert(out, {cid, f[1] or '', f[2] or '', f[3] or '', redis.call('HVALS', ARGV[1] .. cid)})
       end
       return out`,
   },
