@@ -1,6 +1,6 @@
 import { SuperJSON, type SuperJSONResult } from "superjson";
 import { CorruptRecordError } from "./errors.js";
-import { assertSafePayload } from "./internal/payload-guard.js";
+import { assertAnnotationShape, assertSafePayload } from "./internal/payload-guard.js";
 import { checkValue, isPlainJson } from "./internal/value-check.js";
 import type { JsonValue } from "./checkpoint.js";
 
@@ -199,6 +199,7 @@ class SuperjsonSerializer implements Serializer {
       throw new CorruptRecordError(where, "expected a serialized value ({ json, meta })");
     }
     assertSafePayload(serialized, where);
+    assertAnnotationShape((serialized as { meta?: unknown }).meta, where);
     try {
       return this.superjson.deserialize(serialized as SuperJSONResult);
     } catch (error) {

@@ -54,7 +54,12 @@ const FORMS: Record<"current" | "v1", StoredForm> = {
 /** Stored payloads an attacker with write access to the database could plant. */
 const HOSTILE: Record<
   string,
-  { mutate: (data: Records, form: StoredForm) => void; error: new (...args: never[]) => Error }
+  {
+    mutate: (data: Records, form: StoredForm) => void;
+    error: new (...args: never[]) => Error;
+    /** What the error's message must name, besides the thread. */
+    names?: (data: Records) => string[];
+  }
 > = {
   "a __proto__ key in a value": {
     mutate: (d, form) =>
@@ -85,6 +90,32 @@ const HOSTILE: Record<
       )),
     error: CorruptRecordError,
   },
+  // superjson read the bare pair as a node whose children are the string "ChildProcess",
+  // and recursed through its characters until the stack overflowed.
+  "an unknown class written as a bare annotation": {
+    mutate: (d, form) =>
+      void (d.checkpoints[1]!.writes = form.writes(
+        '{"a":{"x":1}}',
+        '{"values":{"a":["class","ChildProcess"]}}',
+      )),
+    error: CorruptRecordError,
+    names: (d) => [d.checkpoints[1]!.id, 'channel "log"', "malformed type annotations"],
+  },
+  "an unknown custom type written as a bare root annotation": {
+    mutate: (d, form) =>
+      void (d.checkpoints[1]!.writes = form.writes('"x"', '{"values":["custom","Function"]}')),
+    error: CorruptRecordError,
+    names: (d) => [d.checkpoints[1]!.id, 'channel "log"', "malformed type annotations"],
+  },
+  "referential equalities that are not paths": {
+    mutate: (d, form) =>
+      void (d.checkpoints[1]!.writes = form.writes(
+        '{"a":{}}',
+        '{"referentialEqualities":{"a":"a.b"}}',
+      )),
+    error: CorruptRecordError,
+    names: (d) => [d.checkpoints[1]!.id, 'channel "log"', "malformed type annotations"],
+  },
   "a custom type that is not registered": {
     mutate: (d, form) =>
       void (d.checkpoints[1]!.writes = form.writes('"x"', '{"values":[["custom","Function"]]}')),
@@ -114,6 +145,24 @@ const HOSTILE: Record<
     mutate: (d, form) =>
       void (d.pendingWrites[0]!.value = form.pending('{"__proto__":{"polluted":true}}')),
     error: CorruptRecordError,
+  },
+  "a planned task whose node is not a string": {
+    mutate: (d, form) =>
+      void (d.checkpoints[1]!.header =
+        form === FORMS.v1
+          ? '{"channelVersions":{},"versionsSeen":{},"next":[{"id":"t","node":5,"triggers":[]}]}'
+          : '[[],[],[["t",5,[]]]]'),
+    error: CorruptRecordError,
+    names: (d) => [d.checkpoints[1]!.id, "next[0]"],
+  },
+  "a header naming a channel position that does not exist": {
+    mutate: (d, form) =>
+      void (d.checkpoints[1]!.header =
+        form === FORMS.v1
+          ? '{"channelVersions":[],"versionsSeen":{},"next":[]}'
+          : '[["log",1],[["agent",7,1]],[]]'),
+    error: CorruptRecordError,
+    names: (d) => [d.checkpoints[1]!.id, "header"],
   },
   "text that is not JSON": {
     mutate: (d) => void (d.checkpoints[1]!.header = "{not json"),
@@ -167,7 +216,7 @@ export function hostileSpec(options: ConformanceOptions): void {
       v1: () => Promise.resolve(loadGoldenFixtures().find(([name]) => name.startsWith("v1/"))![1]),
     };
 
-    for (const [label, { mutate, error }] of Object.entries(HOSTILE)) {
+    for (const [label, { mutate, error, names }] of Object.entries(HOSTILE)) {
       for (const format of ["current", "v1"] as const) {
         it(`refuses ${label} (${format} format), writes nothing and touches no prototype`, async () => {
           const threadId = uniqueThreadId("hostile");
@@ -186,6 +235,11 @@ export function hostileSpec(options: ConformanceOptions): void {
             .importThread({ ...data, ...records })
             .catch((e: unknown) => e);
           expect(thrown).toBeInstanceOf(error);
+          if (names !== undefined) {
+            for (const name of [`thread "${threadId}"`, ...names(records)]) {
+              expect((thrown as Error).message).toContain(name);
+            }
+          }
           expect(({} as Record<string, unknown>).polluted).toBeUndefined();
           expect(Object.prototype).not.toHaveProperty("polluted");
           expect(await checkpointer().get(threadId)).toBeUndefined();
