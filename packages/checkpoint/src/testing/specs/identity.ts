@@ -116,10 +116,17 @@ export function identitySpec(options: ConformanceOptions): void {
             () => cp.putPendingWrites({ threadId: bad, checkpointId: sound.head!.id }, []),
           ],
           ["checkpointId", () => cp.putPendingWrites({ threadId: prefix, checkpointId: bad }, [])],
+          ["threadId", () => cp.copyThread(bad, `${prefix}-copy`)],
+          ["threadId", () => cp.copyThread(prefix, bad)],
+          ["threadId", () => cp.prune({ threadId: bad, keepLast: 1 })],
+          ["after", () => cp.listThreads({ after: bad })],
         ];
         for (const [argument, read] of reads) {
           const error = await refusal(read);
-          expect(error.data.argument, argument).toMatch(new RegExp(`^${argument}|${argument}$`));
+          // A copy may name fromThreadId or toThreadId.
+          expect(error.data.argument, argument).toMatch(
+            new RegExp(`^${argument}|${argument}$`, "i"),
+          );
         }
         const pending = await refusal(() =>
           cp.putPendingWrites({ threadId: prefix, checkpointId: sound.head!.id }, [
