@@ -40,6 +40,7 @@ function recordLabel(record: Pick<EncodedCheckpoint, "threadId" | "id">): string
 export function decodeHeader(record: EncodedHeader, serializer: Serializer): CheckpointHeader {
   const where = recordLabel(record);
   assertSupportedVersion(record.formatVersion, where);
+  assertHeaderFields(record, where);
   const parsed = parseJson(record.header, `${where}, header`);
   const { channelVersions, versionsSeen, next } =
     record.formatVersion === 1
@@ -64,6 +65,28 @@ export function decodeHeader(record: EncodedHeader, serializer: Serializer): Che
       snapshotBytes: record.snapshotBytes,
     },
   };
+}
+
+/**
+ * The fields a backend hands over beside the JSON payloads: a damaged row
+ * (a Redis hash edited by hand, say) must not become a header whose step is
+ * text or whose chain is NaN.
+ */
+function assertHeaderFields(record: EncodedHeader, where: string): void {
+  const fields = record as unknown as Record<string, unknown>;
+  for (const name of ["threadId", "namespace", "id", "baseId"]) {
+    if (typeof fields[name] !== "string")
+      throw new CorruptRecordError(where, `${name} must be text`);
+  }
+  if (record.parentId !== null && typeof record.parentId !== "string") {
+    throw new CorruptRecordError(where, "parentId must be text or null");
+  }
+  for (const name of ["step", "createdAt", "chainLength", "chainBytes", "snapshotBytes"]) {
+    const value = fields[name];
+    if (typeof value !== "number" || !Number.isFinite(value)) {
+      throw new CorruptRecordError(where, `${name} must be a number, got ${String(value)}`);
+    }
+  }
 }
 
 function decodeMetadata(text: string, where: string): CheckpointMetadata {
