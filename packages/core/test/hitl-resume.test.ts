@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import {
   CheckpointerRequiredError,
   Command,
@@ -10,7 +10,10 @@ import {
   lastValue,
   reducer,
 } from "@waypoint/core";
+import { armFault, disarmFaults } from "@waypoint/core/testing";
 import { DedupSink, STORES } from "./support/stores.js";
+
+afterEach(() => disarmFaults());
 
 const State = defineState({
   note: lastValue<string>(),
@@ -119,6 +122,38 @@ describe.each(STORES)("resuming and Command input on $name", (store) => {
     });
     expect(done.__interrupt__).toBeUndefined();
     expect(done.log).toEqual(["published edited"]);
+  });
+
+  it("a run taken up after a crash still stops at a breakpoint it never showed", async () => {
+    const ran: string[] = [];
+    const graph = new StateGraph(State)
+      .addNode("draft", () => {
+        ran.push("draft");
+        return { note: "draft" };
+      })
+      .addNode("publish", () => {
+        ran.push("publish");
+        return { log: "published" };
+      })
+      .addEdge(START, "draft")
+      .addEdge("draft", "publish")
+      .addEdge("publish", END)
+      .compile({ checkpointer: store.create(), interruptBefore: ["publish"] });
+    // The process dies right after the checkpoint that plans "publish", before the pause is saved.
+    let commits = 0;
+    armFault(
+      "after-commit",
+      () => {
+        if (++commits === 2) throw new Error("crash");
+      },
+      2,
+    );
+    await expect(graph.invoke({}, { threadId: "t" })).rejects.toThrow("crash");
+    const resumed = await graph.invoke(null, { threadId: "t" });
+    expect(resumed.__interrupt__?.map((i) => [i.kind, i.node])).toEqual([["before", "publish"]]);
+    expect(ran).toEqual(["draft"]);
+    const done = await graph.invoke(null, { threadId: "t" });
+    expect(done.log).toEqual(["published"]);
   });
 
   it("Command({ resume, update }) applies the update before the node goes on", async () => {

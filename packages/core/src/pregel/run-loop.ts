@@ -72,12 +72,6 @@ interface TaskResults {
 export class RunLoop extends ThreadWriter {
   /** Handed to subgraphs that run as nodes. */
   private runtime: TaskRuntime;
-  /**
-   * The run continues a paused thread (`invoke(null)` or a Command): its
-   * first superstep does not stop at the breakpoint it resumes from, even
-   * for tasks an edit planned anew (LangGraph's rule).
-   */
-  private resuming = false;
 
   private constructor(
     spec: GraphSpec,
@@ -145,7 +139,6 @@ export class RunLoop extends ThreadWriter {
   }
 
   async run(input: unknown): Promise<RunResult> {
-    this.resuming = false;
     try {
       if (input instanceof Seed) await this.applySeed(input.values);
       else if (input instanceof Command) await this.applyCommand(input as Command);
@@ -160,7 +153,6 @@ export class RunLoop extends ThreadWriter {
   /** `invoke(null)`: go on from the head (approving static pauses), or replay from an older checkpoint. */
   private async continueThread(): Promise<void> {
     if (this.checkpointId === null) throw new ThreadNotFoundError(this.options.threadId);
-    this.resuming = true;
     if (this.branch) return this.fork();
     await this.approveStaticInterrupts();
     this.emitResumeValues();
@@ -185,7 +177,6 @@ export class RunLoop extends ThreadWriter {
     const editing = command.update !== undefined || command.goto !== undefined;
     if (!editing && this.checkpointId === null)
       throw new ThreadNotFoundError(this.options.threadId);
-    this.resuming = this.checkpointId !== null;
     const forked = this.branch && this.checkpointId !== null;
     if (forked) await this.fork();
     if (editing) {
@@ -217,10 +208,8 @@ export class RunLoop extends ThreadWriter {
         throw new RecursionLimitError(this.options.recursionLimit, this.options.threadId);
       }
       const { interruptBefore, interruptAfter } = this.options;
-      const resumed = this.resuming;
-      this.resuming = false;
       const held =
-        interruptBefore.size === 0 || resumed
+        interruptBefore.size === 0
           ? []
           : this.next.filter((t) => interruptBefore.has(t.node) && !this.released(t.id));
       if (held.length > 0)

@@ -1,5 +1,6 @@
 import {
   InvalidArgumentError,
+  RESUME_CHANNEL,
   ThreadNotFoundError,
   newCheckpointId,
   type ChannelWrite,
@@ -18,7 +19,8 @@ import { ChannelSet } from "./channel-set.js";
 import { carriedPending, finishedWrites, supersededBy } from "./edits.js";
 import { directWrites, writesOf } from "./node-writes.js";
 import { plan } from "./planner.js";
-import { carried, slotKey } from "./run-helpers.js";
+import { carried, slotKey, staticInterrupt, statusWrite } from "./run-helpers.js";
+import { interruptSlots } from "./pending.js";
 import type { StreamEvent, StreamMode } from "./stream-events.js";
 
 /**
@@ -66,6 +68,11 @@ interface CommitOptions {
   readonly forceSnapshot?: boolean;
   /** False for a fork: the state is copied as it is, and nothing is planned anew. */
   readonly apply?: boolean;
+  /**
+   * The edit answers a pause before a node: the tasks it plans are approved,
+   * so that `invoke(null)` runs them rather than pause again.
+   */
+  readonly approve?: boolean;
 }
 
 /** A superstep's commit: nothing carried, nothing pending. Shared, so that it costs no object. */
@@ -200,6 +207,10 @@ export abstract class ThreadWriter {
         );
       writes.push(...(await writesOf(this.spec, this.channels, "__update__", asNode, values)));
     }
+    // An edit at a pause before a node is the human's answer to it.
+    const approve =
+      !this.branch &&
+      interruptSlots(this.pending).some((slot) => slot.interrupts.some((i) => i.kind === "before"));
     // Work that finished in the superstep the edit interrupts is kept, unless the edit replaces it.
     const superseded = supersededBy(this.spec, writes);
     // With END alone, nothing runs next: not even what finished tasks' edges would plan.
@@ -209,7 +220,7 @@ export abstract class ThreadWriter {
       : finishedWrites(this.next, this.pending).filter(
           (w) => !superseded.has(w.channel) && (!ending || this.spec.stateKeys.includes(w.channel)),
         );
-    await this.commit([...finished, ...writes], "update");
+    await this.commit([...finished, ...writes], "update", { approve });
   }
 
   /**
@@ -289,6 +300,7 @@ export abstract class ThreadWriter {
             ]
           : [...planned.tasks, ...carried(carry, planned.tasks, id, this.options)];
     this.pending = options.pendingWrites ?? [];
+    if (options.approve === true) this.pending = [...this.pending, ...this.approvals()];
     this.branch = false;
     if (faultsArmed()) await faultPoint("before-commit");
     const metadata = {
@@ -310,6 +322,17 @@ export abstract class ThreadWriter {
     }
     if (faultsArmed()) await faultPoint("after-commit");
     this.emitValues();
+  }
+
+  /** RESUME statuses for the planned tasks that would pause before their node. */
+  private approvals(): PendingWrite[] {
+    return this.next
+      .filter((task) => this.options.interruptBefore.has(task.node))
+      .map((task) =>
+        statusWrite(task.id, RESUME_CHANNEL, [
+          staticInterrupt(task.id, task.node, "before", this.options),
+        ]),
+      );
   }
 
   protected emitValues(): void {
