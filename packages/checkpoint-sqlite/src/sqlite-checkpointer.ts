@@ -1,9 +1,8 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
 import BetterSqlite3, { type Database, type Statement, type Transaction } from "better-sqlite3";
 import {
   CheckpointNotFoundError,
   CheckpointerClosedError,
+  StorageUnavailableError,
   ThreadExistsError,
   ThreadNotFoundError,
   createSerializer,
@@ -52,6 +51,8 @@ import {
   threadExport,
 } from "@waypoint/checkpoint/backend";
 import { DatabaseCorruptError } from "./errors.js";
+import { createDatabaseFile, isUnusableFile, unusablePath } from "./internal/files.js";
+import { checkArguments } from "./internal/options.js";
 import { SQL, migrate } from "./internal/schema.js";
 import { SqliteRunStore } from "./sqlite-run-store.js";
 
@@ -66,7 +67,10 @@ export interface SqliteCheckpointerOptions extends CheckpointerOptions {
    * downstream either way, because their idempotency keys are deterministic.
    */
   readonly synchronous?: "FULL" | "NORMAL";
-  /** How long a writer waits for another process's write lock (default 5000 ms). */
+  /**
+   * How long a writer waits for another connection's write lock (default
+   * 5000 ms); past it, the call fails with STORAGE_UNAVAILABLE.
+   */
   readonly busyTimeoutMs?: number;
 }
 
@@ -115,19 +119,24 @@ export class SqliteCheckpointer implements Checkpointer {
     database: string | Database = DEFAULT_DATABASE_FILE,
     options: SqliteCheckpointerOptions = {},
   ) {
+    checkArguments(database, options);
     this.serializer = options.serializer ?? createSerializer();
     this.policy = resolveSnapshotPolicy(options.snapshots);
     this.ownsDatabase = typeof database === "string";
     this.file = typeof database === "string" ? database : database.name;
-    if (typeof database === "string" && database !== ":memory:")
-      mkdirSync(dirname(database), { recursive: true });
-    const db = typeof database === "string" ? new BetterSqlite3(database) : database;
+    if (typeof database === "string") createDatabaseFile(database);
+    const db = typeof database === "string" ? openDatabase(database) : database;
     this.db = db;
     try {
       this.translate(() => {
         const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
         db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-        enableWal(db, busyTimeoutMs);
+        try {
+          enableWal(db, busyTimeoutMs);
+        } catch (error) {
+          // A file it may read but not write (read-only file system, no permission).
+          throw isUnusableFile(error) ? unusablePath(this.file, error) : error;
+        }
         db.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
         migrate(db, this.file);
       });
@@ -428,12 +437,18 @@ export class SqliteCheckpointer implements Checkpointer {
     if (this.closed) throw new CheckpointerClosedError(`SqliteCheckpointer(${this.file})`);
   }
 
-  /** SQLite's own corruption errors become a typed DatabaseCorruptError. */
+  /**
+   * SQLite's own corruption errors become a typed DatabaseCorruptError, and
+   * SQLITE_BUSY (another connection held the write lock past the busy
+   * timeout) the retryable STORAGE_UNAVAILABLE.
+   */
   private translate<T>(operation: () => T): T {
     try {
       return operation();
     } catch (error) {
       const code = (error as { code?: unknown }).code;
+      if (typeof code === "string" && code.startsWith("SQLITE_BUSY"))
+        throw new StorageUnavailableError(`SQLite (${this.file})`, "the write lock", 1, error);
       if (
         typeof code === "string" &&
         (code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_NOTADB")
@@ -442,6 +457,15 @@ export class SqliteCheckpointer implements Checkpointer {
       }
       throw error;
     }
+  }
+}
+
+/** Opens a file, naming the path if SQLite cannot open it. */
+function openDatabase(path: string): Database {
+  try {
+    return new BetterSqlite3(path);
+  } catch (error) {
+    throw isUnusableFile(error) ? unusablePath(path, error) : error;
   }
 }
 

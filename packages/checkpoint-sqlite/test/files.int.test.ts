@@ -1,9 +1,22 @@
-import { existsSync, mkdtempSync, rmSync, truncateSync, writeFileSync, statSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { UnsupportedFormatVersionError } from "@waypoint/checkpoint";
+import {
+  InvalidArgumentError,
+  StorageUnavailableError,
+  UnsupportedFormatVersionError,
+} from "@waypoint/checkpoint";
 import { ThreadWriter, rebuild } from "@waypoint/checkpoint/testing";
 import {
   DatabaseCorruptError,
@@ -112,5 +125,134 @@ describe("SQLite files", () => {
       }
     })().catch((thrown: unknown) => thrown);
     expect(outcome).toBeInstanceOf(DatabaseCorruptError);
+  });
+});
+
+/** What a call threw, or undefined. */
+function thrownBy(call: () => unknown): unknown {
+  try {
+    call();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+const mode = (file: string) => (statSync(file).mode & 0o777).toString(8);
+
+describe("SQLite files are private to their owner", () => {
+  it("creates the database, -wal and -shm files 0600, whatever the umask", async () => {
+    const file = join(directory, "private", "checkpoints.db");
+    const umask = process.umask(0o022); // the usual umask, which gave 0644
+    try {
+      const checkpointer = new SqliteCheckpointer(file);
+      await new ThreadWriter(checkpointer, "t").write({ log: 1 });
+      // Checked while open: the -wal and -shm files exist until the last connection closes.
+      expect([mode(file), mode(`${file}-wal`), mode(`${file}-shm`)]).toEqual(["600", "600", "600"]);
+      await checkpointer.close();
+    } finally {
+      process.umask(umask);
+    }
+  });
+
+  it("leaves the mode of an existing file as its owner set it", async () => {
+    const file = join(directory, "shared.db");
+    writeFileSync(file, "", { mode: 0o640 });
+    const checkpointer = new SqliteCheckpointer(file);
+    await new ThreadWriter(checkpointer, "t").write({ log: 1 });
+    expect([mode(file), mode(`${file}-wal`)]).toEqual(["640", "640"]);
+    await checkpointer.close();
+  });
+});
+
+describe("a path that cannot hold a database", () => {
+  it("gives INVALID_ARGUMENT naming the path when a folder in it is a regular file (ENOTDIR)", () => {
+    const plain = join(directory, "plain-file");
+    writeFileSync(plain, "not a folder");
+    for (const file of [join(plain, "checkpoints.db"), join(plain, "deeper", "checkpoints.db")]) {
+      const error = thrownBy(() => new SqliteCheckpointer(file));
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect(error).toMatchObject({ data: { argument: "database", path: file } });
+      expect((error as Error).message).toContain(file);
+    }
+  });
+
+  // EACCES (a folder without write permission) cannot be shown here: the
+  // tests run as root, who may write anywhere. A read-only file system stops
+  // root too; mounting one needs CAP_SYS_ADMIN, so the case is skipped without it.
+  const readOnly = join(directory, "read-only");
+  mkdirSync(readOnly);
+  const mounted = (() => {
+    try {
+      execFileSync("mount", ["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", readOnly], {
+        stdio: "ignore",
+      });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  afterAll(() => {
+    if (mounted) execFileSync("umount", [readOnly]);
+  });
+
+  it.skipIf(!mounted)("gives INVALID_ARGUMENT naming the path on a read-only file system", () => {
+    for (const file of [
+      join(readOnly, "checkpoints.db"),
+      join(readOnly, "sub", "checkpoints.db"),
+    ]) {
+      const error = thrownBy(() => new SqliteCheckpointer(file));
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect(error).toMatchObject({ data: { argument: "database", path: file } });
+    }
+  });
+});
+
+describe("SQLite busy past the busy timeout", () => {
+  it("fails with STORAGE_UNAVAILABLE, writes nothing, and the thread goes on once the lock is free", async () => {
+    const file = join(directory, "busy.db");
+    const checkpointer = new SqliteCheckpointer(file, { busyTimeoutMs: 100 });
+    const writer = new ThreadWriter(checkpointer, "t");
+    await writer.write({ log: 0 });
+    const other = new BetterSqlite3(file);
+    other.exec("BEGIN IMMEDIATE"); // another connection holds the write lock
+    const started = Date.now();
+    const error = await writer.write({ log: 1 }).catch((thrown: unknown) => thrown);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+    expect(error).toBeInstanceOf(StorageUnavailableError);
+    expect(error).toMatchObject({ code: "STORAGE_UNAVAILABLE", retryable: true });
+    expect((error as Error).message).toContain("busy.db");
+    other.exec("ROLLBACK");
+    other.close();
+    expect(rebuild((await checkpointer.get("t"))!)).toEqual({ log: [0] });
+    await writer.write({ log: 1 });
+    expect(rebuild((await checkpointer.get("t"))!)).toEqual({ log: [0, 1] });
+    await checkpointer.close();
+  });
+});
+
+describe("constructor arguments", () => {
+  it("refuses a bad option or database with INVALID_ARGUMENT naming it, creating no file", () => {
+    const file = join(directory, "never.db");
+    const cases: [unknown, unknown, string][] = [
+      [file, { busyTimeoutMs: -1 }, "options.busyTimeoutMs"],
+      [file, { busyTimeoutMs: Number.NaN }, "options.busyTimeoutMs"],
+      [file, { busyTimeoutMs: "5000" }, "options.busyTimeoutMs"],
+      [file, { synchronous: "OFF" }, "options.synchronous"],
+      [file, null, "options"],
+      [42, {}, "database"],
+    ];
+    for (const [database, options, argument] of cases) {
+      const error = thrownBy(
+        () =>
+          new SqliteCheckpointer(
+            database as string,
+            options as ConstructorParameters<typeof SqliteCheckpointer>[1],
+          ),
+      );
+      expect(error, argument).toBeInstanceOf(InvalidArgumentError);
+      expect(error).toMatchObject({ data: { argument } });
+    }
+    expect(existsSync(file)).toBe(false);
   });
 });
