@@ -59,6 +59,19 @@ describe.each(STORES)("time travel and idempotency keys on $name", (store) => {
     expect(old?.values.log).toEqual(["plan x", expect.stringMatching(/ first$/)]);
   });
 
+  it("a resume given an older checkpoint is refused before anything is written", async () => {
+    const sink = new DedupSink();
+    const graph = charging(sink, true);
+    await graph.invoke({ note: "x" }, { threadId: "t" });
+    const beforePlan = await checkpointWithNext(graph, "plan");
+    const head = await graph.getState("t");
+    expect(beforePlan).not.toBe(head?.checkpointId);
+    await expect(
+      graph.invoke(new Command({ resume: "yes" }), { threadId: "t", checkpointId: beforePlan }),
+    ).rejects.toMatchObject({ code: "INVALID_RESUME" });
+    expect((await graph.getState("t"))?.checkpointId).toBe(head?.checkpointId);
+  });
+
   it("a branch gets keys of its own: the replayed effect is applied again by a service that dedups by key", async () => {
     const sink = new DedupSink();
     const graph = charging(sink);

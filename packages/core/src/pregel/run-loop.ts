@@ -10,7 +10,7 @@ import {
   type PlannedTask,
 } from "@waypoint/checkpoint";
 import { Command, SLOT, START } from "../constants.js";
-import { CheckpointerRequiredError, RecursionLimitError } from "../errors.js";
+import { CheckpointerRequiredError, InvalidResumeError, RecursionLimitError } from "../errors.js";
 import type { GraphSpec } from "../graph/graph-spec.js";
 import type { Interrupt, TaskRuntime } from "./interrupt.js";
 import { directWrites, writesOf } from "./node-writes.js";
@@ -177,6 +177,12 @@ export class RunLoop extends ThreadWriter {
     const editing = command.update !== undefined || command.goto !== undefined;
     if (!editing && this.checkpointId === null)
       throw new ThreadNotFoundError(this.options.threadId);
+    if (resuming && this.branch)
+      // Checked before anything is written: a fork starts with no pending interrupt to answer.
+      throw new InvalidResumeError(
+        "A resume answers the head's pending interrupts; an older checkpoint starts a branch, which has none. Replay it with invoke(null, { checkpointId }) first.",
+        [],
+      );
     const forked = this.branch && this.checkpointId !== null;
     if (forked) await this.fork();
     if (editing) {
