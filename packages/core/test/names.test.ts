@@ -89,6 +89,26 @@ describe("compile() refuses names no checkpoint can hold", () => {
     });
   }
 
+  it("a fan-in whose joined channel name would pass 512 characters", () => {
+    const State = defineState({ value: lastValue<number>() });
+    const [a, b, c] = ["a", "b", "c"].map((letter) => letter.repeat(200)) as [
+      string,
+      string,
+      string,
+    ];
+    const error = compileError(() =>
+      new StateGraph(State)
+        .addNode(a, noop)
+        .addNode(b, noop)
+        .addNode(c, noop)
+        .addEdge(START, a)
+        .addEdge(START, b)
+        .addEdge([a, b], c)
+        .addEdge(c, END),
+    );
+    expect(error.message).toMatch(/fan-in channel "join:a+…" is longer than 512/);
+  });
+
   it("a state key holding a lone surrogate, a NUL or 513 characters", () => {
     expect(compileError(() => graphWithKey("k\udbff")).message).toMatch(/not well-formed/);
     expect(compileError(() => graphWithKey("k\u0000")).message).toMatch(/NUL/);

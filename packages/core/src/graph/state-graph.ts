@@ -170,7 +170,17 @@ export class StateGraph<D extends StateDefinition> {
       }
     }
     this.checkReachable(names);
-    return this.buildSpec();
+    const spec = this.buildSpec();
+    // A fan-in's channel joins its sources' names: it too must be storable.
+    for (const channel of spec.channels.keys()) {
+      if (!isValidId(channel)) {
+        throw new GraphValidationError(
+          `the fan-in channel ${quote(channel)} is longer than ${MAX_ID_LENGTH} characters: shorten its nodes' names`,
+          { channel: quote(channel) },
+        );
+      }
+    }
+    return spec;
   }
 
   /** Every node must be reachable from START, unless a router without a path map may go anywhere. */
