@@ -5,7 +5,7 @@ import { END, START, StateGraph, defineState, lastValue, reducer } from "@waypoi
 export const CHAOS_STEPS = 10;
 
 const State = defineState({
-  step: lastValue<number>(),
+  step: lastValue<number>({ default: () => 0 }),
   log: reducer(
     (a: number[], b: number) => [...a, b],
     () => [] as number[],

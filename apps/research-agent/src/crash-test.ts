@@ -164,7 +164,7 @@ export async function runCrashTest(options: {
     fetchRequests: fetches.reduce((sum, page) => sum + page.requests, 0),
     emailsSent: emails.length,
     emailRequests: local.mail.requests(),
-    reportSha256: sha(final.report),
+    reportSha256: sha(final.report ?? ""),
     expectedSha256: sha(reference),
     reportMatches,
     emailMatches,
@@ -216,7 +216,7 @@ async function expectedReport(pages: number): Promise<string> {
       question: DEFAULT_QUESTION,
       pages,
     });
-    return values.report;
+    return values.report ?? "";
   } finally {
     await local.close();
   }

@@ -79,9 +79,10 @@ export function buildResearchAgent(services: ResearchServices, checkpointer: Che
 
   /** After `plan`: summarise what was fetched, fetch the next batch, or finish. */
   function nextRound(state: ResearchValues) {
-    if (state.todo.length === 0) return "writeReport";
-    const fetched = state.todo.filter((id) => state.pages[id] !== undefined);
-    const unfetched = state.todo.filter((id) => state.pages[id] === undefined);
+    const todo = state.todo ?? [];
+    if (todo.length === 0) return "writeReport";
+    const fetched = todo.filter((id) => state.pages[id] !== undefined);
+    const unfetched = todo.filter((id) => state.pages[id] === undefined);
     return [
       ...fetched.map((id) => new Send("summarise", state.pages[id])),
       ...unfetched.slice(0, BATCH_SIZE).map((id) => new Send("fetch", { id })),

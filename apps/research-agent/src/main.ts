@@ -74,7 +74,7 @@ async function demo(): Promise<void> {
         `Thread ${threadId}, ${describeStore(store)}: finished at step ${existing.step}.`,
       );
       console.log(
-        `${Object.keys(values.pages).length} pages fetched, ${Object.keys(values.summaries).length} summarised, report emailed as ${values.emailed.messageId}.\n`,
+        `${Object.keys(values.pages).length} pages fetched, ${Object.keys(values.summaries).length} summarised, report emailed as ${values.emailed?.messageId}.\n`,
       );
       console.log(values.report);
       return;
@@ -101,7 +101,7 @@ async function demo(): Promise<void> {
     bar.finish();
 
     console.log(
-      `\nEmailed the report to ${REPORT_TO} (${result.emailed.messageId}; messages in the mail sink: ${local.mail.delivered().length}).\n`,
+      `\nEmailed the report to ${REPORT_TO} (${result.emailed?.messageId}; messages in the mail sink: ${local.mail.delivered().length}).\n`,
     );
     console.log(result.report);
     console.log(`\nShow it again: pnpm demo --backend ${backend} --thread ${threadId}`);

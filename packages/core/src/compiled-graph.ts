@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import {
   CheckpointConflictError,
   ERROR_CHANNEL,
-  InvalidArgumentError,
   ThreadExistsError,
   ThreadNotFoundError,
   MemoryCheckpointer,
@@ -33,6 +32,7 @@ import type { CompileOptions } from "./graph/state-graph.js";
 import { AsyncQueue } from "./internal/async-queue.js";
 import { fenced } from "./internal/fenced.js";
 import { WarmRuns } from "./internal/warm-runs.js";
+import { checkId, checkRunArguments, parseOptions } from "./internal/options.js";
 import { ChannelSet } from "./pregel/channel-set.js";
 import { plan } from "./pregel/planner.js";
 import type { Interrupt } from "./pregel/interrupt.js";
@@ -177,6 +177,8 @@ export class CompiledGraph<D extends StateDefinition> {
     input: UpdateOf<D> | Command | null,
     options: InvokeOptions = {},
   ): Promise<InvokeResult<D>> {
+    parseOptions("invoke", options);
+    checkRunArguments("invoke", input, options, !this.ephemeral);
     const result = await this.start(input, options, ignore, NO_MODES);
     const values = result.values as InvokeResult<D>;
     return result.interrupts.length > 0 ? { ...values, __interrupt__: result.interrupts } : values;
@@ -195,6 +197,8 @@ export class CompiledGraph<D extends StateDefinition> {
     input: UpdateOf<D> | Command | null,
     options: StreamOptions<M> = {},
   ): AsyncGenerator<M extends readonly StreamMode[] ? [StreamMode, unknown] : unknown> {
+    parseOptions("stream", options);
+    checkRunArguments("stream", input, options, !this.ephemeral);
     const modes: readonly StreamMode[] =
       typeof options.streamMode === "string"
         ? [options.streamMode]
@@ -234,6 +238,8 @@ export class CompiledGraph<D extends StateDefinition> {
     threadId: string,
     options: { checkpointId?: string } = {},
   ): Promise<StateSnapshot<D> | undefined> {
+    checkId(threadId, "getState", "threadId");
+    parseOptions("getState", options);
     const loaded = await this.checkpointer.get(
       threadId,
       options.checkpointId ? { checkpointId: options.checkpointId } : {},
@@ -257,6 +263,8 @@ export class CompiledGraph<D extends StateDefinition> {
     threadId: string,
     options: { limit?: number; before?: string; filter?: Readonly<Record<string, JsonValue>> } = {},
   ): AsyncGenerator<StateSnapshot<D>> {
+    checkId(threadId, "getStateHistory", "threadId");
+    parseOptions("getStateHistory", options);
     // The newer checkpoints read so far, by id: a task's result is in its child's writes.
     const children = new Map<string, LoadedCheckpoint>();
     let first = options.before === undefined;
@@ -285,6 +293,8 @@ export class CompiledGraph<D extends StateDefinition> {
     values: UpdateOf<D> | null,
     options: { asNode?: string; checkpointId?: string } = {},
   ): Promise<string> {
+    checkId(threadId, "updateState", "threadId");
+    parseOptions("updateState", options);
     return this.bulkUpdateState(
       threadId,
       [
@@ -309,8 +319,9 @@ export class CompiledGraph<D extends StateDefinition> {
     supersteps: readonly { readonly updates: readonly StateUpdate[] }[],
     options: { checkpointId?: string } = {},
   ): Promise<string> {
-    if (supersteps.length === 0)
-      throw new InvalidArgumentError("supersteps", "give at least one { updates: [...] }");
+    checkId(threadId, "bulkUpdateState", "threadId");
+    parseOptions("supersteps", supersteps, "bulkUpdateState");
+    parseOptions("bulkUpdateState", options);
     const loop = await RunLoop.open(
       this.spec,
       this.checkpointer,
@@ -333,6 +344,8 @@ export class CompiledGraph<D extends StateDefinition> {
     threadId: string,
     options: { taskId?: string } = {},
   ): Promise<RetriedEffect[]> {
+    checkId(threadId, "retryFailedEffects", "threadId");
+    parseOptions("retryFailedEffects", options);
     const loaded = await this.checkpointer.get(threadId);
     if (loaded === undefined) throw new ThreadNotFoundError(threadId);
     const nodes = new Map(loaded.checkpoint.next.map((task) => [task.id, task.node]));

@@ -8,7 +8,7 @@ import { defineState } from "./state.js";
 export const OUTAGE_STEPS = 50;
 
 const State = defineState({
-  step: lastValue<number>(),
+  step: lastValue<number>({ default: () => 0 }),
   log: reducer(
     (a: number[], b: number) => [...a, b],
     () => [] as number[],

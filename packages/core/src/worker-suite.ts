@@ -21,8 +21,8 @@ export interface WorkerSuiteOptions {
 }
 
 const State = defineState({
-  tag: lastValue<string>(),
-  step: lastValue<number>(),
+  tag: lastValue<string>({ default: () => "" }),
+  step: lastValue<number>({ default: () => 0 }),
   log: reducer(
     (a: string[], b: string) => [...a, b],
     () => [] as string[],

@@ -124,7 +124,9 @@ describe.each(STORES)("updateState on $name", (store) => {
         })
         .addEdge(START, "agent")
         .addConditionalEdges("agent", (s) =>
-          s.calls.length > 0 ? s.calls.map((name) => new Send("tools", { name })) : END,
+          s.calls !== undefined && s.calls.length > 0
+            ? s.calls.map((name) => new Send("tools", { name }))
+            : END,
         )
         .addEdge("tools", "agent")
         .compile({ checkpointer: store.create(), interruptBefore: ["tools"] });

@@ -26,7 +26,7 @@ describe("running a graph", () => {
     const graph = new StateGraph(State)
       .addNode("tick", (s) => ({ count: (s.count ?? 0) + 1, log: `tick ${(s.count ?? 0) + 1}` }))
       .addEdge(START, "tick")
-      .addConditionalEdges("tick", (s) => (s.count >= 3 ? "stop" : "again"), {
+      .addConditionalEdges("tick", (s) => ((s.count ?? 0) >= 3 ? "stop" : "again"), {
         again: "tick",
         stop: END,
       })
@@ -143,7 +143,7 @@ describe("running a graph", () => {
       }))
       .addNode("report", (s) => ({ topics: [`${s.summaries.length} summaries`] }))
       .addConditionalEdges(START, (s) =>
-        s.topics.map((topicName) => new Send("summarise", { topic: topicName })),
+        (s.topics ?? []).map((topicName) => new Send("summarise", { topic: topicName })),
       )
       .addEdge("summarise", "report")
       .addEdge("report", END)
@@ -171,9 +171,9 @@ describe("the recursion limit", () => {
   const State = defineState({ n: lastValue<number>() });
   const counter = (steps: number) =>
     new StateGraph(State)
-      .addNode("step", (s) => ({ n: s.n + 1 }))
+      .addNode("step", (s) => ({ n: (s.n ?? 0) + 1 }))
       .addEdge(START, "step")
-      .addConditionalEdges("step", (s) => (s.n >= steps ? END : "step"))
+      .addConditionalEdges("step", (s) => ((s.n ?? 0) >= steps ? END : "step"))
       .compile({ checkpointer: new MemoryCheckpointer() });
 
   it("lets a graph that needs exactly N supersteps finish with a limit of N, and stops it at N - 1", async () => {
@@ -190,9 +190,9 @@ describe("the recursion limit", () => {
   it("counts from the run's input, so resuming does not change the count", async () => {
     const State2 = defineState({ n: lastValue<number>() });
     const graph = new StateGraph(State2)
-      .addNode("step", (s) => ({ n: s.n + 1 }))
+      .addNode("step", (s) => ({ n: (s.n ?? 0) + 1 }))
       .addEdge(START, "step")
-      .addConditionalEdges("step", (s) => (s.n >= 6 ? END : "step"))
+      .addConditionalEdges("step", (s) => ((s.n ?? 0) >= 6 ? END : "step"))
       .compile({ checkpointer: new MemoryCheckpointer(), interruptAfter: ["step"] });
     let result = await graph.invoke({ n: 0 }, { threadId: "t", recursionLimit: 6 });
     while (result.__interrupt__)

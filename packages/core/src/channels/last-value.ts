@@ -15,7 +15,12 @@ export interface LastValueOptions<T> {
  * are a conflict (their order is an accident of scheduling), so they throw
  * MultipleWritesError instead of silently picking one.
  */
-export function lastValue<T>(options: LastValueOptions<T> = {}): ChannelSpec<T, T> {
+export function lastValue<T>(
+  options: LastValueOptions<T> & { readonly default: () => T },
+): ChannelSpec<T, T>;
+/** Without a default the key reads undefined until a node writes it, and is typed so. */
+export function lastValue<T>(options?: LastValueOptions<T>): ChannelSpec<T | undefined, T>;
+export function lastValue<T>(options: LastValueOptions<T> = {}): ChannelSpec<T | undefined, T> {
   const { default: makeDefault, schema } = options;
   return {
     kind: "lastValue",

@@ -12,6 +12,7 @@ import {
   type RunStore,
 } from "@waypoint/checkpoint";
 import { RunWaitTimeoutError } from "../errors.js";
+import { checkId, parseOptions } from "../internal/options.js";
 import { encodeRunInput, runStoreOf, userRun, type RunnableGraph } from "./run-input.js";
 
 export interface ClientOptions {
@@ -54,6 +55,7 @@ export class Client {
   readonly runs: RunsClient;
 
   constructor(options: ClientOptions) {
+    parseOptions("createClient", options);
     this.runs = new RunsClient(runStoreOf(options.checkpointer), options);
   }
 }
@@ -69,27 +71,34 @@ export class RunsClient {
   ) {}
 
   async create(threadId: string, input: unknown, options: CreateRunOptions): Promise<RunRecord> {
+    checkId(threadId, "runs.create", "threadId");
+    parseOptions("runs.create", options);
     return userRun(await this.store.create({ ...options, threadId, input: encodeRunInput(input) }));
   }
 
   async get(runId: string): Promise<RunRecord | undefined> {
+    checkId(runId, "runs.get", "runId");
     const run = await this.store.get(runId);
     return run && userRun(run);
   }
 
   async list(options?: ListRunsOptions): Promise<readonly RunRecord[]> {
+    parseOptions("runs.list", options ?? {});
     return (await this.store.list(options)).map(userRun);
   }
 
   async cancel(runId: string): Promise<RunRecord> {
+    checkId(runId, "runs.cancel", "runId");
     return userRun(await this.store.cancel(runId));
   }
 
   async pause(runId: string): Promise<RunRecord> {
+    checkId(runId, "runs.pause", "runId");
     return userRun(await this.store.pause(runId));
   }
 
   async resume(runId: string): Promise<RunRecord> {
+    checkId(runId, "runs.resume", "runId");
     return userRun(await this.store.resume(runId));
   }
 
@@ -98,12 +107,15 @@ export class RunsClient {
    * running or paused one) and returns how many. The threads' checkpoints
    * stay; prune those with the checkpointer's `prune`, `deleteThread` or TTL.
    */
-  prune(options: PruneRunsOptions): Promise<{ readonly deleted: number }> {
+  async prune(options: PruneRunsOptions): Promise<{ readonly deleted: number }> {
+    parseOptions("runs.prune", options);
     return this.store.prune(options);
   }
 
   /** Resolves with the run once it has ended or paused. */
   async wait(runId: string, options: WaitOptions = {}): Promise<RunRecord> {
+    checkId(runId, "runs.wait", "runId");
+    parseOptions("runs.wait", options);
     const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
     for (;;) {
       const run = await this.require(runId);
@@ -126,6 +138,8 @@ export class RunsClient {
     runId: string,
     options: RunStreamOptions<M> = {},
   ): AsyncGenerator<RunStreamEvent> {
+    checkId(runId, "runs.stream", "runId");
+    parseOptions("runs.stream", options);
     const modes: readonly RunStreamMode[] =
       typeof options.streamMode === "string"
         ? [options.streamMode]

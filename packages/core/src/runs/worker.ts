@@ -14,6 +14,7 @@ import {
   type RunStore,
 } from "@waypoint/checkpoint";
 import { Command } from "../constants.js";
+import { parseOptions } from "../internal/options.js";
 import { decodeRunInput, runStoreOf, type RunnableGraph } from "./run-input.js";
 
 export interface WorkerOptions {
@@ -58,6 +59,7 @@ export class Worker {
   private wake: (() => void) | undefined;
 
   constructor(private readonly options: WorkerOptions) {
+    parseOptions("Worker", options);
     const graphs = Object.values(options.graphs);
     const checkpointer = options.checkpointer ?? graphs[0]?.checkpointer;
     if (checkpointer === undefined) throw new TypeError("Worker needs at least one graph");
