@@ -139,6 +139,9 @@ export class RedisCheckpointer implements Checkpointer {
   private readonly onCorrupt: (error: CorruptRecordError) => void;
   private readonly ttl: readonly [ttlMs: number, refresh: string];
   private closed = false;
+  /** Replies waited for with a deadline, and the timer that fails them (see bounded()). */
+  private readonly waiting = new Set<Waiting>();
+  private watchdog: NodeJS.Timeout | undefined;
   private readonly runStore: RedisRunStore;
   /** What the retention functions use (internal/retention.ts). */
   private readonly store: RedisStore;
@@ -160,7 +163,10 @@ export class RedisCheckpointer implements Checkpointer {
         commandTimeout: commandTimeout,
         connectTimeout: commandTimeout,
       });
-    this.firstAttemptBounded = this.owned && commandTimeout < this.timeoutMs;
+    // A connection's own command timeout (ours, or one set on a borrowed connection) ends a first
+    // attempt in time, so the put path sets no timer of its own.
+    const own = this.owned ? commandTimeout : connectionCommandTimeout(this.redis);
+    this.firstAttemptBounded = own !== undefined && own < this.timeoutMs;
     this.onCorrupt =
       options.onCorrupt ?? ((error) => process.emitWarning(error.message, "WaypointCorruptRecord"));
     // An owned connection reports failures through the commands it fails; without a listener,
@@ -601,28 +607,71 @@ export class RedisCheckpointer implements Checkpointer {
           : this.bounded(attempt(), deadline));
       } catch (error) {
         if (!isRetryable(error)) throw typed(error, operation, where);
-        const delay = Math.min(2000, 50 * 2 ** (tries - 1));
-        if (tries >= this.attempts || Date.now() + delay >= deadline)
+        const remaining = deadline - Date.now();
+        if (tries >= this.attempts || remaining <= 0)
           throw new StorageUnavailableError("Redis", operation, tries, error);
         unsure = true;
+        // The last try comes at the deadline, if the backoff would pass it.
+        const delay = Math.min(2000, 50 * 2 ** (tries - 1), remaining);
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
   }
 
-  /** `reply`, or a retryable timeout error once `deadline` has passed. */
+  /**
+   * `reply`, or a retryable timeout error once `deadline` has passed (a reply
+   * after that is dropped). One watchdog timer looks at every waiting reply
+   * each WATCHDOG_MS, rather than a timer per command on the put path.
+   */
   private bounded<T>(reply: Promise<T>, deadline: number): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Command timed out: no reply within timeoutMs (${this.timeoutMs})`)),
-        Math.max(0, deadline - Date.now()),
+    return new Promise<T>((resolve, reject) => {
+      const waiting: Waiting = { deadline, reject };
+      this.waiting.add(waiting);
+      this.watchdog ??= setInterval(() => this.expire(), WATCHDOG_MS).unref();
+      reply.then(
+        (value) => {
+          this.waiting.delete(waiting);
+          resolve(value);
+        },
+        (error: Error) => {
+          this.waiting.delete(waiting);
+          reject(error);
+        },
       );
     });
-    // A reply that comes (or fails) after the deadline is dropped.
-    reply.catch(() => undefined);
-    return Promise.race([reply, late]).finally(() => clearTimeout(timer));
   }
+
+  /** Fails the replies waited for past their deadline; stops the watchdog when none is left. */
+  private expire(): void {
+    const now = Date.now();
+    for (const waiting of this.waiting) {
+      if (waiting.deadline > now) continue;
+      this.waiting.delete(waiting);
+      waiting.reject(new Error(`Command timed out: no reply within timeoutMs (${this.timeoutMs})`));
+    }
+    if (this.waiting.size === 0) {
+      clearInterval(this.watchdog);
+      this.watchdog = undefined;
+    }
+  }
+}
+
+/** A reply waited for, and how to fail it at its deadline. */
+interface Waiting {
+  readonly deadline: number;
+  readonly reject: (error: Error) => void;
+}
+
+/** How often the watchdog looks at waiting replies: the precision of `timeoutMs`. */
+const WATCHDOG_MS = 100;
+
+/** The command timeout a connection or cluster was made with, if any. */
+function connectionCommandTimeout(redis: Redis | Cluster): number | undefined {
+  const options = redis.isCluster
+    ? (redis as Cluster).options.redisOptions
+    : (redis as Redis).options;
+  const timeout = options?.commandTimeout;
+  return typeof timeout === "number" && timeout > 0 ? timeout : undefined;
 }
 
 /** A Redis error that is not retried, as a Waypoint error where one fits. */

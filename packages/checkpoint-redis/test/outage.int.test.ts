@@ -111,7 +111,7 @@ describe("Redis outages end in bounded time", () => {
       const { outcome, values } = await runThroughOutage(checkpointer, async () => {
         await server.kill();
         probe = timed(() => checkpointer.get("t"));
-        restarted = sleep(2300).then(() => server.restart());
+        restarted = sleep(2800).then(() => server.restart());
       });
       const [error, ms] = await probe!;
       expect(error).toBeInstanceOf(StorageUnavailableError);
