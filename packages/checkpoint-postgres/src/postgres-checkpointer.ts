@@ -34,6 +34,7 @@ import {
 } from "@waypoint/checkpoint/backend";
 import { CheckpointWriter } from "./internal/checkpoint-writer.js";
 import { Database, type CheckpointStore } from "./internal/database.js";
+import { checkOptions } from "./internal/options.js";
 import { deleteThread, prune, sweep } from "./internal/retention.js";
 import type { RetryOptions } from "./internal/retry.js";
 import { PAGE_SIZE, type PendingRow, type ThreadRow } from "./internal/rows.js";
@@ -70,18 +71,31 @@ export interface PostgresCheckpointerOptions extends CheckpointerOptions {
    * at once, alone. `false` sends every put alone.
    */
   readonly groupCommit?: boolean | { readonly maxBatch?: number; readonly maxInFlight?: number };
+  /**
+   * How long to wait for a new connection (default 2000 ms; a pool you pass
+   * in keeps its own `connectionTimeoutMillis`).
+   */
+  readonly connectTimeoutMs?: number;
+  /**
+   * The server cancels a statement after this long (`statement_timeout`, on a
+   * pool opened here), and the client stops waiting for an answer 1 s later
+   * (`query_timeout`, on every statement), so a frozen server cannot hold a
+   * run. Default 3000 ms. Migrations in `setup()` are exempt.
+   */
+  readonly queryTimeoutMs?: number;
+  /**
+   * Retries stop so that an operation on a dead or frozen server ends within
+   * this long with STORAGE_UNAVAILABLE: no attempt starts that could end
+   * after it. Default 9000 ms.
+   */
+  readonly unavailableAfterMs?: number;
 }
 
 function groupCommitOptions(
   option: PostgresCheckpointerOptions["groupCommit"],
 ): GroupCommitOptions | undefined {
   if (option === false) return undefined;
-  const chosen = { ...DEFAULT_GROUP_COMMIT, ...(option === true ? {} : option) };
-  for (const [name, value] of Object.entries(chosen)) {
-    if (!Number.isInteger(value) || value < 1)
-      throw new TypeError(`groupCommit.${name} must be a positive integer, got ${String(value)}`);
-  }
-  return chosen;
+  return { ...DEFAULT_GROUP_COMMIT, ...(option === true ? {} : option) };
 }
 
 /**
@@ -97,9 +111,7 @@ export class PostgresCheckpointer implements Checkpointer {
   private readonly writer: CheckpointWriter;
 
   constructor(options: PostgresCheckpointerOptions) {
-    if (options.pool === undefined && options.connectionString === undefined) {
-      throw new TypeError("PostgresCheckpointer needs { pool } or { connectionString }");
-    }
+    checkOptions(options);
     this.schema = options.schema ?? "waypoint";
     this.db = new Database(options, this.schema);
     const serializer = options.serializer ?? createSerializer();

@@ -1,9 +1,13 @@
+import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import pg from "pg";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import {
   CheckpointConflictError,
   CorruptRecordError,
+  InvalidArgumentError,
   LeaseLostError,
   StorageUnavailableError,
   UnsupportedFormatVersionError,
@@ -12,7 +16,7 @@ import {
 import { ThreadWriter, collect, rebuild } from "@waypoint/checkpoint/testing";
 import { PostgresCheckpointer, SCHEMA_VERSION } from "@waypoint/checkpoint-postgres";
 import { OUTAGE_STEPS, runThroughOutage } from "@waypoint/core/testing";
-import { startPostgres } from "@waypoint/test-services";
+import { startPostgres, type PostgresServer } from "@waypoint/test-services";
 
 const pool = new pg.Pool({ connectionString: inject("pgUrl"), max: 10 });
 afterAll(() => pool.end());
@@ -119,6 +123,131 @@ describe("PostgreSQL restarts in the middle of a run", () => {
       await checkpointer.close();
     } finally {
       await server.stop();
+    }
+  });
+});
+
+describe("PostgreSQL frozen, then stopped, in the middle of a run (default timeouts)", () => {
+  /** The postmaster (first line of postmaster.pid) and its children: backends and helpers. */
+  function serverProcesses(server: PostgresServer): number[] {
+    const pidFile = readFileSync(join(server.dataDir, "postmaster.pid"), "utf8");
+    const postmaster = Number(pidFile.split("\n")[0]);
+    const children = execFileSync("pgrep", ["-P", String(postmaster)], { encoding: "utf8" });
+    return [postmaster, ...children.split("\n").filter(Boolean).map(Number)];
+  }
+
+  /**
+   * The checkpointer, with a log of the moments its writes failed with
+   * STORAGE_UNAVAILABLE. Such a failure reaches the run only once `release()`
+   * is called: runThroughOutage listens for the run's end after the outage,
+   * and a run that failed during it would be an unhandled rejection.
+   */
+  function heldFailures(checkpointer: PostgresCheckpointer) {
+    const failedAt: number[] = [];
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const proxy = new Proxy(checkpointer, {
+      get(target, key) {
+        const value: unknown = Reflect.get(target, key, target);
+        if (typeof value !== "function") return value;
+        const method = (value as (...args: unknown[]) => unknown).bind(target);
+        if (key !== "put" && key !== "putPendingWrites") return method;
+        return (...args: unknown[]) =>
+          (method(...args) as Promise<unknown>).catch(async (error: unknown) => {
+            if (error instanceof StorageUnavailableError) {
+              failedAt.push(Date.now());
+              await held;
+            }
+            throw error;
+          });
+      },
+    });
+    /** The first failure after `since`, waiting up to 12 s for one. */
+    const firstFailure = async (since: number) => {
+      while (failedAt.length === 0 && Date.now() - since < 12_000)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      return failedAt[0] === undefined ? undefined : failedAt[0] - since;
+    };
+    return { proxy, firstFailure, release: () => setTimeout(release, 0) };
+  }
+
+  const uninterrupted = {
+    step: OUTAGE_STEPS,
+    log: Array.from({ length: OUTAGE_STEPS }, (_, i) => i + 1),
+  };
+
+  it("fails typed within 10 s each time, and resumes to an uninterrupted run's state", async () => {
+    const server = await startPostgres();
+    let stopped: number[] = [];
+    const thaw = () => {
+      for (const pid of stopped) process.kill(pid, "SIGCONT");
+      stopped = [];
+    };
+    try {
+      const waits: (number | undefined)[] = [];
+      const onFrozen = new PostgresCheckpointer({ connectionString: server.url, schema: "frozen" });
+      const frozenRun = heldFailures(onFrozen);
+      const frozen = await runThroughOutage(frozenRun.proxy, async () => {
+        stopped = serverProcesses(server);
+        for (const pid of stopped) process.kill(pid, "SIGSTOP");
+        waits.push(await frozenRun.firstFailure(Date.now()));
+        thaw();
+        frozenRun.release();
+      });
+      const onStopped = new PostgresCheckpointer({ connectionString: server.url, schema: "down" });
+      const downRun = heldFailures(onStopped);
+      const down = await runThroughOutage(downRun.proxy, async () => {
+        await server.kill(); // immediate shutdown, as in a crash
+        waits.push(await downRun.firstFailure(Date.now()));
+        await server.restart();
+        downRun.release();
+      });
+      // Each run failed with STORAGE_UNAVAILABLE while the server was away, within the bound.
+      expect(
+        waits.every((ms) => ms !== undefined && ms < 10_000),
+        String(waits),
+      ).toBe(true);
+      expect([frozen.outcome, down.outcome]).toEqual(["failed", "failed"]);
+      for (const [checkpointer, { values }] of [
+        [onFrozen, frozen],
+        [onStopped, down],
+      ] as const) {
+        expect(values).toEqual(uninterrupted);
+        const steps = (await collect(checkpointer.list("t"))).map((h) => h.step).reverse();
+        expect(steps).toEqual(Array.from({ length: OUTAGE_STEPS + 1 }, (_, i) => i - 1));
+        await checkpointer.close();
+      }
+      console.log(
+        `postgres frozen, then stopped: the run failed typed after ${waits.join(" and ")} ms`,
+      );
+    } finally {
+      thaw();
+      await server.stop();
+    }
+  }, 40_000);
+
+  it("refuses a bad option with INVALID_ARGUMENT naming it", () => {
+    const url = inject("pgUrl");
+    const cases: [object, string][] = [
+      [{ connectionString: url, queryTimeoutMs: 0 }, "options.queryTimeoutMs"],
+      [{ connectionString: url, connectTimeoutMs: Number.NaN }, "options.connectTimeoutMs"],
+      [{ connectionString: url, unavailableAfterMs: "9000" }, "options.unavailableAfterMs"],
+      [{ connectionString: url, retry: { attempts: 0 } }, "options.retry.attempts"],
+      [{ connectionString: url, groupCommit: { maxBatch: 1.5 } }, "options.groupCommit"],
+      [{ connectionString: url, ttlSeconds: -1 }, "options.ttlSeconds"],
+      [{ connectionString: "" }, "options.connectionString"],
+      [{}, "options.pool"],
+    ];
+    for (const [options, argument] of cases) {
+      const error = (() => {
+        try {
+          new PostgresCheckpointer(options);
+        } catch (thrown) {
+          return thrown;
+        }
+      })();
+      expect(error, argument).toBeInstanceOf(InvalidArgumentError);
+      expect(error, argument).toMatchObject({ data: { argument } });
     }
   });
 });

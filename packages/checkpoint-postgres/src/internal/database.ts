@@ -4,6 +4,7 @@ import {
   StorageUnavailableError,
   type Serializer,
 } from "@waypoint/checkpoint";
+import { DEFAULT_TIMEOUTS } from "./options.js";
 import { DEFAULT_RETRY, delayFor, isAmbiguous, isRetryable, type RetryOptions } from "./retry.js";
 import { prepared } from "./rows.js";
 import { migrate } from "./schema.js";
@@ -36,7 +37,16 @@ export interface DatabaseOptions {
   readonly connectionString?: string;
   readonly retry?: Partial<RetryOptions>;
   readonly preparedStatements?: boolean;
+  readonly connectTimeoutMs?: number;
+  readonly queryTimeoutMs?: number;
+  readonly unavailableAfterMs?: number;
 }
+
+/** pg reads `query_timeout` per statement; its typings omit it. */
+type BoundedQuery = pg.QueryConfig & { query_timeout?: number };
+
+/** What the client waits past `statement_timeout` for the server's own cancel to arrive. */
+const CANCEL_GRACE_MS = 1_000;
 
 /** What the checkpointer's parts share: its database, its statements and its serializer. */
 export interface CheckpointStore {
@@ -55,6 +65,11 @@ export class Database implements Connection {
   private readonly ownsPool: boolean;
   private readonly retry: RetryOptions;
   private readonly prepare: boolean;
+  /** Client-side bound of one statement: a frozen server's silence ends here. */
+  private readonly queryTimeout: number;
+  /** The longest one attempt can take: a connection, then one statement. */
+  private readonly attemptBound: number;
+  private readonly unavailableAfterMs: number;
   private ready: Promise<void> | undefined;
   private isSetUp = false;
   private closed = false;
@@ -64,8 +79,22 @@ export class Database implements Connection {
     private readonly schema: string,
   ) {
     this.ownsPool = options.pool === undefined;
+    const connectTimeout = options.connectTimeoutMs ?? DEFAULT_TIMEOUTS.connectTimeoutMs;
+    const statementTimeout = options.queryTimeoutMs ?? DEFAULT_TIMEOUTS.queryTimeoutMs;
+    this.queryTimeout = statementTimeout + CANCEL_GRACE_MS;
+    this.attemptBound = connectTimeout + this.queryTimeout;
+    this.unavailableAfterMs = options.unavailableAfterMs ?? DEFAULT_TIMEOUTS.unavailableAfterMs;
+    // The server cancels a slow statement itself (a clean error, its locks freed);
+    // the client stops waiting on a server that says nothing (frozen, partitioned).
     this.pool =
-      options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: 10 });
+      options.pool ??
+      new pg.Pool({
+        connectionString: options.connectionString,
+        max: 10,
+        connectionTimeoutMillis: connectTimeout,
+        statement_timeout: statementTimeout,
+        query_timeout: this.queryTimeout,
+      });
     // An idle client whose server restarted emits "error"; unhandled, it would crash the process.
     if (this.ownsPool) this.pool.on("error", () => undefined);
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
@@ -139,15 +168,21 @@ export class Database implements Connection {
   async inTransaction<T>(body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {
-      await client.query("BEGIN");
+      await client.query(this.bounded("BEGIN"));
       const result = await body(client);
-      await client.query("COMMIT");
+      // A COMMIT that times out may have committed: isAmbiguous says so, and the retry checks.
+      await client.query(this.bounded("COMMIT"));
+      client.release();
       return result;
     } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
+      if (isRetryable(error)) {
+        // The connection is suspect (timed out, dropped): destroy it; the server rolls back.
+        client.release(error instanceof Error ? error : true);
+      } else {
+        await client.query(this.bounded("ROLLBACK")).catch(() => undefined);
+        client.release();
+      }
       throw error;
-    } finally {
-      client.release();
     }
   }
 
@@ -167,8 +202,9 @@ export class Database implements Connection {
       return Promise.reject(new CheckpointerClosedError(`PostgresCheckpointer(${this.schema})`));
     if (!this.isSetUp)
       return this.setup().then(() => this.withRetry(operation, attempt, committed));
+    const started = Date.now();
     return attempt().catch((error: unknown) =>
-      this.retryAfter(error, operation, attempt, committed),
+      this.retryAfter(error, operation, attempt, committed, started),
     );
   }
 
@@ -190,14 +226,23 @@ export class Database implements Connection {
     failed: unknown,
   ): Promise<T> {
     if (failed !== undefined && isRetryable(failed))
-      return this.retryAfter(failed, operation, attempt, committed);
+      return this.retryAfter(failed, operation, attempt, committed, Date.now());
+    const started = Date.now();
     return attempt().catch((error: unknown) =>
-      this.retryAfter(error, operation, attempt, committed),
+      this.retryAfter(error, operation, attempt, committed, started),
     );
   }
 
   private statement(text: string, values: unknown[]): pg.QueryConfig {
-    return this.prepare ? prepared(text, values) : { text, values };
+    const config: BoundedQuery = this.prepare ? prepared(text, values) : { text, values };
+    // A pool opened here has the bound already; a borrowed one gets it per statement.
+    if (!this.ownsPool) config.query_timeout = this.queryTimeout;
+    return config;
+  }
+
+  private bounded(text: string): pg.QueryConfig {
+    const config: BoundedQuery = { text, query_timeout: this.queryTimeout };
+    return config;
   }
 
   private withRetry<T>(
@@ -205,8 +250,9 @@ export class Database implements Connection {
     attempt: () => Promise<T>,
     committed?: () => Promise<T | undefined>,
   ): Promise<T> {
+    const started = Date.now();
     return attempt().catch((error: unknown) =>
-      this.retryAfter(error, operation, attempt, committed),
+      this.retryAfter(error, operation, attempt, committed, started),
     );
   }
 
@@ -215,15 +261,20 @@ export class Database implements Connection {
     error: unknown,
     operation: string,
     attempt: () => Promise<T>,
-    committed?: () => Promise<T | undefined>,
+    committed: (() => Promise<T | undefined>) | undefined,
+    started: number,
   ): Promise<T> {
     let ambiguous = false;
     for (let tries = 1; ; tries += 1) {
       if (!isRetryable(error)) throw error;
-      if (tries >= this.retry.attempts)
+      const delay = delayFor(this.retry, tries);
+      // No attempt starts that could end after unavailableAfterMs: a dead or
+      // frozen server gives STORAGE_UNAVAILABLE within that bound.
+      const late = Date.now() - started + delay + this.attemptBound > this.unavailableAfterMs;
+      if (tries >= this.retry.attempts || late)
         throw new StorageUnavailableError("PostgreSQL", operation, tries, error);
       ambiguous ||= isAmbiguous(error);
-      await new Promise((resolve) => setTimeout(resolve, delayFor(this.retry, tries)));
+      await new Promise((resolve) => setTimeout(resolve, delay));
       try {
         if (ambiguous && committed !== undefined) {
           const result = await committed();

@@ -20,9 +20,9 @@ export async function deleteThread(
   assertId(threadId, "threadId");
   // The heads go first, in one transaction: readers see the thread gone at once.
   const namespaces = await db.transaction("deleteThread", async (client) => {
-    const rows = (await client.query<NamespaceRow>(sql.namespacesOf, [threadId])).rows;
-    await client.query(sql.deleteHeads, [threadId]);
-    await client.query(sql.deleteTtl, [threadId]);
+    const rows = (await db.execute<NamespaceRow>(sql.namespacesOf, [threadId], client)).rows;
+    await db.execute(sql.deleteHeads, [threadId], client);
+    await db.execute(sql.deleteTtl, [threadId], client);
     return rows;
   });
   // Then the rows, in bounded batches, up to each old head (a thread made anew under the id is left alone).

@@ -14,6 +14,7 @@ const RETRYABLE_SQLSTATES = new Set([
   "08004",
   "08006", // connection exceptions
   "53300", // too_many_connections
+  "57014", // query_canceled: statement_timeout (the statement did not commit)
 ]);
 const RETRYABLE_NODE_CODES = new Set([
   "ECONNRESET",
@@ -28,7 +29,9 @@ export function isRetryable(error: unknown): boolean {
   if (typeof code === "string" && (RETRYABLE_SQLSTATES.has(code) || RETRYABLE_NODE_CODES.has(code)))
     return true;
   const message = error instanceof Error ? error.message : "";
-  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(
+  // The last two are pg's client-side timeouts: query_timeout, and a pool
+  // that found no connection within connectionTimeoutMillis.
+  return /Connection terminated|connection timeout|Client has encountered a connection error|Query read timeout|timeout exceeded when trying to connect/i.test(
     message,
   );
 }
@@ -40,7 +43,7 @@ export function isRetryable(error: unknown): boolean {
 export function isAmbiguous(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   return (
-    !(typeof code === "string" && /^(40001|40P01|57P03|53300|08001|08004)$/.test(code)) &&
+    !(typeof code === "string" && /^(40001|40P01|57P03|57014|53300|08001|08004)$/.test(code)) &&
     isRetryable(error)
   );
 }

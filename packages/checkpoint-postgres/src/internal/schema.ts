@@ -103,11 +103,21 @@ export function quoteIdentifier(name: string): string {
  * advisory lock: a second process calling it at the same time waits, then
  * finds the work done.
  */
+/** A migration's own client-side bound (pg ignores a query_timeout of 0). */
+const MIGRATION_QUERY = { query_timeout: 60 * 60_000 };
+
 export async function migrate(client: PoolClient, schema: string): Promise<void> {
   const quoted = quoteIdentifier(schema);
   await client.query("BEGIN");
   try {
-    await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+    // Migrations are exempt from the statement timeouts: they may wait for
+    // another process's migration, and an index build may take minutes.
+    await client.query("SET LOCAL statement_timeout = 0");
+    await client.query({
+      ...MIGRATION_QUERY,
+      text: "SELECT pg_advisory_xact_lock($1)",
+      values: [MIGRATION_LOCK],
+    });
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
     await client.query(
       `CREATE TABLE IF NOT EXISTS ${quoted}.migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
@@ -124,7 +134,10 @@ export async function migrate(client: PoolClient, schema: string): Promise<void>
       );
     }
     for (let version = current + 1; version <= SCHEMA_VERSION; version += 1) {
-      await client.query(MIGRATIONS[version - 1]!.replaceAll("{schema}", quoted));
+      await client.query({
+        ...MIGRATION_QUERY,
+        text: MIGRATIONS[version - 1]!.replaceAll("{schema}", quoted),
+      });
       await client.query(`INSERT INTO ${quoted}.migrations (version) VALUES ($1)`, [version]);
     }
     await client.query("COMMIT");

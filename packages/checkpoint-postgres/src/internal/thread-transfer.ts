@@ -19,14 +19,14 @@ export async function copyThread(
   assertId(fromThreadId, "fromThreadId");
   assertId(toThreadId, "toThreadId");
   await db.transaction("copyThread", async (client) => {
-    if ((await client.query(sql.threadExists, [fromThreadId])).rowCount === 0) {
+    if ((await db.execute(sql.threadExists, [fromThreadId], client)).rowCount === 0) {
       throw new ThreadNotFoundError(fromThreadId);
     }
-    if ((await client.query(sql.threadExists, [toThreadId])).rowCount !== 0) {
+    if ((await db.execute(sql.threadExists, [toThreadId], client)).rowCount !== 0) {
       throw new ThreadExistsError(toThreadId);
     }
     for (const statement of [sql.copyCheckpoints, sql.copyPending, sql.copyHeads]) {
-      await client.query(statement, [fromThreadId, toThreadId]);
+      await db.execute(statement, [fromThreadId, toThreadId], client);
     }
   });
 }
@@ -37,8 +37,8 @@ export async function exportThread(
 ): Promise<ThreadExport> {
   assertId(threadId, "threadId");
   const [checkpoints, pendingWrites] = await db.transaction("exportThread", async (client) => [
-    (await client.query<EncodedCheckpoint>(sql.exportCheckpoints, [threadId])).rows,
-    (await client.query<EncodedPendingWrite>(sql.exportPending, [threadId])).rows,
+    (await db.execute<EncodedCheckpoint>(sql.exportCheckpoints, [threadId], client)).rows,
+    (await db.execute<EncodedPendingWrite>(sql.exportPending, [threadId], client)).rows,
   ]);
   return threadExport(threadId, checkpoints, pendingWrites);
 }
@@ -49,25 +49,29 @@ export async function importThread(
 ): Promise<void> {
   const valid = validateThreadExport(data, serializer);
   await db.transaction("importThread", async (client) => {
-    if ((await client.query(sql.threadExists, [valid.threadId])).rowCount !== 0) {
+    if ((await db.execute(sql.threadExists, [valid.threadId], client)).rowCount !== 0) {
       throw new ThreadExistsError(valid.threadId);
     }
     const sorted = [...valid.checkpoints].sort((a, b) => (a.id < b.id ? -1 : 1));
     for (const record of sorted) {
-      await client.query(sql.insertCheckpoint, checkpointParams(record));
-      await client.query(sql.upsertHead, [record.threadId, record.namespace, record.id]);
+      await db.execute(sql.insertCheckpoint, checkpointParams(record), client);
+      await db.execute(sql.upsertHead, [record.threadId, record.namespace, record.id], client);
     }
     for (const write of valid.pendingWrites) {
-      await client.query(sql.putPending, [
-        write.threadId,
-        write.namespace,
-        write.checkpointId,
-        [write.taskId],
-        [write.idx],
-        [write.formatVersion],
-        [write.channel],
-        [write.value],
-      ]);
+      await db.execute(
+        sql.putPending,
+        [
+          write.threadId,
+          write.namespace,
+          write.checkpointId,
+          [write.taskId],
+          [write.idx],
+          [write.formatVersion],
+          [write.channel],
+          [write.value],
+        ],
+        client,
+      );
     }
   });
 }
