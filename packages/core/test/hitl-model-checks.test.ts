@@ -54,7 +54,7 @@ function snap(partial: {
   source?: string;
 }): Snapshot {
   return {
-    values: { log: partial.log ?? [], n: 1, note: undefined as unknown as string },
+    values: { log: partial.log ?? [], n: 1, note: undefined },
     next: partial.next ?? [],
     tasks: partial.tasks ?? [],
     interrupts: partial.interrupts ?? [],
