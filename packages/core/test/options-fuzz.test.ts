@@ -162,8 +162,13 @@ async function perform(graph: ReturnType<typeof graphOn>, c: Call): Promise<() =
   }
 }
 
-/** Deep equality as the serializer keeps values (it has one NaN, and no -0). */
+/**
+ * Deep equality as the serializer keeps values (it has one NaN, and no -0).
+ * An update's key holding undefined is not a write (as in LangGraph), so the
+ * key keeps whatever it held.
+ */
 function sameValue(a: unknown, b: unknown): boolean {
+  if (b === undefined) return true;
   return isDeepStrictEqual(a, b) || isDeepStrictEqual(normalize(a), normalize(b));
 }
 function normalize(value: unknown): unknown {
