@@ -601,7 +601,7 @@ export class RedisCheckpointer implements Checkpointer {
           const done = await this.bounded(committed(), deadline);
           if (done !== undefined) return done;
         }
-        // The first attempt of an owned connection is bounded by its command timeout: no timer.
+        // A first attempt on a connection with its own command timeout is bounded by it: no watchdog.
         return await (tries === 1 && this.firstAttemptBounded
           ? attempt()
           : this.bounded(attempt(), deadline));
