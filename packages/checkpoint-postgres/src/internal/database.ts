@@ -5,7 +5,14 @@ import {
   type Serializer,
 } from "@waypoint/checkpoint";
 import { DEFAULT_TIMEOUTS } from "./options.js";
-import { DEFAULT_RETRY, delayFor, isAmbiguous, isRetryable, type RetryOptions } from "./retry.js";
+import {
+  DEFAULT_RETRY,
+  delayFor,
+  isAmbiguous,
+  isRetryable,
+  isTimeout,
+  type RetryOptions,
+} from "./retry.js";
 import { prepared } from "./rows.js";
 import { migrate } from "./schema.js";
 import type { Statements } from "./statements.js";
@@ -225,8 +232,11 @@ export class Database implements Connection {
     committed: () => Promise<T | undefined>,
     failed: unknown,
   ): Promise<T> {
-    if (failed !== undefined && isRetryable(failed))
-      return this.retryAfter(failed, operation, attempt, committed, Date.now());
+    if (failed !== undefined && isRetryable(failed)) {
+      // A batch that timed out has spent that long of this put's bound already.
+      const spent = isTimeout(failed) ? this.attemptBound : 0;
+      return this.retryAfter(failed, operation, attempt, committed, Date.now() - spent);
+    }
     const started = Date.now();
     return attempt().catch((error: unknown) =>
       this.retryAfter(error, operation, attempt, committed, started),

@@ -36,6 +36,14 @@ export function isRetryable(error: unknown): boolean {
   );
 }
 
+/** pg's client-side timeouts: the server said nothing for query_timeout or connectionTimeoutMillis. */
+export function isTimeout(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : "";
+  return /Query read timeout|connection timeout|timeout exceeded when trying to connect/i.test(
+    message,
+  );
+}
+
 /**
  * A connection that failed mid-statement leaves the outcome unknown: the
  * statement may have committed. Such errors need a check before a retry.
