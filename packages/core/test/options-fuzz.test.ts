@@ -12,7 +12,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { MemoryCheckpointer, WaypointError, type Checkpointer } from "@waypoint/checkpoint";
 import { SqliteCheckpointer } from "@waypoint/checkpoint-sqlite";
-import { END, START, StateGraph, defineState, lastValue } from "@waypoint/core";
+import { END, START, StateGraph, createClient, defineState, lastValue } from "@waypoint/core";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 5_000);
 const HANG_MS = 10_000;
@@ -117,10 +117,35 @@ const call = fc.oneof(
   fc.record({ method: fc.constant("getStateHistory"), threadId, options }),
   fc.record({ method: fc.constant("updateState"), threadId, values: value, options }),
   fc.record({ method: fc.constant("bulkUpdateState"), threadId, values: value, options }),
+  fc.record({
+    method: fc.constant("runs.create"),
+    threadId,
+    values: value,
+    options: fc.oneof(
+      fc.record(
+        {
+          graph: fc.oneof(fc.constantFrom("g", ""), fc.string({ unit: "binary", maxLength: 6 })),
+          strategy: fc.oneof(
+            fc.constantFrom("reject", "enqueue", "interrupt", "rollback"),
+            fc.string(),
+          ),
+          maxAttempts: fc.oneof(fc.integer({ min: -1, max: 5 }), fc.constant(NaN)),
+          metadata: plausible.metadata,
+        },
+        { requiredKeys: ["graph"] },
+      ),
+      options,
+    ),
+  }),
+  fc.record({ method: fc.constant("runs.list"), threadId, options }),
 );
 type Call = typeof call extends fc.Arbitrary<infer C> ? C : never;
 
-async function perform(graph: ReturnType<typeof graphOn>, c: Call): Promise<() => Promise<void>> {
+async function perform(
+  graph: ReturnType<typeof graphOn>,
+  client: ReturnType<typeof createClient>,
+  c: Call,
+): Promise<() => Promise<void>> {
   const o = c.options as never;
   const head = async (id: unknown) => (await graph.getState(id as string))?.values;
   switch (c.method) {
@@ -159,6 +184,18 @@ async function perform(graph: ReturnType<typeof graphOn>, c: Call): Promise<() =
           expect(sameValue(state?.values.v, c.values)).toBe(true);
       };
     }
+    case "runs.create": {
+      const run = await client.runs.create(c.threadId as string, { v: c.values }, o);
+      return async () => {
+        const stored = await client.runs.get(run.id);
+        expect(stored?.threadId).toBe(c.threadId);
+        expect(stored?.graph).toBe((c.options as { graph: string }).graph);
+        expect(sameValue((stored?.input as { v?: unknown } | undefined)?.v, c.values)).toBe(true);
+      };
+    }
+    case "runs.list":
+      await client.runs.list(o);
+      return async () => undefined;
   }
 }
 
@@ -208,20 +245,28 @@ describe.each(stores)("public API options fuzz on %s", (_name, create) => {
     const inner = create();
     const { store, writes } = counting(inner);
     const graph = graphOn(store);
+    const client = createClient({ checkpointer: inner });
+    /** Runs are written through the run store: count them for the calls that may add one. */
+    const runCount = async (method: string) =>
+      method === "runs.create" ? (await client.runs.list({ limit: 1000 })).length : 0;
     const tally = { calls: 0, succeeded: 0 };
     try {
       await fc.assert(
         fc.asyncProperty(call, async (c) => {
           const before = writes();
+          const runsBefore = await runCount(c.method);
           let check: (() => Promise<void>) | undefined;
           tally.calls += 1;
           try {
-            check = await withDeadline(perform(graph, c), describeCall(c));
+            check = await withDeadline(perform(graph, client, c), describeCall(c));
           } catch (error) {
             if (!(error instanceof WaypointError) || typeof error.code !== "string") {
               throw new Error(`untyped ${String(error)} from ${describeCall(c)}`, { cause: error });
             }
             expect(writes(), `a failed call wrote: ${describeCall(c)}`).toBe(before);
+            expect(await runCount(c.method), `a failed call queued a run: ${describeCall(c)}`).toBe(
+              runsBefore,
+            );
             return;
           }
           await check();

@@ -83,7 +83,7 @@ export class RunsClient {
   }
 
   async list(options?: ListRunsOptions): Promise<readonly RunRecord[]> {
-    parseOptions("runs.list", options ?? {});
+    if (options !== undefined) parseOptions("runs.list", options);
     return (await this.store.list(options)).map(userRun);
   }
 
