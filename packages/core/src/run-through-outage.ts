@@ -39,16 +39,17 @@ export async function runThroughOutage(
     .addEdge(START, "tick")
     .addConditionalEdges("tick", (s) => (s.step >= OUTAGE_STEPS ? END : "tick"))
     .compile({ checkpointer });
-  const run = graph.invoke({ step: 0 }, { threadId: "t", recursionLimit: 100 });
+  // Settled as soon as the run ends, so that a run that fails while the
+  // outage is still going on is never an unhandled rejection.
+  const run = graph.invoke({ step: 0 }, { threadId: "t", recursionLimit: 100 }).then(
+    () => ({ outcome: "continued" as const }),
+    (error: unknown) => ({ outcome: "failed" as const, error }),
+  );
   await new Promise((resolve) => setTimeout(resolve, 300));
   await outage();
-  const outcome = await run.then(
-    () => "continued" as const,
-    (error: unknown) => {
-      if (!(error instanceof StorageUnavailableError)) throw error;
-      return "failed" as const;
-    },
-  );
+  const ended = await run;
+  if ("error" in ended && !(ended.error instanceof StorageUnavailableError)) throw ended.error;
+  const outcome = ended.outcome;
   if (outcome === "failed") await graph.resume("t", { recursionLimit: 100 });
   return { outcome, values: (await graph.getState("t"))?.values };
 }
