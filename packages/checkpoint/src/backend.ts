@@ -26,7 +26,14 @@ export {
   pruneSelection,
   type PruneCandidate,
 } from "./internal/retention.js";
-export { assertId, resolveAddress, resolveLimit, resolveNamespace } from "./internal/arguments.js";
+export {
+  assertId,
+  assertParsed,
+  resolveAddress,
+  resolveLimit,
+  resolveNamespace,
+  type ParseResult,
+} from "./internal/arguments.js";
 export { listThreadPage, type HeadsPage, type ThreadHead } from "./internal/thread-pages.js";
 export {
   attemptsExhausted,

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "@waypoint/checkpoint";
+import { assertParsed } from "@waypoint/checkpoint/backend";
 import { z } from "zod";
 
 /** How long a dead or frozen server may hold an operation, by default. */
@@ -54,9 +54,5 @@ const optionsSchema = z
 
 /** Throws InvalidArgumentError naming the first bad option, as `options.<path>`. */
 export function checkOptions(options: unknown): void {
-  const result = optionsSchema.safeParse(options);
-  if (result.success) return;
-  const issue = result.error.issues[0]!;
-  const path = issue.path.map(String).join(".");
-  throw new InvalidArgumentError(path === "" ? "options" : `options.${path}`, issue.message);
+  assertParsed(optionsSchema.safeParse(options));
 }

@@ -1,4 +1,5 @@
-import { InvalidArgumentError, type CorruptRecordError } from "@waypoint/checkpoint";
+import type { CorruptRecordError } from "@waypoint/checkpoint";
+import { assertParsed } from "@waypoint/checkpoint/backend";
 import { z } from "zod";
 
 /** The defaults of the time bounds (docs/limits.md). */
@@ -48,11 +49,7 @@ const optionsSchema = z
     path: ["url"],
   });
 
-/** Throws InvalidArgumentError naming the first bad option (`options.<name>`). */
+/** Throws InvalidArgumentError naming the first bad option, as `options.<path>`. */
 export function checkOptions(options: unknown): void {
-  const result = optionsSchema.safeParse(options);
-  if (result.success) return;
-  const issue = result.error.issues[0]!;
-  const path = issue.path.map(String).join(".");
-  throw new InvalidArgumentError(path === "" ? "options" : `options.${path}`, issue.message);
+  assertParsed(optionsSchema.safeParse(options));
 }

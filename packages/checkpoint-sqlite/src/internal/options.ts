@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "@waypoint/checkpoint";
+import { assertParsed } from "@waypoint/checkpoint/backend";
 import { z } from "zod";
 
 /**
@@ -32,9 +33,5 @@ export function checkArguments(database: unknown, options: unknown): void {
   const checked = databaseSchema.safeParse(database);
   if (!checked.success)
     throw new InvalidArgumentError("database", "expected a file path or a better-sqlite3 Database");
-  const result = optionsSchema.safeParse(options);
-  if (result.success) return;
-  const issue = result.error.issues[0]!;
-  const path = issue.path.map(String).join(".");
-  throw new InvalidArgumentError(path === "" ? "options" : `options.${path}`, issue.message);
+  assertParsed(optionsSchema.safeParse(options));
 }

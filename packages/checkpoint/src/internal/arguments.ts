@@ -92,3 +92,28 @@ export function describe(value: unknown): string {
     return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
   return typeof value;
 }
+
+/** What a schema's `safeParse` returns (zod's shape), as far as `assertParsed` reads it. */
+export type ParseResult =
+  | { readonly success: true }
+  | {
+      readonly success: false;
+      readonly error: {
+        readonly issues: readonly {
+          readonly path: readonly PropertyKey[];
+          readonly message: string;
+        }[];
+      };
+    };
+
+/**
+ * Turns a failed schema check of an options object into INVALID_ARGUMENT
+ * naming the first bad option (`options.<path>`); every backend's
+ * constructor checks its options this way.
+ */
+export function assertParsed(result: ParseResult, argument = "options"): void {
+  if (result.success) return;
+  const issue = result.error.issues[0]!;
+  const path = issue.path.map(String).join(".");
+  throw new InvalidArgumentError(path === "" ? argument : `${argument}.${path}`, issue.message);
+}
