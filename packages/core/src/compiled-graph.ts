@@ -1,27 +1,17 @@
 import { randomUUID } from "node:crypto";
 import {
   CheckpointConflictError,
-  ERROR_CHANNEL,
   ThreadExistsError,
   ThreadNotFoundError,
   MemoryCheckpointer,
   type PendingWrite,
-  type ChannelWrite,
   type Checkpointer,
-  type CheckpointMetadata,
   type Fence,
   type JsonValue,
   type LoadedCheckpoint,
   type SerializedError,
 } from "@waypoint/checkpoint";
-import {
-  Command,
-  EFFECT_CHANNEL,
-  EFFECT_RETRY_CHANNEL,
-  SLOT,
-  toolEffectName,
-} from "./constants.js";
-import type { ToolCallRequest } from "./channels/channel.js";
+import { Command, EFFECT_CHANNEL, EFFECT_RETRY_CHANNEL } from "./constants.js";
 import type { ClearedEffect, EffectRecord } from "./pregel/task-journal.js";
 import { drawMermaid } from "./graph/mermaid.js";
 import type { GraphSpec, NodeFunction } from "./graph/graph-spec.js";
@@ -33,14 +23,11 @@ import { AsyncQueue } from "./internal/async-queue.js";
 import { fenced } from "./internal/fenced.js";
 import { WarmRuns } from "./internal/warm-runs.js";
 import { checkId, checkRunArguments, parseOptions } from "./internal/options.js";
-import { ChannelSet } from "./pregel/channel-set.js";
-import { plan } from "./pregel/planner.js";
 import type { Interrupt } from "./pregel/interrupt.js";
-import { finishedTasks, finishedWrites, pendingOf, updateFromWrites } from "./pregel/edits.js";
-import { interruptSlots, taskIsDone, taskWritesFrom } from "./pregel/pending.js";
 import { RunLoop, type Durability, type RunOptions, type StateUpdate } from "./pregel/run-loop.js";
 import type { StreamEvent, StreamMode } from "./pregel/stream-events.js";
 import type { StateDefinition, StateOf, UpdateOf } from "./state.js";
+import { snapshotOf, type StateSnapshot } from "./state-snapshot.js";
 
 export interface InvokeOptions {
   /** The thread to run on. Optional only for a graph compiled without a checkpointer. */
@@ -84,34 +71,6 @@ export type InvokeResult<D extends StateDefinition> = StateOf<D> & {
   __interrupt__?: readonly Interrupt[];
 };
 
-export interface StateTask {
-  readonly id: string;
-  readonly name: string;
-  readonly triggers: readonly string[];
-  readonly interrupts: readonly Interrupt[];
-  readonly error?: SerializedError;
-  /** Writes the task saved before the superstep ended, if it finished. */
-  readonly writes?: readonly ChannelWrite[];
-  /**
-   * What the task returned, as its state update (`{ key: value }`), once it
-   * finished: from its saved writes at the head, from the next checkpoint's
-   * writes in history.
-   */
-  readonly result?: Readonly<Record<string, unknown>>;
-}
-
-/** A tool call the model asked for that has no result in the state yet. */
-export interface PendingToolCall extends ToolCallRequest {
-  /** The state key of the conversation it belongs to. */
-  readonly channel: string;
-  /** Set when its effect already ran and was recorded (the result comes into the state when its superstep commits). */
-  readonly recorded?: {
-    readonly ok: boolean;
-    readonly result?: unknown;
-    readonly error?: SerializedError;
-  };
-}
-
 /** An effect whose recorded TerminalError `retryFailedEffects` cleared. */
 export interface RetriedEffect {
   readonly taskId: string;
@@ -125,26 +84,7 @@ export interface RetriedEffect {
   readonly error?: SerializedError;
 }
 
-/** `getState`: a thread's state at one checkpoint, with what comes next. */
-export interface StateSnapshot<D extends StateDefinition> {
-  /** At the head, with what tasks that already finished wrote (as the superstep will apply it). */
-  readonly values: StateOf<D>;
-  /**
-   * Nodes of the tasks that will run next: at the head, those that have not
-   * finished yet (what `invoke(null)` runs, or waits on while they are
-   * interrupted).
-   */
-  readonly next: readonly string[];
-  readonly tasks: readonly StateTask[];
-  readonly interrupts: readonly Interrupt[];
-  /** Tool calls the model asked for without a result yet, with any result already recorded. */
-  readonly pendingToolCalls: readonly PendingToolCall[];
-  readonly checkpointId: string;
-  readonly parentCheckpointId: string | null;
-  readonly step: number;
-  readonly createdAt: Date;
-  readonly metadata: CheckpointMetadata;
-}
+export type { PendingToolCall, StateSnapshot, StateTask } from "./state-snapshot.js";
 
 const DEFAULT_RECURSION_LIMIT = 25;
 /** What `invoke` streams: nothing, so no event is built. */
@@ -245,7 +185,7 @@ export class CompiledGraph<D extends StateDefinition> {
       options.checkpointId ? { checkpointId: options.checkpointId } : {},
     );
     if (loaded === undefined) return undefined;
-    if (options.checkpointId === undefined) return this.snapshotOf(loaded, { head: true });
+    if (options.checkpointId === undefined) return snapshotOf(this.spec, loaded, { head: true });
     // An older checkpoint's tasks ran in the superstep its child committed.
     let child: LoadedCheckpoint | undefined;
     let head = true;
@@ -255,7 +195,7 @@ export class CompiledGraph<D extends StateDefinition> {
       if (header.parentId === loaded.checkpoint.id)
         child = await this.checkpointer.get(threadId, { checkpointId: header.id });
     }
-    return this.snapshotOf(loaded, { head, ...(child ? { child } : {}) });
+    return snapshotOf(this.spec, loaded, { head, ...(child ? { child } : {}) });
   }
 
   /** Every checkpoint of a thread, newest first, with its state. */
@@ -272,7 +212,7 @@ export class CompiledGraph<D extends StateDefinition> {
       const loaded = await this.checkpointer.get(threadId, { checkpointId: header.id });
       if (loaded === undefined) continue;
       const child = children.get(loaded.checkpoint.id);
-      yield this.snapshotOf(loaded, { head: first, ...(child ? { child } : {}) });
+      yield snapshotOf(this.spec, loaded, { head: first, ...(child ? { child } : {}) });
       first = false;
       if (loaded.checkpoint.parentId !== null) children.set(loaded.checkpoint.parentId, loaded);
     }
@@ -506,105 +446,6 @@ export class CompiledGraph<D extends StateDefinition> {
       interruptAfter: this.interruptAfter,
       emit,
       modes,
-    };
-  }
-
-  /** The nodes the commit of a checkpoint's superstep will plan, once `changed` channels moved on. */
-  private plannedAfter(
-    checkpoint: LoadedCheckpoint["checkpoint"],
-    channels: ChannelSet,
-    changed: readonly string[],
-  ): string[] {
-    const versions = { ...checkpoint.channelVersions };
-    for (const name of changed) versions[name] = (versions[name] ?? 0) + 1;
-    return plan({
-      nodes: this.spec.plannerNodes,
-      channels: channels.channels,
-      versions,
-      versionsSeen: checkpoint.versionsSeen,
-      threadId: checkpoint.threadId,
-      namespace: checkpoint.namespace,
-      checkpointId: checkpoint.id,
-    }).tasks.map((task) => task.node);
-  }
-
-  private snapshotOf(
-    loaded: LoadedCheckpoint,
-    where: { readonly head: boolean; readonly child?: LoadedCheckpoint },
-  ): StateSnapshot<D> {
-    const checkpoint = loaded.checkpoint;
-    const pending = loaded.pendingWrites;
-    const channels = ChannelSet.fromLoaded(this.spec.channels, this.spec.stateKeys, loaded);
-    // In plan order, like invoke reports them (pending writes come sorted by task id).
-    const order = new Map(checkpoint.next.map((task, index) => [task.id, index]));
-    const interrupts = interruptSlots(pending)
-      .sort((a, b) => (order.get(a.taskId) ?? order.size) - (order.get(b.taskId) ?? order.size))
-      .flatMap((slot) => slot.interrupts);
-    // A child written by the superstep holds the tasks' writes; an edit's or a fork's does not.
-    const ran = where.child?.checkpoint.metadata.source === "loop" ? where.child : undefined;
-    const tasks = checkpoint.next.map((task) => {
-      const own = pendingOf(task.id, pending);
-      const error = own.find((w) => w.idx === SLOT.error && w.channel === ERROR_CHANNEL)?.value as
-        SerializedError | undefined;
-      const done = taskIsDone(own);
-      const saved = done
-        ? taskWritesFrom(own)
-        : ran?.checkpoint.writes.filter((write) => write.taskId === task.id);
-      return {
-        id: task.id,
-        name: task.node,
-        triggers: task.triggers,
-        interrupts: interruptSlots(own).flatMap((slot) => slot.interrupts),
-        ...(error ? { error } : {}),
-        ...(done
-          ? { writes: taskWritesFrom(own).filter((w) => this.spec.stateKeys.includes(w.channel)) }
-          : {}),
-        ...(saved ? { result: updateFromWrites(saved, this.spec.stateKeys) } : {}),
-      };
-    });
-    // At the head, what finished tasks wrote is part of the state already (and they will not run again).
-    const finished = where.head ? finishedTasks(checkpoint.next, pending) : [];
-    let next = checkpoint.next.filter((task) => !finished.includes(task)).map((task) => task.node);
-    if (finished.length > 0) {
-      try {
-        const changed = channels.apply(finishedWrites(checkpoint.next, pending));
-        // Every task finished, but the superstep was not committed (a crash in
-        // between): what runs next is what its commit will plan.
-        if (next.length === 0) next = this.plannedAfter(checkpoint, channels, changed);
-      } catch {
-        // Conflicting writes fail the superstep when it commits; until then, show the state without them.
-      }
-    }
-    const values = channels.values();
-    const recorded = new Map(
-      loaded.pendingWrites
-        .filter((write) => write.channel === EFFECT_CHANNEL)
-        .map((write) => write.value as EffectRecord)
-        .map((record) => [record.name, record]),
-    );
-    const pendingToolCalls = this.spec.stateKeys.flatMap((key) => {
-      const find = this.spec.channels.get(key)?.pendingToolCalls;
-      if (find === undefined || values[key] === undefined) return [];
-      return find(values[key]).map((call) => {
-        const record = recorded.get(toolEffectName(call.id));
-        const result = record && {
-          ok: record.ok,
-          ...(record.ok ? { result: record.result } : { error: record.error }),
-        };
-        return { ...call, channel: key, ...(result ? { recorded: result } : {}) };
-      });
-    });
-    return {
-      values: values as StateOf<D>,
-      pendingToolCalls,
-      next,
-      tasks,
-      interrupts,
-      checkpointId: checkpoint.id,
-      parentCheckpointId: checkpoint.parentId,
-      step: checkpoint.step,
-      createdAt: checkpoint.createdAt,
-      metadata: checkpoint.metadata,
     };
   }
 }
