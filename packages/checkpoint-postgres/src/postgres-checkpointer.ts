@@ -20,6 +20,7 @@ import {
   type ThreadPage,
 } from "@waypoint/checkpoint";
 import {
+  checkMetadataFilter,
   DEFAULT_GROUP_COMMIT,
   assertId,
   decodeHeader,
@@ -185,6 +186,7 @@ export class PostgresCheckpointer implements Checkpointer {
     assertId(threadId, "threadId");
     const namespace = resolveNamespace(options.namespace);
     if (options.before !== undefined) assertId(options.before, "before");
+    checkMetadataFilter(options.filter);
     const limit = resolveLimit(
       options.limit,
       "limit",

@@ -21,14 +21,16 @@ import {
 } from "@waypoint/checkpoint";
 import {
   attemptsExhausted,
+  checkClaim,
   checkCreateRequest,
+  checkFence,
   checkLeaseMs,
   checkPruneRuns,
+  checkRunId,
   decodeControl,
   decodeRunRow,
   planCreate,
-  resolveLimit,
-  resolveStatusFilter,
+  resolveListRuns,
   type RunRow,
   fenceError,
   type FenceState,
@@ -106,22 +108,17 @@ export class PostgresRunStore implements RunStore {
   }
 
   async get(runId: string): Promise<RunRecord | undefined> {
+    checkRunId(runId);
     const row = await this.db.run("runs.get", () => this.row(runId));
     return row && this.record(row);
   }
 
   async list(options: ListRunsOptions = {}): Promise<readonly RunRecord[]> {
-    const statuses = resolveStatusFilter(options.status);
-    const limit = resolveLimit(options.limit, "limit", 100, 1000);
-    const before = options.before ?? "\uffff";
+    const { threadId, statuses, limit, ...resolved } = resolveListRuns(options);
+    const before = resolved.before ?? "\uffff";
     const rows = await this.db.run("runs.list", () =>
-      options.threadId !== undefined
-        ? this.db.send<RunRow>(this.sql.listByThread, [
-            options.threadId,
-            statuses ?? null,
-            before,
-            limit,
-          ])
+      threadId !== undefined
+        ? this.db.send<RunRow>(this.sql.listByThread, [threadId, statuses ?? null, before, limit])
         : statuses
           ? this.db.send<RunRow>(this.sql.listByStatus, [statuses, before, limit])
           : this.db.send<RunRow>(this.sql.listAll, [before, limit]),
@@ -130,7 +127,7 @@ export class PostgresRunStore implements RunStore {
   }
 
   async claim(options: ClaimOptions): Promise<ClaimedRun | undefined> {
-    checkLeaseMs(options.leaseMs);
+    checkClaim(options);
     for (let collisions = 0; ;) {
       // Names this claim, so that one whose commit is unknown can be found rather than repeated.
       const claimId = randomUUID();
@@ -171,6 +168,7 @@ export class PostgresRunStore implements RunStore {
   }
 
   async heartbeat(fence: Fence, leaseMs: number): Promise<HeartbeatResult> {
+    checkFence(fence);
     checkLeaseMs(leaseMs);
     // Renewing twice is harmless: a retry needs no check.
     const [renewed] = await this.db.run("runs.heartbeat", () =>
@@ -200,6 +198,7 @@ export class PostgresRunStore implements RunStore {
   }
 
   async cancel(runId: string): Promise<RunRecord> {
+    checkRunId(runId);
     const [row] = await this.db.run("runs.cancel", () =>
       this.db.send<RunRow>(this.sql.cancel, [runId]),
     );
@@ -208,6 +207,7 @@ export class PostgresRunStore implements RunStore {
   }
 
   async pause(runId: string): Promise<RunRecord> {
+    checkRunId(runId);
     const [row] = await this.db.run("runs.pause", () =>
       this.db.send<RunRow>(this.sql.pause, [runId]),
     );
@@ -217,6 +217,7 @@ export class PostgresRunStore implements RunStore {
   }
 
   async resume(runId: string): Promise<RunRecord> {
+    checkRunId(runId);
     const [row] = await this.db.run("runs.resume", () =>
       this.db.send<RunRow>(this.sql.resume, [runId]),
     );
@@ -257,6 +258,7 @@ export class PostgresRunStore implements RunStore {
     text: string,
     values: unknown[],
   ): Promise<RunRecord> {
+    checkFence(fence);
     const row = await this.db.run(
       operation,
       async () => (await this.db.send<RunRow>(text, [fence.runId, fence.token, ...values]))[0],

@@ -28,6 +28,8 @@ import {
   type ThreadPage,
 } from "@waypoint/checkpoint";
 import {
+  checkMetadataFilter,
+  checkFence,
   assertId,
   decodeHeader,
   decodeLoaded,
@@ -288,6 +290,7 @@ export class RedisCheckpointer implements Checkpointer {
   ): Promise<void> {
     const address = resolveAddress(target);
     const { namespace } = address;
+    if (options.fence !== undefined) checkFence(options.fence);
     const encoded = encodePendingWrites(address, writes, this.serializer);
     const keys = this.keys.of(target.threadId, namespace);
     const scriptKeys = [keys.cps, keys.pw + target.checkpointId];
@@ -362,6 +365,7 @@ export class RedisCheckpointer implements Checkpointer {
     assertId(threadId, "threadId");
     const namespace = resolveNamespace(options.namespace);
     if (options.before !== undefined) assertId(options.before, "before");
+    checkMetadataFilter(options.filter);
     const limit = resolveLimit(
       options.limit,
       "limit",

@@ -19,11 +19,13 @@ import {
 } from "@waypoint/checkpoint";
 import {
   attemptsExhausted,
+  checkClaim,
   checkCreateRequest,
+  checkFence,
   checkLeaseMs,
   checkPruneRuns,
-  resolveLimit,
-  resolveStatusFilter,
+  checkRunId,
+  resolveListRuns,
   decodeControl,
 } from "@waypoint/checkpoint/backend";
 import type { Keys } from "./internal/keys.js";
@@ -149,6 +151,7 @@ export class RedisRunStore implements RunStore {
   }
 
   async get(runId: string): Promise<RunRecord | undefined> {
+    checkRunId(runId);
     const threadId = await this.threadOf(runId);
     if (threadId === undefined) return undefined;
     const values = await this.values(this.access.keys.run(threadId, runId));
@@ -157,15 +160,14 @@ export class RedisRunStore implements RunStore {
   }
 
   async list(options: ListRunsOptions = {}): Promise<readonly RunRecord[]> {
-    const statuses = resolveStatusFilter(options.status);
-    const limit = resolveLimit(options.limit, "limit", 100, 1000);
+    const { threadId, statuses, limit, ...resolved } = resolveListRuns(options);
     const found: RunRecord[] = [];
-    let before = options.before ?? "";
+    let before = resolved.before ?? "";
     while (found.length < limit) {
       const page =
-        options.threadId === undefined
+        threadId === undefined
           ? await this.globalPage(before, statuses)
-          : await this.threadPage(options.threadId, before, statuses);
+          : await this.threadPage(threadId, before, statuses);
       found.push(...page.runs.slice(0, limit - found.length));
       if (page.last === "") break;
       before = page.last;
@@ -243,7 +245,7 @@ export class RedisRunStore implements RunStore {
   }
 
   async claim(options: ClaimOptions): Promise<ClaimedRun | undefined> {
-    checkLeaseMs(options.leaseMs);
+    checkClaim(options);
     const { workerId, leaseMs } = options;
     let settle: QueueOp[] = [];
     for (let step = 0; step < CLAIM_STEPS; step += 1) {
@@ -374,6 +376,7 @@ export class RedisRunStore implements RunStore {
   }
 
   private async control(runId: string, action: "cancel" | "pause" | "resume"): Promise<RunRecord> {
+    checkRunId(runId);
     const { keys } = this.access;
     const threadId = await this.threadOf(runId);
     if (threadId === undefined) throw new RunNotFoundError(runId);
@@ -541,6 +544,7 @@ export class RedisRunStore implements RunStore {
   }
 
   private async threadOfFence(fence: Fence): Promise<string> {
+    checkFence(fence);
     const threadId = await this.threadOf(fence.runId);
     if (threadId === undefined) {
       throw new LeaseLostError(fence.runId, fence.token, "there is no such run");

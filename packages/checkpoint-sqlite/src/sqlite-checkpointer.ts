@@ -26,6 +26,8 @@ import {
   type ThreadPage,
 } from "@waypoint/checkpoint";
 import {
+  checkMetadataFilter,
+  checkFence,
   assertId,
   checkPruneOptions,
   decodeHeader,
@@ -232,6 +234,7 @@ export class SqliteCheckpointer implements Checkpointer {
   ): Promise<void> {
     this.assertOpen();
     const address = resolveAddress(target);
+    if (options.fence !== undefined) checkFence(options.fence);
     const encoded = encodePendingWrites(address, writes, this.serializer);
     const control = this.translate(() =>
       this.transactions.putPendingWrites.immediate(address, encoded, options.fence),
@@ -274,6 +277,7 @@ export class SqliteCheckpointer implements Checkpointer {
     assertId(threadId, "threadId");
     const namespace = resolveNamespace(options.namespace);
     if (options.before !== undefined) assertId(options.before, "before");
+    checkMetadataFilter(options.filter);
     const limit = resolveLimit(
       options.limit,
       "limit",

@@ -21,12 +21,14 @@ import {
 } from "@waypoint/checkpoint";
 import {
   attemptsExhausted,
+  checkClaim,
   checkCreateRequest,
+  checkFence,
   checkLeaseMs,
   checkPruneRuns,
+  checkRunId,
   planCreate,
-  resolveLimit,
-  resolveStatusFilter,
+  resolveListRuns,
   decodeControl,
   decodeRunRow,
   type RunRow,
@@ -102,20 +104,21 @@ export class SqliteRunStore implements RunStore {
   }
 
   async get(runId: string): Promise<RunRecord | undefined> {
+    checkRunId(runId);
     const row = this.guard(() => this.sql.byId.get(runId)) as StoredRow | undefined;
     return row && this.record(row);
   }
 
   async list(options: ListRunsOptions = {}): Promise<readonly RunRecord[]> {
-    const statuses = resolveStatusFilter(options.status);
+    const { threadId, before, statuses, limit } = resolveListRuns(options);
     const params = {
-      threadId: options.threadId,
+      threadId,
       statuses: statuses && JSON.stringify(statuses),
-      before: options.before ?? "\uffff",
-      limit: resolveLimit(options.limit, "limit", 100, 1000),
+      before: before ?? "\uffff",
+      limit,
     };
     const statement =
-      options.threadId !== undefined
+      threadId !== undefined
         ? this.sql.listByThread
         : statuses
           ? this.sql.listByStatus
@@ -125,7 +128,7 @@ export class SqliteRunStore implements RunStore {
   }
 
   async claim(options: ClaimOptions): Promise<ClaimedRun | undefined> {
-    checkLeaseMs(options.leaseMs);
+    checkClaim(options);
     const row = this.write(() => {
       const now = Date.now();
       for (;;) {
@@ -152,6 +155,7 @@ export class SqliteRunStore implements RunStore {
   }
 
   async heartbeat(fence: Fence, leaseMs: number): Promise<HeartbeatResult> {
+    checkFence(fence);
     checkLeaseMs(leaseMs);
     const renewed = this.write(() => {
       this.admit(fence);
@@ -168,6 +172,7 @@ export class SqliteRunStore implements RunStore {
   }
 
   async finish(fence: Fence, outcome: RunOutcome): Promise<RunRecord> {
+    checkFence(fence);
     const row = this.write(() => {
       this.admit(fence);
       const now = Date.now();
@@ -178,6 +183,7 @@ export class SqliteRunStore implements RunStore {
   }
 
   async release(fence: Fence): Promise<RunRecord> {
+    checkFence(fence);
     const row = this.write(() => {
       this.admit(fence);
       return this.sql.release.get({ id: fence.runId, now: Date.now() }) as StoredRow;
@@ -186,6 +192,7 @@ export class SqliteRunStore implements RunStore {
   }
 
   async cancel(runId: string): Promise<RunRecord> {
+    checkRunId(runId);
     const row = this.write(() => {
       const run = this.find(runId);
       const now = Date.now();
@@ -199,6 +206,7 @@ export class SqliteRunStore implements RunStore {
   }
 
   async pause(runId: string): Promise<RunRecord> {
+    checkRunId(runId);
     const row = this.write(() => {
       const run = this.find(runId);
       const now = Date.now();
@@ -213,6 +221,7 @@ export class SqliteRunStore implements RunStore {
   }
 
   async resume(runId: string): Promise<RunRecord> {
+    checkRunId(runId);
     const row = this.write(() => {
       const run = this.find(runId);
       const now = Date.now();

@@ -34,14 +34,19 @@ export {
   resolveNamespace,
   type ParseResult,
 } from "./internal/arguments.js";
+export { checkMetadataFilter } from "./internal/metadata-text.js";
 export { listThreadPage, type HeadsPage, type ThreadHead } from "./internal/thread-pages.js";
 export {
   attemptsExhausted,
+  checkClaim,
   checkCreateRequest,
+  checkFence,
   checkLeaseMs,
   checkPruneRuns,
+  checkRunId,
   isActive,
   planCreate,
+  resolveListRuns,
   resolveStatusFilter,
   type CreatePlan,
   type ResolvedCreate,

@@ -20,6 +20,7 @@ import {
 } from "./errors.js";
 import { atomically } from "./internal/atomic.js";
 import { assertId, resolveLimit, resolveNamespace } from "./internal/arguments.js";
+import { checkMetadataFilter } from "./internal/metadata-text.js";
 import { checkPruneOptions, pruneSelection } from "./internal/retention.js";
 import { listThreadPage } from "./internal/thread-pages.js";
 import { MemoryRunStore } from "./memory-runs.js";
@@ -146,6 +147,7 @@ export class MemoryCheckpointer implements Checkpointer {
     this.assertOpen();
     const { state } = this.locate(threadId, options.namespace);
     if (options.before !== undefined) assertId(options.before, "before");
+    checkMetadataFilter(options.filter);
     const limit = resolveLimit(
       options.limit,
       "limit",

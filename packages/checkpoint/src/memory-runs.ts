@@ -1,16 +1,18 @@
 import { newCheckpointId } from "./checkpoint-id.js";
 import { RunNotFoundError, RunStateError, ThreadBusyError } from "./errors.js";
-import { resolveLimit } from "./internal/arguments.js";
 import { atomically } from "./internal/atomic.js";
 import { fenceError } from "./internal/run-row.js";
 import {
   attemptsExhausted,
+  checkClaim,
   checkCreateRequest,
+  checkFence,
   checkLeaseMs,
   checkPruneRuns,
+  checkRunId,
   isActive,
   planCreate,
-  resolveStatusFilter,
+  resolveListRuns,
 } from "./internal/run-rules.js";
 import type {
   ClaimOptions,
@@ -90,6 +92,7 @@ export class MemoryRunStore implements RunStore {
 
   get(runId: string): Promise<RunRecord | undefined> {
     return this.sync(() => {
+      checkRunId(runId);
       const run = this.runs.get(runId);
       return run && this.record(run);
     });
@@ -111,14 +114,13 @@ export class MemoryRunStore implements RunStore {
 
   list(options: ListRunsOptions = {}): Promise<readonly RunRecord[]> {
     return this.sync(() => {
-      const statuses = resolveStatusFilter(options.status);
-      const limit = resolveLimit(options.limit, "limit", 100, 1000);
+      const { threadId, before, statuses, limit } = resolveListRuns(options);
       const found: RunRecord[] = [];
       for (const run of [...this.runs.values()].reverse()) {
         if (found.length >= limit) break;
-        if (options.threadId !== undefined && run.threadId !== options.threadId) continue;
+        if (threadId !== undefined && run.threadId !== threadId) continue;
         if (statuses && !statuses.includes(run.status)) continue;
-        if (options.before !== undefined && run.id >= options.before) continue;
+        if (before !== undefined && run.id >= before) continue;
         found.push(this.record(run));
       }
       return found;
@@ -127,7 +129,7 @@ export class MemoryRunStore implements RunStore {
 
   claim(options: ClaimOptions): Promise<ClaimedRun | undefined> {
     return this.sync(() => {
-      checkLeaseMs(options.leaseMs);
+      checkClaim(options);
       const now = new Date();
       const blocked = new Set<string>();
       // Insertion order is creation order: the first claimable run is the oldest.
@@ -248,6 +250,7 @@ export class MemoryRunStore implements RunStore {
   }
 
   private fenced(fence: Fence): StoredRun {
+    checkFence(fence);
     const run = this.runs.get(fence.runId);
     const lost = fenceError(fence, run);
     if (lost !== undefined) throw lost;
@@ -255,6 +258,7 @@ export class MemoryRunStore implements RunStore {
   }
 
   private find(runId: string): StoredRun {
+    checkRunId(runId);
     const run = this.runs.get(runId);
     if (run === undefined) throw new RunNotFoundError(runId);
     return run;

@@ -10,6 +10,7 @@ import { newCheckpointId } from "./checkpoint-id.js";
 import { InvalidArgumentError, UnserializableValueError } from "./errors.js";
 import { assertId, assertInteger, isId, resolveNamespace } from "./internal/arguments.js";
 import { encodeHeader } from "./internal/header-codec.js";
+import { checkFence } from "./internal/run-rules.js";
 import { MAX_DEPTH, formatKey, isForbiddenKey, isPlainJson } from "./internal/value-check.js";
 import { assertStorableMetadata } from "./internal/metadata-text.js";
 import { valueTuple } from "./internal/value-tuple.js";
@@ -47,6 +48,7 @@ export function encodePut(
   assertId(input.threadId, "checkpoint.threadId");
   const namespace = resolveNamespace(input.namespace, "checkpoint.namespace");
   assertInteger(input.step, "checkpoint.step", -1);
+  if (request.fence !== undefined) checkFence(request.fence);
   const parent = request.parent;
   if (parent !== null) assertId(parent.id, "parent.id");
   const expectedHeadId =

@@ -10,6 +10,7 @@ import {
   type Serializer,
 } from "@waypoint/checkpoint";
 import {
+  checkFence,
   GroupCommit,
   reportControl,
   encodePendingWrites,
@@ -257,6 +258,7 @@ export class CheckpointWriter {
   ): Promise<void> {
     const address = resolveAddress(target);
     const { namespace } = address;
+    if (options.fence !== undefined) checkFence(options.fence);
     const encoded = encodePendingWrites(address, writes, this.serializer);
     const params = pendingParams(target.threadId, namespace, target.checkpointId, encoded);
     const fence = options.fence;

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from "../errors.js";
 import { assertStorableText, MAX_ID_LENGTH } from "./arguments.js";
-import { formatKey } from "./value-check.js";
+import { formatKey, isPlainJson } from "./value-check.js";
 
 /**
  * JSON.stringify writes a NUL as `\u0000` and a lone surrogate as `\udXXX`,
@@ -52,4 +52,26 @@ function checkKey(key: string, path: string): void {
     throw new InvalidArgumentError(argument, `longer than ${MAX_ID_LENGTH} characters`);
   }
   assertStorableText(key, argument);
+}
+
+/**
+ * A listing's metadata filter: a plain object whose values are plain JSON
+ * (so `{ k: undefined }` is refused rather than matching on some backends
+ * and not on others), under the same text rule as stored metadata, which
+ * no NUL or lone surrogate could ever match.
+ */
+export function checkMetadataFilter(filter: unknown, argument = "filter"): void {
+  if (filter === undefined) return;
+  if (filter === null || typeof filter !== "object" || Array.isArray(filter)) {
+    throw new InvalidArgumentError(argument, "expected a plain object of metadata values");
+  }
+  for (const [key, value] of Object.entries(filter)) {
+    if (!isPlainJson(value)) {
+      throw new InvalidArgumentError(
+        `${argument}${formatKey(key)}`,
+        "expected a JSON value (null, boolean, finite number, string, array or plain object)",
+      );
+    }
+  }
+  assertStorableMetadata(filter, JSON.stringify(filter), argument);
 }

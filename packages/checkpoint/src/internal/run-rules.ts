@@ -115,6 +115,52 @@ export function checkPruneRuns(options: PruneRunsOptions): { cutoff: number; bat
   };
 }
 
+/** A run id named by `get`, `cancel`, `pause` or `resume`: the identity rule, as for thread ids. */
+export function checkRunId(runId: unknown): asserts runId is string {
+  assertId(runId, "runId");
+}
+
+/** A fence, checked before any write that carries it. */
+export function checkFence(fence: unknown, argument = "fence"): void {
+  if (fence === null || typeof fence !== "object") {
+    throw new InvalidArgumentError(argument, "expected { runId, token } from a claim");
+  }
+  const { runId, token } = fence as { runId?: unknown; token?: unknown };
+  assertId(runId, `${argument}.runId`);
+  if (typeof token !== "number" || !Number.isSafeInteger(token) || token < 0) {
+    throw new InvalidArgumentError(
+      `${argument}.token`,
+      `expected a non-negative integer, got ${String(token)}`,
+    );
+  }
+}
+
+/** A claim's worker id and lease. */
+export function checkClaim(options: {
+  readonly workerId: unknown;
+  readonly leaseMs: number;
+}): void {
+  assertId(options.workerId, "workerId");
+  checkLeaseMs(options.leaseMs);
+}
+
+/** A listing's filters, checked and resolved once for every backend. */
+export function resolveListRuns(options: ListRunsOptions): {
+  readonly threadId: string | undefined;
+  readonly before: string | undefined;
+  readonly statuses: readonly RunStatus[] | undefined;
+  readonly limit: number;
+} {
+  if (options.threadId !== undefined) assertId(options.threadId, "threadId");
+  if (options.before !== undefined) assertId(options.before, "before");
+  return {
+    threadId: options.threadId,
+    before: options.before,
+    statuses: resolveStatusFilter(options.status),
+    limit: resolveLimit(options.limit, "limit", 100, 1000),
+  };
+}
+
 export function checkLeaseMs(leaseMs: number): void {
   if (!Number.isFinite(leaseMs) || leaseMs < 1 || leaseMs > 86_400_000) {
     throw new InvalidArgumentError("leaseMs", `must be between 1 and 86400000, got ${leaseMs}`);

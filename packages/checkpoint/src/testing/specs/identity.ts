@@ -210,6 +210,78 @@ export function identitySpec(options: ConformanceOptions): void {
       expect(await runs.list({ threadId })).toEqual([]);
     });
 
+    it("refuses a run id, worker id, listing filter or fence that breaks the rule, naming it, and changes nothing", async () => {
+      const cp = checkpointer();
+      const runs = cp.runs;
+      if (runs === undefined) return;
+      const threadId = uniqueThreadId("run-ids");
+      const run = await runs.create({ threadId, graph: "g", input: 1 });
+      const before = await runs.get(run.id);
+      for (const make of Object.values(BAD_IDS)) {
+        const bad = make(run.id);
+        const calls: [string, () => Promise<unknown>][] = [
+          ["runId", () => runs.get(bad)],
+          ["runId", () => runs.cancel(bad)],
+          ["runId", () => runs.pause(bad)],
+          ["runId", () => runs.resume(bad)],
+          ["threadId", () => runs.list({ threadId: make(threadId) })],
+          ["before", () => runs.list({ before: bad })],
+          ["workerId", () => runs.claim({ workerId: bad, leaseMs: 60_000 })],
+          ["fence.runId", () => runs.heartbeat({ runId: bad, token: 1 }, 60_000)],
+          ["fence.runId", () => runs.finish({ runId: bad, token: 1 }, { status: "succeeded" })],
+          ["fence.runId", () => runs.release({ runId: bad, token: 1 })],
+        ];
+        for (const [argument, call] of calls) {
+          expect((await refusal(call)).data.argument, argument).toBe(argument);
+        }
+      }
+      for (const token of [-1, 1.5, Number.NaN, "1"]) {
+        const fence = { runId: run.id, token: token as number };
+        expect((await refusal(() => runs.heartbeat(fence, 60_000))).data.argument).toBe(
+          "fence.token",
+        );
+      }
+      // A fenced write naming a bad run is refused before anything is written.
+      const writer = new ThreadWriter(cp, threadId);
+      const fence = { runId: `${run.id}\ud800`, token: 1 };
+      expect((await refusal(() => writer.write({ notes: 1 }, { fence }))).data.argument).toBe(
+        "fence.runId",
+      );
+      expect(await cp.get(threadId)).toBeUndefined();
+      await writer.write({ notes: 1 });
+      const pending = await refusal(() =>
+        cp.putPendingWrites({ threadId, checkpointId: writer.head!.id }, [], { fence }),
+      );
+      expect(pending.data.argument).toBe("fence.runId");
+      expect(await runs.get(run.id)).toEqual(before);
+      expect((await cp.get(threadId))?.pendingWrites).toEqual([]);
+    });
+
+    it("refuses a metadata filter no stored metadata could match the same way on every backend", async () => {
+      const cp = checkpointer();
+      const writer = new ThreadWriter(cp, uniqueThreadId("filter-text"));
+      await writer.write({ notes: 1 }, { metadata: { user: "ada" } });
+      const cases: [unknown, string][] = [
+        [{ user: undefined }, "filter.user"],
+        [{ user: () => "ada" }, "filter.user"],
+        [{ user: new Date(0) }, "filter.user"],
+        [{ user: Number.NaN }, "filter.user"],
+        [{ user: "a\u0000" }, "filter.user"],
+        [{ user: ["\ud800"] }, "filter.user[0]"],
+        [{ "user\udc00": "ada" }, 'filter key "user\\udc00"'],
+        [["user"], "filter"],
+        [null, "filter"],
+      ];
+      for (const [filter, argument] of cases) {
+        const error = await refusal(() =>
+          collect(cp.list(writer.threadId, { filter: filter as never })),
+        );
+        expect(error.data.argument, JSON.stringify(argument)).toBe(argument);
+      }
+      const found = await collect(cp.list(writer.threadId, { filter: { user: "ada" } }));
+      expect(found.map((h) => h.step)).toEqual([0]);
+    });
+
     it("stores channel values holding lone surrogates and NUL exactly (they are escaped JSON)", async () => {
       const cp = checkpointer();
       const writer = new ThreadWriter(cp, uniqueThreadId("value-text"));
