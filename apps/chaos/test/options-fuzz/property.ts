@@ -2,19 +2,17 @@
  * Property: every public call with arbitrary arguments ends in one of two
  * ways. Success that round-trips (getState shows what was written), or a
  * WaypointError with a code, having written nothing. Never an untyped throw,
- * never a hang. FUZZ_RUNS raises the number of cases (default 5,000 per store).
+ * never a hang. Run on memory and SQLite by ../options-fuzz.test.ts, on
+ * PostgreSQL and Redis by ../options-fuzz.int.test.ts; `pnpm fuzz` runs both
+ * with more cases. It lives with the chaos tests, the one package that has
+ * every backend.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import fc from "fast-check";
-import { afterAll, describe, expect, it } from "vitest";
-import { MemoryCheckpointer, WaypointError, type Checkpointer } from "@waypoint/checkpoint";
-import { SqliteCheckpointer } from "@waypoint/checkpoint-sqlite";
+import { expect } from "vitest";
+import { WaypointError, type Checkpointer } from "@waypoint/checkpoint";
 import { END, START, StateGraph, createClient, defineState, lastValue } from "@waypoint/core";
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 5_000);
 const HANG_MS = 10_000;
 const WRITES = new Set(["put", "putPendingWrites", "deleteThread", "copyThread", "importThread"]);
 
@@ -138,6 +136,11 @@ const call = fc.oneof(
     ),
   }),
   fc.record({ method: fc.constant("runs.list"), threadId, options }),
+  fc.record({
+    method: fc.constant("runs.control"),
+    action: fc.constantFrom("get", "cancel", "pause", "resume"),
+    runId: threadId,
+  }),
 );
 type Call = typeof call extends fc.Arbitrary<infer C> ? C : never;
 
@@ -146,7 +149,7 @@ async function perform(
   client: ReturnType<typeof createClient>,
   c: Call,
 ): Promise<() => Promise<void>> {
-  const o = c.options as never;
+  const o = ("options" in c ? c.options : undefined) as never;
   const head = async (id: unknown) => (await graph.getState(id as string))?.values;
   switch (c.method) {
     case "invoke": {
@@ -196,6 +199,9 @@ async function perform(
     case "runs.list":
       await client.runs.list(o);
       return async () => undefined;
+    case "runs.control":
+      await client.runs[c.action](c.runId as string);
+      return async () => undefined;
   }
 }
 
@@ -232,52 +238,42 @@ function describeCall(c: Call): string {
   return fc.stringify(c).slice(0, 400);
 }
 
-const dir = mkdtempSync(join(tmpdir(), "waypoint-options-fuzz-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const stores: readonly [string, () => Checkpointer][] = [
-  ["memory", () => new MemoryCheckpointer()],
-  ["sqlite", () => new SqliteCheckpointer(join(dir, "fuzz.db"))],
-];
-
-describe.each(stores)("public API options fuzz on %s", (_name, create) => {
-  it(`${RUNS} calls end in a round-trip or a typed error that wrote nothing`, async () => {
-    const inner = create();
-    const { store, writes } = counting(inner);
-    const graph = graphOn(store);
-    const client = createClient({ checkpointer: inner });
-    /** Runs are written through the run store: count them for the calls that may add one. */
-    const runCount = async (method: string) =>
-      method === "runs.create" ? (await client.runs.list({ limit: 1000 })).length : 0;
-    const tally = { calls: 0, succeeded: 0 };
-    try {
-      await fc.assert(
-        fc.asyncProperty(call, async (c) => {
-          const before = writes();
-          const runsBefore = await runCount(c.method);
-          let check: (() => Promise<void>) | undefined;
-          tally.calls += 1;
-          try {
-            check = await withDeadline(perform(graph, client, c), describeCall(c));
-          } catch (error) {
-            if (!(error instanceof WaypointError) || typeof error.code !== "string") {
-              throw new Error(`untyped ${String(error)} from ${describeCall(c)}`, { cause: error });
-            }
-            expect(writes(), `a failed call wrote: ${describeCall(c)}`).toBe(before);
-            expect(await runCount(c.method), `a failed call queued a run: ${describeCall(c)}`).toBe(
-              runsBefore,
-            );
-            return;
-          }
-          await check();
-          tally.succeeded += 1;
-        }),
-        { numRuns: RUNS, seed: Number(process.env.FUZZ_SEED ?? 17) },
-      );
-    } finally {
-      await inner.close();
-    }
-    // A fuzz where everything fails would test only the refusals.
-    expect(tally.succeeded).toBeGreaterThan(tally.calls / 10);
-  }, 120_000);
-});
+/**
+ * Runs `runs` arbitrary calls against a graph and a client on `inner`, each
+ * ending in a round-trip or a typed error that wrote nothing (seeded by
+ * FUZZ_SEED, default 17).
+ */
+export async function fuzzPublicApi(inner: Checkpointer, runs: number): Promise<void> {
+  const { store, writes } = counting(inner);
+  const graph = graphOn(store);
+  const client = createClient({ checkpointer: inner });
+  /** Runs are written through the run store: count them for the calls that may add one. */
+  const runCount = async (method: string) =>
+    method === "runs.create" ? (await client.runs.list({ limit: 1000 })).length : 0;
+  const tally = { calls: 0, succeeded: 0 };
+  await fc.assert(
+    fc.asyncProperty(call, async (c) => {
+      const before = writes();
+      const runsBefore = await runCount(c.method);
+      let check: (() => Promise<void>) | undefined;
+      tally.calls += 1;
+      try {
+        check = await withDeadline(perform(graph, client, c), describeCall(c));
+      } catch (error) {
+        if (!(error instanceof WaypointError) || typeof error.code !== "string") {
+          throw new Error(`untyped ${String(error)} from ${describeCall(c)}`, { cause: error });
+        }
+        expect(writes(), `a failed call wrote: ${describeCall(c)}`).toBe(before);
+        expect(await runCount(c.method), `a failed call queued a run: ${describeCall(c)}`).toBe(
+          runsBefore,
+        );
+        return;
+      }
+      await check();
+      tally.succeeded += 1;
+    }),
+    { numRuns: runs, seed: Number(process.env.FUZZ_SEED ?? 17) },
+  );
+  // A fuzz where everything fails would test only the refusals.
+  expect(tally.succeeded).toBeGreaterThan(tally.calls / 10);
+}
