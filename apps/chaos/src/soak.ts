@@ -36,14 +36,14 @@ export interface SoakReport {
   readonly workersStarted: number;
   readonly runs: number;
   readonly succeeded: number;
-  /** Runs that did not succeed: must be 0. */
+  /** Runs that did not succeed, each with its status and error: must be 0. */
   readonly lostRuns: readonly string[];
   readonly effectsApplied: number;
   /** Requests the sink answered from its record (sent again under the same key after a kill). */
   readonly effectsRepeated: number;
   /** Steps applied under two keys (twice at the sink), or never: must be empty. */
   readonly effectErrors: readonly string[];
-  /** Threads with two heads (not one chain): must be empty. */
+  /** Threads that are not one chain of 11 checkpoints (two heads, or steps missing): must be empty. */
   readonly forkedThreads: readonly string[];
   /** Threads whose final log is not 1..10: must be empty. */
   readonly wrongStates: readonly string[];
@@ -154,7 +154,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const [run] = await client.runs.list({ threadId, limit: 1 });
       if (run) byThread.set(threadId, run);
     }
-    const lostRuns = threads.filter((t) => byThread.get(t)?.status !== "succeeded");
+    // Each lost run with what became of it, so that a failed soak says why.
+    const lostRuns = threads.flatMap((t) => {
+      const run = byThread.get(t);
+      if (run?.status === "succeeded") return [];
+      const error = run?.error ? `: ${run.error.name} ${run.error.message}`.slice(0, 200) : "";
+      return [`${t} (${run?.status ?? "no run"}${error})`];
+    });
     const applied = sink.applied();
     const { forked, wrong } = await checkThreads(checkpointer, threads);
     return {
@@ -187,7 +193,8 @@ export function describeSoak(report: SoakReport): string {
     `(lost: ${report.lostRuns.length}); ${report.effectsApplied} effects applied ` +
     `(${report.runs * CHAOS_STEPS} expected), ${report.effectsRepeated} repeats answered by key, ` +
     `${report.effectErrors.length} steps applied twice or never; ` +
-    `${report.forkedThreads.length} threads with two heads; ${report.wrongStates.length} wrong final states; ` +
+    `${report.forkedThreads.length} threads not one chain (two heads or steps missing); ` +
+    `${report.wrongStates.length} wrong final states; ` +
     `${report.seconds.toFixed(1)} s`
   );
 }
