@@ -10,7 +10,9 @@ export type CoreErrorCode =
   | "TERMINAL"
   | "NON_DETERMINISM"
   | "RUN_WAIT_TIMEOUT"
-  | "CHECKPOINTER_REQUIRED";
+  | "CHECKPOINTER_REQUIRED"
+  | "GRAPH_CHANGED"
+  | "MIGRATION_FAILED";
 
 export const CORE_ERROR_CODES: readonly CoreErrorCode[] = [
   "INVALID_GRAPH",
@@ -23,6 +25,8 @@ export const CORE_ERROR_CODES: readonly CoreErrorCode[] = [
   "NON_DETERMINISM",
   "RUN_WAIT_TIMEOUT",
   "CHECKPOINTER_REQUIRED",
+  "GRAPH_CHANGED",
+  "MIGRATION_FAILED",
 ];
 
 class CoreError extends WaypointError<CoreErrorCode> {}
@@ -140,6 +144,46 @@ export class CheckpointerRequiredError extends TerminalError {
         `so that the thread is saved and can be resumed.`,
       { data: { what } },
       "CHECKPOINTER_REQUIRED",
+    );
+  }
+}
+
+/**
+ * The thread was written by another shape of the graph, and this one cannot
+ * go on from it: a planned node is gone, a channel that holds a value is
+ * gone or changed its kind. `data.problems` lists each in the graph's own
+ * names. Nothing was written; declare a rename or a migration (see
+ * docs/deploying-changes.md), or run the thread on the version that wrote it.
+ */
+export class GraphChangedError extends TerminalError {
+  constructor(
+    threadId: string,
+    readonly problems: readonly string[],
+    data: ErrorData = {},
+  ) {
+    super(
+      `Thread "${threadId}" cannot continue on this graph: ${problems.join("; ")}. Nothing was written; ` +
+        `declare renamedNodes or a migration in compile() (docs/deploying-changes.md).`,
+      { data: { threadId, problems, ...data } },
+      "GRAPH_CHANGED",
+    );
+  }
+}
+
+/** A migration given to compile() threw or returned what the graph cannot hold. Nothing was written. */
+export class MigrationFailedError extends TerminalError {
+  constructor(
+    threadId: string,
+    from: string | number,
+    to: string | number,
+    problem: string,
+    cause?: unknown,
+  ) {
+    super(
+      `Migrating thread "${threadId}" from version ${JSON.stringify(from)} to ${JSON.stringify(to)} failed: ${problem}. ` +
+        `The thread is as it was.`,
+      { data: { threadId, from, to }, ...(cause === undefined ? {} : { cause }) },
+      "MIGRATION_FAILED",
     );
   }
 }

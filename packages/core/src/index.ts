@@ -14,7 +14,9 @@ export { COPY, Command, END, START, Send, toolEffectName, type Goto } from "./co
 export {
   CORE_ERROR_CODES,
   CheckpointerRequiredError,
+  GraphChangedError,
   GraphValidationError,
+  MigrationFailedError,
   InvalidResumeError,
   InvalidRouteError,
   InvalidUpdateError,
@@ -63,3 +65,12 @@ export {
 } from "./runs/client.js";
 export type { RunnableGraph } from "./runs/run-input.js";
 export { RunStoppedError, Worker, type WorkerOptions } from "./runs/worker.js";
+export type {
+  DeployOptions,
+  GraphIdentity,
+  GraphVersion,
+  MigrationInfo,
+  MigrationMap,
+  MigrationState,
+  MigrationStep,
+} from "./graph/graph-identity.js";

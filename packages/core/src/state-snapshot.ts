@@ -98,7 +98,9 @@ export function snapshotOf<D extends StateDefinition>(
 ): StateSnapshot<D> {
   const checkpoint = loaded.checkpoint;
   const pending = loaded.pendingWrites;
-  const channels = ChannelSet.fromLoaded(spec.channels, spec.stateKeys, loaded);
+  const channels = ChannelSet.fromLoaded(spec.channels, spec.stateKeys, loaded, {
+    skipUnknown: true,
+  });
   // In plan order, like invoke reports them (pending writes come sorted by task id).
   const order = new Map(checkpoint.next.map((task, index) => [task.id, index]));
   const interrupts = interruptSlots(pending)

@@ -2,6 +2,7 @@ import type { ChannelSpec } from "../channels/channel.js";
 import type { Command, Send } from "../constants.js";
 import type { PlannerNode } from "../pregel/planner.js";
 import type { StateDefinition } from "../state.js";
+import type { GraphDeploy } from "./graph-identity.js";
 import type { GraphShape } from "./mermaid.js";
 import type { Salvage } from "../pregel/task-journal.js";
 
@@ -117,4 +118,6 @@ export interface GraphSpec {
   readonly edgeWrites: ReadonlyMap<string, readonly { channel: string; value: unknown }[]>;
   readonly branches: ReadonlyMap<string, readonly BranchSpec[]>;
   readonly shape: GraphShape;
+  /** What every checkpoint records of this graph, and how threads of earlier versions go on. */
+  readonly deploy: GraphDeploy;
 }

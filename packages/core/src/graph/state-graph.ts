@@ -7,6 +7,7 @@ import { CompiledGraph } from "../compiled-graph.js";
 import { END, SENDS_CHANNEL, START, branchChannel, joinChannel } from "../constants.js";
 import { GraphValidationError } from "../errors.js";
 import { parseOptions } from "../internal/options.js";
+import { resolveDeploy, type DeployOptions } from "./graph-identity.js";
 import type { StateDefinition, StateOf, UpdateOf } from "../state.js";
 import type {
   BranchSpec,
@@ -17,7 +18,7 @@ import type {
   Router,
 } from "./graph-spec.js";
 
-export interface CompileOptions {
+export interface CompileOptions extends DeployOptions {
   readonly checkpointer?: Checkpointer;
   /** Pause before these nodes run; `invoke(null, { threadId })` goes on. */
   readonly interruptBefore?: readonly string[];
@@ -170,7 +171,7 @@ export class StateGraph<D extends StateDefinition> {
       }
     }
     this.checkReachable(names);
-    const spec = this.buildSpec();
+    const spec = this.buildSpec(options);
     // A fan-in's channel joins its sources' names: it too must be storable.
     for (const channel of spec.channels.keys()) {
       if (!isValidId(channel)) {
@@ -216,7 +217,7 @@ export class StateGraph<D extends StateDefinition> {
     }
   }
 
-  private buildSpec(): GraphSpec {
+  private buildSpec(options: DeployOptions): GraphSpec {
     const channels = new Map<string, ChannelSpec>(Object.entries(this.state));
     channels.set(SENDS_CHANNEL, topic({ accumulate: false }));
     const edgeWrites = new Map<string, { channel: string; value: unknown }[]>();
@@ -238,7 +239,21 @@ export class StateGraph<D extends StateDefinition> {
     const branches = new Map<string, BranchSpec[]>();
     for (const branch of this.branches)
       branches.set(branch.from, [...(branches.get(branch.from) ?? []), branch]);
+    const deploy = resolveDeploy(options, {
+      stateChannels: new Map(Object.entries(this.state)),
+      nodes: this.nodes.map((n) => n.name),
+      edges: [
+        ...this.edges,
+        ...this.nodes.flatMap((n) => (n.ends ?? []).map((to) => ({ from: n.name, to }))),
+      ],
+      joins: this.joins,
+      branches: this.branches.map((b) => ({
+        from: b.from,
+        ...(b.pathMap ? { targets: Object.values(b.pathMap) } : {}),
+      })),
+    });
     return {
+      deploy,
       state: this.state,
       stateKeys: Object.keys(this.state),
       channels,

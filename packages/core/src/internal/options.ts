@@ -146,6 +146,11 @@ export const OPTIONS = {
       checkpointer: checkpointer.optional(),
       interruptBefore: z.array(name, { error: "expected a list of node names" }).optional(),
       interruptAfter: z.array(name, { error: "expected a list of node names" }).optional(),
+      // Checked in full (chain, gaps, duplicates) by resolveDeploy, which names the step.
+      name: id.optional(),
+      version: z.unknown().optional(),
+      migrations: z.unknown().optional(),
+      renamedNodes: z.unknown().optional(),
     },
     objectError,
   ),

@@ -25,11 +25,17 @@ export class ChannelSet {
     for (const [name, spec] of specs) this.channels.set(name, spec.create());
   }
 
-  /** Rebuilds the channels of a stored checkpoint: its base snapshot, then each delta. */
+  /**
+   * Rebuilds the channels of a stored checkpoint: its base snapshot, then
+   * each delta. With `skipUnknown`, writes to channels this graph does not
+   * have are left out (a thread written by another shape of the graph, shown
+   * or migrated); without, they are an error.
+   */
   static fromLoaded(
     specs: ReadonlyMap<string, ChannelSpec>,
     stateKeys: readonly string[],
     loaded: LoadedCheckpoint | undefined,
+    options: { readonly skipUnknown?: boolean } = {},
   ): ChannelSet {
     const set = new ChannelSet(specs, stateKeys);
     if (loaded === undefined) return set;
@@ -45,7 +51,13 @@ export class ChannelSet {
         );
       }
     }
-    for (const delta of loaded.deltas) set.apply(delta.writes);
+    for (const delta of loaded.deltas) {
+      set.apply(
+        options.skipUnknown === true
+          ? delta.writes.filter((write) => specs.has(write.channel))
+          : delta.writes,
+      );
+    }
     return set;
   }
 

@@ -33,6 +33,7 @@ import { doneWrites, staticInterrupt, statusWrite, updateOf } from "./run-helper
 import { TaskJournal } from "./task-journal.js";
 import { runTask } from "./task-runner.js";
 import { ThreadWriter, type RunOptions } from "./thread-writer.js";
+import { prepareThread } from "./deploy.js";
 
 export type { Durability, RunOptions, StateUpdate } from "./thread-writer.js";
 
@@ -130,7 +131,11 @@ export class RunLoop extends ThreadWriter {
       for await (const header of checkpointer.list(threadId, { namespace, limit: 1 }))
         headId = header.id;
     }
-    return new RunLoop(spec, checkpointer, options, loaded, headId);
+    // Written by another version or shape of the graph: renamed, migrated and checked first.
+    const prepared = await prepareThread(spec, checkpointer, loaded);
+    const loop = new RunLoop(spec, checkpointer, options, prepared.loaded, headId);
+    if (prepared.migrated) await loop.saveMigration(prepared.from ?? 1);
+    return loop;
   }
 
   /** A run on a thread that must be new: nothing to read; its input put expects no head. */

@@ -7,6 +7,7 @@ import {
   type Checkpointer,
   type CheckpointHeader,
   type CheckpointMetadata,
+  type JsonValue,
   type LoadedCheckpoint,
   type PendingWrite,
   type PlannedTask,
@@ -14,6 +15,7 @@ import {
 } from "@waypoint/checkpoint";
 import { COPY, END, START } from "../constants.js";
 import type { GraphSpec } from "../graph/graph-spec.js";
+import { storedIdentity } from "../graph/graph-identity.js";
 import { faultPoint, faultsArmed } from "../faults.js";
 import { ChannelSet } from "./channel-set.js";
 import { carriedPending, finishedWrites, supersededBy } from "./edits.js";
@@ -73,6 +75,8 @@ interface CommitOptions {
    * so that `invoke(null)` runs them rather than pause again.
    */
   readonly approve?: boolean;
+  /** Added to the checkpoint's metadata. */
+  readonly metadata?: Readonly<Record<string, JsonValue>>;
 }
 
 /** A superstep's commit: nothing carried, nothing pending. Shared, so that it costs no object. */
@@ -110,6 +114,12 @@ export abstract class ThreadWriter {
    * to the old branch.
    */
   protected branch: boolean;
+  /**
+   * The head was written by another shape of the graph (or none): the next
+   * checkpoint records this graph's shape beside its identity, so that a
+   * later version can tell what changed.
+   */
+  private shapeDue: boolean;
 
   protected constructor(
     protected readonly spec: GraphSpec,
@@ -133,6 +143,8 @@ export abstract class ThreadWriter {
     this.inputStep = Number(checkpoint?.metadata.inputStep ?? checkpoint?.step ?? -1);
     this.stored = checkpoint ?? null;
     this.storedId = headId;
+    this.shapeDue =
+      storedIdentity(checkpoint?.metadata ?? {})?.fingerprint !== spec.deploy.identity.fingerprint;
   }
 
   /** Writes to untracked channels are applied but never stored. */
@@ -252,10 +264,34 @@ export abstract class ThreadWriter {
     await this.commit([], "fork", { carry: this.next, apply: false, forceSnapshot: true });
   }
 
+  /**
+   * Saves a thread that was renamed or migrated on load (see deploy.ts) as a
+   * checkpoint of its own, a snapshot, before anything runs: its planned
+   * tasks keep their ids, finished work, recorded effects and interrupts. One
+   * put, so a crash leaves the old head or this one. A branch (time travel)
+   * needs none: its fork is written from the migrated state.
+   */
+  async saveMigration(from: JsonValue): Promise<void> {
+    if (this.branch || this.checkpointId === null) return;
+    const pendingWrites = carriedPending(this.next, this.pending, this.checkpointId, new Set());
+    try {
+      await this.commit([], "migration", {
+        carry: this.next,
+        keepIds: true,
+        pendingWrites,
+        apply: false,
+        forceSnapshot: true,
+        metadata: { migratedFrom: from },
+      });
+    } finally {
+      await this.flush();
+    }
+  }
+
   /** Applies the writes, plans the next superstep, and saves one checkpoint. */
   protected async commit(
     writes: ChannelWrite[],
-    source: "input" | "loop" | "update" | "fork",
+    source: "input" | "loop" | "update" | "fork" | "migration",
     options: CommitOptions = PLAIN_COMMIT,
   ): Promise<void> {
     const apply = options.apply !== false;
@@ -280,8 +316,8 @@ export abstract class ThreadWriter {
       : { tasks: [], versionsSeen: this.versionsSeen };
     this.step += 1;
     if (source === "input") this.inputStep = this.step;
-    // A fork copies a checkpoint: it is no superstep, and does not count towards the limit.
-    if (source === "fork") this.inputStep += 1;
+    // A fork or a migration copies a checkpoint: it is no superstep, and does not count towards the limit.
+    if (source === "fork" || source === "migration") this.inputStep += 1;
     this.checkpointId = id;
     this.versionsSeen = planned.versionsSeen;
     const carry = options.carry;
@@ -303,12 +339,18 @@ export abstract class ThreadWriter {
     if (options.approve === true) this.pending = [...this.pending, ...this.approvals()];
     this.branch = false;
     if (faultsArmed()) await faultPoint("before-commit");
-    const metadata = {
+    const metadata: Record<string, JsonValue> = {
       ...this.options.metadata,
       source,
       step: this.step,
       inputStep: this.inputStep,
+      graph: this.spec.deploy.stored,
+      ...options.metadata,
     };
+    if (this.shapeDue) {
+      metadata.graphShape = this.spec.deploy.shape as unknown as JsonValue;
+      this.shapeDue = false;
+    }
     if (this.options.durability === "exit") {
       this.unsavedWrites = this.persisted(writes);
       this.unsavedMetadata = metadata;
@@ -321,7 +363,7 @@ export abstract class ThreadWriter {
       );
     }
     if (faultsArmed()) await faultPoint("after-commit");
-    this.emitValues();
+    if (source !== "migration") this.emitValues();
   }
 
   /** RESUME statuses for the planned tasks that would pause before their node. */
