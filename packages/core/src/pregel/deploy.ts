@@ -2,7 +2,6 @@ import {
   CorruptRecordError,
   INTERRUPT_CHANNEL,
   RESUME_CHANNEL,
-  type ChannelValues,
   type ChannelWrite,
   type Checkpointer,
   type LoadedCheckpoint,
