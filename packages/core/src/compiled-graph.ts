@@ -14,6 +14,7 @@ import {
 import { Command, EFFECT_CHANNEL, EFFECT_RETRY_CHANNEL } from "./constants.js";
 import type { ClearedEffect, EffectRecord } from "./pregel/task-journal.js";
 import { drawMermaid } from "./graph/mermaid.js";
+import { isNewerVersion, type GraphIdentity, type GraphVersion } from "./graph/graph-identity.js";
 import type { GraphSpec, NodeFunction } from "./graph/graph-spec.js";
 import { invokeNested, runSubgraph } from "./pregel/subgraph.js";
 import { CheckpointerRequiredError } from "./errors.js";
@@ -110,6 +111,20 @@ export class CompiledGraph<D extends StateDefinition> {
     this.checkpointer = options.checkpointer ?? new MemoryCheckpointer();
     this.interruptBefore = new Set(options.interruptBefore ?? []);
     this.interruptAfter = new Set(options.interruptAfter ?? []);
+  }
+
+  /** The name, version and fingerprint every checkpoint of this graph records (`metadata.graph`). */
+  get identity(): GraphIdentity {
+    return this.spec.deploy.identity;
+  }
+
+  /**
+   * Whether a thread written by `version` was written by a newer version of
+   * this graph: a higher integer, or a version this graph's migrations do
+   * not know. A Worker leaves such a thread's runs to a newer worker.
+   */
+  isNewerVersion(version: GraphVersion): boolean {
+    return isNewerVersion(version, this.spec.deploy);
   }
 
   /** Runs until the graph finishes or interrupts; returns the final state. */

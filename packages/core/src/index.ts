@@ -61,10 +61,11 @@ export {
   type RunStreamEvent,
   type RunStreamMode,
   type RunStreamOptions,
+  type RunWithVersion,
   type WaitOptions,
 } from "./runs/client.js";
 export type { RunnableGraph } from "./runs/run-input.js";
-export { RunStoppedError, Worker, type WorkerOptions } from "./runs/worker.js";
+export { RunStoppedError, Worker, type WorkerEvent, type WorkerOptions } from "./runs/worker.js";
 export type {
   DeployOptions,
   GraphIdentity,

@@ -207,6 +207,7 @@ export const OPTIONS = {
       pollMs: positiveMs.optional(),
       workerId: id.optional(),
       onError: fn.optional(),
+      onEvent: fn.optional(),
     },
     objectError,
   ),

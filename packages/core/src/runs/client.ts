@@ -12,6 +12,7 @@ import {
   type RunStore,
 } from "@waypoint/checkpoint";
 import { RunWaitTimeoutError } from "../errors.js";
+import { storedIdentity, type GraphVersion } from "../graph/graph-identity.js";
 import { checkId, parseOptions } from "../internal/options.js";
 import { encodeRunInput, runStoreOf, userRun, type RunnableGraph } from "./run-input.js";
 
@@ -22,6 +23,14 @@ export interface ClientOptions {
 }
 
 export type CreateRunOptions = Omit<CreateRunRequest, "threadId" | "input">;
+
+/**
+ * A run as `runs.get`, `runs.wait` and `runs.stream` show it: with the
+ * version of its graph that wrote its latest checkpoint (null before it
+ * wrote one). During a rolling deploy it tells which workers' version a run
+ * is on.
+ */
+export type RunWithVersion = RunRecord & { readonly graphVersion: GraphVersion | null };
 
 export interface WaitOptions {
   /** Give up after this long with a RunWaitTimeoutError (default: wait for ever). */
@@ -42,7 +51,7 @@ export interface RunStreamOptions<M extends RunStreamMode> {
 export type RunStreamEvent =
   | readonly ["values", Record<string, unknown>]
   | readonly ["checkpoints", CheckpointHeader]
-  | readonly ["run", RunRecord];
+  | readonly ["run", RunWithVersion];
 
 /** Statuses after which a run changes no more by itself (a paused run waits for `resume`). */
 const SETTLED: readonly RunStatus[] = [...ENDED_RUN_STATUSES, "paused"];
@@ -76,10 +85,19 @@ export class RunsClient {
     return userRun(await this.store.create({ ...options, threadId, input: encodeRunInput(input) }));
   }
 
-  async get(runId: string): Promise<RunRecord | undefined> {
+  async get(runId: string): Promise<RunWithVersion | undefined> {
     checkId(runId, "runs.get", "runId");
     const run = await this.store.get(runId);
-    return run && userRun(run);
+    return run && this.withVersion(userRun(run));
+  }
+
+  /** The graph version in the metadata of the run's latest checkpoint. */
+  private async withVersion(run: RunRecord): Promise<RunWithVersion> {
+    const store = this.options.graphs?.[run.graph]?.checkpointer ?? this.options.checkpointer;
+    for await (const header of store.list(run.threadId, { filter: { runId: run.id }, limit: 1 })) {
+      return { ...run, graphVersion: storedIdentity(header.metadata)?.version ?? null };
+    }
+    return { ...run, graphVersion: null };
   }
 
   async list(options?: ListRunsOptions): Promise<readonly RunRecord[]> {
@@ -113,7 +131,7 @@ export class RunsClient {
   }
 
   /** Resolves with the run once it has ended or paused. */
-  async wait(runId: string, options: WaitOptions = {}): Promise<RunRecord> {
+  async wait(runId: string, options: WaitOptions = {}): Promise<RunWithVersion> {
     checkId(runId, "runs.wait", "runId");
     parseOptions("runs.wait", options);
     const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
@@ -172,7 +190,7 @@ export class RunsClient {
     }
   }
 
-  private async require(runId: string): Promise<RunRecord> {
+  private async require(runId: string): Promise<RunWithVersion> {
     const run = await this.get(runId);
     if (run === undefined) throw new RunNotFoundError(runId);
     return run;

@@ -1,6 +1,7 @@
 import type { Checkpointer, RunRecord, RunStore } from "@waypoint/checkpoint";
 import { Command } from "../constants.js";
 import type { InvokeOptions } from "../compiled-graph.js";
+import type { GraphIdentity, GraphVersion } from "../graph/graph-identity.js";
 
 /**
  * A run's input as stored: the serializer keeps plain data and registered
@@ -39,6 +40,10 @@ export function userRun(run: RunRecord): RunRecord {
 /** The part of a compiled graph a worker and the client use. */
 export interface RunnableGraph {
   readonly checkpointer: Checkpointer;
+  /** The graph's name, version and fingerprint, as its checkpoints record them. */
+  readonly identity?: GraphIdentity;
+  /** Whether a thread written by `version` was written by a newer version than this graph's. */
+  isNewerVersion?(version: GraphVersion): boolean;
   invoke(input: unknown, options: InvokeOptions): Promise<unknown>;
   getState(
     threadId: string,

@@ -16,6 +16,7 @@ import {
 import { Command } from "../constants.js";
 import { parseOptions } from "../internal/options.js";
 import { decodeRunInput, runStoreOf, type RunnableGraph } from "./run-input.js";
+import { storedIdentity, type GraphIdentity, type GraphVersion } from "../graph/graph-identity.js";
 
 export interface WorkerOptions {
   /** The graphs this worker runs, by the name runs are created with. */
@@ -34,6 +35,21 @@ export interface WorkerOptions {
   readonly workerId?: string;
   /** Errors the worker handled but someone should see (store outages, lost leases). */
   readonly onError?: (error: unknown, run?: RunRecord) => void;
+  /** What the worker decided that someone may want to log (see WorkerEvent). */
+  readonly onEvent?: (event: WorkerEvent) => void;
+}
+
+/**
+ * - `run-left`: the run's thread was last written by a newer version of its
+ *   graph than this worker's (a rolling deploy): the worker gave the run back
+ *   for a newer worker to take, without writing anything.
+ */
+export interface WorkerEvent {
+  readonly type: "run-left";
+  readonly run: RunRecord;
+  readonly reason: "newer-version";
+  readonly threadVersion: GraphVersion;
+  readonly workerVersion: GraphVersion | undefined;
 }
 
 /** Why a claimed run stopped before the graph did. */
@@ -147,6 +163,12 @@ export class Worker {
         this.running.delete(claimed.run.id);
         this.wake?.();
       });
+      // A run left for a newer worker goes back to the queue's front: give the newer workers time to take it.
+      if (await run.leftForNewer) {
+        await sleep(this.pollMs, undefined, { signal: this.draining.signal }).catch(
+          () => undefined,
+        );
+      }
     }
   }
 }
@@ -154,6 +176,9 @@ export class Worker {
 /** One claimed run on this worker: its lease, its control requests, its outcome. */
 class RunningRun {
   readonly done: Promise<void>;
+  /** Resolves once the run started (false) or was given back for a newer version's worker (true). */
+  readonly leftForNewer: Promise<boolean>;
+  private decided!: (left: boolean) => void;
   private readonly cancel = new AbortController();
   private readonly stop = new AbortController();
   private reason: StopReason | undefined;
@@ -170,12 +195,16 @@ class RunningRun {
     heartbeatMs: number,
   ) {
     this.fence = { ...claimed.fence, onControl: (control) => this.stopFor(control) };
+    this.leftForNewer = new Promise((resolve) => (this.decided = resolve));
     this.beat = setInterval(() => void this.heartbeat(), heartbeatMs);
     this.done = this.execute()
       // Whatever went wrong after the graph (the store down while ending the run):
       // the lease lapses and another claim finishes the job.
       .catch((error: unknown) => this.options.onError?.(error, claimed.run))
-      .finally(() => clearInterval(this.beat));
+      .finally(() => {
+        clearInterval(this.beat);
+        this.decided(false);
+      });
   }
 
   /** The first reason wins, except that a cancel always aborts the nodes. */
@@ -215,7 +244,24 @@ class RunningRun {
     let result: unknown;
     try {
       // A run taken over after a crash already applied its input if the head is its own.
-      const head = await headOwner(graph.checkpointer, run);
+      const { owner: head, identity } = await headOwner(graph.checkpointer, run);
+      // Only the same graph's versions compare: another graph written on the thread is not "newer".
+      const version = identity?.name === graph.identity?.name ? identity?.version : undefined;
+      if (version !== undefined && graph.isNewerVersion?.(version) === true) {
+        // A rolling deploy: a newer version wrote this thread. Leave it to a worker of that version.
+        this.settle();
+        await this.store.release(this.fence);
+        this.decided(true);
+        this.options.onEvent?.({
+          type: "run-left",
+          run,
+          reason: "newer-version",
+          threadVersion: version,
+          workerVersion: graph.identity?.version,
+        });
+        return;
+      }
+      this.decided(false);
       const input = head === "this run" ? null : decodeRunInput(run.input);
       result = await graph.invoke(input, {
         threadId: run.threadId,
@@ -299,11 +345,15 @@ export class RunStoppedError extends Error {
 async function headOwner(
   checkpointer: Checkpointer,
   run: RunRecord,
-): Promise<"none" | "this run" | "another"> {
+): Promise<{ owner: "none" | "this run" | "another"; identity?: GraphIdentity }> {
   for await (const head of checkpointer.list(run.threadId, { limit: 1 })) {
-    return head.metadata.runId === run.id ? "this run" : "another";
+    const identity = storedIdentity(head.metadata);
+    return {
+      owner: head.metadata.runId === run.id ? "this run" : "another",
+      ...(identity !== undefined ? { identity } : {}),
+    };
   }
-  return "none";
+  return { owner: "none" };
 }
 
 /** Undoes a run: the thread's head goes back to where the run started. */
