@@ -3,9 +3,15 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 
-// Every ```ts block of the concepts page is a complete program that checks its
-// own results with node:assert, so running them keeps the page true to the code.
-const docsFile = fileURLToPath(new URL("../../../docs/concepts.md", import.meta.url));
+// Every ```ts block of these pages is a complete program that checks its own
+// results with node:assert, so running them keeps the pages true to the code.
+// `minimum` guards against a page whose blocks stop being found (a fence
+// renamed to ```typescript-ish, say): the test would then pass on nothing.
+const pages = [
+  { page: "concepts.md", minimum: 8, covers: "each concept" },
+  { page: "deploying-changes.md", minimum: 6, covers: "each kind of change" },
+] as const;
+const docsDir = fileURLToPath(new URL("../../../docs/", import.meta.url));
 const outDir = fileURLToPath(new URL("./.snippets/", import.meta.url));
 
 interface Snippet {
@@ -40,30 +46,33 @@ function extractSnippets(markdown: string): Snippet[] {
   return snippets;
 }
 
-const snippets = extractSnippets(readFileSync(docsFile, "utf8"));
-
 // Written fresh on every run; the folder's own .gitignore keeps them out of git.
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, ".gitignore"), "*\n");
-const files = snippets.map((snippet, index) => {
-  const file = join(outDir, `snippet-${index + 1}.ts`);
-  writeFileSync(file, `// docs/concepts.md, line ${snippet.line}\n${snippet.code}`);
-  return file;
-});
 
-describe("docs/concepts.md", () => {
-  it("has a runnable snippet for each concept", () => {
-    expect(snippets.length).toBeGreaterThanOrEqual(8);
+for (const { page, minimum, covers } of pages) {
+  const snippets = extractSnippets(readFileSync(join(docsDir, page), "utf8"));
+  const stem = page.replace(/\.md$/, "");
+  const files = snippets.map((snippet, index) => {
+    const file = join(outDir, `${stem}-${index + 1}.ts`);
+    writeFileSync(file, `// docs/${page}, line ${snippet.line}\n${snippet.code}`);
+    return file;
   });
 
-  snippets.forEach((snippet, index) => {
-    it(`${snippet.heading} (snippet ${index + 1}, line ${snippet.line})`, async () => {
-      const file = files[index]!;
-      await import(pathToFileURL(file).href);
-      // Keep only failing snippets for inspection: the package's `eslint .` cannot
-      // parse files outside its tsconfig, and would fail on leftovers.
-      rmSync(file);
+  describe(`docs/${page}`, () => {
+    it(`has a runnable snippet for ${covers}`, () => {
+      expect(snippets.length).toBeGreaterThanOrEqual(minimum);
+    });
+
+    snippets.forEach((snippet, index) => {
+      it(`${snippet.heading} (snippet ${index + 1}, line ${snippet.line})`, async () => {
+        const file = files[index]!;
+        await import(pathToFileURL(file).href);
+        // Keep only failing snippets for inspection: the package's `eslint .` cannot
+        // parse files outside its tsconfig, and would fail on leftovers.
+        rmSync(file);
+      });
     });
   });
-});
+}
