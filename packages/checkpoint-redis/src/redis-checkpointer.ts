@@ -356,7 +356,7 @@ export class RedisCheckpointer implements Checkpointer {
     return decodeLoaded(
       target,
       records,
-      pending.map((text) => decodePendingRecord(text, where)),
+      pending.map((text, index) => decodePendingRecord(text, where, index)),
       this.serializer,
     );
   }
@@ -493,7 +493,9 @@ export class RedisCheckpointer implements Checkpointer {
       for (const [id, header, delta, snapshot, pending] of rows) {
         checkpoints.push(decodeRecord(header, delta, snapshot, threadId, namespace, id));
         const where = () => recordLabel(threadId, namespace, id);
-        pendingWrites.push(...pending.map((text) => decodePendingRecord(text, where)));
+        pendingWrites.push(
+          ...pending.map((text, index) => decodePendingRecord(text, where, index)),
+        );
       }
     }
     return threadExport(threadId, checkpoints, pendingWrites);

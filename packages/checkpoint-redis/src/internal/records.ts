@@ -126,11 +126,20 @@ export function decodeRecord(
   return { ...decoded, writes: payload, snapshot: snapshot === "" ? null : snapshot };
 }
 
-/** A stored pending write (JSON), of the checkpoint `where` names. */
-export function decodePendingRecord(text: string, where: () => string): EncodedPendingWrite {
-  const parsed = parseStored(text, () => `pending write of ${where()}`) as EncodedPendingWrite;
+/**
+ * A stored pending write (JSON), of the checkpoint `where` names; `index`
+ * is its place among the checkpoint's pending writes (in task, idx order),
+ * named when the record is too damaged to name its task and channel.
+ */
+export function decodePendingRecord(
+  text: string,
+  where: () => string,
+  index?: number,
+): EncodedPendingWrite {
+  const label = () => `pending write${index === undefined ? "" : ` #${index + 1}`} of ${where()}`;
+  const parsed = parseStored(text, label) as EncodedPendingWrite;
   if (typeof parsed !== "object" || parsed === null || typeof parsed.channel !== "string")
-    throw new CorruptRecordError(`pending write of ${where()}`, "not a stored pending write");
+    throw new CorruptRecordError(label(), "not a stored pending write");
   return parsed;
 }
 
