@@ -90,7 +90,8 @@ const DEFAULT_NAME = "graph";
 /** Checks the deploy options of compile() and makes the identity its checkpoints record. */
 export function resolveDeploy(options: DeployOptions, structure: StructureInput): GraphDeploy {
   const name = options.name ?? DEFAULT_NAME;
-  const version = options.version ?? 1;
+  // Only an absent version is the default: null is refused like any other non-version.
+  const version = options.version === undefined ? 1 : options.version;
   checkVersion(version, "version");
   const shape: StoredShape = {
     channels: Object.fromEntries(
