@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import {
   CorruptRecordError,
   INTERRUPT_CHANNEL,
@@ -158,6 +159,8 @@ function misfits(
   const stateKeys = new Set(spec.stateKeys);
   for (const name of channelsWithValues(loaded)) {
     if (isInternal(name, shape)) continue;
+    // Never written: it holds only its old default, which the graph may drop or replace.
+    if (!Object.hasOwn(loaded.checkpoint.channelVersions, name)) continue;
     const now = stateKeys.has(name) ? spec.channels.get(name) : undefined;
     if (now === undefined) {
       problems.push(`channel "${name}" holds a value but is gone`);
@@ -315,6 +318,9 @@ async function migrate(
   let values: Record<string, unknown> = {};
   for (const name of channelsWithValues(loaded)) {
     if (isInternal(name, shape)) continue;
+    // A gone key never written holds only its old default: no state to migrate.
+    if (!Object.hasOwn(loaded.checkpoint.channelVersions, name) && !spec.channels.has(name))
+      continue;
     const channel = channels.channels.get(name);
     if (channel !== undefined) {
       values[name] = channel.isAvailable() ? channel.get() : undefined;
@@ -393,7 +399,7 @@ async function migrate(
       );
     }
   }
-  const snapshot: Record<string, unknown> = { ...(channels.snapshot()) };
+  const snapshot: Record<string, unknown> = { ...channels.snapshot() };
   for (const key of spec.stateKeys) {
     delete snapshot[key];
     const value = values[key];
@@ -410,9 +416,16 @@ async function migrate(
     const data = channel.checkpoint();
     if (data !== undefined) snapshot[key] = data;
   }
+  // A key the migration set counts as written, so that a later version that drops it is refused
+  // (misfits); one that kept its default, unwritten, does not.
+  const channelVersions = { ...loaded.checkpoint.channelVersions };
+  for (const key of spec.stateKeys) {
+    if (snapshot[key] === undefined || Object.hasOwn(channelVersions, key)) continue;
+    if (!isDeepStrictEqual(snapshot[key], loaded.base.values[key])) channelVersions[key] = 1;
+  }
   const planned = new Set(next.map((task) => task.id));
   return {
-    checkpoint: { ...loaded.checkpoint, next, writes: [] },
+    checkpoint: { ...loaded.checkpoint, channelVersions, next, writes: [] },
     base: { checkpointId: loaded.checkpoint.id, values: snapshot },
     deltas: [],
     pendingWrites: loaded.pendingWrites.filter(
