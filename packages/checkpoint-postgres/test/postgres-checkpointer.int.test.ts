@@ -4,7 +4,7 @@ import { afterAll, inject } from "vitest";
 import type { Checkpointer, CheckpointerOptions } from "@waypoint/checkpoint";
 import { runCheckpointerConformance, runRunStoreConformance } from "@waypoint/checkpoint/testing";
 import { PostgresCheckpointer } from "@waypoint/checkpoint-postgres";
-import { runWorkerSuite } from "@waypoint/core/testing";
+import { runDeploySuite, runWorkerSuite } from "@waypoint/core/testing";
 
 const pool = new pg.Pool({ connectionString: inject("pgUrl"), max: 20 });
 afterAll(() => pool.end());
@@ -33,3 +33,5 @@ runCheckpointerConformance(store);
 runRunStoreConformance(store);
 // Runs, workers and control on PostgreSQL: the same suite as memory, SQLite and Redis.
 runWorkerSuite(store);
+// Threads written by one version of a graph, loaded by the next.
+runDeploySuite(store);

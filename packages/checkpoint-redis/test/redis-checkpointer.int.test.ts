@@ -3,7 +3,7 @@ import { Redis } from "ioredis";
 import { afterAll, inject } from "vitest";
 import { runCheckpointerConformance, runRunStoreConformance } from "@waypoint/checkpoint/testing";
 import { RedisCheckpointer } from "@waypoint/checkpoint-redis";
-import { runWorkerSuite } from "@waypoint/core/testing";
+import { runDeploySuite, runWorkerSuite } from "@waypoint/core/testing";
 
 const redis = new Redis(inject("redisUrl"));
 afterAll(() => redis.quit());
@@ -20,3 +20,5 @@ runCheckpointerConformance(fresh);
 runRunStoreConformance(fresh);
 // Runs, workers and control: the same suite as memory, SQLite and PostgreSQL.
 runWorkerSuite(fresh);
+// Threads written by one version of a graph, loaded by the next.
+runDeploySuite(fresh);

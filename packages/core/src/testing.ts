@@ -10,3 +10,5 @@ export {
 export { OUTAGE_STEPS, runThroughOutage, type OutageResult } from "./run-through-outage.js";
 /** For a checkpointer's tests: runs, workers, control and strategies on that store. */
 export { DedupSink, runWorkerSuite, stepGraph, type WorkerSuiteOptions } from "./worker-suite.js";
+/** For a checkpointer's tests: threads written by one version of a graph, loaded by the next. */
+export { runDeploySuite, type DeploySuiteOptions } from "./deploy-suite.js";
