@@ -178,6 +178,34 @@ export function runDeploySuite(options: DeploySuiteOptions): void {
         expect(sink.keys).toHaveLength(1);
       }
 
+      it("a thread a newer version wrote, loaded by an older one (a rollback): the older one would undo its migration", async () => {
+        const checkpointer = await store();
+        const sink = new Sink();
+        await essayV1(checkpointer, sink, { version: 3 }).invoke(
+          { topic: "tides" },
+          { threadId: "t" },
+        );
+        const before = await storedOf(checkpointer, "t");
+        for (const version of [1, 2, "2025-01"] as const) {
+          const older = essayV1(checkpointer, sink, { version });
+          const error = await older
+            .invoke(new Command({ resume: "yes" }), { threadId: "t" })
+            .catch((e: unknown) => e);
+          expect(error).toMatchObject({ code: "GRAPH_CHANGED", data: { newerVersion: true } });
+          expect((error as { problems: string[] }).problems).toEqual([
+            `the thread was written by version 3 of "graph", newer than this graph's version ${JSON.stringify(version)}`,
+          ]);
+          expect(await storedOf(checkpointer, "t")).toEqual(before);
+        }
+        // Version 1 (no version at all) is never newer: a versioned graph goes on from it.
+        await essayV1(checkpointer, sink).invoke({ topic: "waves" }, { threadId: "unversioned" });
+        const versioned = essayV1(checkpointer, sink, { version: "2025-01" });
+        const resumed = await versioned.invoke(new Command({ resume: "yes" }), {
+          threadId: "unversioned",
+        });
+        expect(resumed.log.at(-1)).toMatch(/^review:yes:/);
+      });
+
       it("a planned node that v2 removed", async () => {
         await refused(
           (checkpointer) =>

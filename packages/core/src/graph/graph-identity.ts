@@ -282,11 +282,12 @@ export function storedIdentity(
 
 /**
  * Whether `stored` is a version this graph does not know and that may be
- * newer: a higher integer, or a version outside its migration chain.
+ * newer: a higher integer, or a version outside its migration chain. Version
+ * 1 (a graph compiled without one) is never newer: it comes first.
  */
 export function isNewerVersion(stored: GraphVersion, deploy: GraphDeploy): boolean {
   const mine = deploy.identity.version;
-  if (stored === mine) return false;
+  if (stored === mine || stored === 1) return false;
   if (typeof stored === "number" && typeof mine === "number") return stored > mine;
   return !deploy.versions.includes(stored);
 }

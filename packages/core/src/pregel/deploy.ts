@@ -63,6 +63,21 @@ export async function prepareThread(
       );
     return { loaded, migrated: false };
   }
+  if (
+    stored !== undefined &&
+    stored.name === identity.name &&
+    isNewerVersion(stored.version, spec.deploy)
+  ) {
+    // An older deploy must not write over a newer one's thread (a rollback, a stale process):
+    // the newer version would then find its own migration undone and run it again.
+    throw new GraphChangedError(
+      loaded.checkpoint.threadId,
+      [
+        `the thread was written by version ${JSON.stringify(stored.version)} of "${stored.name}", newer than this graph's version ${JSON.stringify(identity.version)}`,
+      ],
+      { writtenBy: { ...stored }, graph: { ...identity }, newerVersion: true },
+    );
+  }
   const shape = stored ? await findShape(checkpointer, loaded, stored) : undefined;
   let current = rename(loaded, spec);
   let migrated = current !== loaded;
@@ -77,11 +92,9 @@ export async function prepareThread(
     if (stored?.fingerprint === identity.fingerprint && !migrated) {
       throw damaged(loaded, "the stored thread", problems.join("; "));
     }
-    const newer = stored !== undefined && isNewerVersion(stored.version, spec.deploy);
     throw new GraphChangedError(loaded.checkpoint.threadId, problems, {
       ...(stored ? { writtenBy: { ...stored } } : {}),
       graph: { ...identity },
-      ...(newer ? { newerVersion: true } : {}),
     });
   }
   return { loaded: migrated ? current : dropGone(spec, current), migrated, from };
