@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine (root, Node 20, npm 11) to build and test
 # Waypoint. Safe to run again. Usage: bash scripts/setup.sh [--services]
-#   --services  also install redis-server and check PostgreSQL 15, for the
-#               integration tests (`pnpm test:int`).
+#   --services  also install redis-server and chromium and check PostgreSQL 15,
+#               for the integration and browser tests (`pnpm test:int`).
 set -euo pipefail
 
 readonly PNPM_VERSION=10.34.9
@@ -59,6 +59,16 @@ if [ "$services" = true ]; then
     step "installing redis-server and redis-cli (apt)"
     quietly as_root apt-get update -q
     quietly as_root apt-get install -y -q redis-server redis-tools
+  fi
+
+  # Debian's Chromium, which playwright-core drives for the inspector's browser tests
+  # (a browser download cannot work here).
+  if command -v chromium >/dev/null; then
+    step "chromium already installed ($(chromium --version 2>/dev/null | cut -d' ' -f2))"
+  else
+    step "installing chromium (apt)"
+    quietly as_root apt-get update -q
+    quietly as_root apt-get install -y -q chromium
   fi
 
   pg_bindir="$(pg_config --bindir 2>/dev/null)" \
