@@ -7,7 +7,9 @@ import {
   Worker,
   createClient,
   defineState,
+  ephemeral,
   lastValue,
+  untracked,
   type StateOf,
 } from "@waypoint/core";
 
@@ -205,5 +207,34 @@ describe("lastValue without a default", () => {
     expect(values).toEqual({ count: 1, other: "x" });
     const withDefault: StateOf<typeof State>["n"] = 0; // a default keeps it `number`
     expect(withDefault).toBe(0);
+  });
+});
+
+describe("untracked without a default, and ephemeral", () => {
+  it("are typed T | undefined, since they read undefined until written (and after a restart or a step)", async () => {
+    const Handles = defineState({
+      cache: untracked<number>(),
+      kept: untracked<number>({ default: () => 1 }),
+      signal: ephemeral<string>(),
+    });
+    const graph = new StateGraph(Handles)
+      .addNode("use", (s) => {
+        // Type-checked, never called: both lines would fail (NaN stored, a TypeError thrown).
+        const sloppy = () => {
+          // @ts-expect-error possibly undefined: an untracked key is empty after a restart
+          const next: number = s.cache + 1;
+          // @ts-expect-error possibly undefined: an ephemeral key is gone a step after its write
+          const shout: string = s.signal.toUpperCase();
+          return [next, shout];
+        };
+        void sloppy;
+        const kept: number = s.kept + 1; // a default keeps it `number`
+        return { cache: (s.cache ?? 0) + kept };
+      })
+      .addEdge(START, "use")
+      .addEdge("use", END)
+      .compile();
+    const values: StateOf<typeof Handles> = await graph.invoke({});
+    expect(values).toEqual({ cache: 2, kept: 1, signal: undefined });
   });
 });

@@ -4,9 +4,10 @@ import { LastValueChannel } from "./last-value.js";
 /**
  * A value that lives for one superstep: written in step N, readable in step
  * N+1, and gone after the next commit unless written again. For signals such
- * as "the input for this turn" that must not leak into later steps.
+ * as "the input for this turn" that must not leak into later steps. Typed
+ * `T | undefined`: it reads undefined in every step it was not written in.
  */
-export function ephemeral<T>(): ChannelSpec<T, T> {
+export function ephemeral<T>(): ChannelSpec<T | undefined, T> {
   return {
     kind: "ephemeral",
     persisted: true,

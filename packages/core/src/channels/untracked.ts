@@ -11,7 +11,12 @@ export interface UntrackedOptions<T> {
  * cannot or should not be serialized. After a restart it starts over from
  * `default` (or empty), so nodes must be able to rebuild what it held.
  */
-export function untracked<T>(options: UntrackedOptions<T> = {}): ChannelSpec<T, T> {
+export function untracked<T>(
+  options: UntrackedOptions<T> & { readonly default: () => T },
+): ChannelSpec<T, T>;
+/** Without a default the key reads undefined until a node writes it (and after a restart), and is typed so. */
+export function untracked<T>(options?: UntrackedOptions<T>): ChannelSpec<T | undefined, T>;
+export function untracked<T>(options: UntrackedOptions<T> = {}): ChannelSpec<T | undefined, T> {
   const makeDefault = options.default;
   return {
     kind: "untracked",
