@@ -6,7 +6,7 @@ import {
   StateGraph as LangGraphStateGraph,
 } from "@langchain/langgraph";
 import { MemoryCheckpointer } from "@waypoint/checkpoint";
-import { END, START, StateGraph, defineState, reducer } from "@waypoint/core";
+import { END, START, StateGraph, defineState, lastValue, reducer } from "@waypoint/core";
 import { type Sample, measure, median, table } from "./measure.js";
 
 /**
@@ -104,6 +104,73 @@ async function runRound(name: string, create: () => Runner): Promise<Sample> {
   return sample;
 }
 
+/** Supersteps of the one long run whose event-loop yields are counted. */
+const LONG_RUN_STEPS = 4_000;
+
+/**
+ * The cost of yielding to the event loop (issue 17): a run gives the loop a
+ * turn (one setImmediate) once it has held it for 5 ms, and checks the clock
+ * (performance.now) after every superstep. Measured from its parts in this
+ * process: the yields a long synchronous run makes, what one setImmediate
+ * round trip and one clock read cost, against the run's own time.
+ */
+async function yieldCost(): Promise<string> {
+  const State = defineState({ n: lastValue<number>({ default: () => 0 }) });
+  const graph = new StateGraph(State)
+    .addNode("tick", (s) => ({ n: s.n + 1 }))
+    .addEdge(START, "tick")
+    .addConditionalEdges("tick", (s) => (s.n < LONG_RUN_STEPS ? "tick" : END), ["tick", END])
+    .compile({ checkpointer: new MemoryCheckpointer() });
+  const runOnce = (threadId: string) =>
+    graph.invoke({}, { threadId, recursionLimit: LONG_RUN_STEPS + 1, durability: "sync" });
+  for (let i = 0; i < 3; i += 1) await runOnce(`yield-warm-${i}`);
+  const real = globalThis.setImmediate;
+  let yields = 0;
+  globalThis.setImmediate = ((...args: Parameters<typeof setImmediate>) => {
+    yields += 1;
+    return real(...args);
+  }) as typeof setImmediate;
+  const start = performance.now();
+  try {
+    const final = await runOnce("yield-measured");
+    if (final.n !== LONG_RUN_STEPS) throw new Error(`long run ended at ${final.n}`);
+  } finally {
+    globalThis.setImmediate = real;
+  }
+  const runMs = performance.now() - start;
+  const rounds = 20_000;
+  let t = performance.now();
+  for (let i = 0; i < rounds; i += 1) await new Promise((resolve) => setImmediate(resolve));
+  const yieldMs = (performance.now() - t) / rounds;
+  t = performance.now();
+  let sink = 0;
+  for (let i = 0; i < 1_000_000; i += 1) sink += performance.now();
+  const clockMs = (performance.now() - t) / 1_000_000;
+  if (sink === 0) throw new Error("unreachable");
+  const costMs = yields * yieldMs + LONG_RUN_STEPS * clockMs;
+  return [
+    `Event-loop yields (issue 17): one run of ${LONG_RUN_STEPS} supersteps on a MemoryCheckpointer, "sync"`,
+    table([
+      [
+        "run ms",
+        "ms/step",
+        "yields",
+        "setImmediate µs",
+        "clock read ns",
+        "yield cost, share of the run",
+      ],
+      [
+        runMs.toFixed(1),
+        (runMs / LONG_RUN_STEPS).toFixed(4),
+        String(yields),
+        (yieldMs * 1000).toFixed(2),
+        (clockMs * 1e6).toFixed(1),
+        `${((costMs / runMs) * 100).toFixed(2)}%`,
+      ],
+    ]),
+  ].join("\n");
+}
+
 export async function coreBenchmark(): Promise<string> {
   const waypoint: Sample[] = [];
   const langGraph: Sample[] = [];
@@ -120,6 +187,7 @@ export async function coreBenchmark(): Promise<string> {
   const ms = (samples: Sample[]) => median(samples.map((s) => s.msPerStep));
   const speedUp = ms(langGraph) / ms(waypoint);
   const verdict = (met: boolean) => (met ? "met" : "not met");
+  const yields = await yieldCost();
   return [
     `In memory: Waypoint (MemoryCheckpointer) vs LangGraph.js (MemorySaver), durability "sync" on both`,
     `(${WARM_UP_RUNS} warm-up runs per side, then median of ${ROUNDS} rounds; ms per node superstep;`,
@@ -142,5 +210,7 @@ export async function coreBenchmark(): Promise<string> {
         verdict(speedUp >= TARGET_SPEED_UP),
       ],
     ]),
+    "",
+    yields,
   ].join("\n");
 }
