@@ -1,1 +1,11 @@
-export {};
+export { createInspectorApp, type InspectorOptions, type ThreadRow } from "./inspector-app.js";
+export {
+  startInspector,
+  type RunningInspector,
+  type StartInspectorOptions,
+} from "./start-inspector.js";
+export type { ApiErrorBody, InspectorErrorCode } from "./internal/api-error.js";
+export type { EffectRow, EffectsLedger, SalvageRow } from "./internal/effects-ledger.js";
+export type { GraphView } from "./internal/graph-view.js";
+export type { DiffEntry, DiffView, StateView } from "./internal/state-view.js";
+export type { Timeline, TimelineRow } from "./internal/timeline.js";

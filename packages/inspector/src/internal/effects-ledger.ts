@@ -1,0 +1,165 @@
+import { createHash } from "node:crypto";
+import { ERROR_CHANNEL, INTERRUPT_CHANNEL, type PendingWrite } from "@waypoint/checkpoint";
+import { toJson } from "./json-value.js";
+import type { StoreReader } from "./store-reader.js";
+
+/**
+ * The pending-write channels the runtime records a task's effects, partial
+ * output and origin under (packages/core/src/constants.ts). They are part of
+ * the stored format, so they are read here by name.
+ */
+const EFFECT_CHANNEL = "__effect__";
+const EFFECT_RETRY_CHANNEL = "__effect_retry__";
+const PARTIAL_CHANNEL = "__partial__";
+const ORIGIN_CHANNEL = "__origin__";
+const DONE_CHANNEL = "__done__";
+const STATUS_SLOT = -2;
+
+export interface EffectRow {
+  readonly checkpointId: string;
+  readonly step: number;
+  readonly taskId: string;
+  readonly node: string;
+  readonly name: string;
+  readonly index: number;
+  /** The key `ctx.effect` passed to `fn`, recomputed as the runtime derives it. */
+  readonly idempotencyKey: string;
+  readonly status: "recorded" | "failed" | "cleared for retry";
+  readonly result?: unknown;
+  readonly error?: unknown;
+  readonly retries: number;
+  /** Set for a tool call run by a tool node (`tool:<id>`). */
+  readonly toolCallId?: string;
+}
+
+export interface SalvageRow {
+  readonly checkpointId: string;
+  readonly step: number;
+  readonly taskId: string;
+  readonly node: string;
+  readonly value: unknown;
+  readonly savedAt: string | null;
+  /** The task finished afterwards: the partial output was superseded. */
+  readonly taskFinished: boolean;
+}
+
+export interface InterruptRow {
+  readonly checkpointId: string;
+  readonly taskId: string;
+  readonly node: string;
+  readonly interrupts: unknown;
+}
+
+export interface EffectsLedger {
+  readonly effects: readonly EffectRow[];
+  readonly salvaged: readonly SalvageRow[];
+  /** Interrupts still waiting at the head. */
+  readonly interrupts: readonly InterruptRow[];
+  /** Tasks of the head that failed. */
+  readonly errors: readonly { taskId: string; node: string; error: unknown }[];
+}
+
+/** The idempotency key of a task's effect (packages/core/src/pregel/task-runner.ts). */
+export function effectKey(parts: readonly (string | number)[]): string {
+  const hex = createHash("sha256").update(parts.join("\u0000")).digest("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+export async function effectsOf(
+  reader: StoreReader,
+  threadId: string,
+  namespace = "",
+): Promise<EffectsLedger> {
+  const headers = await reader.headers(threadId, namespace);
+  const head = headers[headers.length - 1]!;
+  const parents = new Set(headers.map((header) => header.parentId));
+  const effects: EffectRow[] = [];
+  const salvaged: SalvageRow[] = [];
+  const interrupts: InterruptRow[] = [];
+  const errors: { taskId: string; node: string; error: unknown }[] = [];
+  for (const header of headers) {
+    const loaded = await reader.load(threadId, header.id, namespace, parents.has(header.id));
+    const nodeOf = new Map(header.next.map((task) => [task.id, task.node]));
+    const byTask = new Map<string, PendingWrite[]>();
+    for (const write of loaded.pendingWrites) {
+      byTask.set(write.taskId, [...(byTask.get(write.taskId) ?? []), write]);
+    }
+    for (const [taskId, writes] of byTask) {
+      const node = nodeOf.get(taskId) ?? "?";
+      const origin = writes.find((w) => w.channel === ORIGIN_CHANNEL)?.value;
+      const plannedIn = typeof origin === "string" ? origin : header.id;
+      const finished = writes.some((w) => w.channel === DONE_CHANNEL);
+      for (const write of writes) {
+        if (write.channel === EFFECT_CHANNEL || write.channel === EFFECT_RETRY_CHANNEL) {
+          const record = write.value as {
+            name: string;
+            index: number;
+            ok?: boolean;
+            result?: unknown;
+            error?: unknown;
+            retries?: number;
+          };
+          const retries = record.retries ?? 0;
+          const cleared = write.channel === EFFECT_RETRY_CHANNEL;
+          effects.push({
+            checkpointId: header.id,
+            step: header.step,
+            taskId,
+            node,
+            name: record.name,
+            index: record.index,
+            idempotencyKey: effectKey([
+              threadId,
+              namespace,
+              plannedIn,
+              taskId,
+              "effect",
+              record.name,
+              record.index,
+              // A failure recorded after n retries, or cleared for its n-th: the key of retry n.
+              ...(retries > 0 ? ["retry", retries] : []),
+            ]),
+            status: cleared ? "cleared for retry" : record.ok ? "recorded" : "failed",
+            ...(record.ok ? { result: toJson(record.result) } : {}),
+            ...(record.error !== undefined ? { error: toJson(record.error) } : {}),
+            retries,
+            ...(record.name.startsWith("tool:") ? { toolCallId: record.name.slice(5) } : {}),
+          });
+        } else if (write.channel === PARTIAL_CHANNEL) {
+          const partial = write.value as { value?: unknown; savedAt?: number };
+          salvaged.push({
+            checkpointId: header.id,
+            step: header.step,
+            taskId,
+            node,
+            value: toJson(partial.value),
+            savedAt:
+              typeof partial.savedAt === "number" ? new Date(partial.savedAt).toISOString() : null,
+            taskFinished: finished,
+          });
+        } else if (
+          header === head &&
+          write.idx === STATUS_SLOT &&
+          write.channel === INTERRUPT_CHANNEL
+        ) {
+          interrupts.push({
+            checkpointId: header.id,
+            taskId,
+            node,
+            interrupts: toJson(write.value),
+          });
+        } else if (header === head && write.channel === ERROR_CHANNEL) {
+          errors.push({ taskId, node, error: toJson(write.value) });
+        }
+      }
+    }
+  }
+  effects.sort(
+    (a, b) =>
+      a.step - b.step ||
+      a.node.localeCompare(b.node) ||
+      a.taskId.localeCompare(b.taskId) ||
+      a.index - b.index,
+  );
+  return { effects, salvaged, interrupts, errors };
+}

@@ -1,0 +1,46 @@
+import type { StoreReader } from "./store-reader.js";
+import { shapeOf } from "./state-view.js";
+
+export interface GraphView {
+  readonly name: string | null;
+  readonly version: string | number | null;
+  /** "graphs": drawn by the compiled graph given to the inspector; "metadata": its nodes as the store recorded them (no edges). */
+  readonly source: "graphs" | "metadata" | "none";
+  readonly mermaid: string | null;
+  /** Nodes of the head's planned tasks, marked in the drawing. */
+  readonly current: readonly string[];
+}
+
+export async function graphViewOf(reader: StoreReader, threadId: string): Promise<GraphView> {
+  const headers = await reader.headers(threadId);
+  const head = headers[headers.length - 1]!;
+  const { name, graph } = reader.graphFor(headers);
+  const identity = head.metadata.graph as { version?: string | number } | undefined;
+  const version = identity?.version ?? null;
+  const current = [...new Set(head.next.map((task) => task.node))];
+  // drawMermaid names user nodes n0, n1… in declaration order.
+  let nodes: readonly string[];
+  let text: string;
+  let source: GraphView["source"];
+  if (graph !== undefined) {
+    nodes = graph.spec.shape.nodes;
+    text = graph.drawMermaid();
+    source = "graphs";
+  } else {
+    const shape = shapeOf(headers);
+    if (shape === null) return { name, version, source: "none", mermaid: null, current };
+    nodes = shape.nodes;
+    text = ["flowchart TD", ...nodes.map((node, i) => `  n${i}[${quote(node)}]`)].join("\n");
+    source = "metadata";
+  }
+  const marked = current.map((node) => nodes.indexOf(node)).filter((i) => i >= 0);
+  if (marked.length > 0) {
+    text += `\n  classDef current fill:#fde68a,stroke:#b45309,stroke-width:2px`;
+    text += `\n  class ${marked.map((i) => `n${i}`).join(",")} current`;
+  }
+  return { name, version, source, mermaid: text, current };
+}
+
+function quote(text: string): string {
+  return `"${text.replace(/["#<>`]/g, (char) => `#${char.charCodeAt(0)};`).replace(/\s+/g, " ")}"`;
+}

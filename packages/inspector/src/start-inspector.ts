@@ -1,0 +1,44 @@
+import { randomBytes } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { createInspectorApp, type InspectorOptions } from "./inspector-app.js";
+
+export interface StartInspectorOptions extends Omit<InspectorOptions, "token"> {
+  /** Default 127.0.0.1: only this machine can reach the page. */
+  readonly host?: string;
+  /** Default 0: a free port. */
+  readonly port?: number;
+  /** The token writes need; a random one when omitted. */
+  readonly token?: string;
+}
+
+export interface RunningInspector {
+  /** The page's address with the token (`?token=…`), to print and open. */
+  readonly url: string;
+  readonly token: string;
+  close(): Promise<void>;
+}
+
+/** Starts the inspector's server; the checkpointer stays open (the caller closes it). */
+export async function startInspector(options: StartInspectorOptions): Promise<RunningInspector> {
+  const { host = "127.0.0.1", port = 0 } = options;
+  const token = options.token ?? randomBytes(24).toString("base64url");
+  const app = createInspectorApp({ ...options, token });
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const started = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(started));
+    started.once("error", reject);
+  });
+  const address = server.address() as AddressInfo;
+  const shown = host.includes(":") ? `[${host}]` : host === "0.0.0.0" ? "127.0.0.1" : host;
+  const base = `http://${shown}:${address.port}/`;
+  return {
+    url: options.readOnly === true ? base : `${base}?token=${encodeURIComponent(token)}`,
+    token,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        // Polling pages keep connections alive; close them so close() does not wait for them.
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
