@@ -1,0 +1,219 @@
+import { hash } from "node:crypto";
+import {
+  ERROR_CHANNEL,
+  INTERRUPT_CHANNEL,
+  RESUME_CHANNEL,
+  type Checkpoint,
+  type LoadedCheckpoint,
+  type PendingWrite,
+  type SerializedError,
+  type ThreadStatus,
+} from "@waypoint/checkpoint";
+import { deriveThreadStatus } from "@waypoint/checkpoint/backend";
+
+/**
+ * What a checkpoint's pending writes say, decoded without the graph: the
+ * runtime's reserved channels (packages/core/src/constants.ts) and slots.
+ */
+const DONE_CHANNEL = "__done__";
+const EFFECT_CHANNEL = "__effect__";
+const PARTIAL_CHANNEL = "__partial__";
+const ORIGIN_CHANNEL = "__origin__";
+const TOOL_EFFECT_PREFIX = "tool:";
+
+export interface EffectView {
+  readonly taskId: string;
+  readonly node: string;
+  readonly name: string;
+  readonly index: number;
+  readonly ok: boolean;
+  readonly result?: unknown;
+  readonly error?: SerializedError;
+  readonly retries?: number;
+  /**
+   * The key the effect's function was given: stored with the record when the
+   * runtime stores it, otherwise derived as the runtime derives it (thread,
+   * namespace, the checkpoint the task was planned in, task, name, index).
+   */
+  readonly idempotencyKey: string;
+}
+
+export interface InterruptView {
+  readonly id: string;
+  readonly taskId: string;
+  readonly node: string;
+  readonly value: unknown;
+  readonly kind: string;
+}
+
+export interface PartialView {
+  readonly taskId: string;
+  readonly node: string;
+  readonly value: unknown;
+  readonly savedAt: string | null;
+}
+
+export interface TaskView {
+  readonly id: string;
+  readonly node: string;
+  readonly triggers: readonly string[];
+  readonly send?: unknown;
+  /** planned: not started or in flight; done: its writes are saved; interrupted; failed. */
+  readonly status: "planned" | "done" | "interrupted" | "failed";
+  /** What a finished task wrote (applied when the superstep commits). */
+  readonly writes: readonly { readonly channel: string; readonly value: unknown }[];
+  readonly error?: SerializedError;
+}
+
+/** A tool call (an effect named `tool:<id>`) recorded by a task whose superstep has not committed. */
+export interface ToolCallView {
+  readonly toolCallId: string;
+  readonly taskId: string;
+  readonly node: string;
+  readonly ok: boolean;
+  readonly result?: unknown;
+  readonly error?: SerializedError;
+}
+
+export interface CheckpointView {
+  readonly status: ThreadStatus;
+  readonly next: readonly string[];
+  readonly tasks: readonly TaskView[];
+  readonly interrupts: readonly InterruptView[];
+  readonly effects: readonly EffectView[];
+  readonly pendingToolCalls: readonly ToolCallView[];
+  readonly partials: readonly PartialView[];
+}
+
+interface StoredEffect {
+  readonly name: string;
+  readonly index: number;
+  readonly ok: boolean;
+  readonly result?: unknown;
+  readonly error?: SerializedError;
+  readonly retries?: number;
+  readonly key?: string;
+}
+
+/** The runtime's task-id hash (packages/core/src/pregel/task-id.ts). */
+function derivedId(parts: readonly (string | number)[]): string {
+  const hex = hash("sha256", parts.join("\u0000"), "hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+function effectKey(checkpoint: Checkpoint, plannedIn: string, taskId: string, e: StoredEffect) {
+  if (typeof e.key === "string") return e.key;
+  const retries = e.retries ?? 0;
+  return derivedId([
+    checkpoint.threadId,
+    checkpoint.namespace,
+    plannedIn,
+    taskId,
+    "effect",
+    e.name,
+    e.index,
+    ...(retries > 0 ? ["retry", retries] : []),
+  ]);
+}
+
+function byTask(pending: readonly PendingWrite[]): Map<string, PendingWrite[]> {
+  const tasks = new Map<string, PendingWrite[]>();
+  for (const write of pending) {
+    const list = tasks.get(write.taskId) ?? [];
+    list.push(write);
+    tasks.set(write.taskId, list);
+  }
+  return tasks;
+}
+
+export function checkpointView(loaded: LoadedCheckpoint): CheckpointView {
+  const checkpoint = loaded.checkpoint;
+  const pending = byTask(loaded.pendingWrites);
+  const nodeOf = new Map(checkpoint.next.map((task) => [task.id, task.node]));
+  const tasks: TaskView[] = [];
+  const interrupts: InterruptView[] = [];
+  const effects: EffectView[] = [];
+  const partials: PartialView[] = [];
+  const pendingToolCalls: ToolCallView[] = [];
+  for (const task of checkpoint.next) {
+    const own = pending.get(task.id) ?? [];
+    const done = own.some((write) => write.channel === DONE_CHANNEL);
+    const error = own.find((write) => write.channel === ERROR_CHANNEL)?.value as
+      SerializedError | undefined;
+    const open = own.find((write) => write.channel === INTERRUPT_CHANNEL);
+    const answered = own.some((write) => write.channel === RESUME_CHANNEL);
+    const plannedIn =
+      (own.find((write) => write.channel === ORIGIN_CHANNEL)?.value as string | undefined) ??
+      checkpoint.id;
+    for (const slot of Array.isArray(open?.value) ? (open.value as InterruptView[]) : []) {
+      interrupts.push({
+        id: slot.id,
+        taskId: slot.taskId,
+        node: slot.node,
+        value: slot.value,
+        kind: slot.kind,
+      });
+    }
+    const recorded = own
+      .filter((write) => write.channel === EFFECT_CHANNEL)
+      .map((write) => write.value as StoredEffect)
+      .sort((a, b) => a.index - b.index);
+    for (const effect of recorded) {
+      const view: EffectView = {
+        taskId: task.id,
+        node: task.node,
+        name: effect.name,
+        index: effect.index,
+        ok: effect.ok,
+        ...(effect.ok ? { result: effect.result } : { error: effect.error }),
+        ...(effect.retries === undefined ? {} : { retries: effect.retries }),
+        idempotencyKey: effectKey(checkpoint, plannedIn, task.id, effect),
+      };
+      effects.push(view);
+      if (effect.name.startsWith(TOOL_EFFECT_PREFIX) && !done) {
+        pendingToolCalls.push({
+          toolCallId: effect.name.slice(TOOL_EFFECT_PREFIX.length),
+          taskId: task.id,
+          node: task.node,
+          ok: effect.ok,
+          ...(effect.ok ? { result: effect.result } : { error: effect.error }),
+        });
+      }
+    }
+    const partial = own.find((write) => write.channel === PARTIAL_CHANNEL)?.value as
+      { value: unknown; savedAt?: number } | undefined;
+    if (partial !== undefined) {
+      partials.push({
+        taskId: task.id,
+        node: task.node,
+        value: partial.value,
+        savedAt:
+          typeof partial.savedAt === "number" ? new Date(partial.savedAt).toISOString() : null,
+      });
+    }
+    tasks.push({
+      id: task.id,
+      node: nodeOf.get(task.id) ?? task.node,
+      triggers: task.triggers,
+      ...(task.send === undefined ? {} : { send: task.send.payload }),
+      status: error ? "failed" : open && !answered ? "interrupted" : done ? "done" : "planned",
+      writes: own
+        .filter((write) => write.idx >= 0 && write.channel !== DONE_CHANNEL)
+        .sort((a, b) => a.idx - b.idx)
+        .map(({ channel, value }) => ({ channel, value })),
+      ...(error ? { error } : {}),
+    });
+  }
+  return {
+    status: deriveThreadStatus(
+      checkpoint.next.length,
+      loaded.pendingWrites.map((write) => write.channel),
+    ),
+    next: tasks.filter((task) => task.status !== "done").map((task) => task.node),
+    tasks,
+    interrupts,
+    effects,
+    pendingToolCalls,
+    partials,
+  };
+}

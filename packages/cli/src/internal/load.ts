@@ -1,0 +1,29 @@
+import {
+  ThreadNotFoundError,
+  type Checkpointer,
+  type LoadedCheckpoint,
+} from "@waypoint/checkpoint";
+import { stateView, type StateView } from "./state-view.js";
+import { channelKinds } from "./stored-shape.js";
+
+/** The head, or one checkpoint; THREAD_NOT_FOUND when the thread has none. */
+export async function loadCheckpoint(
+  checkpointer: Checkpointer,
+  threadId: string,
+  checkpointId?: string,
+): Promise<LoadedCheckpoint> {
+  const loaded = await checkpointer.get(
+    threadId,
+    checkpointId === undefined ? {} : { checkpointId },
+  );
+  if (loaded === undefined) throw new ThreadNotFoundError(threadId);
+  return loaded;
+}
+
+export async function stateOf(
+  checkpointer: Checkpointer,
+  loaded: LoadedCheckpoint,
+): Promise<StateView> {
+  const { threadId, metadata, id } = loaded.checkpoint;
+  return stateView(loaded, await channelKinds(checkpointer, threadId, metadata, id));
+}
