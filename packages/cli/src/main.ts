@@ -51,7 +51,17 @@ function program(io: Io): Command {
  * returns its exit code. bin.ts calls it with the process's streams; tests
  * call it in-process.
  */
-export async function main(argv: readonly string[], io: Io): Promise<number> {
+export async function main(argv: readonly string[], given: Io): Promise<number> {
+  const io: Io = { ...given, closing: [] };
+  try {
+    return await parse(argv, io);
+  } finally {
+    // After the error is printed: its store's client may take a moment to close.
+    await Promise.all(io.closing ?? []);
+  }
+}
+
+async function parse(argv: readonly string[], io: Io): Promise<number> {
   try {
     await program(io).parseAsync([...argv], { from: "user" });
     return EXIT.ok;

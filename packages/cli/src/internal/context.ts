@@ -75,7 +75,10 @@ export async function withStore(
   };
   try {
     await body(context);
-  } finally {
-    await store.close();
+  } catch (error) {
+    if (io.closing === undefined) await store.close().catch(() => undefined);
+    else io.closing.push(store.close().catch(() => undefined));
+    throw error;
   }
+  await store.close();
 }

@@ -11,6 +11,11 @@ export interface Io {
   readonly stdin?: AsyncIterable<string | Buffer>;
   /** Stops a long-running command (`inspect`) besides SIGINT and SIGTERM. */
   readonly signal?: AbortSignal;
+  /**
+   * Closes of stores whose command failed, for main() to wait for after it
+   * printed the error (closing a client of an unreachable server takes a while).
+   */
+  readonly closing?: Promise<void>[];
 }
 
 /** A mistake in the command line: exit code 2, with the message and a hint. */
