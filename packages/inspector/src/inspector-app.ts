@@ -1,7 +1,10 @@
 import {
+  ERROR_CHANNEL,
+  INTERRUPT_CHANNEL,
   THREAD_STATUSES,
   isValidId,
   type Checkpointer,
+  type PendingWrite,
   type ThreadStatus,
   type ThreadSummary,
 } from "@waypoint/checkpoint";
@@ -128,6 +131,25 @@ export function createInspectorApp(options: InspectorOptions): Hono {
     return id === "" ? undefined : id;
   };
 
+  app.get("/api/threads/:threadId", async (c) => {
+    const id = threadId(c);
+    const headers = await reader.headers(id);
+    const head = headers[headers.length - 1]!;
+    const loaded = await reader.load(id, head.id);
+    const { name, graph } = reader.graphFor(headers);
+    const identity = head.metadata.graph as { version?: string | number } | undefined;
+    return c.json({
+      threadId: id,
+      headId: head.id,
+      step: head.step,
+      updatedAt: head.createdAt.toISOString(),
+      status: deriveStatus(head.next.length, loaded.pendingWrites),
+      graph: name,
+      graphVersion: identity?.version ?? null,
+      hasGraph: graph !== undefined,
+      readOnly,
+    });
+  });
   app.get("/api/threads/:threadId/timeline", async (c) =>
     c.json(await timelineOf(reader, threadId(c), namespace(c))),
   );
@@ -226,6 +248,13 @@ export function createInspectorApp(options: InspectorOptions): Hono {
   });
   addPageRoutes(app);
   return app;
+}
+
+/** The status rule of listThreads (packages/checkpoint/src/threads.ts), for one thread. */
+function deriveStatus(planned: number, pending: readonly PendingWrite[]): ThreadStatus {
+  if (planned === 0) return "finished";
+  if (pending.some((write) => write.channel === ERROR_CHANNEL)) return "failed";
+  return pending.some((write) => write.channel === INTERRUPT_CHANNEL) ? "interrupted" : "pending";
 }
 
 function optionalString(body: Record<string, unknown>, key: string): string | undefined {

@@ -7,6 +7,8 @@ export interface GraphView {
   /** "graphs": drawn by the compiled graph given to the inspector; "metadata": its nodes as the store recorded them (no edges). */
   readonly source: "graphs" | "metadata" | "none";
   readonly mermaid: string | null;
+  /** Every node, in declaration order. */
+  readonly nodes: readonly string[];
   /** Nodes of the head's planned tasks, marked in the drawing. */
   readonly current: readonly string[];
 }
@@ -28,7 +30,7 @@ export async function graphViewOf(reader: StoreReader, threadId: string): Promis
     source = "graphs";
   } else {
     const shape = shapeOf(headers);
-    if (shape === null) return { name, version, source: "none", mermaid: null, current };
+    if (shape === null) return { name, version, source: "none", mermaid: null, nodes: [], current };
     nodes = shape.nodes;
     text = ["flowchart TD", ...nodes.map((node, i) => `  n${i}[${quote(node)}]`)].join("\n");
     source = "metadata";
@@ -38,7 +40,7 @@ export async function graphViewOf(reader: StoreReader, threadId: string): Promis
     text += `\n  classDef current fill:#fde68a,stroke:#b45309,stroke-width:2px`;
     text += `\n  class ${marked.map((i) => `n${i}`).join(",")} current`;
   }
-  return { name, version, source, mermaid: text, current };
+  return { name, version, source, mermaid: text, nodes, current };
 }
 
 function quote(text: string): string {

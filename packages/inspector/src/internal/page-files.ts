@@ -52,7 +52,7 @@ export function addPageRoutes(app: Hono): void {
     return send(await fileUnder(PAGE_DIR, name), name, "no-cache");
   });
   app.get("/vendor/preact-htm.js", async () =>
-    send(await fileUnder(HTM_DIR, "preact/standalone.module.js"), ".js", "max-age=3600"),
+    send(await fileUnder(HTM_DIR, "preact/standalone.module.js"), "preact.js", "max-age=3600"),
   );
   app.get("/vendor/mermaid/*", async (c) => {
     const name = c.req.path.slice("/vendor/mermaid/".length);
