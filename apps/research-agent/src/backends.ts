@@ -81,6 +81,16 @@ export function describeStore({ backend, location }: Store): string {
   }[backend];
 }
 
+/** The command that opens the inspector on a store (`waypoint inspect`, packages/cli); none for memory. */
+export function inspectCommand({ backend, location }: Store): string | undefined {
+  return {
+    memory: undefined,
+    sqlite: `pnpm waypoint inspect --store sqlite:${relative(process.env.INIT_CWD ?? process.cwd(), location)}`,
+    postgres: `pnpm waypoint inspect --store "$PG_URL" --schema ${location}`,
+    redis: `pnpm waypoint inspect --store "$REDIS_URL" --prefix ${location}`,
+  }[backend];
+}
+
 function urlOf(variable: "PG_URL" | "REDIS_URL"): string {
   const url = process.env[variable];
   if (url === undefined || url === "") {

@@ -11,7 +11,14 @@
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { BACKENDS, demoStore, describeStore, openCheckpointer, type Backend } from "./backends.js";
+import {
+  BACKENDS,
+  demoStore,
+  describeStore,
+  inspectCommand,
+  openCheckpointer,
+  type Backend,
+} from "./backends.js";
 import { runCrashTest, runWorker } from "./crash-test.js";
 import { DEFAULT_QUESTION, REPORT_TO, buildResearchAgent } from "./graph.js";
 import { progressBar } from "./progress-bar.js";
@@ -77,6 +84,7 @@ async function demo(): Promise<void> {
         `${Object.keys(values.pages).length} pages fetched, ${Object.keys(values.summaries).length} summarised, report emailed as ${values.emailed?.messageId}.\n`,
       );
       console.log(values.report);
+      printInspectCommand();
       return;
     }
 
@@ -111,10 +119,16 @@ async function demo(): Promise<void> {
       const list = threads.map((t) => `${t.threadId} (step ${t.step})`).join(", ");
       console.log(`Unfinished threads in this store: ${list}; resume one with --thread <id>.`);
     }
+    printInspectCommand();
   } finally {
     await local.close();
     await checkpointer.close();
   }
+}
+
+function printInspectCommand(): void {
+  const command = inspectCommand(demoStore(backend, directory));
+  if (command !== undefined) console.log(`Look at it in the inspector: ${command}`);
 }
 
 function fail(message: string): never {
