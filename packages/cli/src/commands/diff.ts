@@ -45,10 +45,18 @@ export function registerDiff(program: Command, io: Io): void {
           await loadCheckpoint(checkpointer, threadId, a),
           await loadCheckpoint(checkpointer, threadId, b),
         ];
-        const changes = diffStates(
+        const [before, after] = [
           await stateOf(checkpointer, left),
           await stateOf(checkpointer, right),
-        );
+        ];
+        const changes = diffStates(before, after);
+        // A key the CLI cannot replay reads as its snapshot value and the writes since.
+        const show = (state: StateView, key: string, value: unknown) => {
+          const entry = state.unreplayed[key];
+          return entry === undefined
+            ? preview(value, 50)
+            : `${entry.base === undefined ? "(empty)" : preview(entry.base, 20)} + ${entry.writes.length} write(s)`;
+        };
         context.emit({ threadId, from: a, to: b, changes }, () => {
           if (changes.length === 0) return "No state key differs.";
           const { paint } = context;
@@ -59,8 +67,8 @@ export function registerDiff(program: Command, io: Io): void {
           };
           const rows = changes.map((c) => [
             `${mark[c.change]} ${c.key}`,
-            c.change === "added" ? "" : preview(c.before, 50),
-            c.change === "removed" ? "" : preview(c.after, 50),
+            c.change === "added" ? "" : show(before, c.key, c.before),
+            c.change === "removed" ? "" : show(after, c.key, c.after),
           ]);
           return table(
             ["KEY", `BEFORE (${left.checkpoint.step})`, `AFTER (${right.checkpoint.step})`],
