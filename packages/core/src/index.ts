@@ -75,3 +75,4 @@ export type {
   MigrationState,
   MigrationStep,
 } from "./graph/graph-identity.js";
+export { effectIdempotencyKey, type EffectKeyParts } from "./pregel/task-id.js";

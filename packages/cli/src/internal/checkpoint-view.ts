@@ -1,4 +1,3 @@
-import { hash } from "node:crypto";
 import {
   ERROR_CHANNEL,
   INTERRUPT_CHANNEL,
@@ -10,6 +9,7 @@ import {
   type ThreadStatus,
 } from "@waypoint/checkpoint";
 import { deriveThreadStatus } from "@waypoint/checkpoint/backend";
+import { effectIdempotencyKey } from "@waypoint/core";
 
 /**
  * What a checkpoint's pending writes say, decoded without the graph: the
@@ -95,25 +95,17 @@ interface StoredEffect {
   readonly key?: string;
 }
 
-/** The runtime's task-id hash (packages/core/src/pregel/task-id.ts). */
-function derivedId(parts: readonly (string | number)[]): string {
-  const hex = hash("sha256", parts.join("\u0000"), "hex");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
-
 function effectKey(checkpoint: Checkpoint, plannedIn: string, taskId: string, e: StoredEffect) {
   if (typeof e.key === "string") return e.key;
-  const retries = e.retries ?? 0;
-  return derivedId([
-    checkpoint.threadId,
-    checkpoint.namespace,
-    plannedIn,
+  return effectIdempotencyKey({
+    threadId: checkpoint.threadId,
+    namespace: checkpoint.namespace,
+    checkpointId: plannedIn,
     taskId,
-    "effect",
-    e.name,
-    e.index,
-    ...(retries > 0 ? ["retry", retries] : []),
-  ]);
+    name: e.name,
+    index: e.index,
+    ...(e.retries === undefined ? {} : { retries: e.retries }),
+  });
 }
 
 function byTask(pending: readonly PendingWrite[]): Map<string, PendingWrite[]> {

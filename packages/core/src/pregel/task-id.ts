@@ -9,3 +9,38 @@ export function taskId(parts: readonly (string | number)[]): string {
   const hex = hash("sha256", parts.join("\u0000"), "hex");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
+
+/** Where an effect was called: what its idempotency key is derived from. */
+export interface EffectKeyParts {
+  readonly threadId: string;
+  /** "" for the root graph. */
+  readonly namespace: string;
+  /** The checkpoint the effect's task was planned in (its origin, after a plain edit). */
+  readonly checkpointId: string;
+  readonly taskId: string;
+  readonly name: string;
+  /** The effect's place among its task's effects (0 for the first). */
+  readonly index: number;
+  /** How many times `retryFailedEffects` cleared it (0 when never). */
+  readonly retries?: number;
+}
+
+/**
+ * The idempotency key `ctx.effect` hands its function: the same on every
+ * replay of the effect, a new one per retry after `retryFailedEffects`.
+ * Exported so that tools that read a store (the CLI, the inspector) show the
+ * key the outside system received without copying how it is made.
+ */
+export function effectIdempotencyKey(parts: EffectKeyParts): string {
+  const retries = parts.retries ?? 0;
+  return taskId([
+    parts.threadId,
+    parts.namespace,
+    parts.checkpointId,
+    parts.taskId,
+    "effect",
+    parts.name,
+    parts.index,
+    ...(retries > 0 ? ["retry", retries] : []),
+  ]);
+}

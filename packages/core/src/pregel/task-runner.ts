@@ -4,7 +4,7 @@ import { faultPoint } from "../faults.js";
 import type { EffectInfo, NodeContext, NodeSpec } from "../graph/graph-spec.js";
 import { backoff, resolveRetryPolicy, shouldRetry } from "./retry-policy.js";
 import type { TaskJournal } from "./task-journal.js";
-import { taskId } from "./task-id.js";
+import { effectIdempotencyKey, taskId } from "./task-id.js";
 import {
   GraphInterrupt,
   currentTaskScope,
@@ -179,16 +179,15 @@ function effects(
     // of its own per retry: the outside system must not answer it from the
     // failed call's cache.
     const retries = journal.retries(index);
-    const idempotencyKey = taskId([
-      options.threadId,
-      options.namespace,
-      options.checkpointId,
-      task.id,
-      "effect",
+    const idempotencyKey = effectIdempotencyKey({
+      threadId: options.threadId,
+      namespace: options.namespace,
+      checkpointId: options.checkpointId,
+      taskId: task.id,
       name,
       index,
-      ...(retries > 0 ? ["retry", retries] : []),
-    ]);
+      retries,
+    });
     // An effect's key names the checkpoint its task was planned in: with
     // durability "async", wait until that checkpoint is stored, so a crash
     // cannot leave an effect keyed by a checkpoint that never existed.
