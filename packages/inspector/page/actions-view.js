@@ -29,7 +29,7 @@ export function ActionsView({ threadId, hasGraph, graphName, nodes, refresh, onC
     }
     <h3>Pending interrupts</h3>
     ${interrupts.length === 0 ? html`<p class="muted">None.</p>` : null}
-    ${interrupts.map((slot) => html`<div class="card"><strong>${slot.node}</strong> asks: <${JsonTree} value=${slot.interrupts.map((i) => i.value)} /></div>`)}
+    ${interrupts.map((slot) => html`<div class="card"><strong>${slot.node}</strong> asks: <${JsonTree} value=${slot.interrupts.length === 1 ? slot.interrupts[0].value : slot.interrupts.map((i) => i.value)} /></div>`)}
     ${interrupts.length ? html`<${JsonForm} label="Answer (JSON)" field="value" initial='{"approved": true}' testid="answer" submit="Answer" onMessage=${report("answer")} onSubmit=${(value) => postJson(`/threads/${enc(threadId)}/resume`, { value })} onChanged=${onChanged} />` : null}
     ${
       hasGraph

@@ -24,7 +24,10 @@ function Branch({ entries, isList, depth, changed }) {
   const [open, setOpen] = useState(depth < 2);
   const [all, setAll] = useState(false);
   const shown = isList && !all && entries.length > FOLD_AT ? entries.slice(0, FOLD_AT) : entries;
-  const summary = isList ? `[${entries.length} items]` : `{${entries.length} keys}`;
+  const n = entries.length;
+  const summary = isList
+    ? `[${n} ${n === 1 ? "item" : "items"}]`
+    : `{${n} ${n === 1 ? "key" : "keys"}}`;
   if (!open)
     return html`<button class="link fold" onClick=${() => setOpen(true)}>${summary}</button>`;
   return html`<div class="tree">
@@ -50,6 +53,7 @@ function Branch({ entries, isList, depth, changed }) {
 
 function Scalar({ value }) {
   const [full, setFull] = useState(false);
+  if (value === undefined) return html`<span class="muted">—</span>`;
   if (typeof value === "string") {
     const cut = !full && value.length > 160;
     return html`<span class="string">"${cut ? value.slice(0, 160) : value}"</span>${

@@ -13,7 +13,7 @@ export interface StartInspectorOptions extends Omit<InspectorOptions, "token"> {
 }
 
 export interface RunningInspector {
-  /** The page's address with the token (`?token=…`), to print and open. */
+  /** The page's address, `http://127.0.0.1:PORT/`. Open it with `?token=<token>` to act from the page. */
   readonly url: string;
   readonly token: string;
   close(): Promise<void>;
@@ -30,9 +30,8 @@ export async function startInspector(options: StartInspectorOptions): Promise<Ru
   });
   const address = server.address() as AddressInfo;
   const shown = host.includes(":") ? `[${host}]` : host === "0.0.0.0" ? "127.0.0.1" : host;
-  const base = `http://${shown}:${address.port}/`;
   return {
-    url: options.readOnly === true ? base : `${base}?token=${encodeURIComponent(token)}`,
+    url: `http://${shown}:${address.port}/`,
     token,
     close: () =>
       new Promise<void>((resolve, reject) => {

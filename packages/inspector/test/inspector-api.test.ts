@@ -117,6 +117,11 @@ describe.each(stores)("inspector API on $name", ({ open }) => {
     expect(body.approximateKeys).toEqual(["items"]);
   });
 
+  it("finds a graph given under another key by the name its checkpoints record", async () => {
+    const { body } = await get("/api/threads/order-done/state", { graphs: { orders: graph } });
+    expect(body.exactness).toBe("graph");
+  });
+
   it("lists each effect with the idempotency key it was given, and the salvaged partial output", async () => {
     // A partial output as a process that stopped mid-task leaves it (what ctx.partial saves).
     const head = (await checkpointer.get("order-waiting"))!.checkpoint;

@@ -61,11 +61,11 @@ describe("inspector page in Chromium", () => {
     if (shots) await page.screenshot({ path: join(shots, `inspector-${name}.png`) });
   };
   const open = async (hash: string) => {
-    await page.goto(`${inspector.url.split("?")[0]}${hash}`);
+    await page.goto(`${inspector.url}${hash}`);
   };
 
   it("lists the threads with their status", async () => {
-    await page.goto(inspector.url);
+    await page.goto(`${inspector.url}?token=${inspector.token}`);
     const threads = page.getByTestId("threads");
     await expect.poll(() => threads.locator("tbody tr").count()).toBe(3);
     const row = (id: string) => threads.locator(`tr[data-thread="${id}"]`);
@@ -168,7 +168,7 @@ describe("inspector page in Chromium", () => {
     const head = (await graph.getState("order-43"))!.checkpointId;
     const fresh = await browser.context.newPage();
     try {
-      await fresh.goto(`${inspector.url.split("?")[0]}#/thread/order-43/actions`);
+      await fresh.goto(`${inspector.url}#/thread/order-43/actions`);
       expect(await fresh.getByTestId("mode").textContent()).toContain("no token");
       await fresh.getByTestId("answer").getByRole("button", { name: "Answer" }).click();
       await expect

@@ -75,7 +75,13 @@ export function createStoreReader(
     },
     graphFor(list) {
       const name = graphNameOf(list);
-      const graph = name === null ? undefined : graphs[name];
+      // By key, or by the name the graph records (a module's export name may differ from it).
+      const graph =
+        name === null
+          ? undefined
+          : Object.hasOwn(graphs, name)
+            ? graphs[name]
+            : Object.values(graphs).find((candidate) => candidate.identity.name === name);
       return graph ? { name, graph } : { name };
     },
   };
