@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 import { ERROR_CHANNEL, INTERRUPT_CHANNEL, type PendingWrite } from "@waypoint/checkpoint";
+import { effectIdempotencyKey } from "@waypoint/core";
 import { toJson } from "./json-value.js";
 import type { StoreReader } from "./store-reader.js";
 
@@ -22,7 +22,7 @@ export interface EffectRow {
   readonly node: string;
   readonly name: string;
   readonly index: number;
-  /** The key `ctx.effect` passed to `fn`, recomputed as the runtime derives it. */
+  /** The key `ctx.effect` passed to `fn` (core's effectIdempotencyKey). */
   readonly idempotencyKey: string;
   readonly status: "recorded" | "failed" | "cleared for retry";
   readonly result?: unknown;
@@ -57,12 +57,6 @@ export interface EffectsLedger {
   readonly interrupts: readonly InterruptRow[];
   /** Tasks of the head that failed. */
   readonly errors: readonly { taskId: string; node: string; error: unknown }[];
-}
-
-/** The idempotency key of a task's effect (packages/core/src/pregel/task-runner.ts). */
-export function effectKey(parts: readonly (string | number)[]): string {
-  const hex = createHash("sha256").update(parts.join("\u0000")).digest("hex");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
 export async function effectsOf(
@@ -108,17 +102,16 @@ export async function effectsOf(
             node,
             name: record.name,
             index: record.index,
-            idempotencyKey: effectKey([
+            // A failure recorded after n retries, or cleared for its n-th: the key of retry n.
+            idempotencyKey: effectIdempotencyKey({
               threadId,
               namespace,
-              plannedIn,
+              checkpointId: plannedIn,
               taskId,
-              "effect",
-              record.name,
-              record.index,
-              // A failure recorded after n retries, or cleared for its n-th: the key of retry n.
-              ...(retries > 0 ? ["retry", retries] : []),
-            ]),
+              name: record.name,
+              index: record.index,
+              retries,
+            }),
             status: cleared ? "cleared for retry" : record.ok ? "recorded" : "failed",
             ...(record.ok ? { result: toJson(record.result) } : {}),
             ...(record.error !== undefined ? { error: toJson(record.error) } : {}),
