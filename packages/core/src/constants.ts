@@ -61,6 +61,21 @@ export const ORIGIN_CHANNEL = "__origin__";
 /** Pending-write channel of a task's latest partial output. */
 export const PARTIAL_CHANNEL = "__partial__";
 
+/**
+ * The runtime's own pending-write channels, for tools that read a store
+ * without the graph (the CLI, the inspector): a task's done marker, resume
+ * values, recorded effects (EffectRecord), effects cleared for a retry, the
+ * checkpoint a carried task was planned in, and its partial output.
+ */
+export const RUNTIME_CHANNELS = {
+  done: DONE_CHANNEL,
+  resumeValues: RESUME_VALUES_CHANNEL,
+  effect: EFFECT_CHANNEL,
+  effectRetry: EFFECT_RETRY_CHANNEL,
+  origin: ORIGIN_CHANNEL,
+  partial: PARTIAL_CHANNEL,
+} as const;
+
 /** Fixed pending-write slots of a task (negative idx: the runtime's own); effects count down from effectBase. */
 export const SLOT = {
   status: -2,

@@ -10,7 +10,17 @@ export {
   type ToolCallRequest,
   type StandardSchemaV1,
 } from "./channels/index.js";
-export { COPY, Command, END, START, Send, toolEffectName, type Goto } from "./constants.js";
+export {
+  COPY,
+  Command,
+  END,
+  RUNTIME_CHANNELS,
+  START,
+  Send,
+  toolEffectName,
+  type Goto,
+} from "./constants.js";
+export type { EffectRecord } from "./pregel/task-journal.js";
 export {
   CORE_ERROR_CODES,
   CheckpointerRequiredError,

@@ -9,16 +9,18 @@ import {
   type ThreadStatus,
 } from "@waypoint/checkpoint";
 import { deriveThreadStatus } from "@waypoint/checkpoint/backend";
-import { effectIdempotencyKey } from "@waypoint/core";
+import { RUNTIME_CHANNELS, effectIdempotencyKey, type EffectRecord } from "@waypoint/core";
 
 /**
  * What a checkpoint's pending writes say, decoded without the graph: the
  * runtime's reserved channels (packages/core/src/constants.ts) and slots.
  */
-const DONE_CHANNEL = "__done__";
-const EFFECT_CHANNEL = "__effect__";
-const PARTIAL_CHANNEL = "__partial__";
-const ORIGIN_CHANNEL = "__origin__";
+const {
+  done: DONE_CHANNEL,
+  effect: EFFECT_CHANNEL,
+  partial: PARTIAL_CHANNEL,
+  origin: ORIGIN_CHANNEL,
+} = RUNTIME_CHANNELS;
 const TOOL_EFFECT_PREFIX = "tool:";
 
 export interface EffectView {
@@ -85,15 +87,8 @@ export interface CheckpointView {
   readonly partials: readonly PartialView[];
 }
 
-interface StoredEffect {
-  readonly name: string;
-  readonly index: number;
-  readonly ok: boolean;
-  readonly result?: unknown;
-  readonly error?: SerializedError;
-  readonly retries?: number;
-  readonly key?: string;
-}
+/** A recorded effect as stored; `key` is read if a later runtime stores the key itself. */
+type StoredEffect = EffectRecord & { readonly key?: string };
 
 function effectKey(checkpoint: Checkpoint, plannedIn: string, taskId: string, e: StoredEffect) {
   if (typeof e.key === "string") return e.key;

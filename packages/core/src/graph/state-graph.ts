@@ -239,13 +239,16 @@ export class StateGraph<D extends StateDefinition> {
     const branches = new Map<string, BranchSpec[]>();
     for (const branch of this.branches)
       branches.set(branch.from, [...(branches.get(branch.from) ?? []), branch]);
+    const nodeNames = this.nodes.map((n) => n.name);
+    // Static edges and the Command targets nodes declare (`ends`): drawn, and fingerprinted.
+    const edges = [
+      ...this.edges,
+      ...this.nodes.flatMap((n) => (n.ends ?? []).map((to) => ({ from: n.name, to }))),
+    ];
     const deploy = resolveDeploy(options, {
       stateChannels: new Map(Object.entries(this.state)),
-      nodes: this.nodes.map((n) => n.name),
-      edges: [
-        ...this.edges,
-        ...this.nodes.flatMap((n) => (n.ends ?? []).map((to) => ({ from: n.name, to }))),
-      ],
+      nodes: nodeNames,
+      edges,
       joins: this.joins,
       branches: this.branches.map((b) => ({
         from: b.from,
@@ -266,11 +269,8 @@ export class StateGraph<D extends StateDefinition> {
       edgeWrites,
       branches,
       shape: {
-        nodes: this.nodes.map((n) => n.name),
-        edges: [
-          ...this.edges,
-          ...this.nodes.flatMap((n) => (n.ends ?? []).map((to) => ({ from: n.name, to }))),
-        ],
+        nodes: nodeNames,
+        edges,
         joins: this.joins,
         branches: this.branches.map((b) => ({
           from: b.from,
