@@ -6,7 +6,11 @@ import { SqliteCheckpointer } from "@waypoint/checkpoint-sqlite";
 import { Client, Command } from "@waypoint/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createInspectorApp, type InspectorOptions } from "../src/index.js";
-import { buildApprovalGraph, type ApprovalGraph } from "./support/approval-graph.js";
+import {
+  buildApprovalGraph,
+  buildParentGraph,
+  type ApprovalGraph,
+} from "./support/approval-graph.js";
 
 const TOKEN = "test-token";
 const ORIGIN = "http://localhost";
@@ -232,6 +236,27 @@ describe.each(stores)("inspector API on $name", ({ open }) => {
     expect((await post("/api/threads/order-waiting/state", { values: [] })).status).toBe(400);
     expect((await get("/api/nothing")).status).toBe(404);
     expect(await headOf("order-waiting")).toBe(head);
+  });
+
+  it("reaches a subgraph's namespace: its timeline, state and effects", async () => {
+    const parent = buildParentGraph(checkpointer, keys);
+    await parent.invoke({ request: "a boat" }, { threadId: "nested" });
+    const { body } = await get("/api/threads/nested/timeline");
+    const namespaces = body.namespaces as string[];
+    expect(namespaces.length).toBe(2);
+    const inner = namespaces.find((ns) => ns.startsWith("review:"))!;
+    const child = await get(`/api/threads/nested/timeline?namespace=${encodeURIComponent(inner)}`);
+    expect((child.body.rows as { writes: unknown[] }[]).length).toBeGreaterThan(1);
+    const state = await get(`/api/threads/nested/state?namespace=${encodeURIComponent(inner)}`);
+    expect(state.body.values).toMatchObject({ request: "a boat", items: ["stock:3", "price:42"] });
+    const effects = await get(`/api/threads/nested/effects?namespace=${encodeURIComponent(inner)}`);
+    expect((effects.body.effects as { name: string }[]).map((e) => e.name)).toEqual([
+      "lookup-stock",
+      "quote-price",
+    ]);
+    expect(
+      (effects.body.effects as { idempotencyKey: string }[]).map((e) => e.idempotencyKey),
+    ).toEqual(keys.slice(-2));
   });
 
   it("edits state as a node and forks from an older checkpoint", async () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteCheckpointer } from "@waypoint/checkpoint-sqlite";
-import { Client } from "@waypoint/core";
+import { Client, Command } from "@waypoint/core";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startInspector, type RunningInspector } from "../src/index.js";
@@ -76,6 +76,20 @@ describe("inspector page in Chromium", () => {
     await shoot("threads");
     await page.getByTestId("thread-search").fill("order-4");
     await expect.poll(() => threads.locator("tbody tr").count()).toBe(2);
+  });
+
+  it("refreshes the thread list by itself while threads progress", async () => {
+    await page.getByTestId("thread-search").fill("");
+    const row = page.getByTestId("threads").locator('tr[data-thread="order-44"]');
+    expect(await row.count()).toBe(0);
+    await graph.invoke({ request: "a spare wick" }, { threadId: "order-44" });
+    await expect
+      .poll(() => row.locator(".status").textContent(), { timeout: 8000 })
+      .toBe("interrupted");
+    await graph.invoke(new Command({ resume: { approved: false } }), { threadId: "order-44" });
+    await expect
+      .poll(() => row.locator(".status").textContent(), { timeout: 8000 })
+      .toBe("finished");
   });
 
   it("shows one timeline row per checkpoint", async () => {

@@ -57,3 +57,13 @@ export function buildApprovalGraph(checkpointer: Checkpointer, keys: string[] = 
 }
 
 export type ApprovalGraph = ReturnType<typeof buildApprovalGraph>;
+
+/** A parent whose `review` node is the approval graph as a subgraph: its checkpoints live in a namespace of their own. */
+export function buildParentGraph(checkpointer: Checkpointer, keys: string[] = []) {
+  const child = buildApprovalGraph(checkpointer, keys);
+  return new StateGraph(ApprovalState)
+    .addNode("review", child)
+    .addEdge(START, "review")
+    .addEdge("review", END)
+    .compile({ checkpointer, name: "parent" });
+}
