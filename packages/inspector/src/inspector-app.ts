@@ -29,6 +29,13 @@ export interface InspectorOptions {
   readonly readOnly?: boolean;
   /** The token every write must carry. Without one, every write is refused. */
   readonly token?: string;
+  /**
+   * Host names (without port) a request's Host header may name; any when
+   * omitted. startInspector sets the loopback names when it listens on
+   * loopback, so that a page on another domain that resolves to 127.0.0.1
+   * (DNS rebinding) cannot read the API.
+   */
+  readonly allowedHosts?: readonly string[];
 }
 
 /** A thread as the thread list shows it. */
@@ -57,6 +64,15 @@ export function createInspectorApp(options: InspectorOptions): Hono {
     return c.json(body, status as 400);
   });
   app.use("*", async (c, next) => {
+    if (options.allowedHosts !== undefined) {
+      const host = c.req.header("host") ?? "";
+      const name = host.startsWith("[")
+        ? host.slice(0, host.indexOf("]") + 1)
+        : host.split(":")[0]!;
+      if (!options.allowedHosts.includes(name.toLowerCase())) {
+        throw new ApiError(403, "ORIGIN_REFUSED", `Requests for host "${host}" are refused.`);
+      }
+    }
     await next();
     c.header("x-content-type-options", "nosniff");
     c.header("referrer-policy", "no-referrer");

@@ -23,7 +23,12 @@ export interface RunningInspector {
 export async function startInspector(options: StartInspectorOptions): Promise<RunningInspector> {
   const { host = "127.0.0.1", port = 0 } = options;
   const token = options.token ?? randomBytes(24).toString("base64url");
-  const app = createInspectorApp({ ...options, token });
+  const loopback = ["127.0.0.1", "localhost", "::1", "[::1]"].includes(host);
+  const app = createInspectorApp({
+    ...options,
+    token,
+    ...(loopback ? { allowedHosts: ["127.0.0.1", "localhost", "[::1]"] } : {}),
+  });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const started = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(started));
     started.once("error", reject);

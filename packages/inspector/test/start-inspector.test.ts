@@ -1,3 +1,4 @@
+import { request as httpRequest } from "node:http";
 import { MemoryCheckpointer } from "@waypoint/checkpoint";
 import { expect, it } from "vitest";
 import { startInspector } from "../src/index.js";
@@ -34,5 +35,24 @@ it("takes a token of the caller's choosing", async () => {
     headers: { authorization: "Bearer mine" },
   });
   expect(accepted.status).toBe(404);
+  await inspector.close();
+});
+
+it("refuses a request that names another host (DNS rebinding)", async () => {
+  const inspector = await startInspector({ checkpointer: new MemoryCheckpointer() });
+  const status = (host: string) =>
+    new Promise<number>((resolve, reject) => {
+      const request = httpRequest(new URL("/api/threads", inspector.url), { headers: { host } });
+      request.on("response", (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      request.on("error", reject);
+      request.end();
+    });
+  const port = new URL(inspector.url).port;
+  expect(await status(`attacker.test:${port}`)).toBe(403);
+  expect(await status(`localhost:${port}`)).toBe(200);
+  expect(await status(`127.0.0.1:${port}`)).toBe(200);
   await inspector.close();
 });
