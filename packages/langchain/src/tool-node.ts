@@ -7,6 +7,12 @@ import {
   type Interrupt,
   type NodeContext,
 } from "@waypoint/core";
+import {
+  combineResults,
+  isCommand,
+  recordCommand,
+  type RecordedCommand,
+} from "./internal/tool-command.js";
 
 export interface ToolNodeOptions {
   /** The state key of the conversation (default "messages"). */
@@ -24,6 +30,11 @@ export interface ToolNodeOptions {
  * only the calls without a recorded result run again; each call's
  * idempotency key is passed to the tool in its config's metadata.
  *
+ * A tool may return a `Command`: its update is applied (the ToolMessages in
+ * it join the conversation in call order) and its goto followed. What it
+ * returned is recorded with the call, so a replay applies the same Command
+ * without running the tool again.
+ *
  * A tool may call `interrupt()`: the node then pauses (whatever
  * `handleToolErrors` says), and on resume only the calls without a recorded
  * result run again.
@@ -39,39 +50,43 @@ export function toolNode(tools: readonly StructuredToolInterface[], options: Too
     // Effects are numbered in call order: start them all now, in a fixed order, then await.
     const settled = await Promise.allSettled(
       calls.map((call) =>
-        ctx.effect(toolEffectName(call.id!), async ({ idempotencyKey, signal }) => {
-          const tool = byName.get(call.name);
-          if (tool === undefined) {
-            return errorMessage(
-              call.id!,
-              call.name,
-              `there is no tool named "${call.name}" (tools: ${[...byName.keys()].join(", ")})`,
-            );
-          }
-          try {
-            const output: unknown = await tool.invoke(
-              { ...call, type: "tool_call" },
-              { signal, metadata: { idempotencyKey, toolCallId: call.id } },
-            );
-            return output instanceof ToolMessage
-              ? output
-              : new ToolMessage({
-                  content: String(output),
-                  tool_call_id: call.id!,
-                  name: call.name,
-                });
-          } catch (error) {
-            if (isGraphInterrupt(error) || options.handleToolErrors === false) throw error;
-            return errorMessage(
-              call.id!,
-              call.name,
-              error instanceof Error ? error.message : String(error),
-            );
-          }
-        }),
+        ctx.effect<ToolMessage | RecordedCommand>(
+          toolEffectName(call.id!),
+          async ({ idempotencyKey, signal }) => {
+            const tool = byName.get(call.name);
+            if (tool === undefined) {
+              return errorMessage(
+                call.id!,
+                call.name,
+                `there is no tool named "${call.name}" (tools: ${[...byName.keys()].join(", ")})`,
+              );
+            }
+            try {
+              const output: unknown = await tool.invoke(
+                { ...call, type: "tool_call" },
+                { signal, metadata: { idempotencyKey, toolCallId: call.id } },
+              );
+              if (isCommand(output)) return recordCommand(output);
+              return output instanceof ToolMessage
+                ? output
+                : new ToolMessage({
+                    content: String(output),
+                    tool_call_id: call.id!,
+                    name: call.name,
+                  });
+            } catch (error) {
+              if (isGraphInterrupt(error) || options.handleToolErrors === false) throw error;
+              return errorMessage(
+                call.id!,
+                call.name,
+                error instanceof Error ? error.message : String(error),
+              );
+            }
+          },
+        ),
       ),
     );
-    return { [key]: outcome(settled) };
+    return combineResults(key, outcome(settled));
   };
 }
 
@@ -81,7 +96,7 @@ export function toolNode(tools: readonly StructuredToolInterface[], options: Too
  * of them are reported at once (in call order), so that a human can answer
  * every paused call before any runs again.
  */
-function outcome(settled: readonly PromiseSettledResult<ToolMessage>[]): ToolMessage[] {
+function outcome<T>(settled: readonly PromiseSettledResult<T>[]): T[] {
   const interrupts: Interrupt[] = [];
   let failure: { error: unknown } | undefined;
   for (const result of settled) {
@@ -91,7 +106,7 @@ function outcome(settled: readonly PromiseSettledResult<ToolMessage>[]): ToolMes
   }
   if (interrupts.length > 0) throw new GraphInterrupt(interrupts);
   if (failure !== undefined) throw failure.error;
-  return settled.map((result) => (result as PromiseFulfilledResult<ToolMessage>).value);
+  return settled.map((result) => (result as PromiseFulfilledResult<T>).value);
 }
 
 function errorMessage(toolCallId: string, name: string, text: string): ToolMessage {
