@@ -1,4 +1,4 @@
-export { createInspectorApp, type InspectorOptions, type ThreadRow } from "./inspector-app.js";
+export { createInspectorApp, type InspectorOptions } from "./inspector-app.js";
 export {
   startInspector,
   type RunningInspector,
@@ -8,4 +8,5 @@ export type { ApiErrorBody, InspectorErrorCode } from "./internal/api-error.js";
 export type { EffectRow, EffectsLedger, SalvageRow } from "./internal/effects-ledger.js";
 export type { GraphView } from "./internal/graph-view.js";
 export type { DiffEntry, DiffView, StateView } from "./internal/state-view.js";
+export type { ThreadDetail, ThreadRow } from "./internal/thread-list.js";
 export type { Timeline, TimelineRow } from "./internal/timeline.js";
