@@ -168,6 +168,23 @@ describe("inspector page in Chromium", () => {
     await expect.poll(() => page.getByTestId("thread-status").textContent()).toBe("finished");
   });
 
+  it("forks from an older checkpoint, shown as a branch in the timeline", async () => {
+    await open("#/thread/order-42/timeline");
+    const rows = page.getByTestId("timeline").locator("tbody tr");
+    await expect.poll(() => rows.count()).toBeGreaterThan(2);
+    const before = await rows.count();
+    const from = await rows.nth(1).getAttribute("data-checkpoint");
+    await rows.nth(1).locator('button[data-action="fork"]').click();
+    await expect.poll(() => rows.count()).toBe(before + 1);
+    // The fork comes after the history it branched from, one level deeper, and is the head.
+    const fork = rows.nth(before);
+    expect(await fork.textContent()).toContain("↳");
+    expect(await fork.textContent()).toContain("head");
+    const head = (await graph.getState("order-42"))!;
+    expect(head.parentCheckpointId).toBe(from);
+    expect(head.metadata.source).toBe("fork");
+  });
+
   it("cancels a queued run from the page", async () => {
     await open("#/runs");
     const row = page.getByTestId("runs").locator(`tr[data-run="${queuedRun}"]`);
