@@ -46,10 +46,47 @@ export function EffectsView({ threadId, namespace, refresh }) {
         )}
       </tbody>
     </table>
-    <h3>Tool calls (${tools.length})</h3>
+    <h3>Pending tool calls${data.pendingToolCalls ? ` (${data.pendingToolCalls.length})` : ""}</h3>
+    ${
+      data.pendingToolCalls === null
+        ? html`<p class="muted">
+            Shown when the inspector has the thread's graph (its channels tell where tool calls
+            are).
+          </p>`
+        : data.pendingToolCalls.length === 0
+          ? html`<p class="muted">
+              None: every tool call the model asked for has its result in the state.
+            </p>`
+          : html`<table data-testid="pending-tool-calls">
+              <thead>
+                <tr>
+                  <th>call</th>
+                  <th>tool</th>
+                  <th>arguments</th>
+                  <th>state key</th>
+                  <th>recorded result</th>
+                </tr>
+              </thead>
+              <tbody>
+                ${data.pendingToolCalls.map(
+                  (call) =>
+                    html`<tr data-call=${call.id}>
+                      <td class="mono">${call.id}</td>
+                      <td>${call.name}</td>
+                      <td><${Folded} value=${call.args} /></td>
+                      <td>${call.channel}</td>
+                      <td>
+                        ${call.recorded ? html`${call.recorded.ok ? "ok" : "failed"}: <${Folded} value=${call.recorded.ok ? call.recorded.result : call.recorded.error} />` : html`<span class="muted">not run yet</span>`}
+                      </td>
+                    </tr>`,
+                )}
+              </tbody>
+            </table>`
+    }
+    <h3>Tool call effects (${tools.length})</h3>
     ${
       tools.length === 0
-        ? html`<p class="muted">No tool calls recorded.</p>`
+        ? html`<p class="muted">No tool call recorded.</p>`
         : html`<ul>
             ${tools.map((e) => html`<li><span class="mono">${e.toolCallId}</span> · ${e.status} · <${Folded} value=${e.result ?? e.error} /></li>`)}
           </ul>`

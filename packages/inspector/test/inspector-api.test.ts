@@ -6,6 +6,7 @@ import { SqliteCheckpointer } from "@waypoint/checkpoint-sqlite";
 import { Client, Command } from "@waypoint/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createInspectorApp, type InspectorOptions } from "../src/index.js";
+import { buildToolGraph } from "./support/tool-graph.js";
 import {
   buildApprovalGraph,
   buildParentGraph,
@@ -150,6 +151,24 @@ describe.each(stores)("inspector API on $name", ({ open }) => {
     expect(body.interrupts).toMatchObject([
       { node: "approve", interrupts: [{ value: { question: "Approve this order?" } }] },
     ]);
+  });
+
+  it("shows pending tool calls with their recorded results when it has the graph", async () => {
+    const tools = buildToolGraph(checkpointer);
+    await tools.invoke({}, { threadId: "weather" });
+    const { body } = await get("/api/threads/weather/effects", { graphs: { tools } });
+    expect(body.pendingToolCalls).toEqual([
+      {
+        id: "call-1",
+        name: "weather",
+        args: { city: "Pell" },
+        channel: "conversation",
+        recorded: { ok: true, result: { forecast: "fog" } },
+      },
+    ]);
+    expect(body.effects).toMatchObject([{ name: "tool:call-1", toolCallId: "call-1" }]);
+    const without = await get("/api/threads/weather/effects", { graphs: {} });
+    expect(without.body.pendingToolCalls).toBeNull();
   });
 
   it("draws the graph with the waiting node marked, from the graph or from the stored shape", async () => {

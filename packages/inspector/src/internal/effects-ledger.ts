@@ -57,6 +57,12 @@ export interface EffectsLedger {
   readonly interrupts: readonly InterruptRow[];
   /** Tasks of the head that failed. */
   readonly errors: readonly { taskId: string; node: string; error: unknown }[];
+  /**
+   * Tool calls the model asked for with no result in the state yet, each with
+   * its recorded result if its effect already ran (`getState().pendingToolCalls`).
+   * Null without the graph: only its channels know where tool calls are.
+   */
+  readonly pendingToolCalls: readonly unknown[] | null;
 }
 
 export async function effectsOf(
@@ -154,5 +160,8 @@ export async function effectsOf(
       a.taskId.localeCompare(b.taskId) ||
       a.index - b.index,
   );
-  return { effects, salvaged, interrupts, errors };
+  const { graph } = reader.graphFor(headers);
+  const snapshot = graph && namespace === "" ? await graph.getState(threadId) : undefined;
+  const pendingToolCalls = snapshot ? snapshot.pendingToolCalls.map((call) => toJson(call)) : null;
+  return { effects, salvaged, interrupts, errors, pendingToolCalls };
 }
