@@ -9,6 +9,7 @@ export {
 export { langchainPlugin, langchainSerializer } from "./messages-plugin.js";
 export {
   AgentState,
+  MessagesAnnotation,
   createToolCallingAgent,
   type ToolCallingAgentOptions,
 } from "./tool-calling-agent.js";

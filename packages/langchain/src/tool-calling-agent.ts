@@ -7,7 +7,14 @@ import { chatModelNode } from "./chat-model-node.js";
 import { messages } from "./messages-channel.js";
 import { toolNode } from "./tool-node.js";
 
-export const AgentState = defineState({ messages: messages() });
+/**
+ * The state of a conversation: `{ messages }`, merged by id (LangGraph's
+ * name). Spread it to add keys: `defineState({ ...MessagesAnnotation, topic: lastValue<string>() })`.
+ */
+export const MessagesAnnotation = defineState({ messages: messages() });
+
+/** The prebuilt agent's state: MessagesAnnotation. */
+export const AgentState = MessagesAnnotation;
 
 export interface ToolCallingAgentOptions {
   readonly model: BaseChatModel;
