@@ -7,6 +7,7 @@ export {
   type MessagesUpdate,
 } from "./messages-channel.js";
 export { langchainPlugin, langchainSerializer } from "./messages-plugin.js";
+export { StreamMessagesHandler, runnableConfig } from "./stream-messages-handler.js";
 export {
   AgentState,
   MessagesAnnotation,

@@ -1,0 +1,85 @@
+import { AIMessage, HumanMessage, type BaseMessage } from "@langchain/core/messages";
+import { RunnableLambda, type RunnableConfig } from "@langchain/core/runnables";
+import { FakeListChatModel } from "@langchain/core/utils/testing";
+import { describe, expect, it } from "vitest";
+import { END, START, StateGraph, type MessageMetadata, type NodeContext } from "@waypoint/core";
+import { MessagesAnnotation, runnableConfig } from "@waypoint/langchain";
+import { ScriptedChatModel } from "./scripted-model.js";
+import { STORES } from "./support/stores.js";
+
+type Model = FakeListChatModel | ScriptedChatModel;
+
+/** A node whose model call is nested inside another runnable, which passes its config on. */
+function graphCalling(model: Model, checkpointer: ReturnType<(typeof STORES)[number]["create"]>) {
+  const chain = RunnableLambda.from(async (input: BaseMessage[], config?: RunnableConfig) =>
+    model.invoke(input, config),
+  );
+  return new StateGraph(MessagesAnnotation)
+    .addNode("chat", async (state, ctx: NodeContext) => ({
+      messages: [await chain.invoke(state.messages, runnableConfig(ctx))],
+    }))
+    .addEdge(START, "chat")
+    .addEdge("chat", END)
+    .compile({ checkpointer });
+}
+
+async function streamed(graph: ReturnType<typeof graphCalling>) {
+  const out: [BaseMessage, MessageMetadata][] = [];
+  for await (const event of graph.stream(
+    { messages: [new HumanMessage("hi")] },
+    { threadId: "t", streamMode: "messages" },
+  ))
+    out.push(event as [BaseMessage, MessageMetadata]);
+  return out;
+}
+
+describe.each(STORES)("streamMode 'messages' through LangChain callbacks ($name)", (store) => {
+  it("streams the tokens of a model called anywhere inside a node", async () => {
+    const graph = graphCalling(
+      new FakeListChatModel({ responses: ["Hello there"] }),
+      store.create(),
+    );
+    const events = await streamed(graph);
+    // invoke(), not stream(): the handler makes the model stream.
+    expect(events.length).toBeGreaterThan(1);
+    expect(events.map(([chunk]) => chunk.text).join("")).toBe("Hello there");
+    for (const [chunk, meta] of events) {
+      expect(chunk.getType()).toBe("ai");
+      expect(meta).toMatchObject({ node: "chat", step: 0, namespace: "" });
+    }
+    const state = await graph.getState("t");
+    expect(state?.values.messages.at(-1)?.content).toBe("Hello there");
+  });
+
+  it("reports the whole message of a model that does not stream, once", async () => {
+    const graph = graphCalling(
+      new ScriptedChatModel([new AIMessage("one answer")]),
+      store.create(),
+    );
+    const events = await streamed(graph);
+    expect(events.map(([message, meta]) => [message.content, meta.node])).toEqual([
+      ["one answer", "chat"],
+    ]);
+  });
+});
+
+describe("runnableConfig", () => {
+  it("names the node, step and namespace under LangGraph's metadata keys, and carries the signal", () => {
+    const signal = new AbortController().signal;
+    const config = runnableConfig({
+      streamMessage: () => undefined,
+      signal,
+      node: "agent",
+      step: 3,
+      namespace: "team:task-1",
+      threadId: "t",
+    });
+    expect(config.metadata).toEqual({
+      thread_id: "t",
+      langgraph_node: "agent",
+      langgraph_step: 3,
+      langgraph_checkpoint_ns: "team:task-1",
+    });
+    expect(config.signal).toBe(signal);
+  });
+});
