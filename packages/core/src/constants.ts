@@ -21,19 +21,34 @@ export class Send<Payload = unknown> {
 
 export type Goto = string | Send | readonly (string | Send)[];
 
+/** A Command's update as `[key, value]` pairs, applied in order. */
+export type UpdatePairs = readonly (readonly [key: string, value: unknown])[];
+
 /**
  * Returned by a node: state `update` plus where to go next (`goto`). Passed to
- * `invoke` or `stream`: `resume` answers pending interrupts.
+ * `invoke` or `stream`: `resume` answers pending interrupts. With
+ * `graph: Command.PARENT`, returned by a node of a subgraph, the update and
+ * goto apply to the parent graph, as if the subgraph's node had returned them.
  */
 export class Command<Update = Record<string, unknown>> {
+  /** `graph` of a Command meant for the graph that runs this subgraph as a node. */
+  static readonly PARENT = "__parent__";
   // Declared, not defined: a field is an own property only when given, so
   // that `Command({ resume: undefined })` (a resume with the value undefined)
   // differs from `Command({ update })` (no resume at all).
-  declare readonly update?: Update;
+  /** An object of updates, or `[key, value]` pairs (a key with a reducer may come twice). */
+  declare readonly update?: Update | UpdatePairs;
   declare readonly goto?: Goto;
   declare readonly resume?: unknown;
-  constructor(options: { update?: Update; goto?: Goto; resume?: unknown }) {
+  declare readonly graph?: string;
+  constructor(options: {
+    update?: Update | UpdatePairs;
+    goto?: Goto;
+    resume?: unknown;
+    graph?: string;
+  }) {
     if (options.update !== undefined) this.update = options.update;
+    if (options.graph !== undefined) this.graph = options.graph;
     if (options.goto !== undefined) this.goto = options.goto;
     if ("resume" in options) this.resume = options.resume;
   }

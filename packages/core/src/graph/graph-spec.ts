@@ -72,7 +72,9 @@ export interface EffectInfo {
   readonly signal: AbortSignal;
 }
 
-export type NodeResult<Update> = Update | Command<Update> | void | undefined;
+/** A node's result: an update, a Command, or (as LangGraph allows) a list of both, all applied. */
+export type NodeResult<Update> =
+  Update | Command<Update> | readonly (Update | Command<Update>)[] | void | undefined;
 
 export type NodeFunction<State = Record<string, unknown>, Update = Record<string, unknown>> = (
   state: State,

@@ -41,15 +41,61 @@ export function directWrites(
   node: string,
   result: unknown,
 ): ChannelWrite[] {
-  const command = result instanceof Command ? result : undefined;
-  const update: unknown = command ? command.update : result;
-  const writes =
-    result instanceof SubgraphOutput
-      ? subgraphWrites(spec, taskId, result)
-      : stateWrites(spec, taskId, node, update);
+  if (result instanceof SubgraphOutput) {
+    const writes = subgraphWrites(spec, taskId, result);
+    for (const edge of spec.edgeWrites.get(node) ?? []) writes.push({ taskId, ...edge });
+    return writes;
+  }
+  // `[update, Command]` and the like: each part applied in order, the static edges once.
+  const parts = Array.isArray(result) && result.length > 0 ? result : [result];
+  const writes: ChannelWrite[] = [];
+  const gotos: ChannelWrite[] = [];
+  for (const part of parts as unknown[]) {
+    const command = part instanceof Command ? part : undefined;
+    if (command?.graph !== undefined)
+      throw new InvalidUpdateError(
+        "(command)",
+        [node],
+        command.graph !== Command.PARENT
+          ? `graph must be Command.PARENT or left out; got ${JSON.stringify(command.graph)}`
+          : parts.length > 1
+            ? "a Command for the parent graph must be returned alone"
+            : "Command.PARENT was returned by a node of the root graph, which has no parent graph",
+      );
+    if (parts.length > 1 && !command && Array.isArray(part))
+      throw new InvalidUpdateError(
+        "(state)",
+        [node],
+        "a list a node returns holds updates (objects) and Commands; got a nested array",
+      );
+    writes.push(
+      ...(command && Array.isArray(command.update)
+        ? pairWrites(spec, taskId, node, command.update)
+        : stateWrites(spec, taskId, node, command ? command.update : part)),
+    );
+    if (command?.goto !== undefined) gotos.push(...targetWrites(spec, taskId, node, command.goto));
+  }
   for (const edge of spec.edgeWrites.get(node) ?? []) writes.push({ taskId, ...edge });
-  if (command?.goto !== undefined) writes.push(...targetWrites(spec, taskId, node, command.goto));
+  writes.push(...gotos);
   return writes;
+}
+
+/** `Command({ update: [[key, value], …] })`: one write per pair, in order. */
+function pairWrites(
+  spec: GraphSpec,
+  taskId: string,
+  node: string,
+  pairs: readonly unknown[],
+): ChannelWrite[] {
+  return pairs.flatMap((pair) => {
+    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== "string")
+      throw new InvalidUpdateError(
+        "(state)",
+        [node],
+        `a Command's update list holds [key, value] pairs; got ${JSON.stringify(pair) ?? String(pair)}`,
+      );
+    return stateWrites(spec, taskId, node, { [pair[0]]: pair[1] as unknown });
+  });
 }
 
 /**

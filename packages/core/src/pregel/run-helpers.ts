@@ -81,5 +81,13 @@ export function updateOf(result: unknown): unknown {
       [...byKey].map(([key, values]) => [key, values.length === 1 ? values[0] : values]),
     );
   }
-  return result instanceof Command ? (result.update ?? null) : (result ?? null);
+  if (Array.isArray(result)) {
+    // `[update, Command]`: the parts' updates, merged.
+    const parts = result.map(updateOf).filter((part) => typeof part === "object" && part !== null);
+    return parts.length === 0 ? null : Object.assign({}, ...parts);
+  }
+  if (!(result instanceof Command)) return result ?? null;
+  return Array.isArray(result.update)
+    ? Object.fromEntries(result.update as readonly (readonly [string, unknown])[])
+    : (result.update ?? null);
 }

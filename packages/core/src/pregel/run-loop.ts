@@ -34,6 +34,7 @@ import { TaskJournal } from "./task-journal.js";
 import { runTask } from "./task-runner.js";
 import { ThreadWriter, type RunOptions } from "./thread-writer.js";
 import { prepareThread } from "./deploy.js";
+import { ParentCommand, isParentCommand } from "./parent-command.js";
 
 export type { Durability, RunOptions, StateUpdate } from "./thread-writer.js";
 
@@ -333,6 +334,15 @@ export class RunLoop extends ThreadWriter {
           mode: "tasks",
           data: { event: "end", ...base, interrupts: outcome.interrupts },
         }));
+      return;
+    }
+    if (
+      outcome.kind === "done" &&
+      isParentCommand(outcome.result) &&
+      this.options.namespace !== ""
+    ) {
+      // Handed to the parent graph's task: this superstep is not committed here.
+      results.error ??= new ParentCommand(outcome.result);
       return;
     }
     try {

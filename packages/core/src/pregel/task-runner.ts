@@ -3,6 +3,7 @@ import { NodeTimeoutError, NonDeterminismError, TerminalError } from "../errors.
 import { faultPoint } from "../faults.js";
 import type { EffectInfo, NodeContext, NodeSpec } from "../graph/graph-spec.js";
 import { backoff, resolveRetryPolicy, shouldRetry } from "./retry-policy.js";
+import { ParentCommand } from "./parent-command.js";
 import type { TaskJournal } from "./task-journal.js";
 import { effectIdempotencyKey, taskId } from "./task-id.js";
 import {
@@ -52,6 +53,8 @@ export async function runTask(options: TaskRunOptions): Promise<TaskOutcome> {
       } catch (error) {
         if (error instanceof GraphInterrupt)
           return { kind: "interrupted", interrupts: error.interrupts };
+        // A subgraph this node ran handed a Command to this graph: the node's result.
+        if (error instanceof ParentCommand) return { kind: "done", result: error.command };
         if (attempt >= maxAttempts || !shouldRetry(policy, error) || options.signal.aborted) {
           return { kind: "failed", error };
         }
