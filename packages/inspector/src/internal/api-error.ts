@@ -9,8 +9,14 @@ export interface ApiErrorBody {
   readonly error: { readonly code: string; readonly message: string; readonly data?: unknown };
 }
 
-/** Codes of the inspector's own refusals, which are about HTTP rather than a store. */
-export type InspectorErrorCode = "READ_ONLY" | "TOKEN_REQUIRED" | "ORIGIN_REFUSED" | "NOT_FOUND";
+/** Codes of the inspector's own refusals, which are about HTTP rather than a store; each has a page in docs/errors. */
+export const INSPECTOR_ERROR_CODES = [
+  "READ_ONLY",
+  "TOKEN_REQUIRED",
+  "ORIGIN_REFUSED",
+  "NOT_FOUND",
+] as const;
+export type InspectorErrorCode = (typeof INSPECTOR_ERROR_CODES)[number];
 
 export class ApiError extends Error {
   constructor(
