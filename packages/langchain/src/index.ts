@@ -6,6 +6,7 @@ export {
   unansweredToolCalls,
   type MessagesUpdate,
 } from "./messages-channel.js";
+export { createHandoffTool, type HandoffToolOptions } from "./handoff-tool.js";
 export { langchainPlugin, langchainSerializer } from "./messages-plugin.js";
 export { StreamMessagesHandler, runnableConfig } from "./stream-messages-handler.js";
 export {

@@ -33,7 +33,9 @@ export interface ToolNodeOptions {
  * A tool may return a `Command`: its update is applied (the ToolMessages in
  * it join the conversation in call order) and its goto followed. What it
  * returned is recorded with the call, so a replay applies the same Command
- * without running the tool again.
+ * without running the tool again. A Command to the parent graph
+ * (`graph: Command.PARENT`, a handoff) is passed up with the conversation so
+ * far and every call's ToolMessage.
  *
  * A tool may call `interrupt()`: the node then pauses (whatever
  * `handleToolErrors` says), and on resume only the calls without a recorded
@@ -86,7 +88,7 @@ export function toolNode(tools: readonly StructuredToolInterface[], options: Too
         ),
       ),
     );
-    return combineResults(key, outcome(settled));
+    return combineResults(key, history, outcome(settled));
   };
 }
 

@@ -2,12 +2,28 @@ import { AIMessage, HumanMessage, ToolMessage, type BaseMessage } from "@langcha
 import { tool } from "@langchain/core/tools";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { Command, END, START, StateGraph, defineState, interrupt, lastValue } from "@waypoint/core";
+import {
+  Command,
+  END,
+  START,
+  StateGraph,
+  defineState,
+  interrupt,
+  lastValue,
+  topic,
+} from "@waypoint/core";
 import { createToolCallingAgent, messages, toolNode } from "@waypoint/langchain";
 import { ScriptedChatModel } from "./scripted-model.js";
 import { STORES } from "./support/stores.js";
 
 const State = defineState({ messages: messages(), route: lastValue<string>() });
+/** Route is a last value (one write per step); notes a list. */
+const WithNotes = defineState({ ...State, notes: topic<string>() });
+const WithNoteOnly = defineState({
+  messages: messages(),
+  notes: topic<string>(),
+  route: topic<string>(),
+});
 
 function ask(...calls: [string, string][]): AIMessage {
   return new AIMessage({
@@ -160,20 +176,24 @@ describe.each(STORES)("tools that return a Command ($name)", ({ create }) => {
     expect((await agent.getState("t"))?.pendingToolCalls).toEqual([]);
   });
 
-  it("refuses two Commands that write the same key other than the messages", async () => {
-    const setRoute = (name: string) =>
-      tool(async () => new Command({ update: { route: name } }), {
+  it("gives a key that several calls write all their values: a reducer takes them, a last value refuses", async () => {
+    const note = (name: string) =>
+      tool(async () => new Command({ update: { notes: `${name} noted`, route: name } }), {
         name,
         description: name,
         schema: z.object({}),
       });
-    const graph = new StateGraph(State)
-      .addNode("tools", toolNode([setRoute("a"), setRoute("b")]))
-      .addEdge(START, "tools")
-      .addEdge("tools", END)
-      .compile({ checkpointer: create() });
-    await expect(
-      graph.invoke({ messages: [ask(["c1", "a"], ["c2", "b"])] }, { threadId: "t" }),
-    ).rejects.toThrow(/two tool calls returned a Command that updates "route"/);
+    const build = (State: typeof WithNotes | typeof WithNoteOnly) =>
+      new StateGraph(State)
+        .addNode("tools", toolNode([note("a"), note("b")]))
+        .addEdge(START, "tools")
+        .addEdge("tools", END)
+        .compile({ checkpointer: create() });
+    const input = { messages: [ask(["c1", "a"], ["c2", "b"])] };
+    const listed = await build(WithNoteOnly).invoke(input, { threadId: "t" });
+    expect(listed.notes).toEqual(["a noted", "b noted"]);
+    await expect(build(WithNotes).invoke(input, { threadId: "t" })).rejects.toMatchObject({
+      code: "INVALID_UPDATE",
+    });
   });
 });
