@@ -6,16 +6,23 @@ import type { Channel, ChannelSpec } from "./channel.js";
  * of times) schedules the node behind it for the next superstep. It stays set
  * for one superstep, like `ephemeral`, but never conflicts.
  */
-export function trigger(): ChannelSpec<true, unknown> {
+export function trigger(options: { sticky?: boolean } = {}): ChannelSpec<true, unknown> {
+  const sticky = options.sticky === true;
   return {
     kind: "trigger",
     persisted: true,
-    create: () => new TriggerChannel(),
+    create: () => new TriggerChannel(sticky),
   };
 }
 
+/**
+ * `sticky`: the trigger of a deferred node stays set while the node waits
+ * for the other tasks to finish; the planner runs it once per new version.
+ */
 class TriggerChannel implements Channel<true, unknown> {
   #set = false;
+
+  constructor(private readonly sticky: boolean) {}
 
   update(writes: readonly unknown[]): boolean {
     if (writes.length > 0) {
@@ -23,7 +30,7 @@ class TriggerChannel implements Channel<true, unknown> {
       this.#set = true;
       return true;
     }
-    if (!this.#set) return false;
+    if (!this.#set || this.sticky) return false;
     this.#set = false;
     return true;
   }

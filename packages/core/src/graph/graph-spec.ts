@@ -92,6 +92,11 @@ export interface NodeOptions {
   readonly timeoutMs?: number;
   /** Nodes this node may reach with `Command({ goto })`, for validation and drawing. */
   readonly ends?: readonly string[];
+  /**
+   * Run only once nothing else is pending: a triggered deferred node waits
+   * until a superstep would otherwise have no task (a join of uneven branches).
+   */
+  readonly defer?: boolean;
 }
 
 export interface NodeSpec extends NodeOptions {

@@ -144,6 +144,12 @@ export class StateGraph<D extends StateDefinition> {
     for (const join of this.joins) {
       for (const from of join.from) checkNode(from, `a fan-in edge to "${join.to}"`, []);
       checkNode(join.to, `a fan-in edge`, [END]);
+      // A fan-in's barrier clears a step after it completes, while a deferred node may wait longer.
+      if (this.nodes.some((n) => n.name === join.to && n.defer === true))
+        throw new GraphValidationError(
+          `the deferred node "${join.to}" cannot be the target of a fan-in edge: give it a plain edge from each source; it runs once, after all of them`,
+          { node: join.to },
+        );
     }
     for (const branch of this.branches) {
       checkNode(branch.from, "a conditional edge", [START]);
@@ -226,7 +232,8 @@ export class StateGraph<D extends StateDefinition> {
     const triggers = new Map<string, string[]>(
       this.nodes.map((n) => [n.name, [branchChannel(n.name)]]),
     );
-    for (const node of this.nodes) channels.set(branchChannel(node.name), trigger());
+    for (const node of this.nodes)
+      channels.set(branchChannel(node.name), trigger({ sticky: node.defer === true }));
     for (const edge of this.edges)
       if (edge.to !== END) addWrite(edge.from, branchChannel(edge.to), true);
     for (const join of this.joins) {
@@ -265,6 +272,7 @@ export class StateGraph<D extends StateDefinition> {
       plannerNodes: this.nodes.map((node) => ({
         name: node.name,
         triggers: triggers.get(node.name)!,
+        ...(node.defer === true ? { defer: true } : {}),
       })),
       edgeWrites,
       branches,

@@ -8,6 +8,8 @@ export interface PlannerNode {
   readonly name: string;
   /** Channels whose update runs the node (its incoming edges and joins). */
   readonly triggers: readonly string[];
+  /** Runs only in a superstep that would otherwise have no task (`addNode(…, { defer: true })`). */
+  readonly defer?: boolean;
 }
 
 export interface PlanInput {
@@ -36,6 +38,18 @@ export interface Plan {
 export function plan(input: PlanInput): Plan {
   const versionsSeen: Record<string, ChannelVersions> = { ...input.versionsSeen };
   const tasks: PlannedTask[] = [];
+  // Deferred nodes that fired: planned only if nothing else is.
+  let deferred: { node: PlannerNode; fired: string[] }[] | undefined;
+  const add = (node: PlannerNode, fired: string[]) => {
+    tasks.push({
+      id: taskId([input.threadId, input.namespace, input.checkpointId, node.name, ...fired]),
+      node: node.name,
+      triggers: fired,
+    });
+    const marked: Record<string, number> = { ...versionsSeen[node.name] };
+    for (const channel of fired) marked[channel] = input.versions[channel] ?? 0;
+    versionsSeen[node.name] = marked;
+  };
   for (const node of input.nodes) {
     const seen = versionsSeen[node.name];
     // Built only for a node that runs: most nodes of a graph do not, at any one step.
@@ -48,14 +62,8 @@ export function plan(input: PlanInput): Plan {
         (fired ??= []).push(channel);
     }
     if (fired === undefined) continue;
-    tasks.push({
-      id: taskId([input.threadId, input.namespace, input.checkpointId, node.name, ...fired]),
-      node: node.name,
-      triggers: fired,
-    });
-    const marked: Record<string, number> = { ...seen };
-    for (const channel of fired) marked[channel] = input.versions[channel] ?? 0;
-    versionsSeen[node.name] = marked;
+    if (node.defer === true) (deferred ??= []).push({ node, fired });
+    else add(node, fired);
   }
   const sends = input.channels.get(SENDS_CHANNEL);
   if (sends?.isAvailable()) {
@@ -68,5 +76,8 @@ export function plan(input: PlanInput): Plan {
       });
     });
   }
+  // Held back, a deferred node's triggers stay unseen (and set), so it fires again next time.
+  if (tasks.length === 0 && deferred !== undefined)
+    for (const { node, fired } of deferred) add(node, fired);
   return { tasks, versionsSeen };
 }
