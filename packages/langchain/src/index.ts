@@ -8,7 +8,7 @@ export {
 } from "./messages-channel.js";
 export { createHandoffTool, type HandoffToolOptions } from "./handoff-tool.js";
 export { langchainPlugin, langchainSerializer } from "./messages-plugin.js";
-export { StreamMessagesHandler, runnableConfig } from "./stream-messages-handler.js";
+export { StreamMessagesHandler, langchainNode, runnableConfig } from "./stream-messages-handler.js";
 export {
   AgentState,
   MessagesAnnotation,

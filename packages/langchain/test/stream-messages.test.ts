@@ -1,9 +1,9 @@
-import { AIMessage, HumanMessage, type BaseMessage } from "@langchain/core/messages";
+import { AIMessage, HumanMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
 import { RunnableLambda, type RunnableConfig } from "@langchain/core/runnables";
 import { FakeListChatModel } from "@langchain/core/utils/testing";
 import { describe, expect, it } from "vitest";
 import { END, START, StateGraph, type MessageMetadata, type NodeContext } from "@waypoint/core";
-import { MessagesAnnotation, runnableConfig } from "@waypoint/langchain";
+import { MessagesAnnotation, langchainNode, runnableConfig } from "@waypoint/langchain";
 import { ScriptedChatModel } from "./scripted-model.js";
 import { STORES } from "./support/stores.js";
 
@@ -60,6 +60,35 @@ describe.each(STORES)("streamMode 'messages' through LangChain callbacks ($name)
     expect(events.map(([message, meta]) => [message.content, meta.node])).toEqual([
       ["one answer", "chat"],
     ]);
+  });
+});
+
+describe.each(STORES)("langchainNode ($name)", (store) => {
+  it("streams a model called without a config at any depth, and the node's other messages, each once", async () => {
+    const model = new FakeListChatModel({ responses: ["Hello there"] });
+    // No config passed anywhere: the call finds the node's in LangChain's async context.
+    const chain = RunnableLambda.from(async (input: BaseMessage[]) => model.invoke(input));
+    const graph = new StateGraph(MessagesAnnotation)
+      .addNode(
+        "chat",
+        langchainNode(async (state: { messages: BaseMessage[] }) => {
+          const answer = await chain.invoke(state.messages);
+          return { messages: [answer, new ToolMessage({ content: "logged", tool_call_id: "x" })] };
+        }),
+      )
+      .addEdge(START, "chat")
+      .addEdge("chat", END)
+      .compile({ checkpointer: store.create() });
+    const events = await streamed(graph);
+    const tokens = events.filter(([message]) => message.getType() === "ai");
+    expect(tokens.length).toBeGreaterThan(1);
+    expect(tokens.map(([chunk]) => chunk.text).join("")).toBe("Hello there");
+    // The answer's whole message was streamed as tokens: only the tool message follows.
+    expect(
+      events.slice(tokens.length).map(([m, meta]) => [m.getType(), m.content, meta.node]),
+    ).toEqual([["tool", "logged", "chat"]]);
+    const state = await graph.getState("t");
+    expect(state?.values.messages.map((m) => m.content)).toEqual(["hi", "Hello there", "logged"]);
   });
 });
 
