@@ -33,9 +33,9 @@ function graphAt(checkpointer: Checkpointer, version: number) {
     .compile({ checkpointer, name: "steps", version });
 }
 
-describe.each(STORES)("rolling deploys on $name", ({ create }) => {
+describe.each(STORES)("rolling deploys on $name", (store) => {
   it("a worker leaves a run whose thread a newer version wrote, and a newer worker runs it", async () => {
-    const checkpointer = create();
+    const checkpointer = store.create();
     const client = new Client({ checkpointer });
     const v1 = graphAt(checkpointer, 1);
     const v2 = graphAt(checkpointer, 2);
@@ -74,7 +74,7 @@ describe.each(STORES)("rolling deploys on $name", ({ create }) => {
   });
 
   it("a newer worker takes over an older version's thread and records its own version", async () => {
-    const checkpointer = create();
+    const checkpointer = store.create();
     const client = new Client({ checkpointer });
     await graphAt(checkpointer, 1).invoke({ log: "start" }, { threadId: "written-by-v1" });
     const run = await client.runs.create("written-by-v1", { log: "again" }, { graph: "steps" });
