@@ -19,6 +19,7 @@ export {
   Send,
   toolEffectName,
   type Goto,
+  type UpdatePairs,
 } from "./constants.js";
 export type { EffectRecord } from "./pregel/task-journal.js";
 export {
@@ -61,6 +62,7 @@ export { defaultRetryOn } from "./pregel/retry-policy.js";
 export type { Salvage } from "./pregel/task-journal.js";
 export type { Durability } from "./pregel/run-loop.js";
 export type { MessageMetadata, StreamMode, TaskEvent } from "./pregel/stream-events.js";
+export type { DebugCheckpoint, DebugEvent } from "./pregel/debug-events.js";
 export { defineState, type StateDefinition, type StateOf, type UpdateOf } from "./state.js";
 export {
   Client,

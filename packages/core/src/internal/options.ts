@@ -10,7 +10,15 @@ import { assertId } from "@waypoint/checkpoint/backend";
 import { Command } from "../constants.js";
 
 const DURABILITIES = ["sync", "async", "exit"] as const;
-const STREAM_MODES = ["values", "updates", "tasks", "checkpoints", "custom", "messages"] as const;
+const STREAM_MODES = [
+  "values",
+  "updates",
+  "tasks",
+  "checkpoints",
+  "custom",
+  "messages",
+  "debug",
+] as const;
 const RUN_STREAM_MODES = ["values", "checkpoints", "run"] as const;
 
 /** LangGraph's way of naming a thread, met when migrating. */

@@ -35,6 +35,7 @@ import { runTask } from "./task-runner.js";
 import { ThreadWriter, type RunOptions } from "./thread-writer.js";
 import { prepareThread } from "./deploy.js";
 import { ParentCommand, isParentCommand } from "./parent-command.js";
+import { debugTask, debugTaskResult } from "./debug-events.js";
 
 export type { Durability, RunOptions, StateUpdate } from "./thread-writer.js";
 
@@ -294,6 +295,8 @@ export class RunLoop extends ThreadWriter {
     const input = task.send ? task.send.payload : state;
     if (this.wants("tasks"))
       this.emit(() => ({ mode: "tasks", data: { event: "start", ...base, input } }));
+    if (this.wants("debug"))
+      this.emit(() => ({ mode: "debug", data: debugTask(task, step, input) }));
     const outcome = await runTask({
       task,
       node: this.spec.nodes.get(task.node)!,
@@ -329,6 +332,7 @@ export class RunLoop extends ThreadWriter {
     if (outcome.kind === "interrupted") {
       results.interrupts.set(task.id, outcome.interrupts);
       await this.savePending([statusWrite(task.id, INTERRUPT_CHANNEL, outcome.interrupts)]);
+      this.emitDebugResult(task, step, { interrupts: outcome.interrupts });
       if (this.wants("tasks"))
         this.emit(() => ({
           mode: "tasks",
@@ -361,6 +365,7 @@ export class RunLoop extends ThreadWriter {
           mode: "tasks",
           data: { event: "end", ...base, result: outcome.result },
         }));
+      this.emitDebugResult(task, step, { writes, stateKeys: this.spec.stateKeys });
     } catch (failure) {
       results.error ??= failure;
       const serialized = serializeError(failure);
@@ -369,7 +374,17 @@ export class RunLoop extends ThreadWriter {
       ]);
       if (this.wants("tasks"))
         this.emit(() => ({ mode: "tasks", data: { event: "end", ...base, error: serialized } }));
+      this.emitDebugResult(task, step, { error: serialized });
     }
+  }
+
+  private emitDebugResult(
+    task: PlannedTask,
+    step: number,
+    outcome: Parameters<typeof debugTaskResult>[2],
+  ): void {
+    if (this.wants("debug"))
+      this.emit(() => ({ mode: "debug", data: debugTaskResult(task, step, outcome) }));
   }
 
   /**

@@ -1,7 +1,9 @@
 import type { CheckpointHeader, SerializedError } from "@waypoint/checkpoint";
+import type { DebugEvent } from "./debug-events.js";
 import type { Interrupt } from "./interrupt.js";
 
-export type StreamMode = "values" | "updates" | "tasks" | "checkpoints" | "custom" | "messages";
+export type StreamMode =
+  "values" | "updates" | "tasks" | "checkpoints" | "custom" | "messages" | "debug";
 
 /** Where a streamed message chunk comes from. */
 export interface MessageMetadata {
@@ -35,6 +37,7 @@ export type StreamEvent = (
   | { readonly mode: "tasks"; readonly data: TaskEvent }
   | { readonly mode: "checkpoints"; readonly data: CheckpointHeader }
   | { readonly mode: "custom"; readonly data: unknown }
+  | { readonly mode: "debug"; readonly data: DebugEvent }
   | {
       readonly mode: "messages";
       readonly data: readonly [chunk: unknown, metadata: MessageMetadata];

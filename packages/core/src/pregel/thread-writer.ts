@@ -17,6 +17,7 @@ import { COPY, END, START } from "../constants.js";
 import type { GraphSpec } from "../graph/graph-spec.js";
 import { storedIdentity } from "../graph/graph-identity.js";
 import { faultPoint, faultsArmed } from "../faults.js";
+import { debugCheckpoint } from "./debug-events.js";
 import { ChannelSet } from "./channel-set.js";
 import { carriedPending, finishedWrites, supersededBy } from "./edits.js";
 import { directWrites, writesOf } from "./node-writes.js";
@@ -318,6 +319,7 @@ export abstract class ThreadWriter {
     if (source === "input") this.inputStep = this.step;
     // A fork or a migration copies a checkpoint: it is no superstep, and does not count towards the limit.
     if (source === "fork" || source === "migration") this.inputStep += 1;
+    const parentId = this.checkpointId;
     this.checkpointId = id;
     this.versionsSeen = planned.versionsSeen;
     const carry = options.carry;
@@ -364,6 +366,14 @@ export abstract class ThreadWriter {
     }
     if (faultsArmed()) await faultPoint("after-commit");
     if (source !== "migration") this.emitValues();
+    if (this.wants("debug")) {
+      const where = { ...this.options, checkpointId: id, parentId };
+      const values = this.channels.values();
+      this.emit(() => ({
+        mode: "debug",
+        data: debugCheckpoint(where, this.step, values, metadata, this.next),
+      }));
+    }
   }
 
   /** RESUME statuses for the planned tasks that would pause before their node. */
