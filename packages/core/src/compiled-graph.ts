@@ -14,6 +14,7 @@ import {
 import { Command, EFFECT_CHANNEL, EFFECT_RETRY_CHANNEL } from "./constants.js";
 import type { ClearedEffect, EffectRecord } from "./pregel/task-journal.js";
 import { drawMermaid } from "./graph/mermaid.js";
+import { graphDrawing, type GraphDrawing } from "./graph/graph-drawing.js";
 import { isNewerVersion, type GraphIdentity, type GraphVersion } from "./graph/graph-identity.js";
 import type { GraphSpec, NodeFunction } from "./graph/graph-spec.js";
 import { invokeNested, runSubgraph } from "./pregel/subgraph.js";
@@ -353,6 +354,11 @@ export class CompiledGraph<D extends StateDefinition> {
 
   drawMermaid(): string {
     return drawMermaid(this.spec.shape);
+  }
+
+  /** The graph's nodes and edges (LangGraph's `getGraph()`, without its drawing methods). */
+  getGraph(): GraphDrawing {
+    return graphDrawing(this.spec.shape);
   }
 
   private async start(

@@ -57,6 +57,8 @@ export type {
   RouterResult,
 } from "./graph/graph-spec.js";
 export { StateGraph, type CompileOptions } from "./graph/state-graph.js";
+export { Annotation, AnnotationRoot, type AnnotationOptions } from "./graph/annotation.js";
+export type { GraphDrawing } from "./graph/graph-drawing.js";
 export { GraphInterrupt, interrupt, isGraphInterrupt, type Interrupt } from "./pregel/interrupt.js";
 export { defaultRetryOn } from "./pregel/retry-policy.js";
 export type { Salvage } from "./pregel/task-journal.js";

@@ -1,4 +1,9 @@
-import { MAX_ID_LENGTH, isValidId, type Checkpointer } from "@waypoint/checkpoint";
+import {
+  InvalidArgumentError,
+  MAX_ID_LENGTH,
+  isValidId,
+  type Checkpointer,
+} from "@waypoint/checkpoint";
 import type { ChannelSpec } from "../channels/channel.js";
 import { barrier } from "../channels/barrier.js";
 import { topic } from "../channels/topic.js";
@@ -8,6 +13,7 @@ import { END, SENDS_CHANNEL, START, branchChannel, joinChannel } from "../consta
 import { GraphValidationError } from "../errors.js";
 import { parseOptions } from "../internal/options.js";
 import { resolveDeploy, type DeployOptions } from "./graph-identity.js";
+import { AnnotationRoot } from "./annotation.js";
 import type { StateDefinition, StateOf, UpdateOf } from "../state.js";
 import type {
   BranchSpec,
@@ -26,6 +32,15 @@ export interface CompileOptions extends DeployOptions {
   readonly interruptAfter?: readonly string[];
 }
 
+type SequenceEntry<D extends StateDefinition> = readonly [
+  name: string,
+  run: NodeFunction<StateOf<D>, UpdateOf<D>> | CompiledGraph<StateDefinition>,
+  options?: NodeOptions,
+];
+
+type SequenceNodes<D extends StateDefinition> =
+  readonly SequenceEntry<D>[] | Readonly<Record<string, SequenceEntry<D>[1]>>;
+
 /**
  * Builds a graph of nodes over a typed state, LangGraph style:
  *
@@ -43,7 +58,12 @@ export class StateGraph<D extends StateDefinition> {
   private readonly joins: { from: readonly string[]; to: string }[] = [];
   private readonly branches: BranchSpec[] = [];
 
-  constructor(readonly state: D) {}
+  readonly state: D;
+
+  /** `state` from `defineState`, or LangGraph's `Annotation.Root(…)`. */
+  constructor(state: D | AnnotationRoot<D>) {
+    this.state = state instanceof AnnotationRoot ? state.spec : state;
+  }
 
   /**
    * A node is a function of the state, or a compiled graph (a subgraph: it
@@ -60,6 +80,25 @@ export class StateGraph<D extends StateDefinition> {
     const node =
       run instanceof CompiledGraph ? run.asNode() : (run as NodeFunction<never, unknown>);
     this.nodes.push({ name, run: node, ...options });
+    return this;
+  }
+
+  /**
+   * Adds the nodes in order, each with an edge to the next (LangGraph's
+   * `addSequence`): a list of `[name, node, options?]`, or a record of nodes.
+   * The edge into the first node and out of the last one are yours to add.
+   */
+  addSequence(nodes: SequenceNodes<D>): this {
+    const list: readonly SequenceEntry<D>[] = Array.isArray(nodes)
+      ? (nodes as readonly SequenceEntry<D>[])
+      : Object.entries(nodes as Readonly<Record<string, SequenceEntry<D>[1]>>).map(
+          ([name, run]) => [name, run] as const,
+        );
+    if (list.length === 0) throw new InvalidArgumentError("addSequence", "give at least one node");
+    list.forEach(([name, run, options], index) => {
+      this.addNode(name, run, options);
+      if (index > 0) this.addEdge(list[index - 1]![0], name);
+    });
     return this;
   }
 
