@@ -30,6 +30,7 @@ import { RunLoop, type Durability, type RunOptions, type StateUpdate } from "./p
 import type { StreamEvent, StreamMode } from "./pregel/stream-events.js";
 import type { StateDefinition, StateOf, UpdateOf } from "./state.js";
 import { snapshotOf, type StateSnapshot } from "./state-snapshot.js";
+import { specAt, withSubgraphStates } from "./subgraph-state.js";
 
 export interface InvokeOptions {
   /** The thread to run on. Optional only for a graph compiled without a checkpointer. */
@@ -190,45 +191,72 @@ export class CompiledGraph<D extends StateDefinition> {
     }
   }
 
+  /**
+   * A thread's state at its head or at `checkpointId`. `subgraphs: true`
+   * adds, to each task of a subgraph node, the subgraph's own snapshot and
+   * namespace; `namespace` reads a subgraph's state itself.
+   */
   async getState(
     threadId: string,
-    options: { checkpointId?: string } = {},
+    options: { checkpointId?: string; subgraphs?: boolean; namespace?: string } = {},
   ): Promise<StateSnapshot<D> | undefined> {
     checkId(threadId, "getState", "threadId");
     parseOptions("getState", options);
-    const loaded = await this.checkpointer.get(
-      threadId,
-      options.checkpointId ? { checkpointId: options.checkpointId } : {},
-    );
+    const namespace = options.namespace ?? "";
+    const spec = specAt(this.spec, namespace);
+    const snapshot = await this.snapshotAt(spec, threadId, namespace, options.checkpointId);
+    return snapshot !== undefined && options.subgraphs === true
+      ? withSubgraphStates(spec, this.checkpointer, threadId, namespace, snapshot)
+      : snapshot;
+  }
+
+  private async snapshotAt(
+    spec: GraphSpec,
+    threadId: string,
+    namespace: string,
+    checkpointId: string | undefined,
+  ): Promise<StateSnapshot<D> | undefined> {
+    const loaded = await this.checkpointer.get(threadId, {
+      namespace,
+      ...(checkpointId ? { checkpointId } : {}),
+    });
     if (loaded === undefined) return undefined;
-    if (options.checkpointId === undefined) return snapshotOf(this.spec, loaded, { head: true });
+    if (checkpointId === undefined) return snapshotOf(spec, loaded, { head: true });
     // An older checkpoint's tasks ran in the superstep its child committed.
     let child: LoadedCheckpoint | undefined;
     let head = true;
-    for await (const header of this.checkpointer.list(threadId)) {
+    for await (const header of this.checkpointer.list(threadId, { namespace })) {
       if (header.id === loaded.checkpoint.id) break;
       head = false;
       if (header.parentId === loaded.checkpoint.id)
-        child = await this.checkpointer.get(threadId, { checkpointId: header.id });
+        child = await this.checkpointer.get(threadId, { namespace, checkpointId: header.id });
     }
-    return snapshotOf(this.spec, loaded, { head, ...(child ? { child } : {}) });
+    return snapshotOf(spec, loaded, { head, ...(child ? { child } : {}) });
   }
 
   /** Every checkpoint of a thread, newest first, with its state. */
   async *getStateHistory(
     threadId: string,
-    options: { limit?: number; before?: string; filter?: Readonly<Record<string, JsonValue>> } = {},
+    options: {
+      limit?: number;
+      before?: string;
+      filter?: Readonly<Record<string, JsonValue>>;
+      /** A subgraph's namespace (a task's `namespace` from getState with subgraphs): its own history. */
+      namespace?: string;
+    } = {},
   ): AsyncGenerator<StateSnapshot<D>> {
     checkId(threadId, "getStateHistory", "threadId");
     parseOptions("getStateHistory", options);
+    const namespace = options.namespace ?? "";
+    const spec = specAt(this.spec, namespace);
     // The newer checkpoints read so far, by id: a task's result is in its child's writes.
     const children = new Map<string, LoadedCheckpoint>();
     let first = options.before === undefined;
     for await (const header of this.checkpointer.list(threadId, options)) {
-      const loaded = await this.checkpointer.get(threadId, { checkpointId: header.id });
+      const loaded = await this.checkpointer.get(threadId, { namespace, checkpointId: header.id });
       if (loaded === undefined) continue;
       const child = children.get(loaded.checkpoint.id);
-      yield snapshotOf(this.spec, loaded, { head: first, ...(child ? { child } : {}) });
+      yield snapshotOf(spec, loaded, { head: first, ...(child ? { child } : {}) });
       first = false;
       if (loaded.checkpoint.parentId !== null) children.set(loaded.checkpoint.parentId, loaded);
     }

@@ -36,6 +36,12 @@ export interface StateTask {
    * writes in history.
    */
   readonly result?: Readonly<Record<string, unknown>>;
+  /** As LangGraph reports it: ["__pregel_pull", node] for a triggered task, ["__pregel_push", index] for a Send. */
+  readonly path: readonly (string | number)[];
+  /** With `getState(…, { subgraphs: true })`, for a subgraph node that started: its checkpoint namespace. */
+  readonly namespace?: string;
+  /** With `getState(…, { subgraphs: true })`, for a subgraph node that started: the subgraph's own snapshot. */
+  readonly state?: StateSnapshot<StateDefinition>;
 }
 
 /** A tool call the model asked for that has no result in the state yet. */
@@ -120,6 +126,7 @@ export function snapshotOf<D extends StateDefinition>(
       id: task.id,
       name: task.node,
       triggers: task.triggers,
+      path: task.send ? ["__pregel_push", task.send.index] : ["__pregel_pull", task.node],
       interrupts: interruptSlots(own).flatMap((slot) => slot.interrupts),
       ...(error ? { error } : {}),
       ...(done

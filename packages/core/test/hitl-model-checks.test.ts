@@ -209,7 +209,13 @@ describe("the hitl model test's checks catch what they are for", () => {
   });
 
   it("postconditions: resume, plain edit, asNode, END and COPY", async () => {
-    const b: StateTask = { id: "tb", name: "b", triggers: [], interrupts: [ask("i1")] };
+    const b: StateTask = {
+      id: "tb",
+      name: "b",
+      triggers: [],
+      path: ["__pregel_pull", "b"],
+      interrupts: [ask("i1")],
+    };
     const before = snap({ id: "h", next: ["b"], tasks: [b], interrupts: [ask("i1")], log: ["in"] });
     const check = (
       action: Action,
@@ -271,10 +277,17 @@ describe("the hitl model test's checks catch what they are for", () => {
           id: "ta",
           name: "a",
           triggers: [],
+          path: ["__pregel_pull", "a"],
           interrupts: [],
           writes: [{ taskId: "ta", channel: "log", value: "a|R:ka" }],
         },
-        { id: "tb", name: "b", triggers: [], interrupts: [ask("i1")] },
+        {
+          id: "tb",
+          name: "b",
+          triggers: [],
+          path: ["__pregel_pull", "b"],
+          interrupts: [ask("i1")],
+        },
       ],
       interrupts: [ask("i1")],
       log: ["in", "a|R:ka"],

@@ -102,6 +102,8 @@ export interface NodeOptions {
 export interface NodeSpec extends NodeOptions {
   readonly name: string;
   readonly run: NodeFunction<never, unknown>;
+  /** Set when the node is a compiled graph: getState reads its state in the node's namespace. */
+  readonly subgraph?: GraphSpec;
 }
 
 export interface BranchSpec {

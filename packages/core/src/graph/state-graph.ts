@@ -79,7 +79,12 @@ export class StateGraph<D extends StateDefinition> {
   ): this {
     const node =
       run instanceof CompiledGraph ? run.asNode() : (run as NodeFunction<never, unknown>);
-    this.nodes.push({ name, run: node, ...options });
+    this.nodes.push({
+      name,
+      run: node,
+      ...options,
+      ...(run instanceof CompiledGraph ? { subgraph: run.spec } : {}),
+    });
     return this;
   }
 

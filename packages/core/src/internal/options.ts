@@ -119,9 +119,17 @@ export const OPTIONS = {
     { ...invokeShape, streamMode: oneOrList(STREAM_MODES).optional(), subgraphs: flag.optional() },
     objectError,
   ),
-  getState: z.strictObject({ checkpointId: id.optional() }, objectError),
+  getState: z.strictObject(
+    { checkpointId: id.optional(), subgraphs: flag.optional(), namespace: z.string().optional() },
+    objectError,
+  ),
   getStateHistory: z.strictObject(
-    { limit: positiveInteger.optional(), before: id.optional(), filter: jsonRecord.optional() },
+    {
+      limit: positiveInteger.optional(),
+      before: id.optional(),
+      filter: jsonRecord.optional(),
+      namespace: z.string().optional(),
+    },
     objectError,
   ),
   updateState: z.strictObject(
