@@ -70,6 +70,25 @@ describe.each(STORES)("Command.PARENT on $name", (store) => {
     expect(result.owner).toBeUndefined();
   });
 
+  it("works from a subgraph a node calls with await sub.invoke(state)", async () => {
+    const inner = agent("bob");
+    const graph = new StateGraph(State)
+      .addNode(
+        "alice",
+        async (s) => {
+          await inner.invoke(s);
+          return { log: "alice kept going (never)" };
+        },
+        { ends: ["bob"] },
+      )
+      .addNode("bob", (s) => ({ log: `bob (owner ${s.owner})` }))
+      .addEdge(START, "alice")
+      .addEdge("bob", END)
+      .compile({ checkpointer: store.create() });
+    const result = await graph.invoke({}, { threadId: "t" });
+    expect(result.log).toEqual(["bob (owner bob)"]);
+  });
+
   it("Command.PARENT from the root graph is INVALID_UPDATE and the step is not committed", async () => {
     const graph = new StateGraph(State)
       .addNode("solo", () => new Command({ graph: Command.PARENT, update: { log: "x" } }))
