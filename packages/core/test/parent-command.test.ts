@@ -76,7 +76,7 @@ describe.each(STORES)("Command.PARENT on $name", (store) => {
       .addNode(
         "alice",
         async (s) => {
-          await inner.invoke(s);
+          await inner.invoke({ owner: s.owner });
           return { log: "alice kept going (never)" };
         },
         { ends: ["bob"] },
