@@ -7,12 +7,21 @@ import { describe, expect, it } from "vitest";
 // results with node:assert, so running them keeps the pages true to the code.
 // `minimum` guards against a page whose blocks stop being found (a fence
 // renamed to ```typescript-ish, say): the test would then pass on nothing.
+// `runsIn` names the package whose dependencies a page's snippets import
+// (they are written under its test folder, where those imports resolve).
 const pages = [
-  { page: "concepts.md", minimum: 8, covers: "each concept" },
-  { page: "deploying-changes.md", minimum: 6, covers: "each kind of change" },
+  { page: "concepts.md", minimum: 8, covers: "each concept", runsIn: "core" },
+  { page: "deploying-changes.md", minimum: 6, covers: "each kind of change", runsIn: "core" },
+  {
+    page: "multi-agent.md",
+    minimum: 3,
+    covers: "handoffs, a supervisor and a swarm",
+    runsIn: "langchain",
+  },
 ] as const;
 const docsDir = fileURLToPath(new URL("../../../docs/", import.meta.url));
-const outDir = fileURLToPath(new URL("./.snippets/", import.meta.url));
+const snippetsDir = (pkg: string) =>
+  fileURLToPath(new URL(`../../${pkg}/test/.snippets/`, import.meta.url));
 
 interface Snippet {
   readonly heading: string;
@@ -47,11 +56,15 @@ function extractSnippets(markdown: string): Snippet[] {
 }
 
 // Written fresh on every run; the folder's own .gitignore keeps them out of git.
-rmSync(outDir, { recursive: true, force: true });
-mkdirSync(outDir, { recursive: true });
-writeFileSync(join(outDir, ".gitignore"), "*\n");
+for (const pkg of new Set(pages.map((p) => p.runsIn))) {
+  const outDir = snippetsDir(pkg);
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, ".gitignore"), "*\n");
+}
 
-for (const { page, minimum, covers } of pages) {
+for (const { page, minimum, covers, runsIn } of pages) {
+  const outDir = snippetsDir(runsIn);
   const snippets = extractSnippets(readFileSync(join(docsDir, page), "utf8"));
   const stem = page.replace(/\.md$/, "");
   const files = snippets.map((snippet, index) => {
