@@ -6,6 +6,7 @@ import {
   type CheckpointHeader,
   type Checkpointer,
   type CheckpointerOptions,
+  type Serializer,
   type GetOptions,
   type ListOptions,
   type ListThreadsOptions,
@@ -106,6 +107,7 @@ function groupCommitOptions(
  */
 export class PostgresCheckpointer implements Checkpointer {
   readonly schema: string;
+  readonly serializer: Serializer;
   private readonly db: Database;
   private readonly store: CheckpointStore;
   private readonly runStore: PostgresRunStore;
@@ -116,6 +118,7 @@ export class PostgresCheckpointer implements Checkpointer {
     this.schema = options.schema ?? "waypoint";
     this.db = new Database(options, this.schema);
     const serializer = options.serializer ?? createSerializer();
+    this.serializer = serializer;
     const policy = resolveSnapshotPolicy(options.snapshots);
     const ttlSeconds = options.ttlSeconds ?? 0;
     const sql = statements(quoteIdentifier(this.schema), ttlSeconds > 0);

@@ -132,7 +132,7 @@ export class RedisCheckpointer implements Checkpointer {
   private readonly redis: Redis | Cluster;
   private readonly owned: boolean;
   private readonly keys: Keys;
-  private readonly serializer: Serializer;
+  readonly serializer: Serializer;
   private readonly policy: SnapshotPolicy;
   private readonly attempts: number;
   private readonly timeoutMs: number;

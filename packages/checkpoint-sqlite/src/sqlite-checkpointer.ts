@@ -90,7 +90,7 @@ export class SqliteCheckpointer implements Checkpointer {
   readonly file: string;
   private readonly db: Database;
   private readonly ownsDatabase: boolean;
-  private readonly serializer: Serializer;
+  readonly serializer: Serializer;
   private readonly policy: SnapshotPolicy;
   private readonly sql: Statements;
   private readonly runStore: SqliteRunStore;

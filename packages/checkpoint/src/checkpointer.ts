@@ -146,6 +146,12 @@ export interface Checkpointer {
    */
   readonly runs?: RunStore;
 
+  /**
+   * The serializer the store encodes values with, so that a graph compiled
+   * on it can add the plug-ins its channels need (`Serializer.use`).
+   */
+  readonly serializer?: Serializer;
+
   /** Writes one checkpoint atomically, if the thread's head is still `expectedHeadId`. */
   put(request: PutRequest): Promise<CheckpointHeader>;
 

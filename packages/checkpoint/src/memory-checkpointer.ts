@@ -65,7 +65,7 @@ function storePending(
  */
 export class MemoryCheckpointer implements Checkpointer {
   private threads = new Map<string, ThreadState>();
-  private readonly serializer: Serializer;
+  readonly serializer: Serializer;
   private readonly policy: SnapshotPolicy;
   private closed = false;
   readonly runs: MemoryRunStore;

@@ -52,6 +52,12 @@ export interface Serializer {
   fromJSON(serialized: unknown, where: string): unknown;
   serialize(value: unknown, where: string, path: string): string;
   deserialize(text: string, where: string): unknown;
+  /**
+   * Adds a plug-in's registrations after the serializer was made (a graph's
+   * channels bring the plug-ins their values need); a plug-in already added,
+   * by name, is not added again.
+   */
+  use?(plugin: SerializerPlugin): void;
 }
 
 /**
@@ -159,9 +165,11 @@ class SuperjsonSerializer implements Serializer {
   private readonly superjson = new SuperJSON({ dedupe: false });
   private readonly classes = new Set<unknown>();
   private readonly customTypes: CustomType[] = [];
+  private readonly plugins = new Set<string>();
 
   constructor(options: SerializerOptions) {
     const plugins = options.plugins ?? [];
+    for (const plugin of plugins) this.plugins.add(plugin.name);
     const customTypes = [
       ...BUILTIN_TYPES,
       ...(options.customTypes ?? []),
@@ -213,6 +221,13 @@ class SuperjsonSerializer implements Serializer {
 
   deserialize(text: string, where: string): unknown {
     return this.fromJSON(parseJson(text, where), where);
+  }
+
+  use(plugin: SerializerPlugin): void {
+    if (this.plugins.has(plugin.name)) return;
+    this.plugins.add(plugin.name);
+    for (const custom of plugin.customTypes ?? []) this.addCustomType(custom);
+    for (const registration of plugin.classes ?? []) this.addClass(registration);
   }
 
   private addClass(registration: ClassRegistration): void {

@@ -26,7 +26,13 @@ import { fenced } from "./internal/fenced.js";
 import { WarmRuns } from "./internal/warm-runs.js";
 import { checkId, checkRunArguments, parseOptions } from "./internal/options.js";
 import type { Interrupt } from "./pregel/interrupt.js";
-import { RunLoop, type Durability, type RunOptions, type StateUpdate } from "./pregel/run-loop.js";
+import {
+  RunLoop,
+  addSerializerPlugins,
+  type Durability,
+  type RunOptions,
+  type StateUpdate,
+} from "./pregel/run-loop.js";
 import type { StreamEvent, StreamMode } from "./pregel/stream-events.js";
 import type { StateDefinition, StateOf, UpdateOf } from "./state.js";
 import { snapshotOf, type StateSnapshot } from "./state-snapshot.js";
@@ -111,6 +117,8 @@ export class CompiledGraph<D extends StateDefinition> {
   ) {
     this.ephemeral = options.checkpointer === undefined;
     this.checkpointer = options.checkpointer ?? new MemoryCheckpointer();
+    // Reads (getState, history) decode the channels' values too, before any run opens the thread.
+    addSerializerPlugins(spec, this.checkpointer);
     this.interruptBefore = new Set(options.interruptBefore ?? []);
     this.interruptAfter = new Set(options.interruptAfter ?? []);
   }

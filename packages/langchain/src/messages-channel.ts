@@ -8,6 +8,7 @@ import {
   type BaseMessageLike,
 } from "@langchain/core/messages";
 import { reducer, type ChannelSpec } from "@waypoint/core";
+import { langchainPlugin } from "./messages-plugin.js";
 
 /** Removes every message when written as a RemoveMessage's id. */
 export const REMOVE_ALL_MESSAGES = "__remove_all__";
@@ -62,6 +63,8 @@ export function messages(): ChannelSpec<BaseMessage[], MessagesUpdate> {
   );
   return {
     ...spec,
+    // Messages are classes: the store's serializer gets LangChain's plug-in from the channel itself.
+    serializerPlugins: [langchainPlugin],
     validate: (update: unknown) => {
       const list = (Array.isArray(update) ? update : [update]) as BaseMessageLike[];
       return list.map((like) => {

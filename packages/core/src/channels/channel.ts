@@ -1,3 +1,5 @@
+import type { SerializerPlugin } from "@waypoint/checkpoint";
+
 /**
  * A channel holds one key of a graph's state (or one of the runtime's own
  * trigger keys) and decides how the writes of a superstep combine.
@@ -36,6 +38,12 @@ export interface ChannelSpec<Value = unknown, Update = unknown> {
     "lastValue" | "reducer" | "topic" | "ephemeral" | "barrier" | "untracked" | "trigger";
   /** False for untracked channels: never written to a checkpoint. */
   readonly persisted: boolean;
+  /**
+   * Serializer plug-ins the channel's values need (a conversation's messages,
+   * say): added to the store's serializer when a run opens a thread, so any
+   * checkpointer holds them without options of its own.
+   */
+  readonly serializerPlugins?: readonly SerializerPlugin[];
   /** Validates one written value; throws to reject it (the run loop names the channel and node). */
   readonly validate?: (update: unknown) => Update;
   create(): Channel<Value, Update>;

@@ -8,6 +8,7 @@ import type { Checkpointer, Fence } from "@waypoint/checkpoint";
 export function fenced(checkpointer: Checkpointer, fence: Fence): Checkpointer {
   return {
     ...(checkpointer.runs ? { runs: checkpointer.runs } : {}),
+    ...(checkpointer.serializer ? { serializer: checkpointer.serializer } : {}),
     put: (request) => checkpointer.put({ ...request, fence }),
     putPendingWrites: (target, writes) => checkpointer.putPendingWrites(target, writes, { fence }),
     get: (threadId, options) => checkpointer.get(threadId, options),

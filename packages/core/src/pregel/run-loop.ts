@@ -124,6 +124,7 @@ export class RunLoop extends ThreadWriter {
     options: RunOptions,
   ): Promise<RunLoop> {
     const { threadId, namespace, checkpointId } = options;
+    addSerializerPlugins(spec, checkpointer);
     const loaded = await checkpointer.get(threadId, {
       namespace,
       ...(checkpointId ? { checkpointId } : {}),
@@ -142,6 +143,7 @@ export class RunLoop extends ThreadWriter {
 
   /** A run on a thread that must be new: nothing to read; its input put expects no head. */
   static fresh(spec: GraphSpec, checkpointer: Checkpointer, options: RunOptions): RunLoop {
+    addSerializerPlugins(spec, checkpointer);
     return new RunLoop(spec, checkpointer, options, undefined, null);
   }
 
@@ -474,4 +476,24 @@ function runtimeOf(checkpointer: Checkpointer, options: RunOptions): TaskRuntime
     emit: options.emit,
     modes: options.modes,
   };
+}
+
+/** The stores whose serializer has each spec's channel plug-ins already: a run adds none twice. */
+const pluginsAdded = new WeakMap<GraphSpec, WeakSet<object>>();
+
+/**
+ * Adds the serializer plug-ins the graph's channels declare (a `messages()`
+ * channel brings LangChain's) to the store's serializer, so that a store
+ * made without them can hold the graph's values. A store that does not
+ * expose its serializer is left as it is.
+ */
+export function addSerializerPlugins(spec: GraphSpec, checkpointer: Checkpointer): void {
+  const serializer = checkpointer.serializer;
+  if (serializer?.use === undefined) return;
+  let done = pluginsAdded.get(spec);
+  if (done?.has(serializer) === true) return;
+  for (const channel of spec.channels.values())
+    for (const plugin of channel.serializerPlugins ?? []) serializer.use(plugin);
+  if (done === undefined) pluginsAdded.set(spec, (done = new WeakSet()));
+  done.add(serializer);
 }
