@@ -133,7 +133,7 @@ export function buildResearchAgent(services: ResearchServices, checkpointer: Che
     .addEdge("fetch", "plan")
     .addEdge("summarise", "plan")
     .addEdge("writeReport", END)
-    .compile({ checkpointer });
+    .compile({ checkpointer, name: "research-agent" });
 }
 
 export type ResearchAgent = ReturnType<typeof buildResearchAgent>;

@@ -30,8 +30,8 @@ export function ThreadView({ threadId, tab = "timeline", readOnly, navigate }) {
       t
         ? html`<p data-testid="thread-summary">
             <span class=${"status " + t.status} data-testid="thread-status">${t.status}</span>
-            step ${t.step} · updated ${relativeTime(t.updatedAt)} · graph
-            ${t.graph ?? "?"}${t.graphVersion !== null ? ` v${t.graphVersion}` : ""}
+            step ${t.step} · updated ${relativeTime(t.updatedAt)} ·
+            ${`graph ${t.graph ?? "?"}${t.graphVersion !== null ? ` v${t.graphVersion}` : ""}`}
             ${t.hasGraph ? null : html` <span class="muted">(not loaded: read from the store)</span>`}
           </p>`
         : null
