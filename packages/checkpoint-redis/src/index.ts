@@ -1,1 +1,2 @@
-export { RedisCheckpointer, type RedisCheckpointerOptions } from "./redis-checkpointer.js";
+export { RedisCheckpointer } from "./redis-checkpointer.js";
+export type { RedisCheckpointerOptions } from "./redis-checkpointer-options.js";
