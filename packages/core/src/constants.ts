@@ -52,6 +52,15 @@ export class Command<Update = Record<string, unknown>> {
     if (options.goto !== undefined) this.goto = options.goto;
     if ("resume" in options) this.resume = options.resume;
   }
+
+  /**
+   * LangChain's tools return an output so marked as it is, instead of
+   * wrapping it in a ToolMessage, as they do LangGraph's Command. A getter,
+   * so that it is not one of the Command's own fields (its options).
+   */
+  get lc_direct_tool_output(): true {
+    return true;
+  }
 }
 
 /** Reserved channel names the runtime uses. */

@@ -64,6 +64,7 @@ export { defaultRetryOn } from "./pregel/retry-policy.js";
 export type { Salvage } from "./pregel/task-journal.js";
 export type { Durability } from "./pregel/run-loop.js";
 export type { MessageMetadata, StreamMode, TaskEvent } from "./pregel/stream-events.js";
+export { registerTaskWrapper, type TaskWrapper, type WrappedTask } from "./pregel/task-wrappers.js";
 export type { DebugCheckpoint, DebugEvent } from "./pregel/debug-events.js";
 export { defineState, type StateDefinition, type StateOf, type UpdateOf } from "./state.js";
 export {

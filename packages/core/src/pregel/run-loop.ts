@@ -36,6 +36,7 @@ import { ThreadWriter, type RunOptions } from "./thread-writer.js";
 import { prepareThread } from "./deploy.js";
 import { ParentCommand, isParentCommand } from "./parent-command.js";
 import { debugTask, debugTaskResult } from "./debug-events.js";
+import { ignoreChunk, messageStream } from "./message-metadata.js";
 
 export type { Durability, RunOptions, StateUpdate } from "./thread-writer.js";
 
@@ -299,6 +300,7 @@ export class RunLoop extends ThreadWriter {
       this.emit(() => ({ mode: "tasks", data: { event: "start", ...base, input } }));
     if (this.wants("debug"))
       this.emit(() => ({ mode: "debug", data: debugTask(task, step, input) }));
+    const streamsMessages = this.wants("messages");
     const outcome = await runTask({
       task,
       node: this.spec.nodes.get(task.node)!,
@@ -310,16 +312,8 @@ export class RunLoop extends ThreadWriter {
       signal: this.options.signal,
       writer: (chunk) =>
         this.wants("custom") ? this.emit(() => ({ mode: "custom", data: chunk })) : undefined,
-      streamMessage: (chunk) =>
-        this.wants("messages")
-          ? this.emit(() => ({
-              mode: "messages",
-              data: [
-                chunk,
-                { node: task.node, taskId: task.id, step, namespace: this.options.namespace },
-              ],
-            }))
-          : undefined,
+      streamMessage: streamsMessages ? messageStream(task, step, this.options) : ignoreChunk,
+      streamsMessages,
       runtime: this.runtime,
       // A task an edit carried over keeps the keys of the checkpoint it was planned in.
       checkpointId: originOf(earlier) ?? this.checkpointId!,

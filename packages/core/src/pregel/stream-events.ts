@@ -5,12 +5,26 @@ import type { Interrupt } from "./interrupt.js";
 export type StreamMode =
   "values" | "updates" | "tasks" | "checkpoints" | "custom" | "messages" | "debug";
 
-/** Where a streamed message chunk comes from. */
+/**
+ * Where a streamed message chunk comes from: the task, and the same under
+ * the names LangGraph gives it (which LangChain's tracers see too).
+ */
 export interface MessageMetadata {
   readonly node: string;
   readonly taskId: string;
   readonly step: number;
+  /** The run's namespace: "" for the root graph. */
   readonly namespace: string;
+  readonly thread_id: string;
+  readonly langgraph_node: string;
+  readonly langgraph_step: number;
+  /** The channels that triggered the task; empty for a `Send` or a `Command` goto. */
+  readonly langgraph_triggers: readonly string[];
+  /** ["__pregel_pull", node] for a triggered task, ["__pregel_push", index] for a Send. */
+  readonly langgraph_path: readonly (string | number)[];
+  /** The task's own namespace ("node:taskId", after its run's): a subgraph it runs uses it. */
+  readonly langgraph_checkpoint_ns: string;
+  readonly checkpoint_ns: string;
 }
 
 export type TaskEvent =

@@ -5,6 +5,8 @@ import type { EffectInfo, NodeContext, NodeSpec } from "../graph/graph-spec.js";
 import { backoff, resolveRetryPolicy, shouldRetry } from "./retry-policy.js";
 import { ParentCommand } from "./parent-command.js";
 import type { TaskJournal } from "./task-journal.js";
+import { callWrapped, taskWrappers } from "./task-wrappers.js";
+import { messageMetadata } from "./message-metadata.js";
 import { effectIdempotencyKey, taskId } from "./task-id.js";
 import {
   GraphInterrupt,
@@ -31,6 +33,8 @@ export interface TaskRunOptions {
   readonly signal: AbortSignal;
   readonly writer: (chunk: unknown) => void;
   readonly streamMessage: (chunk: unknown) => void;
+  /** Whether the run streams "messages" (task wrappers are told). */
+  readonly streamsMessages: boolean;
   readonly runtime: TaskRuntime;
   /** The checkpoint the task was planned in (part of its effects' keys). */
   readonly checkpointId: string;
@@ -133,7 +137,7 @@ function callNode(
     partial: (value) => partials.push(value),
     salvage: options.journal.salvage,
   };
-  const call = () => options.node.run(options.input as never, context);
+  const call = () => runNode(options, context);
   return runInTaskScope(
     {
       threadId: options.threadId,
@@ -147,6 +151,20 @@ function callNode(
       subgraphCalls: 0,
     },
     deferred ? () => Promise.resolve().then(call) : call,
+  );
+}
+
+/** The node's function, inside the registered task wrappers if any (none costs nothing). */
+function runNode(options: TaskRunOptions, context: NodeContext): unknown {
+  const wrappers = taskWrappers();
+  if (wrappers.length === 0) return options.node.run(options.input as never, context);
+  const task = {
+    input: options.input,
+    metadata: messageMetadata(options.task, options.step, options),
+    streamsMessages: options.streamsMessages,
+  };
+  return callWrapped(wrappers, task, context, (current) =>
+    options.node.run(options.input as never, current),
   );
 }
 
