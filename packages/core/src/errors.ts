@@ -112,11 +112,31 @@ export class TerminalError extends CoreError {
  * task fails instead. Never retried.
  */
 export class NonDeterminismError extends TerminalError {
-  constructor(node: string, index: number, recorded: string, called: string) {
+  /**
+   * `index` is the call's 0-based position in its frame; `scope` names the
+   * recorded call it was made inside ("2.0"), absent for the node's own calls.
+   */
+  constructor(
+    node: string,
+    at: { readonly index: number; readonly scope?: string },
+    recorded: string,
+    called: string,
+    kind: "effect" | "task" = "effect",
+  ) {
+    const where = at.scope === undefined ? "" : ` inside call ${at.scope}`;
     super(
-      `Node "${node}" called effect #${index + 1} "${called}", but its recorded effect #${index + 1} is "${recorded}". ` +
-        `The node must call its effects in the same order on every run; see docs/side-effects.md.`,
-      { data: { node, index, recorded, called } },
+      `Node "${node}" called ${kind} #${at.index + 1}${where} "${called}", but its recorded ${kind} #${at.index + 1}${where} is "${recorded}". ` +
+        `The code must make its recorded calls (effects and tasks) in the same order on every run; see docs/side-effects.md.`,
+      {
+        data: {
+          node,
+          index: at.index,
+          ...(at.scope !== undefined ? { scope: at.scope } : {}),
+          kind,
+          recorded,
+          called,
+        },
+      },
       "NON_DETERMINISM",
     );
   }

@@ -91,3 +91,14 @@ export type {
   MigrationStep,
 } from "./graph/graph-identity.js";
 export { effectIdempotencyKey, type EffectKeyParts } from "./pregel/task-id.js";
+export {
+  Entrypoint,
+  EntrypointFinal,
+  entrypoint,
+  getPreviousState,
+  type EntrypointContext,
+  type EntrypointInterrupted,
+  type EntrypointOptions,
+  type EntrypointSnapshot,
+} from "./functional/entrypoint.js";
+export { task, type TaskOptions } from "./functional/task.js";

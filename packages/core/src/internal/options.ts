@@ -113,6 +113,18 @@ const invokeShape = {
 
 const objectError = { error: "expected an object" };
 
+const retryPolicy = z.strictObject(
+  {
+    maxAttempts: positiveInteger.optional(),
+    initialIntervalMs: z.number().min(0, { error: "expected a number >= 0" }).optional(),
+    backoffFactor: z.number().min(1, { error: "expected a number >= 1" }).optional(),
+    maxIntervalMs: z.number().min(0, { error: "expected a number >= 0" }).optional(),
+    jitter: flag.optional(),
+    retryOn: fn.optional(),
+  },
+  { error: "expected a RetryPolicy object" },
+);
+
 export const OPTIONS = {
   invoke: z.strictObject(invokeShape, objectError),
   stream: z.strictObject(
@@ -157,6 +169,19 @@ export const OPTIONS = {
     )
     .min(1, { error: "give at least one { updates: [...] }" }),
   retryFailedEffects: z.strictObject({ taskId: id.optional() }, objectError),
+  entrypoint: z.strictObject(
+    {
+      name: id,
+      checkpointer: checkpointer.optional(),
+      retry: retryPolicy.optional(),
+      timeoutMs: positiveMs.optional(),
+      // Checked in full by resolveDeploy, as compile's.
+      version: z.unknown().optional(),
+      migrations: z.unknown().optional(),
+    },
+    objectError,
+  ),
+  task: z.strictObject({ name: id, retry: retryPolicy.optional() }, objectError),
   compile: z.strictObject(
     {
       checkpointer: checkpointer.optional(),

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { Checkpointer } from "@waypoint/checkpoint";
 import type { StreamEvent, StreamMode } from "./stream-events.js";
 import { CheckpointerRequiredError } from "../errors.js";
+import type { CallFrame, RecordedCall } from "./effects.js";
 import { taskId } from "./task-id.js";
 
 /** A pending interrupt, as getState and invoke report it. */
@@ -45,6 +46,10 @@ export interface TaskScope {
   calls: number;
   /** Compiled graphs invoked from this node so far (each gets a namespace of its own). */
   subgraphCalls: number;
+  /** Where recorded calls made now are numbered: the node's frame, or a recorded call's. */
+  readonly frame?: CallFrame;
+  /** The task's recorded calls (`ctx.effect`), for the Functional API's `task()`. */
+  readonly call?: RecordedCall;
 }
 
 const scope = new AsyncLocalStorage<TaskScope>();

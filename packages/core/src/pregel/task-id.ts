@@ -23,6 +23,8 @@ export interface EffectKeyParts {
   readonly index: number;
   /** How many times `retryFailedEffects` cleared it (0 when never). */
   readonly retries?: number;
+  /** The recorded call it was made inside (EffectRecord's `scope`), for a nested call. */
+  readonly scope?: string;
 }
 
 /**
@@ -41,6 +43,7 @@ export function effectIdempotencyKey(parts: EffectKeyParts): string {
     "effect",
     parts.name,
     parts.index,
+    ...(parts.scope !== undefined ? ["in", parts.scope] : []),
     ...(retries > 0 ? ["retry", retries] : []),
   ]);
 }

@@ -5,6 +5,12 @@ import { EFFECT_CHANNEL, EFFECT_RETRY_CHANNEL, PARTIAL_CHANNEL, SLOT } from "../
 export interface EffectRecord {
   readonly name: string;
   readonly index: number;
+  /**
+   * The recorded call this one was made inside ("2", "2.0"; see CallFrame),
+   * absent for the node's own calls. Calls of the Functional API's tasks
+   * and effects inside them have one.
+   */
+  readonly scope?: string;
   readonly ok: boolean;
   readonly result?: unknown;
   readonly error?: SerializedError;
@@ -27,6 +33,7 @@ export interface Salvage {
 export interface ClearedEffect {
   readonly name: string;
   readonly index: number;
+  readonly scope?: string;
   /** 1 after the first retry; part of the effect's next idempotency key. */
   readonly retries: number;
   readonly error?: SerializedError;
@@ -36,15 +43,29 @@ export interface ClearedEffect {
 export const effectSlot = (index: number) => SLOT.effectBase - index;
 
 /**
+ * Calls made inside other calls take slots from here down, in the order they
+ * are recorded (their number is in the record, not in the slot): a task has
+ * room for a million calls of its own above.
+ */
+const NESTED_SLOT_BASE = SLOT.effectBase - 1_000_000;
+
+/** A record's key in the journal: its frame and its number there. */
+const recordKey = (index: number, scope: string | undefined) =>
+  scope === undefined ? index : `${scope}#${index}`;
+
+/**
  * What a task has recorded in its pending writes: its effects and its latest
  * partial output. Shared by the task's attempts in this process, and rebuilt
  * from storage after a crash.
  */
 export class TaskJournal {
-  /** By index; made when the first effect is read or recorded (most tasks have none). */
-  private effects: Map<number, EffectRecord> | undefined;
-  /** Effects whose recorded TerminalError was cleared for a retry: index → retries so far. */
-  private retried: Map<number, number> | undefined;
+  /** By key (recordKey); made when the first effect is read or recorded (most tasks have none). */
+  private effects: Map<number | string, EffectRecord> | undefined;
+  /** Effects whose recorded TerminalError was cleared for a retry: key → retries so far. */
+  private retried: Map<number | string, number> | undefined;
+  /** The slots of nested calls recorded so far, by key, and the next free one. */
+  private nestedSlots: Map<string, number> | undefined;
+  private nextNestedSlot = NESTED_SLOT_BASE;
   readonly salvage: Salvage | undefined;
 
   constructor(
@@ -58,10 +79,12 @@ export class TaskJournal {
     for (const write of earlier) {
       if (write.channel === EFFECT_CHANNEL) {
         const record = write.value as EffectRecord;
-        (this.effects ??= new Map()).set(record.index, record);
+        (this.effects ??= new Map()).set(recordKey(record.index, record.scope), record);
+        this.noteSlot(record, write.idx);
       } else if (write.channel === EFFECT_RETRY_CHANNEL) {
         const cleared = write.value as ClearedEffect;
-        (this.retried ??= new Map()).set(cleared.index, cleared.retries);
+        (this.retried ??= new Map()).set(recordKey(cleared.index, cleared.scope), cleared.retries);
+        this.noteSlot(cleared, write.idx);
       } else if (write.channel === PARTIAL_CHANNEL) {
         partial = write.value as { value: unknown; savedAt: number };
       }
@@ -72,32 +95,55 @@ export class TaskJournal {
         : { value: partial.value, savedAt: new Date(partial.savedAt), recoveredAfterCrash: true };
   }
 
-  effect(index: number): EffectRecord | undefined {
-    return this.effects?.get(index);
+  effect(index: number, scope?: string): EffectRecord | undefined {
+    return this.effects?.get(recordKey(index, scope));
   }
 
   /** How many times the effect's recorded failure was cleared for a retry (0 for most). */
-  retries(index: number): number {
-    return this.retried?.get(index) ?? 0;
+  retries(index: number, scope?: string): number {
+    return this.retried?.get(recordKey(index, scope)) ?? 0;
   }
 
   async recordEffect(record: EffectRecord): Promise<void> {
     await this.save([
       {
         taskId: this.taskId,
-        idx: effectSlot(record.index),
+        idx: this.slotOf(record),
         channel: EFFECT_CHANNEL,
         value: record,
       },
     ]);
-    (this.effects ??= new Map()).set(record.index, record);
+    (this.effects ??= new Map()).set(recordKey(record.index, record.scope), record);
   }
 
-  recordFailure(name: string, index: number, error: unknown): Promise<void> {
-    const retries = this.retries(index);
+  /** A call's slot: from its number for the node's own calls; for a nested one, the slot it had, or the next free one. */
+  private slotOf(record: { readonly index: number; readonly scope?: string }): number {
+    if (record.scope === undefined) return effectSlot(record.index);
+    const key = `${record.scope}#${record.index}`;
+    const known = this.nestedSlots?.get(key);
+    if (known !== undefined) return known;
+    const slot = this.nextNestedSlot--;
+    (this.nestedSlots ??= new Map()).set(key, slot);
+    return slot;
+  }
+
+  private noteSlot(record: { readonly index: number; readonly scope?: string }, slot: number) {
+    if (record.scope === undefined) return;
+    (this.nestedSlots ??= new Map()).set(`${record.scope}#${record.index}`, slot);
+    if (slot <= this.nextNestedSlot) this.nextNestedSlot = slot - 1;
+  }
+
+  recordFailure(
+    name: string,
+    index: number,
+    scope: string | undefined,
+    error: unknown,
+  ): Promise<void> {
+    const retries = this.retries(index, scope);
     return this.recordEffect({
       name,
       index,
+      ...(scope !== undefined ? { scope } : {}),
       ok: false,
       error: serializeError(error),
       ...(retries > 0 ? { retries } : {}),

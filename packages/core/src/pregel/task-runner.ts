@@ -122,6 +122,21 @@ function callNode(
   partials: PartialSaver,
   deferred: boolean,
 ): unknown {
+  // The node's own recorded calls number from 0 on every attempt.
+  const frame: CallFrame = { path: undefined, calls: 0 };
+  const call = recordedCalls(
+    {
+      threadId: options.threadId,
+      namespace: options.namespace,
+      taskId: options.task.id,
+      node: options.node.name,
+      checkpointId: options.checkpointId,
+      journal: options.journal,
+      attempt,
+      signal,
+    },
+    frame,
+  );
   const context: NodeContext = {
     threadId: options.threadId,
     namespace: options.namespace,
@@ -133,7 +148,7 @@ function callNode(
     writer: options.writer,
     streamMessage: options.streamMessage,
     interrupt,
-    effect: effects(options, attempt, signal),
+    effect: call,
     partial: (value) => partials.push(value),
     salvage: options.journal.salvage,
   };
@@ -149,8 +164,10 @@ function callNode(
       signal,
       calls: 0,
       subgraphCalls: 0,
+      frame,
+      call,
     },
-    deferred ? () => Promise.resolve().then(call) : call,
+    deferred ? () => Promise.resolve().then(run) : run,
   );
 }
 
@@ -175,71 +192,6 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
       value !== null &&
       typeof (value as { then?: unknown }).then === "function")
   );
-}
-
-/** ctx.effect for one attempt: effects are numbered by call order, from 0 on every attempt. */
-function effects(
-  options: TaskRunOptions,
-  attempt: number,
-  signal: AbortSignal,
-): NodeContext["effect"] {
-  let calls = 0;
-  const { journal, task, node } = options;
-  return async <T>(name: string, fn: (info: EffectInfo) => T | Promise<T>): Promise<T> => {
-    const index = calls++;
-    const recorded = journal.effect(index);
-    if (recorded !== undefined) {
-      if (recorded.name !== name)
-        throw new NonDeterminismError(node.name, index, recorded.name, name);
-      if (recorded.ok) return recorded.result as T;
-      throw new TerminalError(recorded.error?.message ?? "effect failed", {
-        data: { effect: name, recorded: recorded.error },
-      });
-    }
-    // An effect whose recorded TerminalError was cleared for a retry gets a key
-    // of its own per retry: the outside system must not answer it from the
-    // failed call's cache.
-    const retries = journal.retries(index);
-    const idempotencyKey = effectIdempotencyKey({
-      threadId: options.threadId,
-      namespace: options.namespace,
-      checkpointId: options.checkpointId,
-      taskId: task.id,
-      name,
-      index,
-      retries,
-    });
-    // An effect's key names the checkpoint its task was planned in: with
-    // durability "async", wait until that checkpoint is stored, so a crash
-    // cannot leave an effect keyed by a checkpoint that never existed.
-    await journal.planStored();
-    await faultPoint("before-effect");
-    let result: T;
-    try {
-      // In a scope of its own, so that an interrupt() inside the effect (a
-      // tool asking for approval) has an id that does not depend on the
-      // order in which parallel effects reach it.
-      const scope = currentTaskScope();
-      const call = () => fn({ idempotencyKey, attempt, signal });
-      result = await (scope === undefined
-        ? call()
-        : runInTaskScope({ ...scope, idBase: taskId([task.id, "effect", index]), calls: 0 }, call));
-    } catch (error) {
-      // A TerminalError is an outcome: record it, so a replay fails the same way without calling fn.
-      if (error instanceof TerminalError) await journal.recordFailure(name, index, error);
-      throw error;
-    }
-    await faultPoint("after-effect-before-record");
-    await journal.recordEffect({
-      name,
-      index,
-      ok: true,
-      result,
-      ...(retries > 0 ? { retries } : {}),
-    });
-    await faultPoint("after-record");
-    return result;
-  };
 }
 
 /** Saves the latest partial output at most every THROTTLE_MS; what is unsaved when the task ends is dropped. */

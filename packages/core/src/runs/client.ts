@@ -182,7 +182,8 @@ export class RunsClient {
           if (graph === undefined)
             throw new TypeError(`runs.stream needs graph "${run.graph}" in the client's graphs`);
           const state = await graph.getState(run.threadId, { checkpointId: header.id });
-          if (state !== undefined) yield ["values", state.values];
+          // A graph's state (an entrypoint's values are its result: whatever it returned).
+          if (state !== undefined) yield ["values", state.values as Record<string, unknown>];
         }
       }
       if (SETTLED.includes(run.status) && fresh.length === 0) return;

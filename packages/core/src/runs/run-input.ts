@@ -48,9 +48,7 @@ export interface RunnableGraph {
   getState(
     threadId: string,
     options?: { checkpointId?: string },
-  ): Promise<
-    { readonly next: readonly string[]; readonly values: Record<string, unknown> } | undefined
-  >;
+  ): Promise<{ readonly next: readonly string[]; readonly values: unknown } | undefined>;
   updateState(threadId: string, values: never, options: { checkpointId?: string }): Promise<string>;
 }
 

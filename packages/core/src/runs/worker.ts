@@ -364,7 +364,7 @@ async function rollBack(graph: RunnableGraph, run: RunRecord): Promise<void> {
   }
   if (first === undefined) return;
   if (first === null) await graph.checkpointer.deleteThread(run.threadId);
-  else await graph.updateState(run.threadId, {} as never, { checkpointId: first });
+  else await graph.updateState(run.threadId, null as never, { checkpointId: first });
 }
 
 function positive(value: number, name: string): number {

@@ -1,0 +1,306 @@
+import type { Checkpointer, JsonValue } from "@waypoint/checkpoint";
+import { ephemeral } from "../channels/ephemeral.js";
+import { lastValue } from "../channels/last-value.js";
+import type {
+  CompiledGraph,
+  InvokeOptions,
+  StateSnapshot,
+  StreamOptions,
+} from "../compiled-graph.js";
+import { Command, END, START } from "../constants.js";
+import type { DeployOptions, GraphIdentity, GraphVersion } from "../graph/graph-identity.js";
+import type { GraphDrawing } from "../graph/graph-drawing.js";
+import type { NodeContext, RetryPolicy } from "../graph/graph-spec.js";
+import { StateGraph } from "../graph/state-graph.js";
+import { parseOptions } from "../internal/options.js";
+import { GraphInterrupt, type Interrupt } from "../pregel/interrupt.js";
+import type { StreamMode } from "../pregel/stream-events.js";
+import { defineState } from "../state.js";
+import { currentFunctionalRun, runFunctional, type FunctionalRun } from "./task.js";
+
+export interface EntrypointOptions extends Omit<DeployOptions, "name" | "renamedNodes"> {
+  /** The entrypoint's node, and the graph name its checkpoints record. */
+  readonly name: string;
+  readonly checkpointer?: Checkpointer;
+  /** Retries of the whole function (recorded task calls replay; the rest runs again). */
+  readonly retry?: RetryPolicy;
+  readonly timeoutMs?: number;
+}
+
+/** What an entrypoint's function receives besides its input: a node's context, and the thread's saved state. */
+export interface EntrypointContext extends NodeContext {
+  /** What the last finished run on this thread saved (`entrypoint.final`'s `save`, else its result). */
+  readonly previous: unknown;
+}
+
+/** `entrypoint.final({ value, save })`: return `value`, and keep `save` for the thread's next run. */
+export class EntrypointFinal<Value, Save> {
+  constructor(
+    readonly value: Value,
+    readonly save: Save,
+  ) {}
+}
+
+/** An entrypoint's getState: `values` is what the run returned (undefined until it has). */
+export type EntrypointSnapshot<Output> = Omit<StateSnapshot<EntrypointState>, "values"> & {
+  readonly values: Output | undefined;
+};
+
+/** What interrupted runs return, as LangGraph's entrypoints do. */
+export interface EntrypointInterrupted {
+  readonly __interrupt__: readonly Interrupt[];
+}
+
+type EntrypointFunction<Input, Output> = (
+  input: Input,
+  ctx: EntrypointContext,
+) => Output | Promise<Output>;
+
+type OutputOf<Output> = Output extends EntrypointFinal<infer Value, unknown> ? Value : Output;
+
+/** Values are boxed: undefined is a value a run may take or return, and a write of undefined is none. */
+interface Box<T = unknown> {
+  readonly value: T;
+}
+
+const entrypointState = defineState({
+  /** This run's input: gone after the run's first commit. */
+  input: ephemeral<Box>(),
+  /** What the run returned: kept until the thread's next input. */
+  output: ephemeral<Box>(),
+  /** What the next run's `previous` / `getPreviousState()` reads. */
+  previous: lastValue<Box>(),
+});
+type EntrypointState = typeof entrypointState;
+
+/**
+ * A durable workflow written as plain async code, LangGraph's `entrypoint`:
+ * the function runs as the one node of a graph, so it has the compiled
+ * graph's interface (invoke, stream, getState, a Worker, `client.runs`) on
+ * every checkpointer. Its `task()` calls are recorded as they finish; after a
+ * crash, an interrupt or a retry the function runs again from the top, and
+ * recorded calls return their results without running.
+ *
+ * ```ts
+ * const workflow = entrypoint({ name: "report", checkpointer }, async (topic: string) => {
+ *   const pages = await Promise.all(urls(topic).map((url) => fetchPage(url)));
+ *   return summarize(pages);
+ * });
+ * await workflow.invoke("durability", { threadId: "t1" });
+ * ```
+ */
+export function entrypoint<Input, Output>(
+  options: string | EntrypointOptions,
+  fn: EntrypointFunction<Input, Output>,
+): Entrypoint<Input, OutputOf<Output>> {
+  const resolved = typeof options === "string" ? { name: options } : options;
+  parseOptions("entrypoint", resolved);
+  return new Entrypoint(resolved, fn);
+}
+
+/** Ends a run with `value`, and saves `save` (not `value`) for the thread's next run. */
+entrypoint.final = <Value, Save>(options: {
+  readonly value?: Value;
+  readonly save?: Save;
+}): EntrypointFinal<Value, Save> =>
+  new EntrypointFinal(options.value as Value, options.save as Save);
+
+/**
+ * What the last finished run on this thread saved, inside an entrypoint's
+ * run (LangGraph's `getPreviousState`); undefined on a thread's first run.
+ */
+export function getPreviousState<T = unknown>(): T | undefined {
+  const run = currentFunctionalRun();
+  if (run === undefined) throw new Error("getPreviousState() was called outside an entrypoint");
+  return run.previous as T | undefined;
+}
+
+export class Entrypoint<Input, Output> {
+  /** The one-node graph the function runs in (its checkpoints, its history, its shape). */
+  readonly graph: CompiledGraph<EntrypointState>;
+  readonly name: string;
+
+  constructor(options: EntrypointOptions, fn: EntrypointFunction<Input, unknown>) {
+    const { name, checkpointer, retry, timeoutMs, ...deploy } = options;
+    this.name = name;
+    this.graph = new StateGraph(entrypointState)
+      .addNode(
+        name,
+        (state, ctx) => runEntrypoint(fn as EntrypointFunction<unknown, unknown>, state, ctx),
+        {
+          ...(retry !== undefined ? { retry } : {}),
+          ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+        },
+      )
+      .addEdge(START, name)
+      .addEdge(name, END)
+      .compile({ name, ...deploy, ...(checkpointer !== undefined ? { checkpointer } : {}) });
+  }
+
+  get checkpointer(): Checkpointer {
+    return this.graph.checkpointer;
+  }
+
+  get identity(): GraphIdentity {
+    return this.graph.identity;
+  }
+
+  isNewerVersion(version: GraphVersion): boolean {
+    return this.graph.isNewerVersion(version);
+  }
+
+  /** Runs the function (or resumes it with `Command({ resume })`); returns its result. */
+  async invoke(
+    input: Input | Command | null,
+    options: InvokeOptions = {},
+  ): Promise<Output | EntrypointInterrupted> {
+    const result = await this.graph.invoke(graphInput(input), options);
+    if (result.__interrupt__ !== undefined) return { __interrupt__: result.__interrupt__ };
+    return result.output?.value as Output;
+  }
+
+  /** Continues a thread from its last checkpoint (same as `invoke(null, { threadId })`). */
+  resume(
+    threadId: string,
+    options: Omit<InvokeOptions, "threadId"> = {},
+  ): Promise<Output | EntrypointInterrupted> {
+    return this.invoke(null, { ...options, threadId });
+  }
+
+  /**
+   * Runs like `invoke`, yielding events: "values" is the result once the run
+   * returns; "updates" gives `{ [task]: result }` for each task call that ran
+   * and `{ [entrypoint]: result }` at the end; "custom", "messages", "tasks",
+   * "checkpoints" and "debug" are the graph's.
+   */
+  async *stream<M extends StreamMode | readonly StreamMode[] = "values">(
+    input: Input | Command | null,
+    options: StreamOptions<M> = {},
+  ): AsyncGenerator<M extends readonly StreamMode[] ? [StreamMode, unknown] : unknown> {
+    const single = typeof options.streamMode === "string" || options.streamMode === undefined;
+    const modes: readonly StreamMode[] =
+      options.streamMode === undefined
+        ? ["values"]
+        : typeof options.streamMode === "string"
+          ? [options.streamMode]
+          : options.streamMode;
+    const events = this.graph.stream(graphInput(input), {
+      ...options,
+      streamMode: modes,
+      subgraphs: true,
+    }) as AsyncGenerator<[string[], StreamMode, unknown]>;
+    for await (const [namespace, mode, data] of events) {
+      if (namespace.length > 0 && options.subgraphs !== true) continue;
+      let payload = data;
+      if (namespace.length === 0 && mode === "values") {
+        const output = (data as { output?: Box }).output;
+        if (output === undefined) continue; // the input's checkpoint: nothing returned yet
+        payload = output.value;
+      } else if (namespace.length === 0 && mode === "updates") {
+        payload = this.updateOf(data as Record<string, unknown>);
+      }
+      const item = single ? [payload] : [mode, payload];
+      yield (options.subgraphs === true ? [namespace, ...item] : single ? payload : item) as never;
+    }
+  }
+
+  /** The node's own update becomes `{ [name]: result }`; a task's is as it came. */
+  private updateOf(data: Record<string, unknown>): Record<string, unknown> {
+    const update = data[this.name] as { output?: Box; previous?: Box } | undefined;
+    if (update === null || typeof update !== "object" || !("previous" in update)) return data;
+    return { ...data, [this.name]: update.output?.value };
+  }
+
+  /** The thread's state: `values` is the last run's result, until the next input. */
+  async getState(
+    threadId: string,
+    options: { checkpointId?: string; subgraphs?: boolean } = {},
+  ): Promise<EntrypointSnapshot<Output> | undefined> {
+    const snapshot = await this.graph.getState(threadId, options);
+    return snapshot === undefined ? undefined : resultSnapshot<Output>(snapshot);
+  }
+
+  /** Every checkpoint of the thread, newest first: two per run (its input, its end), none per task call. */
+  async *getStateHistory(
+    threadId: string,
+    options: {
+      limit?: number;
+      before?: string;
+      filter?: Readonly<Record<string, JsonValue>>;
+    } = {},
+  ): AsyncGenerator<EntrypointSnapshot<Output>> {
+    for await (const snapshot of this.graph.getStateHistory(threadId, options))
+      yield resultSnapshot<Output>(snapshot);
+  }
+
+  /**
+   * Replaces what the thread's next run reads as its previous state
+   * (`getPreviousState()`); `null` only moves the head to `checkpointId`
+   * (a fork). Returns the new checkpoint's id.
+   */
+  updateState(
+    threadId: string,
+    save: unknown,
+    options: { checkpointId?: string } = {},
+  ): Promise<string> {
+    return this.graph.updateState(threadId, save === null ? null : { previous: { value: save } }, {
+      ...options,
+      ...(save === null ? {} : { asNode: this.name }),
+    });
+  }
+
+  getGraph(): GraphDrawing {
+    return this.graph.getGraph();
+  }
+}
+
+function graphInput(input: unknown): { input: Box } | Command | null {
+  return input === null || input instanceof Command ? input : { input: { value: input } };
+}
+
+function resultSnapshot<Output>(
+  snapshot: StateSnapshot<EntrypointState>,
+): EntrypointSnapshot<Output> {
+  return { ...snapshot, values: snapshot.values.output?.value as Output | undefined };
+}
+
+/** The entrypoint's node: the function, then every task call it started, settled. */
+async function runEntrypoint(
+  fn: EntrypointFunction<unknown, unknown>,
+  state: { readonly input: Box | undefined; readonly previous: Box | undefined },
+  ctx: NodeContext,
+) {
+  const previous = state.previous?.value;
+  const run: FunctionalRun = { inflight: new Set(), interrupted: [], previous };
+  let result: unknown;
+  try {
+    result = await runFunctional(run, () => fn(state.input?.value, { ...ctx, previous }));
+  } catch (error) {
+    await settle(run);
+    throw error instanceof GraphInterrupt ? allInterrupts([error, ...run.interrupted]) : error;
+  }
+  // Calls it did not await still finish, and are recorded, before the run ends.
+  await settle(run);
+  if (run.interrupted.length > 0) throw allInterrupts(run.interrupted);
+  const final =
+    result instanceof EntrypointFinal ? (result as EntrypointFinal<unknown, unknown>) : undefined;
+  return {
+    output: { value: final ? final.value : result },
+    previous: { value: final ? final.save : result },
+  };
+}
+
+/** Waits until no task call of the run is running. */
+async function settle(run: FunctionalRun): Promise<void> {
+  while (run.inflight.size > 0) await Promise.allSettled([...run.inflight]);
+}
+
+/**
+ * All the interrupts of the run, reported together (parallel task calls may
+ * each ask), so that one `Command({ resume: { [id]: value } })` answers them.
+ */
+function allInterrupts(raised: readonly GraphInterrupt[]): GraphInterrupt {
+  const interrupts = new Map<string, Interrupt>();
+  for (const error of raised) for (const item of error.interrupts) interrupts.set(item.id, item);
+  return new GraphInterrupt([...interrupts.values()]);
+}

@@ -1,0 +1,129 @@
+import { NonDeterminismError, TerminalError } from "../errors.js";
+import { faultPoint } from "../faults.js";
+import type { EffectInfo } from "../graph/graph-spec.js";
+import { currentTaskScope, runInTaskScope } from "./interrupt.js";
+import type { TaskJournal } from "./task-journal.js";
+import { effectIdempotencyKey, taskId } from "./task-id.js";
+
+/**
+ * Where recorded calls are numbered: the node itself (`path` undefined), or
+ * the inside of one recorded call ("2" inside the node's third call, "2.0"
+ * inside that call's first). Calls are numbered in the order they start, each
+ * frame on its own, so calls made inside calls that run in parallel get the
+ * same numbers whatever order they interleave in.
+ */
+export interface CallFrame {
+  readonly path: string | undefined;
+  calls: number;
+}
+
+/** What a recorded call is, for the error a replay that differs gets. */
+export type CallKind = "effect" | "task";
+
+/** Runs one recorded call: `ctx.effect`, or a `task()` of the Functional API. */
+export type RecordedCall = <T>(
+  name: string,
+  fn: (info: EffectInfo) => T | Promise<T>,
+  kind?: CallKind,
+) => Promise<T>;
+
+export interface EffectRunOptions {
+  readonly threadId: string;
+  readonly namespace: string;
+  readonly taskId: string;
+  readonly node: string;
+  /** The checkpoint the task was planned in (part of the keys). */
+  readonly checkpointId: string;
+  readonly journal: TaskJournal;
+  readonly attempt: number;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Recorded calls for one attempt of a task: each runs at most once per
+ * (task, frame, call index), its result recorded before it returns, and a
+ * replay (after a crash, an interrupt or a retry) returns what was recorded.
+ * A call made inside another call is numbered in that call's frame.
+ */
+export function recordedCalls(options: EffectRunOptions, top: CallFrame): RecordedCall {
+  const { journal } = options;
+  return async <T>(
+    name: string,
+    fn: (info: EffectInfo) => T | Promise<T>,
+    kind: CallKind = "effect",
+  ): Promise<T> => {
+    const scope = currentTaskScope();
+    // Outside the task's scope (a callback that lost it), calls number in the node's frame.
+    const frame = scope?.frame ?? top;
+    const index = frame.calls++;
+    const path = frame.path;
+    const recorded = journal.effect(index, path);
+    if (recorded !== undefined) {
+      if (recorded.name !== name)
+        throw new NonDeterminismError(
+          options.node,
+          { index, ...(path !== undefined ? { scope: path } : {}) },
+          recorded.name,
+          name,
+          kind,
+        );
+      if (recorded.ok) return recorded.result as T;
+      throw new TerminalError(recorded.error?.message ?? `${kind} failed`, {
+        data: { [kind]: name, recorded: recorded.error },
+      });
+    }
+    // An effect whose recorded TerminalError was cleared for a retry gets a key
+    // of its own per retry: the outside system must not answer it from the
+    // failed call's cache.
+    const retries = journal.retries(index, path);
+    const idempotencyKey = effectIdempotencyKey({
+      threadId: options.threadId,
+      namespace: options.namespace,
+      checkpointId: options.checkpointId,
+      taskId: options.taskId,
+      name,
+      index,
+      retries,
+      ...(path !== undefined ? { scope: path } : {}),
+    });
+    // An effect's key names the checkpoint its task was planned in: with
+    // durability "async", wait until that checkpoint is stored, so a crash
+    // cannot leave an effect keyed by a checkpoint that never existed.
+    await journal.planStored();
+    await faultPoint("before-effect");
+    const inner = path === undefined ? `${index}` : `${path}.${index}`;
+    let result: T;
+    try {
+      // In a scope of its own: an interrupt() inside the call (a tool asking
+      // for approval) gets an id that does not depend on the order in which
+      // parallel calls reach it, and calls made inside it number on their own.
+      const call = () => fn({ idempotencyKey, attempt: options.attempt, signal: options.signal });
+      result = await (scope === undefined
+        ? call()
+        : runInTaskScope(
+            {
+              ...scope,
+              idBase: taskId([options.taskId, "effect", inner]),
+              calls: 0,
+              frame: { path: inner, calls: 0 },
+            },
+            call,
+          ));
+    } catch (error) {
+      // A TerminalError is an outcome: record it, so a replay fails the same way without calling fn.
+      if (error instanceof TerminalError) await journal.recordFailure(name, index, path, error);
+      throw error;
+    }
+    await faultPoint("after-effect-before-record");
+    await journal.recordEffect({
+      name,
+      index,
+      ...(path !== undefined ? { scope: path } : {}),
+      ok: true,
+      result,
+      ...(retries > 0 ? { retries } : {}),
+    });
+    await faultPoint("after-record");
+    return result;
+  };
+}
