@@ -1,16 +1,14 @@
 import type { PlannedTask } from "@waypoint/checkpoint";
-import { NodeTimeoutError, NonDeterminismError, TerminalError } from "../errors.js";
-import { faultPoint } from "../faults.js";
-import type { EffectInfo, NodeContext, NodeSpec } from "../graph/graph-spec.js";
+import { NodeTimeoutError } from "../errors.js";
+import type { NodeContext, NodeSpec } from "../graph/graph-spec.js";
+import { recordedCalls, type CallFrame } from "./effects.js";
 import { backoff, resolveRetryPolicy, shouldRetry } from "./retry-policy.js";
 import { ParentCommand } from "./parent-command.js";
 import type { TaskJournal } from "./task-journal.js";
 import { callWrapped, taskWrappers } from "./task-wrappers.js";
 import { messageMetadata } from "./message-metadata.js";
-import { effectIdempotencyKey, taskId } from "./task-id.js";
 import {
   GraphInterrupt,
-  currentTaskScope,
   interrupt,
   runInTaskScope,
   type Interrupt,
@@ -152,7 +150,7 @@ function callNode(
     partial: (value) => partials.push(value),
     salvage: options.journal.salvage,
   };
-  const call = () => runNode(options, context);
+  const run = () => runNode(options, context);
   return runInTaskScope(
     {
       threadId: options.threadId,
