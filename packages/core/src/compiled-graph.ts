@@ -87,6 +87,8 @@ export interface RetriedEffect {
   readonly name: string;
   /** Its position among the task's effects (0 for the first). */
   readonly index: number;
+  /** For a call made inside a recorded call (a task's effect): that call's path, as in EffectRecord. */
+  readonly scope?: string;
   /** How many times it was cleared so far (part of its next idempotency key). */
   readonly retries: number;
   /** The failure it had recorded. */
@@ -353,6 +355,7 @@ export class CompiledGraph<D extends StateDefinition> {
       const retry: ClearedEffect = {
         name: record.name,
         index: record.index,
+        ...(record.scope !== undefined ? { scope: record.scope } : {}),
         retries: (record.retries ?? 0) + 1,
         ...(record.error ? { error: record.error } : {}),
       };
@@ -372,6 +375,7 @@ export class CompiledGraph<D extends StateDefinition> {
         node: nodes.get(write.taskId)!,
         name: retry.name,
         index: retry.index,
+        ...(retry.scope !== undefined ? { scope: retry.scope } : {}),
         retries: retry.retries,
         ...(retry.error ? { error: retry.error } : {}),
       };

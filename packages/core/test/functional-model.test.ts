@@ -90,7 +90,7 @@ async function runToEnd(steps: readonly Step[], store: (typeof STORES)[number]) 
     finished.add(c.id);
     return c.value * 2;
   });
-  const workflow = entrypoint({ name: "program", checkpointer }, async (_: null, ctx) => {
+  const workflow = entrypoint({ name: "program", checkpointer }, async (_: number, ctx) => {
     const parts: string[] = [];
     for (const [i, step] of steps.entries()) {
       if (step.kind === "interrupt") {
@@ -108,7 +108,7 @@ async function runToEnd(steps: readonly Step[], store: (typeof STORES)[number]) 
     return parts.join("|");
   });
 
-  let input: unknown = 0;
+  let input: number | Command | null = 0;
   let result: unknown;
   for (let attempt = 0; attempt < 100; attempt += 1) {
     try {

@@ -97,6 +97,37 @@ describe.each(STORES)("the Functional API on $name", (store) => {
     expect(keys.length).toBe(6);
   });
 
+  it("calls a failed task again after retryFailedEffects, under new keys", async () => {
+    const checkpointer = store.create();
+    const keys: string[] = [];
+    let declined = true;
+    const charge = task("charge", (amount: number, ctx: EntrypointContext) =>
+      ctx.effect("card", ({ idempotencyKey }) => {
+        keys.push(idempotencyKey);
+        if (declined) throw new TerminalError("declined");
+        return `charged ${amount}`;
+      }),
+    );
+    const workflow = entrypoint({ name: "checkout", checkpointer }, (amount: number, ctx) =>
+      charge(amount, ctx),
+    );
+    await expect(workflow.invoke(5, { threadId: "t" })).rejects.toThrow("declined");
+    // Recorded: a replay fails the same way without calling the card.
+    await expect(workflow.invoke(null, { threadId: "t" })).rejects.toThrow("declined");
+    expect(keys).toHaveLength(1);
+    declined = false;
+    const cleared = await workflow.retryFailedEffects("t");
+    expect(cleared.map((c) => [c.name, c.scope])).toEqual(
+      expect.arrayContaining([
+        ["charge", undefined],
+        ["card", "0"],
+      ]),
+    );
+    expect(await workflow.invoke(null, { threadId: "t" })).toBe("charged 5");
+    expect(keys).toHaveLength(2);
+    expect(keys[1]).not.toBe(keys[0]);
+  });
+
   it("saves state for the thread's next run: entrypoint.final and getPreviousState", async () => {
     const checkpointer = store.create();
     const counter = entrypoint({ name: "counter", checkpointer }, (step: number, ctx) => {

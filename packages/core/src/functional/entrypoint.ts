@@ -4,6 +4,7 @@ import { lastValue } from "../channels/last-value.js";
 import type {
   CompiledGraph,
   InvokeOptions,
+  RetriedEffect,
   StateSnapshot,
   StreamOptions,
 } from "../compiled-graph.js";
@@ -247,6 +248,15 @@ export class Entrypoint<Input, Output> {
       ...options,
       ...(save === null ? {} : { asNode: this.name }),
     });
+  }
+
+  /**
+   * Clears the recorded TerminalErrors of the thread's failed task calls and
+   * effects, so that the next `invoke(null)` calls them again under new keys
+   * (the compiled graph's `retryFailedEffects`).
+   */
+  retryFailedEffects(threadId: string): Promise<RetriedEffect[]> {
+    return this.graph.retryFailedEffects(threadId);
   }
 
   getGraph(): GraphDrawing {
