@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { storedIdentity } from "@waypoint/core/inspect";
 import { checkpointView, type CheckpointView } from "../internal/checkpoint-view.js";
 import { leaf, withStore, type CommonOptions } from "../internal/context.js";
 import { paintStatus, preview, relativeTime, table, type Paint } from "../internal/format.js";
@@ -113,8 +114,7 @@ export function registerShow(program: Command, io: Io): void {
         };
         context.emit(document, () => {
           const { paint } = context;
-          const graph = checkpoint.metadata.graph as
-            { name?: string; version?: unknown } | undefined;
+          const graph = storedIdentity(checkpoint.metadata);
           const lines = [
             `${paint.bold(`Thread ${threadId}`)}  ${paintStatus(paint, view.status)}`,
             `  checkpoint  ${checkpoint.id}${head ? " (head)" : ""}`,

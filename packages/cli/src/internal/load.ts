@@ -3,8 +3,8 @@ import {
   type Checkpointer,
   type LoadedCheckpoint,
 } from "@waypoint/checkpoint";
+import { shapeAt } from "@waypoint/core/inspect";
 import { stateView, type StateView } from "./state-view.js";
-import { channelKinds } from "./stored-shape.js";
 
 /** The head, or one checkpoint; THREAD_NOT_FOUND when the thread has none. */
 export async function loadCheckpoint(
@@ -24,6 +24,5 @@ export async function stateOf(
   checkpointer: Checkpointer,
   loaded: LoadedCheckpoint,
 ): Promise<StateView> {
-  const { threadId, metadata, id } = loaded.checkpoint;
-  return stateView(loaded, await channelKinds(checkpointer, threadId, metadata, id));
+  return stateView(loaded, (await shapeAt(checkpointer, loaded.checkpoint))?.channels);
 }

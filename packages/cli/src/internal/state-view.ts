@@ -1,5 +1,5 @@
 import type { LoadedCheckpoint } from "@waypoint/checkpoint";
-import type { ChannelKinds } from "./stored-shape.js";
+import { isStateKey, keyHistories, type StoredShape } from "@waypoint/core/inspect";
 
 /**
  * A key whose value the CLI cannot compute without the graph's code (a
@@ -20,43 +20,33 @@ export interface StateView {
   readonly keysFrom: "graphShape" | "stored";
 }
 
-/** The runtime's own channels: triggers, branches, joins, sends. State keys may not look like them. */
-const isInternal = (key: string) => key.startsWith("__") || key.includes(":");
-
 /**
  * Rebuilds the state of a checkpoint from its base snapshot and deltas.
  * `lastValue` and `ephemeral` keys are replayed exactly as the runtime does;
  * any other kind with writes since the snapshot is shown as base + writes.
+ * `kinds`: the channel kinds of the graph that wrote it (shapeAt), if stored.
  */
-export function stateView(loaded: LoadedCheckpoint, kinds: ChannelKinds | undefined): StateView {
-  const base = loaded.base.values;
-  const keys =
-    kinds !== undefined
-      ? Object.keys(kinds)
-      : [
-          ...new Set([
-            ...Object.keys(base),
-            ...loaded.deltas.flatMap((delta) => delta.writes.map((write) => write.channel)),
-          ]),
-        ].filter((key) => !isInternal(key));
+export function stateView(
+  loaded: LoadedCheckpoint,
+  kinds: StoredShape["channels"] | undefined,
+): StateView {
+  const histories = keyHistories(loaded);
+  const keys = kinds !== undefined ? Object.keys(kinds) : [...histories.keys()].filter(isStateKey);
   const values: Record<string, unknown> = {};
   const unreplayed: Record<string, UnreplayedKey> = {};
   for (const key of keys) {
     const kind = kinds?.[key] ?? "unknown";
-    if (kind === "untracked") continue;
-    const writes = loaded.deltas.map((delta) => ({
-      step: delta.step,
-      values: delta.writes.filter((write) => write.channel === key).map((write) => write.value),
-    }));
-    const written = writes.some((delta) => delta.values.length > 0);
+    const history = histories.get(key);
+    if (kind === "untracked" || history === undefined) continue;
+    const written = history.deltas.some((delta) => delta.values.length > 0);
     if (!written) {
-      if (key in base) values[key] = base[key];
+      if (history.inBase) values[key] = history.base;
       continue;
     }
     if (kind === "lastValue" || kind === "ephemeral") {
-      let value: unknown = base[key];
-      let present = key in base;
-      for (const delta of writes) {
+      let value: unknown = history.base;
+      let present = history.inBase;
+      for (const delta of history.deltas) {
         if (delta.values.length > 0) {
           value = delta.values[delta.values.length - 1];
           present = true;
@@ -71,8 +61,10 @@ export function stateView(loaded: LoadedCheckpoint, kinds: ChannelKinds | undefi
     }
     unreplayed[key] = {
       kind,
-      base: base[key],
-      writes: writes.flatMap((delta) => delta.values.map((value) => ({ step: delta.step, value }))),
+      base: history.base,
+      writes: history.deltas.flatMap((delta) =>
+        delta.values.map((value) => ({ step: delta.step, value })),
+      ),
     };
   }
   return { values, unreplayed, keysFrom: kinds === undefined ? "stored" : "graphShape" };

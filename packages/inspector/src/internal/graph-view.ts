@@ -1,5 +1,5 @@
+import { newestShape, storedIdentity } from "@waypoint/core/inspect";
 import type { StoreReader } from "./store-reader.js";
-import { shapeOf } from "./state-view.js";
 
 export interface GraphView {
   readonly name: string | null;
@@ -17,8 +17,7 @@ export async function graphViewOf(reader: StoreReader, threadId: string): Promis
   const headers = await reader.headers(threadId);
   const head = headers[headers.length - 1]!;
   const { name, graph } = reader.graphFor(headers);
-  const identity = head.metadata.graph as { version?: string | number } | undefined;
-  const version = identity?.version ?? null;
+  const version = storedIdentity(head.metadata)?.version ?? null;
   const current = [...new Set(head.next.map((task) => task.node))];
   // drawMermaid names user nodes n0, n1… in declaration order.
   let nodes: readonly string[];
@@ -29,8 +28,9 @@ export async function graphViewOf(reader: StoreReader, threadId: string): Promis
     text = graph.drawMermaid();
     source = "graphs";
   } else {
-    const shape = shapeOf(headers);
-    if (shape === null) return { name, version, source: "none", mermaid: null, nodes: [], current };
+    const shape = newestShape(headers);
+    if (shape === undefined)
+      return { name, version, source: "none", mermaid: null, nodes: [], current };
     nodes = shape.nodes;
     text = ["flowchart TD", ...nodes.map((node, i) => `  n${i}[${quote(node)}]`)].join("\n");
     source = "metadata";

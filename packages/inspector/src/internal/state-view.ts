@@ -1,4 +1,5 @@
-import type { CheckpointHeader, LoadedCheckpoint } from "@waypoint/checkpoint";
+import type { LoadedCheckpoint } from "@waypoint/checkpoint";
+import { isStateKey, keyHistories, newestShape } from "@waypoint/core/inspect";
 import diff from "microdiff";
 import { toJson } from "./json-value.js";
 import type { StoreReader } from "./store-reader.js";
@@ -33,29 +34,6 @@ export interface DiffView {
   readonly changes: readonly DiffEntry[];
 }
 
-/** Channel kinds as `metadata.graphShape` records them (issue 18), newest first. */
-export function shapeOf(headers: readonly CheckpointHeader[]): {
-  channels: Record<string, string>;
-  nodes: string[];
-} | null {
-  for (let i = headers.length - 1; i >= 0; i -= 1) {
-    const shape = headers[i]!.metadata.graphShape;
-    if (shape !== null && typeof shape === "object" && !Array.isArray(shape)) {
-      const { channels, nodes } = shape as Record<string, unknown>;
-      if (channels && typeof channels === "object" && Array.isArray(nodes)) {
-        return {
-          channels: channels as Record<string, string>,
-          nodes: nodes.filter((node): node is string => typeof node === "string"),
-        };
-      }
-    }
-  }
-  return null;
-}
-
-const isInternal = (channel: string) =>
-  channel.startsWith("__") || channel.startsWith("branch:") || channel.startsWith("join:");
-
 export async function stateAt(
   reader: StoreReader,
   threadId: string,
@@ -81,36 +59,37 @@ export async function stateAt(
   }
   const settled = headers.some((header) => header.parentId === id);
   const loaded = await reader.load(threadId, id, namespace, settled);
-  return replay(loaded, shapeOf(headers)?.channels ?? null);
+  return replay(loaded, newestShape(headers)?.channels ?? null);
 }
 
 /** The state without the graph: the base snapshot, then each delta folded by its channel's kind. */
-function replay(loaded: LoadedCheckpoint, kinds: Record<string, string> | null): StateView {
-  const values: Record<string, unknown> = {};
+function replay(
+  loaded: LoadedCheckpoint,
+  kinds: Readonly<Record<string, string>> | null,
+): StateView {
+  const shown: Record<string, unknown> = {};
   const approximate = new Set<string>();
-  for (const [channel, value] of Object.entries(loaded.base.values)) values[channel] = value;
-  for (const delta of loaded.deltas) {
-    for (const write of delta.writes) {
-      const kind = kinds?.[write.channel];
-      const current = values[write.channel];
+  for (const [channel, history] of keyHistories(loaded)) {
+    if (kinds === null ? !isStateKey(channel) : !(channel in kinds)) continue;
+    const kind = kinds?.[channel];
+    let current = history.base;
+    let present = history.inBase;
+    for (const value of history.deltas.flatMap((delta) => delta.values)) {
+      present = true;
       if (kind === "topic") {
         const list = Array.isArray(current) ? current : [];
-        values[write.channel] = [
+        current = [
           ...(list as unknown[]),
-          ...(Array.isArray(write.value) ? (write.value as unknown[]) : [write.value]),
+          ...(Array.isArray(value) ? (value as unknown[]) : [value]),
         ];
       } else if (kind === "reducer") {
-        approximate.add(write.channel);
-        values[write.channel] = fold(current, write.value);
+        approximate.add(channel);
+        current = fold(current, value);
       } else {
-        values[write.channel] = write.value;
+        current = value;
       }
     }
-  }
-  const shown: Record<string, unknown> = {};
-  for (const [channel, value] of Object.entries(values)) {
-    if (kinds === null ? isInternal(channel) : !(channel in kinds)) continue;
-    shown[channel] = toJson(value);
+    if (present) shown[channel] = toJson(current);
   }
   const checkpoint = loaded.checkpoint;
   return {

@@ -6,6 +6,7 @@ import type {
 } from "@waypoint/checkpoint";
 import { ThreadNotFoundError } from "@waypoint/checkpoint";
 import type { CompiledGraph, StateDefinition } from "@waypoint/core";
+import { newestGraphName } from "@waypoint/core/inspect";
 
 export type AnyGraph = CompiledGraph<StateDefinition>;
 
@@ -74,7 +75,7 @@ export function createStoreReader(
       return data;
     },
     graphFor(list) {
-      const name = graphNameOf(list);
+      const name = newestGraphName(list) ?? null;
       // By key, or by the name the graph records (a module's export name may differ from it).
       const graph =
         name === null
@@ -85,16 +86,4 @@ export function createStoreReader(
       return graph ? { name, graph } : { name };
     },
   };
-}
-
-/** The graph name the newest checkpoint records (`metadata.graph.name`, issue 18). */
-export function graphNameOf(list: readonly CheckpointHeader[]): string | null {
-  for (let i = list.length - 1; i >= 0; i -= 1) {
-    const graph = list[i]!.metadata.graph;
-    if (graph !== null && typeof graph === "object" && !Array.isArray(graph)) {
-      const name = (graph as Record<string, unknown>).name;
-      if (typeof name === "string") return name;
-    }
-  }
-  return null;
 }

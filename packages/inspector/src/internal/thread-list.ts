@@ -2,12 +2,14 @@ import {
   ERROR_CHANNEL,
   INTERRUPT_CHANNEL,
   THREAD_STATUSES,
+  type CheckpointMetadata,
   type PendingWrite,
   type ThreadStatus,
   type ThreadSummary,
 } from "@waypoint/checkpoint";
+import { newestGraphName, storedIdentity, type GraphVersion } from "@waypoint/core/inspect";
 import { invalid } from "./api-error.js";
-import { graphNameOf, type StoreReader } from "./store-reader.js";
+import type { StoreReader } from "./store-reader.js";
 
 /** A thread as the thread list shows it. */
 export interface ThreadRow {
@@ -80,8 +82,8 @@ async function threadRow(reader: StoreReader, thread: ThreadSummary): Promise<Th
     step: thread.step,
     updatedAt: thread.updatedAt.toISOString(),
     status: thread.status,
-    graph: graphNameOf(headers),
-    graphVersion: versionOf(headers[0]?.metadata.graph),
+    graph: newestGraphName(headers) ?? null,
+    graphVersion: versionOf(headers[0]?.metadata),
   };
 }
 
@@ -97,14 +99,13 @@ export async function threadDetail(reader: StoreReader, threadId: string): Promi
     updatedAt: head.createdAt.toISOString(),
     status: deriveStatus(head.next.length, loaded.pendingWrites),
     graph: name,
-    graphVersion: versionOf(head.metadata.graph),
+    graphVersion: versionOf(head.metadata),
     hasGraph: graph !== undefined,
   };
 }
 
-function versionOf(identity: unknown): string | number | null {
-  const version = (identity as { version?: unknown } | null | undefined)?.version;
-  return typeof version === "string" || typeof version === "number" ? version : null;
+function versionOf(metadata: CheckpointMetadata | undefined): GraphVersion | null {
+  return metadata === undefined ? null : (storedIdentity(metadata)?.version ?? null);
 }
 
 /** The status rule of listThreads (packages/checkpoint/src/threads.ts), for one thread. */

@@ -1,4 +1,5 @@
 import type { CheckpointHeader } from "@waypoint/checkpoint";
+import { storedIdentity } from "@waypoint/core/inspect";
 import type { StoreReader } from "./store-reader.js";
 
 /** One checkpoint of a thread, as the timeline shows it. */
@@ -98,7 +99,6 @@ export async function timelineOf(
         grouped.set(key, entry);
       }
       const size = sizes.get(header.id);
-      const graph = header.metadata.graph as { version?: string | number } | undefined;
       const row: TimelineRow = {
         id: header.id,
         parentId: header.parentId,
@@ -114,7 +114,7 @@ export async function timelineOf(
         next: header.next.map((task) => task.node),
         depth,
         isHead: header.id === headId,
-        graphVersion: graph?.version ?? null,
+        graphVersion: storedIdentity(header.metadata)?.version ?? null,
       };
       return row;
     }),
