@@ -34,8 +34,10 @@ export function chatModelNode(model: ChatRunnable, options: ChatModelNodeOptions
     if (ctx.salvage !== undefined) await options.onSalvage?.(ctx.salvage, ctx);
     const input = [...(options.prefix ?? []), ...((state[key] ?? []) as BaseMessage[])];
     let answer: AIMessageChunk | undefined;
+    // "nostream": the tokens are reported here, as they come (the model may be any runnable).
     const stream = await (model as Runnable<BaseMessage[], AIMessageChunk>).stream(input, {
       signal: ctx.signal,
+      tags: ["nostream"],
     });
     for await (const chunk of stream) {
       const piece: AIMessageChunk = isAIMessageChunk(chunk)

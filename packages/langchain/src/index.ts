@@ -8,7 +8,8 @@ export {
 } from "./messages-channel.js";
 export { createHandoffTool, type HandoffToolOptions } from "./handoff-tool.js";
 export { langchainPlugin, langchainSerializer } from "./messages-plugin.js";
-export { StreamMessagesHandler, langchainNode, runnableConfig } from "./stream-messages-handler.js";
+export { langchainNode, runnableConfig } from "./node-config.js";
+export { StreamMessagesHandler } from "./stream-messages-handler.js";
 export {
   AgentState,
   MessagesAnnotation,

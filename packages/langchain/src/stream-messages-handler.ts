@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import {
   AIMessageChunk,
@@ -7,14 +6,10 @@ import {
   type BaseMessage,
 } from "@langchain/core/messages";
 import type { ChatGenerationChunk, LLMResult } from "@langchain/core/outputs";
-import type { RunnableConfig } from "@langchain/core/runnables";
-import { AsyncLocalStorageProviderSingleton } from "@langchain/core/singletons";
 import { Command, type NodeContext } from "@waypoint/core";
 
-// Nested runnables find their parent's config (callbacks, signal, metadata) in
-// LangChain's async local storage; it is a no-op until given one, as
-// LangGraph does at import. A storage set already (by LangGraph) is kept.
-AsyncLocalStorageProviderSingleton.initializeGlobalInstance(new AsyncLocalStorage());
+/** Tags that keep a model call out of `streamMode: "messages"`, as in LangGraph. */
+const NO_STREAM_TAGS = ["nostream", "langsmith:nostream"];
 
 /**
  * A LangChain callback handler that reports a node's chat-model calls to
@@ -28,11 +23,36 @@ export class StreamMessagesHandler extends BaseCallbackHandler {
   // Tokens go out in order, before the node returns (not from LangChain's background queue).
   override awaitHandlers = true;
   private readonly streamedRuns = new Set<string>();
-  /** Ids of the messages reported so far, so that a node's output does not report them again. */
+  /** Model calls tagged "nostream" (chatModelNode reports its own tokens). */
+  private readonly silentRuns = new Set<string>();
+  /**
+   * Ids of the messages reported so far, and of the node's input, so that its
+   * output does not report them again; and the messages themselves, for those
+   * without an id.
+   */
   private readonly reported = new Set<string>();
+  private readonly reportedMessages = new WeakSet<object>();
 
-  constructor(private readonly ctx: Pick<NodeContext, "streamMessage">) {
+  /**
+   * `parent`: the handler of the node that runs this one's graph as a
+   * subgraph, which must not report again what this one reported.
+   */
+  constructor(
+    private readonly ctx: Pick<NodeContext, "streamMessage">,
+    private readonly parent?: StreamMessagesHandler,
+  ) {
     super();
+  }
+
+  override handleChatModelStart(
+    _llm: unknown,
+    _messages: unknown,
+    runId: string,
+    _parentRunId?: string,
+    _extraParams?: unknown,
+    tags?: string[],
+  ): void {
+    if (tags?.some((tag) => NO_STREAM_TAGS.includes(tag)) === true) this.silentRuns.add(runId);
   }
 
   override handleLLMNewToken(
@@ -43,6 +63,7 @@ export class StreamMessagesHandler extends BaseCallbackHandler {
     _tags?: string[],
     fields?: { chunk?: ChatGenerationChunk },
   ): void {
+    if (this.silentRuns.has(runId)) return;
     this.streamedRuns.add(runId);
     const message = fields?.chunk?.message;
     this.report(
@@ -54,18 +75,33 @@ export class StreamMessagesHandler extends BaseCallbackHandler {
 
   override handleLLMEnd(output: LLMResult, runId: string): void {
     const streamed = this.streamedRuns.delete(runId);
+    if (this.silentRuns.delete(runId)) return;
     for (const generations of output.generations) {
       for (const generation of generations) {
         const message = (generation as { message?: BaseMessage }).message;
         if (message === undefined || !isBaseMessage(message)) continue;
         // Its tokens went out already; the id it ends with is the one a node returns.
-        if (streamed) {
-          if (message.id !== undefined) this.reported.add(message.id);
-        } else {
-          this.report(message);
-        }
+        if (streamed) this.see(message);
+        else this.report(message);
       }
     }
+  }
+
+  override handleLLMError(_error: unknown, runId: string): void {
+    this.streamedRuns.delete(runId);
+    this.silentRuns.delete(runId);
+  }
+
+  /** Marks the messages of the node's input as known: its output may carry them on (a handoff does). */
+  seeInput(input: unknown): void {
+    if (input === null || typeof input !== "object" || Array.isArray(input)) return;
+    for (const message of Object.values(input).flatMap(valueMessages)) this.see(message);
+  }
+
+  /** `ctx.streamMessage` of the node: a chunk it reports itself is not reported again. */
+  streamMessage(chunk: unknown): void {
+    if (chunk !== null && typeof chunk === "object") this.see(chunk);
+    this.ctx.streamMessage(chunk);
   }
 
   /**
@@ -75,13 +111,22 @@ export class StreamMessagesHandler extends BaseCallbackHandler {
    */
   reportOutput(result: unknown): void {
     for (const message of messagesIn(result)) {
-      if (message.id === undefined || !this.reported.has(message.id)) this.report(message);
+      const known =
+        this.reportedMessages.has(message) ||
+        (message.id !== undefined && this.reported.has(message.id));
+      if (!known) this.report(message);
     }
   }
 
   private report(message: BaseMessage): void {
-    if (message.id !== undefined) this.reported.add(message.id);
+    this.see(message);
     this.ctx.streamMessage(message);
+  }
+
+  private see(message: { id?: unknown }): void {
+    this.reportedMessages.add(message);
+    if (typeof message.id === "string") this.reported.add(message.id);
+    this.parent?.see(message);
   }
 }
 
@@ -100,52 +145,4 @@ function messagesIn(result: unknown): BaseMessage[] {
 function valueMessages(value: unknown): BaseMessage[] {
   if (isBaseMessage(value)) return [value];
   return Array.isArray(value) ? value.filter((item: unknown) => isBaseMessage(item)) : [];
-}
-
-/**
- * The LangChain config for calls made inside a node: pass it to a model's
- * `invoke` or `stream` (or any runnable that calls one) so that its output
- * reaches `streamMode: "messages"`, the node's signal aborts it, and tracers
- * see the node, step and namespace under LangGraph's metadata names.
- */
-export function runnableConfig(ctx: ConfigContext): RunnableConfig {
-  return configWith(new StreamMessagesHandler(ctx), ctx);
-}
-
-type ConfigContext = Pick<
-  NodeContext,
-  "streamMessage" | "signal" | "node" | "step" | "namespace" | "threadId"
->;
-
-function configWith(handler: StreamMessagesHandler, ctx: ConfigContext): RunnableConfig {
-  return {
-    callbacks: [handler],
-    signal: ctx.signal,
-    metadata: {
-      thread_id: ctx.threadId,
-      langgraph_node: ctx.node,
-      langgraph_step: ctx.step,
-      langgraph_checkpoint_ns: ctx.namespace,
-    },
-  };
-}
-
-/**
- * Wraps a node so that every LangChain call inside it, at any depth and
- * without being passed a config, runs with `runnableConfig(ctx)`: model
- * tokens reach `streamMode: "messages"`, and so do the messages the node
- * returns that no model call reported (a ToolMessage, a human message).
- */
-export function langchainNode<State, Result>(
-  node: (state: State, ctx: NodeContext) => Result | Promise<Result>,
-): (state: State, ctx: NodeContext) => Promise<Result> {
-  return async (state, ctx) => {
-    const handler = new StreamMessagesHandler(ctx);
-    const result = await AsyncLocalStorageProviderSingleton.runWithConfig(
-      configWith(handler, ctx),
-      () => node(state, ctx),
-    );
-    handler.reportOutput(result);
-    return result;
-  };
 }

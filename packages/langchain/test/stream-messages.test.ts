@@ -93,7 +93,7 @@ describe.each(STORES)("langchainNode ($name)", (store) => {
 });
 
 describe("runnableConfig", () => {
-  it("names the node, step and namespace under LangGraph's metadata keys, and carries the signal", () => {
+  it("for a context no run made, names the node, step and task namespace under LangGraph's metadata keys, and carries the signal", () => {
     const signal = new AbortController().signal;
     const config = runnableConfig({
       streamMessage: () => undefined,
@@ -102,12 +102,14 @@ describe("runnableConfig", () => {
       step: 3,
       namespace: "team:task-1",
       threadId: "t",
+      taskId: "task-2",
     });
     expect(config.metadata).toEqual({
       thread_id: "t",
       langgraph_node: "agent",
       langgraph_step: 3,
-      langgraph_checkpoint_ns: "team:task-1",
+      langgraph_checkpoint_ns: "team:task-1|agent:task-2",
+      checkpoint_ns: "team:task-1|agent:task-2",
     });
     expect(config.signal).toBe(signal);
   });

@@ -1,16 +1,5 @@
 import { Command, Send, type Goto } from "@waypoint/core";
 
-/*
- * LangChain's tools hand back an output marked `lc_direct_tool_output` as it
- * is, and wrap anything else in a ToolMessage (a Command would reach the model
- * as its JSON). LangGraph's Command carries the mark; core's does not yet, so
- * it is set here, once, on the prototype (not an own field: a Command's own
- * fields are its options).
- */
-if (!("lc_direct_tool_output" in Command.prototype)) {
-  Object.defineProperty(Command.prototype, "lc_direct_tool_output", { value: true });
-}
-
 /** A tool's Command as plain data, so that its effect record can be stored by any serializer. */
 export interface RecordedCommand {
   readonly kind: "command";
