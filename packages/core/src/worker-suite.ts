@@ -11,6 +11,10 @@ import { interrupt } from "./pregel/interrupt.js";
 import { Client } from "./runs/client.js";
 import { Worker, type WorkerOptions } from "./runs/worker.js";
 import { defineState } from "./state.js";
+import { DedupSink } from "./worker-suite/dedup-sink.js";
+import { entrypointRunTests } from "./worker-suite/entrypoint-runs.js";
+
+export { DedupSink };
 
 export interface WorkerSuiteOptions {
   readonly name: string;
@@ -30,21 +34,6 @@ const State = defineState({
 });
 
 type Hook = (context: { step: number; tag: string; ctx: NodeContext }) => Promise<void> | void;
-
-/** An effect sink that, like a payment API, dedups by idempotency key and counts what it saw. */
-export class DedupSink {
-  readonly calls: string[] = [];
-  readonly applied = new Map<string, string>();
-  record(key: string, entry: string): string {
-    this.calls.push(entry);
-    if (!this.applied.has(key)) this.applied.set(key, entry);
-    return entry;
-  }
-  /** Entries applied, in order. */
-  entries(): string[] {
-    return [...this.applied.values()];
-  }
-}
 
 /**
  * A graph of `steps` supersteps that logs `<tag>:<n>` at step n through an
@@ -81,11 +70,16 @@ export function runWorkerSuite(options: WorkerSuiteOptions): void {
       for (const step of cleanup.splice(0).reverse()) await step();
     });
 
-    async function setup(graphOptions: Parameters<typeof stepGraph>[2] = {}) {
+    async function store(): Promise<Checkpointer> {
       const checkpointer = await options.create();
       cleanup.push(async () => {
         await (options.destroy ? options.destroy(checkpointer) : checkpointer.close());
       });
+      return checkpointer;
+    }
+
+    async function setup(graphOptions: Parameters<typeof stepGraph>[2] = {}) {
+      const checkpointer = await store();
       const sink = new DedupSink();
       const graph = stepGraph(checkpointer, sink, graphOptions);
       const client = new Client({ checkpointer, graphs: { steps: graph } });
@@ -286,10 +280,7 @@ export function runWorkerSuite(options: WorkerSuiteOptions): void {
     });
 
     it("a node's interrupt() ends the run interrupted; a run with a resume command finishes it", async () => {
-      const checkpointer = await options.create();
-      cleanup.push(async () => {
-        await (options.destroy ? options.destroy(checkpointer) : checkpointer.close());
-      });
+      const checkpointer = await store();
       const graph = new StateGraph(State)
         .addNode("ask", () => ({ log: `approved:${String(interrupt("approve?"))}` }))
         .addEdge(START, "ask")
@@ -369,6 +360,8 @@ export function runWorkerSuite(options: WorkerSuiteOptions): void {
       expect(last?.status).toBe("succeeded");
       expect(seen).toEqual([0, 1, 2, 3, 4]);
     });
+
+    entrypointRunTests(store, (step) => cleanup.push(step));
   });
 }
 

@@ -1,0 +1,14 @@
+/** An effect sink that, like a payment API, dedups by idempotency key and counts what it saw. */
+export class DedupSink {
+  readonly calls: string[] = [];
+  readonly applied = new Map<string, string>();
+  record(key: string, entry: string): string {
+    this.calls.push(entry);
+    if (!this.applied.has(key)) this.applied.set(key, entry);
+    return entry;
+  }
+  /** Entries applied, in order. */
+  entries(): string[] {
+    return [...this.applied.values()];
+  }
+}
