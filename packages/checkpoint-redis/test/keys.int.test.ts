@@ -2,21 +2,12 @@ import fc from "fast-check";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { InvalidArgumentError } from "@waypoint/checkpoint";
-import { assertId } from "@waypoint/checkpoint/backend";
 import { ThreadWriter, collect } from "@waypoint/checkpoint/testing";
 import { RedisCheckpointer } from "@waypoint/checkpoint-redis";
+import { isId } from "./support/ids.js";
 
 const redis = new Redis(inject("redisUrl"));
 afterAll(() => redis.quit());
-
-function isId(value: string): boolean {
-  try {
-    assertId(value, "id");
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Ids rich in the characters keys are spelled with. */
 const id = fc

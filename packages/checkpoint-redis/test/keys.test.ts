@@ -1,19 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { assertId } from "@waypoint/checkpoint/backend";
 import { Keys } from "../src/internal/keys.js";
+import { isId } from "./support/ids.js";
 
 const keys = new Keys("wp");
-
-/** What the shared id rule accepts (ids and namespaces alike). */
-function isId(value: string): boolean {
-  try {
-    assertId(value, "id");
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Ids made mostly of the characters that spell keys, and arbitrary ones. */
 const id = fc
