@@ -7,6 +7,7 @@ import {
 } from "@langchain/langgraph";
 import { MemoryCheckpointer } from "@waypoint/checkpoint";
 import { END, START, StateGraph, defineState, lastValue, reducer } from "@waypoint/core";
+import { functionalBenchmark } from "./functional-api.js";
 import { type Sample, measure, median, table } from "./measure.js";
 
 /**
@@ -188,6 +189,7 @@ export async function coreBenchmark(): Promise<string> {
   const speedUp = ms(langGraph) / ms(waypoint);
   const verdict = (met: boolean) => (met ? "met" : "not met");
   const yields = await yieldCost();
+  const functional = await functionalBenchmark();
   return [
     `In memory: Waypoint (MemoryCheckpointer) vs LangGraph.js (MemorySaver), durability "sync" on both`,
     `(${WARM_UP_RUNS} warm-up runs per side, then median of ${ROUNDS} rounds; ms per node superstep;`,
@@ -210,6 +212,8 @@ export async function coreBenchmark(): Promise<string> {
         verdict(speedUp >= TARGET_SPEED_UP),
       ],
     ]),
+    "",
+    functional,
     "",
     yields,
   ].join("\n");
