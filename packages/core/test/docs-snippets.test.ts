@@ -13,6 +13,12 @@ const pages = [
   { page: "concepts.md", minimum: 8, covers: "each concept", runsIn: "core" },
   { page: "deploying-changes.md", minimum: 6, covers: "each kind of change", runsIn: "core" },
   {
+    page: "functional-api.md",
+    minimum: 9,
+    covers: "each part of the Functional API",
+    runsIn: "core",
+  },
+  {
     page: "multi-agent.md",
     minimum: 3,
     covers: "handoffs, a supervisor and a swarm",
