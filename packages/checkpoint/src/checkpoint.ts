@@ -47,9 +47,16 @@ export interface ChainInfo {
   readonly baseId: string;
   /** Checkpoints after the base, up to and including this one. */
   readonly length: number;
-  /** Serialized bytes of their writes. */
+  /**
+   * Serialized bytes of the writes since the base that replace a value (all
+   * of them, in records written before accumulating writes were told apart):
+   * what a load reads beyond the state itself.
+   */
   readonly deltaBytes: number;
-  /** Serialized bytes of the base snapshot. */
+  /**
+   * The state's serialized bytes, as estimated without serializing it: the
+   * base snapshot's, plus the writes since that add to their channel.
+   */
   readonly snapshotBytes: number;
 }
 

@@ -58,6 +58,12 @@ export interface PutRequest {
    */
   readonly forceSnapshot?: boolean;
   /**
+   * Channels whose writes add to their value (reducers, topics) rather than
+   * replace it: their deltas are part of the state a load rebuilds, so they
+   * make no snapshot due (see SnapshotPolicy). Omitted, every write counts.
+   */
+  readonly accumulating?: ReadonlySet<string>;
+  /**
    * A claimed run's lease. The backend checks it in the same atomic write as
    * the head: a stale token fails with LeaseLostError and nothing is written.
    */

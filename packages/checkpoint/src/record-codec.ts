@@ -65,7 +65,8 @@ export function encodePut(
     }
   }
 
-  const writes = encodeWrites(input.writes, serializer);
+  const { text: writes, adding } = encodeWrites(input.writes, serializer, request.accumulating);
+  const delta = { replacing: writes.length - adding, adding };
   const pending = request.pendingWrites;
   const pendingWrites =
     pending === undefined || pending.length === 0
@@ -79,7 +80,7 @@ export function encodePut(
   const isFork = parent !== null && parent.id !== expectedHeadId;
   const chainParent = isFork ? null : (parent?.chain ?? null);
   const snapshot =
-    request.forceSnapshot === true || isSnapshotDue(policy, chainParent, writes.length)
+    request.forceSnapshot === true || isSnapshotDue(policy, chainParent, delta)
       ? encodeSnapshot(request.snapshot(), serializer)
       : null;
   const chain =
@@ -88,8 +89,8 @@ export function encodePut(
       : {
           baseId: chainParent.baseId,
           length: chainParent.length + 1,
-          deltaBytes: chainParent.deltaBytes + writes.length,
-          snapshotBytes: chainParent.snapshotBytes,
+          deltaBytes: chainParent.deltaBytes + delta.replacing,
+          snapshotBytes: chainParent.snapshotBytes + delta.adding,
         };
   const metadata = input.metadata ?? {};
   const record: EncodedCheckpoint = {
@@ -139,22 +140,35 @@ function maxId(a: string | null, b: string | null): string | null {
 }
 
 /** [[taskId, channel, json(, meta)], …] (see value-tuple.ts). */
-function encodeWrites(writes: readonly ChannelWrite[], serializer: Serializer): string {
+/**
+ * The delta as JSON text, and how much of it (in characters) is writes to
+ * accumulating channels. Tuples are stringified one by one (joined as
+ * JSON.stringify joins an array) so that each one's size is known.
+ */
+function encodeWrites(
+  writes: readonly ChannelWrite[],
+  serializer: Serializer,
+  accumulating: ReadonlySet<string> | undefined,
+): { readonly text: string; readonly adding: number } {
   assertArray(writes, "checkpoint.writes");
+  let adding = 0;
   const tuples = writes.map((write, index) => {
     if (!isId(write.taskId) || !isId(write.channel)) {
       assertId(write.taskId, `checkpoint.writes[${index}].taskId`);
       assertId(write.channel, `checkpoint.writes[${index}].channel`);
     }
     const value = serializer.toJSON(write.value, `channel "${write.channel}"`, write.channel);
-    return value.meta === undefined
-      ? [write.taskId, write.channel, value.json]
-      : [write.taskId, write.channel, value.json, value.meta];
+    const text = JSON.stringify(
+      value.meta === undefined
+        ? [write.taskId, write.channel, value.json]
+        : [write.taskId, write.channel, value.json, value.meta],
+    );
+    if (accumulating?.has(write.channel) === true) adding += text.length + 1;
+    return text;
   });
-  return JSON.stringify(tuples);
+  return { text: `[${tuples.join(",")}]`, adding };
 }
 
-/** [[channel, json(, meta)], …] (see value-tuple.ts). */
 function encodeSnapshot(values: ChannelValues, serializer: Serializer): string {
   if (values === null || typeof values !== "object") {
     throw new InvalidArgumentError("snapshot()", "expected an object of channel values");

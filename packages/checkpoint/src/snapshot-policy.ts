@@ -3,12 +3,15 @@ import type { ChainInfo } from "./checkpoint.js";
 /**
  * When a checkpoint stores a full snapshot instead of only its delta.
  *
- * A snapshot is written when the deltas since the last one outgrow
- * `factor` times its size (or `minBytes`, for small states), or when the
- * chain reaches `maxChain` checkpoints. With factor k, a growing state writes
- * about (1 + 1/k) times its final size in snapshots, and a reload reads at
- * most the base snapshot plus k times its size in deltas. The default k = 2
- * keeps both close to the state's own size.
+ * A load reads the base snapshot and every delta since. Writes that add to
+ * their channel (a reducer's or a topic's: `PutRequest.accumulating`) are
+ * part of the state a load rebuilds, so reading them is what reading a
+ * snapshot would cost: they never make a snapshot due, and a growing thread
+ * (a conversation, a log) writes each value once instead of again in every
+ * snapshot. Writes that replace a value are wasted on a load once replaced:
+ * a snapshot is due when they outgrow `factor` times the state (or
+ * `minBytes`, for small states), which keeps the bytes read by a load within
+ * (1 + factor) times the state. `maxChain` bounds the deltas a load replays.
  */
 export interface SnapshotPolicy {
   readonly factor: number;
@@ -19,21 +22,29 @@ export interface SnapshotPolicy {
 export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = {
   factor: 2,
   minBytes: 8 * 1024,
-  maxChain: 100,
+  maxChain: 4096,
 };
 
 export function resolveSnapshotPolicy(overrides: Partial<SnapshotPolicy> = {}): SnapshotPolicy {
   return { ...DEFAULT_SNAPSHOT_POLICY, ...overrides };
 }
 
-/** Whether a checkpoint that follows `parent` and writes `deltaBytes` is due a snapshot. */
+/** A delta's serialized size, split by what its writes do to the state. */
+export interface DeltaBytes {
+  /** Writes that replace their channel's value. */
+  readonly replacing: number;
+  /** Writes that add to it (accumulating channels). */
+  readonly adding: number;
+}
+
+/** Whether a checkpoint that follows `parent` and writes `delta` is due a snapshot. */
 export function isSnapshotDue(
   policy: SnapshotPolicy,
   parent: ChainInfo | null,
-  deltaBytes: number,
+  delta: DeltaBytes,
 ): boolean {
   if (parent === null) return true;
   if (parent.length + 1 >= policy.maxChain) return true;
-  const budget = Math.max(policy.minBytes, policy.factor * parent.snapshotBytes);
-  return parent.deltaBytes + deltaBytes > budget;
+  const budget = Math.max(policy.minBytes, policy.factor * (parent.snapshotBytes + delta.adding));
+  return parent.deltaBytes + delta.replacing > budget;
 }

@@ -95,6 +95,8 @@ export class ThreadWriter {
   head: CheckpointHeader | null = null;
   state: Record<string, unknown> = {};
   snapshotCalls = 0;
+  /** Told to the store with every put: the channels whose writes add ("log", as applyWrite treats it). */
+  accumulating: ReadonlySet<string> | undefined;
   private step = -1;
 
   constructor(
@@ -151,6 +153,7 @@ export class ThreadWriter {
       ...(options.expectedHeadId === undefined ? {} : { expectedHeadId: options.expectedHeadId }),
       ...(options.fence === undefined ? {} : { fence: options.fence }),
       ...(options.pendingWrites === undefined ? {} : { pendingWrites: options.pendingWrites }),
+      ...(this.accumulating === undefined ? {} : { accumulating: this.accumulating }),
       snapshot: () => {
         this.snapshotCalls += 1;
         return nextState;

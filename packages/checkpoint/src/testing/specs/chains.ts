@@ -38,6 +38,32 @@ export function chainsSpec(options: ConformanceOptions): void {
       }
     });
 
+    it("does not rewrite a growing log in snapshots; replaced values still make them due", async () => {
+      const writer = new ThreadWriter(checkpointer(), uniqueThreadId("chain-growth"));
+      writer.accumulating = new Set(["log"]);
+      const expected: Record<string, unknown>[] = [];
+      const ids: string[] = [];
+      // Each entry is bigger than the whole budget of the old rule: every few steps a snapshot.
+      for (let step = 0; step < POLICY.maxChain - 1; step += 1) {
+        ids.push((await writer.write({ log: `entry ${step} `.padEnd(400, ".") })).id);
+        expected.push({ ...writer.state });
+      }
+      // Only the thread's first checkpoint held one: the log's deltas are its state.
+      expect(writer.snapshotCalls).toBe(1);
+      for (const [step, id] of ids.entries()) {
+        const loaded = (await checkpointer().get(writer.threadId, { checkpointId: id }))!;
+        expect(rebuild(loaded)).toEqual(expected[step]);
+      }
+      // A value that replaces itself is read in vain on a load once replaced: it does make one due.
+      const replacing = new ThreadWriter(checkpointer(), uniqueThreadId("chain-replace"));
+      replacing.accumulating = new Set(["log"]);
+      await replacing.write({ log: "first entry" });
+      await replacing.write({ last: "y".repeat(2 * POLICY.minBytes) });
+      expect(replacing.snapshotCalls).toBe(2);
+      expect(replacing.head!.chain).toMatchObject({ baseId: replacing.head!.id, length: 0 });
+      expect(rebuild((await checkpointer().get(replacing.threadId))!)).toEqual(replacing.state);
+    });
+
     it("takes a snapshot when the chain limit is reached even if deltas are tiny", async () => {
       const writer = new ThreadWriter(checkpointer(), uniqueThreadId("chain-limit"));
       for (let step = 0; step < 3 * POLICY.maxChain; step += 1) await writer.write({ last: step });
