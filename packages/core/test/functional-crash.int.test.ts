@@ -125,155 +125,164 @@ interface Kill {
   readonly checkpoints: number;
 }
 
-it("survives SIGKILL at every fault point and mid-task, parallel calls included: the uninterrupted run's result, no recorded call runs again, each effect applied once", async () => {
-  const began = Date.now();
-  const { tasks, effects } = flowCalls(ROUNDS);
-  const expectedDir = join(directory, "expected");
-  mkdirSync(expectedDir);
-  const expected = await buildFlow(new MemoryCheckpointer(), expectedDir).invoke(ROUNDS, {
-    threadId: "expected",
-  });
-  expect(ledger(expectedDir).starts.sort()).toEqual([...tasks].sort());
-  expect(ledger(expectedDir).applied.map(([, label]) => label)).toHaveLength(effects.length);
+it(
+  "survives SIGKILL at every fault point and mid-task, parallel calls included: the uninterrupted run's result, no recorded call runs again, each effect applied once",
+  async () => {
+    const began = Date.now();
+    const { tasks, effects } = flowCalls(ROUNDS);
+    const expectedDir = join(directory, "expected");
+    mkdirSync(expectedDir);
+    const expected = await buildFlow(new MemoryCheckpointer(), expectedDir).invoke(ROUNDS, {
+      threadId: "expected",
+    });
+    expect(ledger(expectedDir).starts.sort()).toEqual([...tasks].sort());
+    expect(ledger(expectedDir).applied.map(([, label]) => label)).toHaveLength(effects.length);
 
-  const dir = join(directory, "crashed");
-  mkdirSync(dir);
-  const db = join(dir, "checkpoints.db");
-  const threadId = "crashed";
-  const kills: Kill[] = [];
-  const skipped: string[] = [];
+    const dir = join(directory, "crashed");
+    mkdirSync(dir);
+    const db = join(dir, "checkpoints.db");
+    const threadId = "crashed";
+    const kills: Kill[] = [];
+    const skipped: string[] = [];
 
-  async function afterKill(at: string, child: ChildScript): Promise<Kill> {
-    const { recorded, checkpoints } = await storedCalls(db, threadId);
-    const { starts, calls } = ledger(dir);
-    const ran = new Set([...starts, ...calls.map(([, label]) => label)]);
-    const kill: Kill = {
-      at,
-      landed: child.lines.at(-1) ?? "",
-      starts: starts.length,
-      calls: calls.length,
-      recorded,
-      inFlight: new Set([...ran].filter((label) => !recorded.has(label))),
-      checkpoints,
-    };
-    kills.push(kill);
-    return kill;
-  }
-
-  /** Runs a child stopped at a fault point, which kills itself there. */
-  async function killAt(at: string): Promise<void> {
-    const [point, where] = at.includes("@") ? at.split("@") : at.split("#");
-    if (at.includes("@") && kills.at(-1)?.recorded.has(where!)) {
-      skipped.push(at); // a timing left it recorded already: nothing runs there any more
-      return;
+    async function afterKill(at: string, child: ChildScript): Promise<Kill> {
+      const { recorded, checkpoints } = await storedCalls(db, threadId);
+      const { starts, calls } = ledger(dir);
+      const ran = new Set([...starts, ...calls.map(([, label]) => label)]);
+      const kill: Kill = {
+        at,
+        landed: child.lines.at(-1) ?? "",
+        starts: starts.length,
+        calls: calls.length,
+        recorded,
+        inFlight: new Set([...ran].filter((label) => !recorded.has(label))),
+        checkpoints,
+      };
+      kills.push(kill);
+      return kill;
     }
-    const child = new ChildScript(CHILD, [db, dir, threadId, String(ROUNDS), at]);
-    expect(await child.exited, `${at}: ${child.lines.join("\n")}`).toBe("SIGKILL");
-    const before = kills.at(-1);
-    const kill = await afterKill(at, child);
-    expect(kill.landed, at).toBe(`fault ${point} ${at.includes("@") ? where : `#${where}`}`);
-    if (at.includes("@")) {
-      const label = where!;
-      const ranHere =
-        ledger(dir)
-          .starts.slice(before?.starts ?? 0)
-          .includes(label) ||
-        ledger(dir)
-          .calls.slice(before?.calls ?? 0)
-          .some(([, called]) => called === label);
-      // before-effect: not run; after-effect-before-record: run, not recorded; after-record: recorded.
-      expect(ranHere, at).toBe(point !== "before-effect");
-      expect(kill.recorded.has(label), at).toBe(point === "after-record");
+
+    /** Runs a child stopped at a fault point, which kills itself there. */
+    async function killAt(at: string): Promise<void> {
+      const [point, where] = at.includes("@") ? at.split("@") : at.split("#");
+      if (at.includes("@") && kills.at(-1)?.recorded.has(where!)) {
+        skipped.push(at); // a timing left it recorded already: nothing runs there any more
+        return;
+      }
+      const child = new ChildScript(CHILD, [db, dir, threadId, String(ROUNDS), at]);
+      expect(await child.exited, `${at}: ${child.lines.join("\n")}`).toBe("SIGKILL");
+      const before = kills.at(-1);
+      const kill = await afterKill(at, child);
+      expect(kill.landed, at).toBe(`fault ${point} ${at.includes("@") ? where : `#${where}`}`);
+      if (at.includes("@")) {
+        const label = where!;
+        const ranHere =
+          ledger(dir)
+            .starts.slice(before?.starts ?? 0)
+            .includes(label) ||
+          ledger(dir)
+            .calls.slice(before?.calls ?? 0)
+            .some(([, called]) => called === label);
+        // before-effect: not run; after-effect-before-record: run, not recorded; after-record: recorded.
+        expect(ranHere, at).toBe(point !== "before-effect");
+        expect(kill.recorded.has(label), at).toBe(point === "after-record");
+      }
     }
-  }
 
-  // The input's commit: nothing stored, then the input alone.
-  for (const at of FIRST_KILLS) await killAt(at);
-  expect(kills[0]!.checkpoints).toBe(0);
-  expect(kills[1]).toMatchObject({ checkpoints: 1, recorded: new Set() });
+    // The input's commit: nothing stored, then the input alone.
+    for (const at of FIRST_KILLS) await killAt(at);
+    expect(kills[0]!.checkpoints).toBe(0);
+    expect(kills[1]).toMatchObject({ checkpoints: 1, recorded: new Set() });
 
-  // Random moments mid-task in rounds 1.., the child held before `notify` so it cannot finish.
-  const next = random(SEED);
-  let randomKills = 0;
-  for (; randomKills < RANDOM_KILLS; randomKills += 1) {
-    const open = tasks.filter((label) => !label.endsWith(" 0") && !label.includes(" 0."));
-    const waiting = open.filter((label) => !kills.at(-1)!.recorded.has(label));
-    if (waiting.length === 0) break;
-    const label = waiting[Math.floor(next() * waiting.length)]!;
-    const delayMs = Math.floor(next() * 45);
-    const at = `${label} +${delayMs}ms`;
-    const child = new ChildScript(CHILD, [db, dir, threadId, String(ROUNDS), "block@notify"]);
-    await child.waitFor((line) => line === `start ${label}`);
-    await new Promise((resolve) => setTimeout(resolve, delayMs));
-    await child.kill();
-    await afterKill(at, child);
-  }
+    // Random moments mid-task in rounds 1.., the child held before `notify` so it cannot finish.
+    const next = random(SEED);
+    let randomKills = 0;
+    for (; randomKills < RANDOM_KILLS; randomKills += 1) {
+      const open = tasks.filter((label) => !label.endsWith(" 0") && !label.includes(" 0."));
+      // The next calls in the run's order, so that each kill moves the run on by a round at most.
+      const waiting = open.filter((label) => !kills.at(-1)!.recorded.has(label)).slice(0, 4);
+      if (waiting.length === 0) break;
+      const label = waiting[Math.floor(next() * waiting.length)]!;
+      const delayMs = Math.floor(next() * 45);
+      const at = `${label} +${delayMs}ms`;
+      const child = new ChildScript(CHILD, [db, dir, threadId, String(ROUNDS), "block@notify"]);
+      await child.waitFor((line) => line === `start ${label}`);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      await child.kill();
+      await afterKill(at, child);
+    }
 
-  // The entrypoint's own effect, then the end's commit.
-  for (const at of LAST_KILLS) await killAt(at);
-  const allCalls = [...tasks, ...effects];
-  expect(kills.at(-2)).toMatchObject({ checkpoints: 1, recorded: new Set(allCalls) });
-  expect(kills.at(-1)).toMatchObject({ checkpoints: 2 });
+    // The entrypoint's own effect, then the end's commit.
+    for (const at of LAST_KILLS) await killAt(at);
+    const allCalls = [...tasks, ...effects];
+    expect(kills.at(-2)).toMatchObject({ checkpoints: 1, recorded: new Set(allCalls) });
+    expect(kills.at(-1)).toMatchObject({ checkpoints: 2 });
 
-  const last = new ChildScript(CHILD, [db, dir, threadId, String(ROUNDS)]);
-  const done = await last.waitFor((line) => line.startsWith("done "));
-  expect(await last.exited).toBe(0);
-  expect(JSON.parse(done.slice("done ".length))).toEqual(expected);
-  const store = new SqliteCheckpointer(db);
-  expect((await buildFlow(store, dir).getState(threadId))?.values).toEqual(expected);
-  await store.close();
+    const last = new ChildScript(CHILD, [db, dir, threadId, String(ROUNDS)]);
+    const done = await last.waitFor((line) => line.startsWith("done "));
+    expect(await last.exited).toBe(0);
+    expect(JSON.parse(done.slice("done ".length))).toEqual(expected);
+    const store = new SqliteCheckpointer(db);
+    expect((await buildFlow(store, dir).getState(threadId))?.values).toEqual(expected);
+    await store.close();
 
-  // Every fault point was a kill, and some kills caught parallel calls in flight.
-  const landed = new Set(
-    kills.map((k) => k.landed.split(" ")).map(([kind, point]) => (kind === "fault" ? point : kind)),
-  );
-  for (const point of Object.keys(FAULT_POINTS)) expect(landed, point).toContain(point);
-  expect(
-    kills.some(
-      (k) => [...k.inFlight].filter((l) => l.startsWith("work ") && !l.includes("/")).length >= 2,
-    ),
-  ).toBe(true);
-
-  // No call recorded by the time of a kill ran after it.
-  const { starts, calls, applied } = ledger(dir);
-  const ran = (from: Kill) => [
-    ...starts.slice(from.starts),
-    ...calls.slice(from.calls).map(([, label]) => label),
-  ];
-  for (const kill of kills)
+    // Every fault point was a kill, and some kills caught parallel calls in flight.
+    const landed = new Set(
+      kills
+        .map((k) => k.landed.split(" "))
+        .map(([kind, point]) => (kind === "fault" ? point : kind)),
+    );
+    for (const point of Object.keys(FAULT_POINTS)) expect(landed, point).toContain(point);
     expect(
-      ran(kill).filter((label) => kill.recorded.has(label)),
-      kill.at,
-    ).toEqual([]);
-  // A call ran again only after a kill that caught it run and not recorded.
-  const runs = (log: readonly string[], length: (k: Kill) => number) => {
-    const positions = new Map<string, number[]>();
-    log.forEach((label, at) => positions.set(label, [...(positions.get(label) ?? []), at]));
-    for (const [label, at] of positions)
-      for (let i = 1; i < at.length; i += 1)
-        expect(
-          kills.some((k) => length(k) > at[i - 1]! && length(k) <= at[i]! && k.inFlight.has(label)),
-          `${label} ran again at line ${at[i]} without a kill while in flight`,
-        ).toBe(true);
-  };
-  runs(starts, (k) => k.starts);
-  runs(
-    calls.map(([, label]) => label),
-    (k) => k.calls,
-  );
+      kills.some(
+        (k) => [...k.inFlight].filter((l) => l.startsWith("work ") && !l.includes("/")).length >= 2,
+      ),
+    ).toBe(true);
 
-  // The sink: every effect applied once, each call of an effect under the one key.
-  expect(applied.map(([, label]) => label).sort()).toEqual([...effects].sort());
-  const keys = new Map<string, Set<string>>();
-  for (const [key, label] of calls) keys.set(label, (keys.get(label) ?? new Set()).add(key));
-  for (const [label, used] of keys) expect(used.size, label).toBe(1);
-  expect(calls.length).toBeGreaterThan(applied.length);
-  expect(starts.length).toBeGreaterThan(tasks.length);
+    // No call recorded by the time of a kill ran after it.
+    const { starts, calls, applied } = ledger(dir);
+    const ran = (from: Kill) => [
+      ...starts.slice(from.starts),
+      ...calls.slice(from.calls).map(([, label]) => label),
+    ];
+    for (const kill of kills)
+      expect(
+        ran(kill).filter((label) => kill.recorded.has(label)),
+        kill.at,
+      ).toEqual([]);
+    // A call ran again only after a kill that caught it run and not recorded.
+    const runs = (log: readonly string[], length: (k: Kill) => number) => {
+      const positions = new Map<string, number[]>();
+      log.forEach((label, at) => positions.set(label, [...(positions.get(label) ?? []), at]));
+      for (const [label, at] of positions)
+        for (let i = 1; i < at.length; i += 1)
+          expect(
+            kills.some(
+              (k) => length(k) > at[i - 1]! && length(k) <= at[i]! && k.inFlight.has(label),
+            ),
+            `${label} ran again at line ${at[i]} without a kill while in flight`,
+          ).toBe(true);
+    };
+    runs(starts, (k) => k.starts);
+    runs(
+      calls.map(([, label]) => label),
+      (k) => k.calls,
+    );
 
-  console.log(
-    `functional crash test (FUZZ_SEED=${SEED} FUZZ_KILL_RUNS=${RANDOM_KILLS}): ${kills.length} kills ` +
-      `(${randomKills} at random moments, ${kills.length - randomKills} at fault points${skipped.length ? `, skipped as recorded: ${skipped.join(", ")}` : ""}), ` +
-      `${starts.length} task executions for ${tasks.length} calls, ${calls.length} effect calls for ${effects.length} effects, ` +
-      `${Date.now() - began} ms`,
-  );
-}, 120_000);
+    // The sink: every effect applied once, each call of an effect under the one key.
+    expect(applied.map(([, label]) => label).sort()).toEqual([...effects].sort());
+    const keys = new Map<string, Set<string>>();
+    for (const [key, label] of calls) keys.set(label, (keys.get(label) ?? new Set()).add(key));
+    for (const [label, used] of keys) expect(used.size, label).toBe(1);
+    expect(calls.length).toBeGreaterThan(applied.length);
+    expect(starts.length).toBeGreaterThan(tasks.length);
+
+    console.log(
+      `functional crash test (FUZZ_SEED=${SEED} FUZZ_KILL_RUNS=${RANDOM_KILLS}): ${kills.length} kills ` +
+        `(${randomKills} at random moments, ${kills.length - randomKills} at fault points${skipped.length ? `, skipped as recorded: ${skipped.join(", ")}` : ""}), ` +
+        `${starts.length} task executions for ${tasks.length} calls, ${calls.length} effect calls for ${effects.length} effects, ` +
+        `${Date.now() - began} ms`,
+    );
+  },
+  90_000 + 5_000 * RANDOM_KILLS,
+);
