@@ -42,6 +42,7 @@ import {
   resolveSnapshotPolicy,
   validateThreadExport,
   type EncodedCheckpoint,
+  type EncodedLink,
   type EncodedHeader,
   type EncodedPendingWrite,
   type PruneCandidate,
@@ -256,7 +257,7 @@ export class SqliteCheckpointer implements Checkpointer {
             : this.sql.byId.get(threadId, namespace, id)
         ) as EncodedCheckpoint | undefined;
         if (target === undefined) return undefined;
-        const segment = this.sql.segment.all(target) as EncodedCheckpoint[];
+        const segment = this.sql.segment.all(target) as EncodedLink[];
         const pending = this.sql.pending.all(
           threadId,
           namespace,
@@ -430,6 +431,7 @@ export class SqliteCheckpointer implements Checkpointer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.runStore.closeWatches();
     if (this.ownsDatabase) this.db.close();
   }
 

@@ -3,7 +3,12 @@
  * retention rules. Every backend stores the same records and applies the
  * same checks through these functions, so that they all behave alike.
  */
-export type { EncodedCheckpoint, EncodedHeader, EncodedPendingWrite } from "./record.js";
+export type {
+  EncodedCheckpoint,
+  EncodedHeader,
+  EncodedLink,
+  EncodedPendingWrite,
+} from "./record.js";
 export { encodePendingWrites, encodePut, type EncodedPut } from "./record-codec.js";
 export {
   assertSupportedVersion,

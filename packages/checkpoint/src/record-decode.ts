@@ -15,7 +15,12 @@ import { assertSafePayload } from "./internal/payload-guard.js";
 import { isValueTuple, reviveValue } from "./internal/value-tuple.js";
 import { isForbiddenKey } from "./internal/value-check.js";
 import type { PendingWrite } from "./pending-writes.js";
-import type { EncodedCheckpoint, EncodedHeader, EncodedPendingWrite } from "./record.js";
+import type {
+  EncodedCheckpoint,
+  EncodedHeader,
+  EncodedLink,
+  EncodedPendingWrite,
+} from "./record.js";
 import { parseJson, type Serializer } from "./serializer.js";
 
 /**
@@ -97,7 +102,7 @@ function decodeMetadata(text: string, where: string): CheckpointMetadata {
 }
 
 /** Format 1: [taskId, channel, { json, meta }]; since 2: [taskId, channel, json(, meta)]. */
-export function decodeWrites(record: EncodedCheckpoint, serializer: Serializer): ChannelWrite[] {
+export function decodeWrites(record: EncodedLink, serializer: Serializer): ChannelWrite[] {
   const where = `${recordLabel(record)}, writes`;
   assertSupportedVersion(record.formatVersion, where);
   const valueAt = record.formatVersion === 1 ? -1 : 2;
@@ -127,7 +132,7 @@ export function decodeCheckpoint(record: EncodedCheckpoint, serializer: Serializ
 }
 
 /** Format 1: { channel: { json, meta } }; since 2: [[channel, json(, meta)], …]. */
-export function decodeSnapshot(record: EncodedCheckpoint, serializer: Serializer): ChannelValues {
+export function decodeSnapshot(record: EncodedLink, serializer: Serializer): ChannelValues {
   const where = `${recordLabel(record)}, snapshot`;
   assertSupportedVersion(record.formatVersion, where);
   if (record.snapshot === null)
@@ -157,10 +162,10 @@ export function decodeSnapshot(record: EncodedCheckpoint, serializer: Serializer
  */
 export function chainPath(
   target: EncodedCheckpoint,
-  byId: ReadonlyMap<string, EncodedCheckpoint>,
-): EncodedCheckpoint[] {
-  const path: EncodedCheckpoint[] = [];
-  let cursor: EncodedCheckpoint | undefined = target;
+  byId: ReadonlyMap<string, EncodedLink>,
+): EncodedLink[] {
+  const path: EncodedLink[] = [];
+  let cursor: EncodedLink | undefined = target;
   // The bound stops a hostile parent cycle from looping forever.
   while (cursor !== undefined && path.length <= byId.size) {
     path.push(cursor);
@@ -184,12 +189,12 @@ export function chainPath(
  */
 export function decodeLoaded(
   target: EncodedCheckpoint,
-  segment: readonly EncodedCheckpoint[],
+  segment: readonly EncodedLink[],
   pending: readonly EncodedPendingWrite[],
   serializer: Serializer,
 ): LoadedCheckpoint {
   const path = chainPath(target, new Map(segment.map((record) => [record.id, record])));
-  const base = path[0] as EncodedCheckpoint;
+  const base = path[0] as EncodedLink;
   const checkpoint = decodeCheckpoint(target, serializer);
   return {
     checkpoint,

@@ -39,6 +39,17 @@ export interface EncodedCheckpoint {
 /** A record without its payloads: what listing needs. */
 export type EncodedHeader = Omit<EncodedCheckpoint, "writes" | "snapshot">;
 
+/**
+ * What a load needs of the records before its target: where each one sits in
+ * the chain, its delta, and the base's snapshot. A chain can be thousands of
+ * records long (a growing list is not rewritten in snapshots), so a backend
+ * reads these columns only.
+ */
+export type EncodedLink = Pick<
+  EncodedCheckpoint,
+  "formatVersion" | "threadId" | "id" | "parentId" | "step" | "writes" | "snapshot"
+>;
+
 export interface EncodedPendingWrite {
   readonly formatVersion: number;
   readonly threadId: string;

@@ -58,8 +58,19 @@ export function statements(s: string, withTtl: boolean) {
     FROM ${s}.pending_writes p WHERE p.thread_id = $1 AND p.namespace = $2 AND p.checkpoint_id = t.id)`;
   // The target checkpoint, the rows of its chain back to its base snapshot
   // (one unbranched range of the primary key), and its pending writes: one query.
+  // The rows before the target give only what a load needs of them (EncodedLink): a
+  // chain can be thousands of rows long now that a growing list is not rewritten.
+  const targetOnly = (column: string, alias: string) =>
+    `CASE WHEN c.id = t.id THEN ${column} END AS ${alias}`;
   const load = (target: string) => `WITH t AS (${target})
-    SELECT ${columns("c", true)}, (c.id = t.id) AS "isTarget",
+    SELECT c.thread_id AS "threadId", c.id, c.parent_id AS "parentId", c.step,
+      c.format_version AS "formatVersion", c.writes, c.snapshot,
+      ${targetOnly("c.namespace", "namespace")}, ${targetOnly("c.created_at::float8", '"createdAt"')},
+      ${targetOnly("c.base_id", '"baseId"')}, ${targetOnly("c.chain_length", '"chainLength"')},
+      ${targetOnly("c.chain_bytes::float8", '"chainBytes"')},
+      ${targetOnly("c.snapshot_bytes::float8", '"snapshotBytes"')},
+      ${targetOnly("c.next_count", '"nextCount"')}, ${targetOnly("c.metadata::text", "metadata")},
+      ${targetOnly("c.header", "header")}, (c.id = t.id) AS "isTarget",
       CASE WHEN c.id = t.id THEN ${pendingJson} END AS pending
     FROM t JOIN ${s}.checkpoints c
       ON c.thread_id = $1 AND c.namespace = $2 AND c.id >= t.base_id AND c.id <= t.id AND c.base_id = t.base_id`;

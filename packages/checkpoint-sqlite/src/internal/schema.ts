@@ -101,6 +101,9 @@ const CHECKPOINT_COLUMNS = `thread_id AS threadId, namespace, id, parent_id AS p
   chain_length AS chainLength, chain_bytes AS chainBytes, snapshot_bytes AS snapshotBytes,
   next_count AS nextCount, metadata, header`;
 const ALL_COLUMNS = `${CHECKPOINT_COLUMNS}, writes, snapshot`;
+/** What a load reads of the records before its target (EncodedLink). */
+const LINK_COLUMNS = `format_version AS formatVersion, thread_id AS threadId, id, parent_id AS parentId,
+  step, writes, snapshot`;
 const PENDING_COLUMNS = `thread_id AS threadId, namespace, checkpoint_id AS checkpointId,
   task_id AS taskId, idx, format_version AS formatVersion, channel, value`;
 
@@ -126,7 +129,7 @@ export const SQL = {
   byId: `SELECT ${ALL_COLUMNS} FROM waypoint_checkpoints WHERE thread_id = ? AND namespace = ? AND id = ?`,
   // Checkpoints sharing a base snapshot form one unbranched chain (forks take
   // a snapshot), so the target's chain is a range of the primary key.
-  segment: `SELECT ${ALL_COLUMNS} FROM waypoint_checkpoints
+  segment: `SELECT ${LINK_COLUMNS} FROM waypoint_checkpoints
     WHERE thread_id = @threadId AND namespace = @namespace AND id >= @baseId AND id < @id AND base_id = @baseId`,
   pending: `SELECT ${PENDING_COLUMNS} FROM waypoint_pending_writes
     WHERE thread_id = ? AND namespace = ? AND checkpoint_id = ?`,
