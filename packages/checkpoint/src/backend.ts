@@ -71,5 +71,6 @@ export {
   type FenceState,
   type RunRow,
 } from "./internal/run-row.js";
+export { RunWakes, type WakeSource } from "./internal/run-wakes.js";
 export { parseJson } from "./serializer.js";
 export { putRefusal } from "./internal/put-refusal.js";

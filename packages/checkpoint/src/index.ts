@@ -48,6 +48,7 @@ export {
   type RunRecord,
   type RunStatus,
   type RunStore,
+  type RunWatch,
 } from "./runs.js";
 export {
   CHECKPOINT_ERROR_CODES,

@@ -238,7 +238,7 @@ export class MemoryCheckpointer implements Checkpointer {
   close(): Promise<void> {
     this.closed = true;
     this.threads = new Map();
-    return Promise.resolve();
+    return this.runs.closeWatches();
   }
 
   private exportNow(threadId: string): ThreadExport {

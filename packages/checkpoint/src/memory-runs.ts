@@ -2,6 +2,7 @@ import { newCheckpointId } from "./checkpoint-id.js";
 import { RunNotFoundError, RunStateError, ThreadBusyError } from "./errors.js";
 import { atomically } from "./internal/atomic.js";
 import { fenceError } from "./internal/run-row.js";
+import { RunWakes } from "./internal/run-wakes.js";
 import {
   attemptsExhausted,
   checkClaim,
@@ -26,6 +27,7 @@ import type {
   RunOutcome,
   RunRecord,
   RunStore,
+  RunWatch,
 } from "./runs.js";
 import type { Serializer } from "./serializer.js";
 
@@ -42,6 +44,8 @@ type StoredRun = Mutable<Omit<RunRecord, "input">> & { encodedInput: string };
  */
 export class MemoryRunStore implements RunStore {
   private readonly runs = new Map<string, StoredRun>();
+  /** In-process: every change that may free a run wakes the watching workers at once. */
+  private readonly wakes = new RunWakes();
 
   constructor(
     private readonly serializer: Serializer,
@@ -86,6 +90,7 @@ export class MemoryRunStore implements RunStore {
         endedAt: null,
       };
       this.runs.set(id, run);
+      this.wakes.notify();
       return this.record(run);
     });
   }
@@ -182,6 +187,8 @@ export class MemoryRunStore implements RunStore {
         if (outcome.status === "failed") run.error = outcome.error;
         this.endNow(run, outcome.status, now);
       }
+      // The thread's next run, if any, is claimable now.
+      this.wakes.notify();
       return this.record(run);
     });
   }
@@ -194,6 +201,7 @@ export class MemoryRunStore implements RunStore {
       run.workerId = null;
       run.leaseExpiresAt = null;
       run.updatedAt = new Date();
+      this.wakes.notify();
       return this.record(run);
     });
   }
@@ -201,8 +209,10 @@ export class MemoryRunStore implements RunStore {
   cancel(runId: string): Promise<RunRecord> {
     return this.sync(() => {
       const run = this.find(runId);
-      if (run.status === "pending" || run.status === "paused") this.endNow(run, "cancelled");
-      else if (run.status === "running") this.request(run, "cancel");
+      if (run.status === "pending" || run.status === "paused") {
+        this.endNow(run, "cancelled");
+        this.wakes.notify();
+      } else if (run.status === "running") this.request(run, "cancel");
       return this.record(run);
     });
   }
@@ -228,6 +238,7 @@ export class MemoryRunStore implements RunStore {
       if (run.status === "paused") {
         run.status = "pending";
         run.updatedAt = new Date();
+        this.wakes.notify();
       } else if (run.status === "running" && run.control === "pause") {
         run.control = null;
         run.updatedAt = new Date();
@@ -236,6 +247,15 @@ export class MemoryRunStore implements RunStore {
       }
       return this.record(run);
     });
+  }
+
+  watch(): RunWatch {
+    return this.wakes.watch();
+  }
+
+  /** Closes the watches (MemoryCheckpointer.close). */
+  closeWatches(): Promise<void> {
+    return this.wakes.close();
   }
 
   /**

@@ -214,6 +214,33 @@ export interface RunStore {
    * namespace's retention period; the threads' checkpoints are not touched.
    */
   prune(options: PruneRunsOptions): Promise<{ readonly deleted: number }>;
+
+  /**
+   * Optional: a watch that tells a worker when a run may have become
+   * claimable (created, released, resumed, or its thread freed), so that an
+   * idle worker claims at once instead of at its next poll. A store that
+   * cannot tell leaves it out, and workers poll. A lapsed lease wakes no one:
+   * polling still finds it.
+   */
+  watch?(): RunWatch;
+}
+
+/**
+ * A worker's line to the store's wake-ups (`RunStore.watch`). A wake may be
+ * spurious (the run was taken by another worker), and a run may become
+ * claimable without one (a lease lapsed, the store's connection for wake-ups
+ * was down), so a watch speeds polling up; it does not replace it.
+ */
+export interface RunWatch {
+  /**
+   * Resolves when a run may have become claimable since the previous wait
+   * resolved (or since the watch was made), after `timeoutMs`, or when
+   * `signal` aborts, whichever is first. Never rejects. Once the watch or
+   * its store is closed, it only waits out `timeoutMs` (or the signal).
+   */
+  wait(timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  /** Stops watching: a wait in progress resolves; the store may close its connection for wake-ups. */
+  close(): void;
 }
 
 /** Per `maxAttempts` when a request gives none. */
