@@ -16,6 +16,7 @@ import {
   type RunRecord,
   type RunStatus,
   type RunStore,
+  type RunWatch,
   type SerializedError,
   type Serializer,
 } from "@waypoint/checkpoint";
@@ -36,6 +37,7 @@ import {
   parseJson,
   type FenceState,
   type RunState,
+  RunWakes,
 } from "@waypoint/checkpoint/backend";
 import { RUN_SQL } from "./internal/schema.js";
 
@@ -65,6 +67,12 @@ export type Guard = <T>(operation: () => T) => T;
  */
 export class SqliteRunStore implements RunStore {
   private readonly sql: Statements;
+  /**
+   * Wakes this store's workers when a run is created (or freed) through this
+   * store; runs created by other processes are found by polling, since
+   * SQLite cannot tell one process of another's writes.
+   */
+  private readonly wakes = new RunWakes();
 
   constructor(
     private readonly db: Database,
@@ -100,6 +108,7 @@ export class SqliteRunStore implements RunStore {
         now,
       }) as StoredRow;
     });
+    this.wakes.notify();
     return this.record(row);
   }
 
@@ -179,6 +188,8 @@ export class SqliteRunStore implements RunStore {
       const error = outcome.status === "failed" ? outcome.error : undefined;
       return this.stop(fence.runId, outcome.status, now, error);
     });
+    // The thread's next run, if any, is claimable now.
+    this.wakes.notify();
     return this.record(row);
   }
 
@@ -188,6 +199,7 @@ export class SqliteRunStore implements RunStore {
       this.admit(fence);
       return this.sql.release.get({ id: fence.runId, now: Date.now() }) as StoredRow;
     });
+    this.wakes.notify();
     return this.record(row);
   }
 
@@ -202,6 +214,7 @@ export class SqliteRunStore implements RunStore {
       if (run.status === "running") return this.setControl(runId, "cancel", now);
       return run;
     });
+    if (row.status === "cancelled") this.wakes.notify();
     return this.record(row);
   }
 
@@ -231,7 +244,17 @@ export class SqliteRunStore implements RunStore {
       }
       throw new RunStateError(runId, run.status, "resume");
     });
+    if (row.status === "pending") this.wakes.notify();
     return this.record(row);
+  }
+
+  watch(): RunWatch {
+    return this.wakes.watch();
+  }
+
+  /** Closes the watches (SqliteCheckpointer.close). */
+  closeWatches(): Promise<void> {
+    return this.wakes.close();
   }
 
   /**
