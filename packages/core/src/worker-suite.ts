@@ -13,10 +13,11 @@ import { Worker, type WorkerOptions } from "./runs/worker.js";
 import { defineState } from "./state.js";
 import { DedupSink } from "./worker-suite/dedup-sink.js";
 import { entrypointRunTests } from "./worker-suite/entrypoint-runs.js";
+import { wakeRunTests, type WakeSuiteOptions } from "./worker-suite/wake-runs.js";
 
 export { DedupSink };
 
-export interface WorkerSuiteOptions {
+export interface WorkerSuiteOptions extends WakeSuiteOptions {
   readonly name: string;
   /** A fresh, empty store for one test. */
   create(): Checkpointer | Promise<Checkpointer>;
@@ -362,6 +363,7 @@ export function runWorkerSuite(options: WorkerSuiteOptions): void {
     });
 
     entrypointRunTests(store, (step) => cleanup.push(step));
+    wakeRunTests(options, store, (step) => cleanup.push(step));
   });
 }
 

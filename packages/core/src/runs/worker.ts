@@ -12,6 +12,7 @@ import {
   type RunOutcome,
   type RunRecord,
   type RunStore,
+  type RunWatch,
 } from "@waypoint/checkpoint";
 import { Command } from "../constants.js";
 import { parseOptions } from "../internal/options.js";
@@ -29,7 +30,13 @@ export interface WorkerOptions {
   readonly leaseMs?: number;
   /** Default a third of `leaseMs`. */
   readonly heartbeatMs?: number;
-  /** How long to wait before asking again when the queue was empty (default 200 ms). */
+  /**
+   * How long to wait before asking again when the queue was empty (default
+   * 200 ms). On a store that wakes its workers (`RunStore.watch`: memory,
+   * PostgreSQL, Redis, and SQLite for runs created in the same process) a
+   * new run is claimed at once and this is only the fallback: for lapsed
+   * leases, and while the store's wake-up connection is down.
+   */
   readonly pollMs?: number;
   /** Shown in `run.workerId` (default host:pid:random). */
   readonly workerId?: string;
@@ -136,6 +143,16 @@ export class Worker {
   }
 
   private async claimLoop(): Promise<void> {
+    // Made before the first claim, so that a run created during it wakes the wait after it.
+    const watch = this.store.watch?.();
+    try {
+      await this.claimRuns(watch);
+    } finally {
+      watch?.close();
+    }
+  }
+
+  private async claimRuns(watch: RunWatch | undefined): Promise<void> {
     while (!this.draining.signal.aborted) {
       if (this.running.size >= this.concurrency) {
         await new Promise<void>((resolve) => (this.wake = resolve));
@@ -148,9 +165,12 @@ export class Worker {
         this.options.onError?.(error);
       }
       if (claimed === undefined) {
-        await sleep(this.pollMs, undefined, { signal: this.draining.signal }).catch(
-          () => undefined,
-        );
+        if (watch !== undefined) await watch.wait(this.pollMs, this.draining.signal);
+        else {
+          await sleep(this.pollMs, undefined, { signal: this.draining.signal }).catch(
+            () => undefined,
+          );
+        }
         continue;
       }
       if (this.draining.signal.aborted) {
