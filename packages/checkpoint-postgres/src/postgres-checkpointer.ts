@@ -33,6 +33,7 @@ import {
   type EncodedCheckpoint,
   type EncodedHeader,
   type GroupCommitOptions,
+  RunWakes,
 } from "@waypoint/checkpoint/backend";
 import { CheckpointWriter } from "./internal/checkpoint-writer.js";
 import { Database, type CheckpointStore } from "./internal/database.js";
@@ -40,6 +41,7 @@ import { checkOptions } from "./internal/options.js";
 import { deleteThread, prune, sweep } from "./internal/retention.js";
 import type { RetryOptions } from "./internal/retry.js";
 import { PAGE_SIZE, type PendingRow, type ThreadRow } from "./internal/rows.js";
+import { listenForRuns, runChannel } from "./internal/run-listener.js";
 import { runStatements } from "./internal/run-statements.js";
 import { quoteIdentifier } from "./internal/schema.js";
 import { statements } from "./internal/statements.js";
@@ -112,6 +114,8 @@ export class PostgresCheckpointer implements Checkpointer {
   private readonly store: CheckpointStore;
   private readonly runStore: PostgresRunStore;
   private readonly writer: CheckpointWriter;
+  /** The workers' watches, and the LISTEN connection while there are any. */
+  private readonly wakes: RunWakes;
 
   constructor(options: PostgresCheckpointerOptions) {
     checkOptions(options);
@@ -129,11 +133,14 @@ export class PostgresCheckpointer implements Checkpointer {
       ttlSeconds,
       groupCommitOptions(options.groupCommit),
     );
+    const channel = runChannel(this.schema);
+    this.wakes = new RunWakes(listenForRuns(this.db.clientConfig(), channel));
     this.runStore = new PostgresRunStore(
       this.db,
-      runStatements(quoteIdentifier(this.schema)),
+      runStatements(quoteIdentifier(this.schema), channel),
       serializer,
       this.schema,
+      this.wakes,
     );
   }
 
@@ -263,6 +270,9 @@ export class PostgresCheckpointer implements Checkpointer {
 
   close(): Promise<void> {
     // Puts already queued for a batch are written first.
-    return this.db.close(() => this.writer.drained());
+    return this.db.close(async () => {
+      await this.wakes.close();
+      await this.writer.drained();
+    });
   }
 }

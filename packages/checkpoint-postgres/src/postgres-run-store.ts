@@ -17,6 +17,7 @@ import {
   type RunRecord,
   type RunStatus,
   type RunStore,
+  type RunWatch,
   type Serializer,
 } from "@waypoint/checkpoint";
 import {
@@ -34,6 +35,7 @@ import {
   type RunRow,
   fenceError,
   type FenceState,
+  type RunWakes,
 } from "@waypoint/checkpoint/backend";
 import type { Connection } from "./internal/database.js";
 import type { RunStatements } from "./internal/run-statements.js";
@@ -49,6 +51,8 @@ type ClaimRow = { readonly candidateId: string; readonly candidateMaxAttempts: n
  * on each other); a create is one short transaction under a per-thread
  * advisory lock, so the strategy sees every run of the thread; control
  * requests are single conditional UPDATEs. Every time is the database's.
+ * A change that may make a run claimable NOTIFYs the schema's channel in its
+ * own transaction, and idle workers LISTENing there claim at once.
  */
 export class PostgresRunStore implements RunStore {
   constructor(
@@ -56,7 +60,14 @@ export class PostgresRunStore implements RunStore {
     private readonly sql: RunStatements,
     private readonly serializer: Serializer,
     private readonly schema: string,
+    /** Woken by NOTIFY on the schema's channel (internal/run-listener.ts). */
+    private readonly wakes: RunWakes,
   ) {}
+
+  /** Wakes when a run may have become claimable, in any process (LISTEN/NOTIFY). */
+  watch(): RunWatch {
+    return this.wakes.watch();
+  }
 
   async create(request: CreateRunRequest): Promise<RunRecord> {
     const resolved = checkCreateRequest(request);
@@ -66,7 +77,7 @@ export class PostgresRunStore implements RunStore {
     const row = await this.db.transaction(
       "runs.create",
       async (client) => {
-        await this.db.send(this.sql.lockThread, [this.schema, resolved.threadId], client);
+        await this.db.send(this.sql.lockThreadAndWake, [this.schema, resolved.threadId], client);
         const thread = await this.db.send<{
           id: string;
           status: RunStatus;

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { afterAll, inject } from "vitest";
 import type { Checkpointer, CheckpointerOptions } from "@waypoint/checkpoint";
@@ -26,6 +27,19 @@ const store = {
       `DROP SCHEMA IF EXISTS "${(checkpointer as PostgresCheckpointer).schema}" CASCADE`,
     );
     await checkpointer.close();
+  },
+  // The run store's LISTEN connection, terminated from the server's side.
+  dropWakeConnection: async (checkpointer: Checkpointer) => {
+    const listen = `LISTEN "waypoint_runs:${(checkpointer as PostgresCheckpointer).schema}"`;
+    for (let tries = 0; tries < 100; tries += 1) {
+      const { rows } = await pool.query<{ ended: boolean }>(
+        `SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE query = $1`,
+        [listen],
+      );
+      if (rows.some((row) => row.ended)) return;
+      await sleep(50);
+    }
+    throw new Error(`no connection ran ${listen}`);
   },
 };
 

@@ -129,6 +129,11 @@ export class Database implements Connection {
     return this.ready;
   }
 
+  /** How to open a connection of its own like the pool's (for LISTEN), kept alive by TCP. */
+  clientConfig(): pg.ClientConfig {
+    return { ...this.pool.options, keepAlive: true };
+  }
+
   /** Refuses new work, waits for `drain`, then ends the pool if it was opened here. */
   async close(drain: () => Promise<void>): Promise<void> {
     if (this.closed) return;

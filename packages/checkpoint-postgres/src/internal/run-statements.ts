@@ -18,11 +18,24 @@ export function runColumns(p = ""): string {
 /** `$1` run id, `$2` token: the run is still held under this fence. */
 const FENCED = `id = $1 AND token = $2 AND status = 'running'`;
 
-export function runStatements(s: string) {
+/**
+ * `s` the quoted schema, `channel` its NOTIFY channel (run-listener.ts). A
+ * change that may make a run claimable notifies the channel; PostgreSQL
+ * delivers it when the change commits, and never if it rolls back.
+ */
+export function runStatements(s: string, channel: string) {
   const columns = runColumns();
+  const wake = `pg_notify('${channel.replaceAll("'", "''")}', '')`;
+  /** In a RETURNING list: another run of the returned run's thread is waiting. */
+  const threadWaits = `EXISTS (SELECT 1 FROM ${s}.runs o WHERE o.thread_id = ${s}.runs.thread_id
+      AND o.status = 'pending' AND o.id <> ${s}.runs.id)`;
   return {
-    /** Creates on one thread queue behind this lock (`$1` schema, `$2` thread). */
-    lockThread: `SELECT pg_advisory_xact_lock(hashtextextended($1::text || '.' || $2::text, 0))`,
+    /**
+     * Creates on one thread queue behind this lock (`$1` schema, `$2` thread);
+     * the workers wake once the create commits.
+     */
+    lockThreadAndWake: `SELECT pg_advisory_xact_lock(hashtextextended($1::text || '.' || $2::text, 0)),
+      ${wake}`,
     /**
      * The thread's active runs, oldest first, locked so that a claim or a
      * control request cannot change them under the strategy, and its newest
@@ -91,23 +104,28 @@ export function runStatements(s: string) {
     renew: `UPDATE ${s}.runs SET lease_expires_at = now() + $3::float8 * interval '1 millisecond',
         updated_at = now()
       WHERE ${FENCED} RETURNING ${ms("lease_expires_at")} AS "leaseExpiresAt", control`,
-    /** Ends a run (`$3` status, `$4` error), or pauses it: either way it drops its lease and any request. */
+    /**
+     * Ends a run (`$3` status, `$4` error), or pauses it: either way it drops
+     * its lease and any request, and the thread's next run may start.
+     */
     finish: `UPDATE ${s}.runs SET status = $3::text, error = coalesce($4::jsonb, error), control = NULL,
         worker_id = NULL, lease_expires_at = NULL,
         ended_at = CASE WHEN $3::text = 'paused' THEN NULL ELSE now() END, updated_at = now()
-      WHERE ${FENCED} RETURNING ${columns}`,
+      WHERE ${FENCED} RETURNING ${columns}, CASE WHEN ${threadWaits} THEN ${wake} END AS "woke"`,
     /** Whether a finish (`$3` status) committed: the run is in that status under the same token. */
     finished: `SELECT ${columns} FROM ${s}.runs WHERE id = $1 AND token = $2 AND status = $3::text`,
     release: `UPDATE ${s}.runs SET status = 'pending', attempts = attempts - 1, worker_id = NULL,
         lease_expires_at = NULL, updated_at = now()
-      WHERE ${FENCED} RETURNING ${columns}`,
+      WHERE ${FENCED} RETURNING ${columns}, ${wake} AS "woke"`,
     /** Pending or paused: cancelled at once. Running: asks its worker. Ended: not matched. */
     cancel: `UPDATE ${s}.runs SET
         status = CASE WHEN status = 'running' THEN status ELSE 'cancelled' END,
         control = CASE WHEN status = 'running' THEN 'cancel' END,
         ended_at = CASE WHEN status = 'running' THEN ended_at ELSE now() END,
         updated_at = now()
-      WHERE id = $1 AND status IN ${ACTIVE} RETURNING ${columns}`,
+      WHERE id = $1 AND status IN ${ACTIVE}
+      RETURNING ${columns},
+        CASE WHEN status = 'cancelled' AND ${threadWaits} THEN ${wake} END AS "woke"`,
     /** Pending: paused at once. Running: asks its worker, unless a request is pending. Paused: unchanged. */
     pause: `UPDATE ${s}.runs SET
         status = CASE WHEN status = 'pending' THEN 'paused' ELSE status END,
@@ -120,7 +138,7 @@ export function runStatements(s: string) {
         control = CASE WHEN status = 'paused' THEN control END,
         updated_at = now()
       WHERE id = $1 AND (status = 'paused' OR (status = 'running' AND control = 'pause'))
-      RETURNING ${columns}`,
+      RETURNING ${columns}, CASE WHEN status = 'pending' THEN ${wake} END AS "woke"`,
     /**
      * Deletes up to `$2` ended runs that ended before `$1` (epoch ms), oldest
      * end first, through runs_ended; returns how many went.
