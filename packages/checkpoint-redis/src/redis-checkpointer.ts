@@ -380,6 +380,7 @@ export class RedisCheckpointer implements Checkpointer {
     if (this.closed) return;
     this.closed = true;
     this.runner.close();
+    await this.runStore.closeWatches();
     if (this.owned) await this.redis.quit().catch(() => this.redis.disconnect());
   }
 

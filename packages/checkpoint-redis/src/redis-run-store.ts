@@ -14,6 +14,7 @@ import {
   type RunOutcome,
   type RunRecord,
   type RunStore,
+  type RunWatch,
 } from "@waypoint/checkpoint";
 import {
   attemptsExhausted,
@@ -22,12 +23,14 @@ import {
   checkLeaseMs,
   checkRunId,
   decodeControl,
+  RunWakes,
 } from "@waypoint/checkpoint/backend";
 import type { RedisAccess, Values } from "./internal/run-access.js";
 import { pruneRuns } from "./internal/run-prune.js";
 import { FORGET_MS, RunQueue, type Entry, type QueueOp } from "./internal/run-queue.js";
 import { RunReader } from "./internal/run-reader.js";
 import { RUN_FIELDS } from "./internal/run-records.js";
+import { readRunQueue } from "./internal/run-waker.js";
 
 /** A create whose queue entry is older than this (Redis time) starts over with a new entry. */
 const FRESH_MS = 60_000;
@@ -48,10 +51,23 @@ const CLAIM_STEPS = 20;
 export class RedisRunStore implements RunStore {
   private readonly queue: RunQueue;
   private readonly reader: RunReader;
+  /** Woken by a blocking read of the queue stream (internal/run-waker.ts). */
+  private readonly wakes: RunWakes;
 
   constructor(private readonly access: RedisAccess) {
     this.queue = new RunQueue(access);
     this.reader = new RunReader(access);
+    this.wakes = new RunWakes(readRunQueue(access.redis, access.keys.queue()));
+  }
+
+  /** Wakes when an entry is added to the queue stream, by any process. */
+  watch(): RunWatch {
+    return this.wakes.watch();
+  }
+
+  /** Closes the watches and their connection (RedisCheckpointer.close). */
+  closeWatches(): Promise<void> {
+    return this.wakes.close();
   }
 
   async create(request: CreateRunRequest): Promise<RunRecord> {

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { afterAll, inject } from "vitest";
 import { runCheckpointerConformance, runRunStoreConformance } from "@waypoint/checkpoint/testing";
@@ -9,11 +10,29 @@ const redis = new Redis(inject("redisUrl"));
 afterAll(() => redis.quit());
 
 // A fresh key prefix per test, on a real redis-server with no modules, started by the test setup.
+const prefixes = new WeakMap<object, string>();
 const fresh = {
   name: "redis",
-  create: (options?: ConstructorParameters<typeof RedisCheckpointer>[0]) =>
-    new RedisCheckpointer({ redis, prefix: `wp-${randomUUID().slice(0, 8)}`, ...options }),
+  create: (options?: ConstructorParameters<typeof RedisCheckpointer>[0]) => {
+    const prefix = `wp-${randomUUID().slice(0, 8)}`;
+    const checkpointer = new RedisCheckpointer({ redis, prefix, ...options });
+    prefixes.set(checkpointer, prefix);
+    return checkpointer;
+  },
   destroy: (checkpointer: { close(): Promise<void> }) => checkpointer.close(),
+  // The run store's blocking read of its queue, killed from the server's side.
+  dropWakeConnection: async (checkpointer: object) => {
+    const name = `waypoint-run-wake:{${prefixes.get(checkpointer)}}:runs:queue`;
+    for (let tries = 0; tries < 100; tries += 1) {
+      const clients = (await redis.client("LIST")) as string;
+      const id = /\bid=(\d+)/
+        .exec(clients.split("\n").find((line) => line.includes(` name=${name} `)) ?? "")
+        ?.at(1);
+      if (id !== undefined) return void (await redis.client("KILL", "ID", id));
+      await sleep(50);
+    }
+    throw new Error(`no connection named ${name}`);
+  },
 };
 
 runCheckpointerConformance(fresh);
