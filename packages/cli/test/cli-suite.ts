@@ -28,7 +28,13 @@ interface Shown {
   unreplayed: Record<string, { kind: string; base: unknown; writes: { value: unknown }[] }>;
   tasks: { node: string; status: string; error?: { message: string } }[];
   interrupts: { node: string; value: unknown }[];
-  effects: { name: string; ok: boolean; result: unknown; idempotencyKey: string }[];
+  effects: {
+    name: string;
+    ok: boolean;
+    result: unknown;
+    idempotencyKey: string;
+    scope?: string;
+  }[];
   pendingToolCalls: { toolCallId: string; result: unknown }[];
   partials: { node: string; value: unknown }[];
   graph: { name: string; version: number };
@@ -112,6 +118,10 @@ export function runCliSuite(store: CliStore): void {
       // The effect returned the key it was given: the key shown is the one the outside system saw.
       expect(notify!.idempotencyKey).toBe(notify!.result);
       expect(tool).toMatchObject({ name: "tool:call-1", result: { weather: "sunny" } });
+      // An effect made inside another (its record has a scope): the key shown is the one it got.
+      const inner = shown.effects.find((effect) => effect.name === "inner");
+      expect(inner).toMatchObject({ scope: "2", ok: true });
+      expect(inner!.idempotencyKey).toBe(inner!.result);
       expect(shown.pendingToolCalls).toMatchObject([
         { toolCallId: "call-1", result: { weather: "sunny" } },
       ]);

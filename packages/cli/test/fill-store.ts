@@ -38,6 +38,8 @@ export function essayGraph(checkpointer: Checkpointer) {
       // The effect returns its key, so a test can check the key the CLI shows.
       await ctx.effect("notify", ({ idempotencyKey }) => idempotencyKey);
       await ctx.effect(toolEffectName("call-1"), () => ({ weather: "sunny" }));
+      // A call made inside a recorded call (as a Functional API task's effects are) has a scope.
+      await ctx.effect("outer", () => ctx.effect("inner", ({ idempotencyKey }) => idempotencyKey));
       ctx.partial("half a review");
       // The first partial is saved on the next tick (later ones are throttled).
       await new Promise((resolve) => setTimeout(resolve, 20));

@@ -3,7 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MemoryCheckpointer, type Checkpointer } from "@waypoint/checkpoint";
 import { SqliteCheckpointer } from "@waypoint/checkpoint-sqlite";
-import { Client, Command } from "@waypoint/core";
+import {
+  Client,
+  Command,
+  entrypoint,
+  interrupt,
+  task,
+  type EntrypointContext,
+} from "@waypoint/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createInspectorApp, type InspectorOptions } from "../src/index.js";
 import { buildToolGraph } from "./support/tool-graph.js";
@@ -276,6 +283,27 @@ describe.each(stores)("inspector API on $name", ({ open }) => {
     expect(
       (effects.body.effects as { idempotencyKey: string }[]).map((e) => e.idempotencyKey),
     ).toEqual(keys.slice(-2));
+  });
+
+  it("shows the key a Functional API task's inner effect was given (its record has a scope)", async () => {
+    const given: string[] = [];
+    const charge = task("charge", (who: string, ctx: EntrypointContext) =>
+      ctx.effect("card", ({ idempotencyKey }) => {
+        given.push(idempotencyKey);
+        return `charged ${who}`;
+      }),
+    );
+    const workflow = entrypoint({ name: "billing", checkpointer }, async (who: string, ctx) => {
+      const receipt = await charge(who, ctx);
+      interrupt("confirm?");
+      return receipt;
+    });
+    await workflow.invoke("ann", { threadId: "billing" });
+    const { body } = await get("/api/threads/billing/effects");
+    const effects = body.effects as { name: string; scope?: string; idempotencyKey: string }[];
+    const card = effects.find((effect) => effect.name === "card")!;
+    expect(card.scope).toBe("0");
+    expect(card.idempotencyKey).toBe(given[0]);
   });
 
   it("edits state as a node and forks from an older checkpoint", async () => {

@@ -9,7 +9,7 @@ import {
   type ThreadStatus,
 } from "@waypoint/checkpoint";
 import { deriveThreadStatus } from "@waypoint/checkpoint/backend";
-import { RUNTIME_CHANNELS, effectIdempotencyKey, type EffectRecord } from "@waypoint/core";
+import { RUNTIME_CHANNELS, recordedEffectKey, type EffectRecord } from "@waypoint/core";
 
 /**
  * What a checkpoint's pending writes say, decoded without the graph: the
@@ -28,6 +28,8 @@ export interface EffectView {
   readonly node: string;
   readonly name: string;
   readonly index: number;
+  /** For a call made inside a recorded call (a task's effect): that call's path ("2", "2.0"). */
+  readonly scope?: string;
   readonly ok: boolean;
   readonly result?: unknown;
   readonly error?: SerializedError;
@@ -92,14 +94,11 @@ type StoredEffect = EffectRecord & { readonly key?: string };
 
 function effectKey(checkpoint: Checkpoint, plannedIn: string, taskId: string, e: StoredEffect) {
   if (typeof e.key === "string") return e.key;
-  return effectIdempotencyKey({
+  return recordedEffectKey(e, {
     threadId: checkpoint.threadId,
     namespace: checkpoint.namespace,
     checkpointId: plannedIn,
     taskId,
-    name: e.name,
-    index: e.index,
-    ...(e.retries === undefined ? {} : { retries: e.retries }),
   });
 }
 
@@ -144,13 +143,21 @@ export function checkpointView(loaded: LoadedCheckpoint): CheckpointView {
     const recorded = own
       .filter((write) => write.channel === EFFECT_CHANNEL)
       .map((write) => write.value as StoredEffect)
-      .sort((a, b) => a.index - b.index);
+      // The node's own calls first, then each recorded call's inner ones, in call order.
+      .sort((a, b) =>
+        (a.scope ?? "") === (b.scope ?? "")
+          ? a.index - b.index
+          : (a.scope ?? "") < (b.scope ?? "")
+            ? -1
+            : 1,
+      );
     for (const effect of recorded) {
       const view: EffectView = {
         taskId: task.id,
         node: task.node,
         name: effect.name,
         index: effect.index,
+        ...(effect.scope === undefined ? {} : { scope: effect.scope }),
         ok: effect.ok,
         ...(effect.ok ? { result: effect.result } : { error: effect.error }),
         ...(effect.retries === undefined ? {} : { retries: effect.retries }),

@@ -47,3 +47,30 @@ export function effectIdempotencyKey(parts: EffectKeyParts): string {
     ...(retries > 0 ? ["retry", retries] : []),
   ]);
 }
+
+/** What of a recorded effect (EffectRecord or its cleared form) its key is made from. */
+export interface RecordedCallParts {
+  readonly name: string;
+  readonly index: number;
+  readonly scope?: string;
+  readonly retries?: number;
+}
+
+/**
+ * The key a recorded call was (or, cleared for a retry, will be) given,
+ * from its record and where it was recorded: for tools that read a store
+ * (the CLI, the inspector), so that a call made inside a task, whose record
+ * has a `scope`, shows the key its function received.
+ */
+export function recordedEffectKey(
+  record: RecordedCallParts,
+  at: Pick<EffectKeyParts, "threadId" | "namespace" | "checkpointId" | "taskId">,
+): string {
+  return effectIdempotencyKey({
+    ...at,
+    name: record.name,
+    index: record.index,
+    ...(record.scope !== undefined ? { scope: record.scope } : {}),
+    ...(record.retries !== undefined ? { retries: record.retries } : {}),
+  });
+}

@@ -1,18 +1,16 @@
 import { ERROR_CHANNEL, INTERRUPT_CHANNEL, type PendingWrite } from "@waypoint/checkpoint";
-import { effectIdempotencyKey } from "@waypoint/core";
+import { RUNTIME_CHANNELS, recordedEffectKey } from "@waypoint/core";
 import { toJson } from "./json-value.js";
 import type { StoreReader } from "./store-reader.js";
 
-/**
- * The pending-write channels the runtime records a task's effects, partial
- * output and origin under (packages/core/src/constants.ts). They are part of
- * the stored format, so they are read here by name.
- */
-const EFFECT_CHANNEL = "__effect__";
-const EFFECT_RETRY_CHANNEL = "__effect_retry__";
-const PARTIAL_CHANNEL = "__partial__";
-const ORIGIN_CHANNEL = "__origin__";
-const DONE_CHANNEL = "__done__";
+/** The pending-write channels the runtime records a task's effects, partial output and origin under. */
+const {
+  effect: EFFECT_CHANNEL,
+  effectRetry: EFFECT_RETRY_CHANNEL,
+  partial: PARTIAL_CHANNEL,
+  origin: ORIGIN_CHANNEL,
+  done: DONE_CHANNEL,
+} = RUNTIME_CHANNELS;
 const STATUS_SLOT = -2;
 
 export interface EffectRow {
@@ -22,6 +20,8 @@ export interface EffectRow {
   readonly node: string;
   readonly name: string;
   readonly index: number;
+  /** For a call made inside a recorded call (a task's effect): that call's path ("2", "2.0"). */
+  readonly scope?: string;
   /** The key `ctx.effect` passed to `fn` (core's effectIdempotencyKey). */
   readonly idempotencyKey: string;
   readonly status: "recorded" | "failed" | "cleared for retry";
@@ -94,6 +94,7 @@ export async function effectsOf(
           const record = write.value as {
             name: string;
             index: number;
+            scope?: string;
             ok?: boolean;
             result?: unknown;
             error?: unknown;
@@ -108,15 +109,13 @@ export async function effectsOf(
             node,
             name: record.name,
             index: record.index,
+            ...(record.scope !== undefined ? { scope: record.scope } : {}),
             // A failure recorded after n retries, or cleared for its n-th: the key of retry n.
-            idempotencyKey: effectIdempotencyKey({
+            idempotencyKey: recordedEffectKey(record, {
               threadId,
               namespace,
               checkpointId: plannedIn,
               taskId,
-              name: record.name,
-              index: record.index,
-              retries,
             }),
             status: cleared ? "cleared for retry" : record.ok ? "recorded" : "failed",
             ...(record.ok ? { result: toJson(record.result) } : {}),
