@@ -8,6 +8,8 @@ export const END = "__end__";
  * idempotency keys, no pending writes).
  */
 export const COPY = "__copy__";
+/** The key under which `invoke`'s result and the streams' chunks list pending interrupts. */
+export const INTERRUPT = "__interrupt__";
 
 /** Runs `node` once with `payload` as its input, in the next superstep (map-reduce fan-out). */
 export class Send<Payload = unknown> {

@@ -14,6 +14,7 @@ export {
   COPY,
   Command,
   END,
+  INTERRUPT,
   RUNTIME_CHANNELS,
   START,
   Send,
@@ -59,7 +60,13 @@ export type {
 export { StateGraph, type CompileOptions } from "./graph/state-graph.js";
 export { Annotation, AnnotationRoot, type AnnotationOptions } from "./graph/annotation.js";
 export type { GraphDrawing } from "./graph/graph-drawing.js";
-export { GraphInterrupt, interrupt, isGraphInterrupt, type Interrupt } from "./pregel/interrupt.js";
+export {
+  GraphInterrupt,
+  interrupt,
+  isGraphInterrupt,
+  isInterrupted,
+  type Interrupt,
+} from "./pregel/interrupt.js";
 export { defaultRetryOn } from "./pregel/retry-policy.js";
 export type { Salvage } from "./pregel/task-journal.js";
 export type { Durability } from "./pregel/run-loop.js";
@@ -90,12 +97,7 @@ export type {
   MigrationState,
   MigrationStep,
 } from "./graph/graph-identity.js";
-export {
-  effectIdempotencyKey,
-  recordedEffectKey,
-  type EffectKeyParts,
-  type RecordedCallParts,
-} from "./pregel/task-id.js";
+export { effectIdempotencyKey, type EffectKeyParts } from "./pregel/task-id.js";
 export {
   Entrypoint,
   EntrypointFinal,

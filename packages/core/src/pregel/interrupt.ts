@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Checkpointer } from "@waypoint/checkpoint";
 import type { StreamEvent, StreamMode } from "./stream-events.js";
+import { INTERRUPT } from "../constants.js";
 import { CheckpointerRequiredError } from "../errors.js";
 import type { CallFrame, RecordedCall } from "./effects.js";
 import { taskId } from "./task-id.js";
@@ -69,6 +70,23 @@ export class GraphInterrupt extends Error {
 /** Whether `error` is the pause of an `interrupt()`, which must be rethrown, not handled. */
 export function isGraphInterrupt(error: unknown): error is GraphInterrupt {
   return error instanceof GraphInterrupt;
+}
+
+/**
+ * Whether `invoke`'s result (or a stream chunk) reports a pause, as
+ * LangGraph's `isInterrupted`: its `__interrupt__` key holds a list.
+ * Waypoint's `invoke` lists static pauses (interruptBefore/After) there too;
+ * a stream chunk of a static pause holds an empty list.
+ */
+export function isInterrupted<Value = unknown>(
+  values: unknown,
+): values is { readonly [INTERRUPT]: readonly (Interrupt & { readonly value: Value })[] } {
+  return (
+    typeof values === "object" &&
+    values !== null &&
+    INTERRUPT in values &&
+    Array.isArray((values as { readonly [INTERRUPT]: unknown })[INTERRUPT])
+  );
 }
 
 /** The scope of the task running now (for subgraphs run as nodes). */
