@@ -97,7 +97,12 @@ export type {
   MigrationState,
   MigrationStep,
 } from "./graph/graph-identity.js";
-export { effectIdempotencyKey, type EffectKeyParts } from "./pregel/task-id.js";
+export {
+  effectIdempotencyKey,
+  recordedEffectKey,
+  type EffectKeyParts,
+  type RecordedCallParts,
+} from "./pregel/task-id.js";
 export {
   Entrypoint,
   EntrypointFinal,
