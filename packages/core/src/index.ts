@@ -57,7 +57,7 @@ export type {
   Router,
   RouterResult,
 } from "./graph/graph-spec.js";
-export { StateGraph, type CompileOptions } from "./graph/state-graph.js";
+export { StateGraph, type BranchOptions, type CompileOptions } from "./graph/state-graph.js";
 export { Annotation, AnnotationRoot, type AnnotationOptions } from "./graph/annotation.js";
 export type { GraphDrawing } from "./graph/graph-drawing.js";
 export {

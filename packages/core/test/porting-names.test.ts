@@ -53,3 +53,76 @@ describe.each(STORES)("isInterrupted and INTERRUPT on $name", (store) => {
     expect(chunks.filter((chunk) => isInterrupted(chunk))).toHaveLength(1);
   });
 });
+
+describe.each(STORES)(
+  "setEntryPoint, setFinishPoint and addConditionalEdges({ source, path, pathMap }) on $name",
+  (store) => {
+    it("setEntryPoint and setFinishPoint add the edges from START and to END", async () => {
+      const graph = new StateGraph(State)
+        .addNode("one", () => ({ log: "one" }))
+        .addNode("two", () => ({ log: "two" }))
+        .setEntryPoint("one")
+        .addEdge("one", "two")
+        .setFinishPoint("two")
+        .compile({ checkpointer: store.create() });
+      expect((await graph.invoke({ topic: "t" }, { threadId: "t" })).log).toEqual(["one", "two"]);
+      expect(graph.getGraph().edges).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ source: START, target: "one" }),
+          expect.objectContaining({ source: "two", target: END }),
+        ]),
+      );
+    });
+
+    it("addConditionalEdges takes LangGraph's object form, with a list or a record as its path map", async () => {
+      const build = (form: "positional" | "object", pathMap: "list" | "record") => {
+        const path = (s: { topic?: string }) => (s.topic === "left" ? "left" : "right");
+        const map = pathMap === "list" ? ["left", "right"] : { left: "left", right: "right" };
+        const graph = new StateGraph(State)
+          .addNode("start", () => ({ log: "start" }))
+          .addNode("left", () => ({ log: "left" }))
+          .addNode("right", () => ({ log: "right" }))
+          .addEdge(START, "start")
+          .addEdge("left", END)
+          .addEdge("right", END);
+        return (
+          form === "object"
+            ? graph.addConditionalEdges({ source: "start", path, pathMap: map })
+            : graph.addConditionalEdges("start", path, map)
+        ).compile({ checkpointer: store.create() });
+      };
+      for (const pathMap of ["list", "record"] as const) {
+        for (const topic of ["left", "up"]) {
+          const positional = await build("positional", pathMap).invoke(
+            { topic },
+            { threadId: "t" },
+          );
+          const object = await build("object", pathMap).invoke({ topic }, { threadId: "t" });
+          expect(object).toEqual(positional);
+          expect(object.log).toEqual(["start", topic === "left" ? "left" : "right"]);
+        }
+      }
+    });
+  },
+);
+
+describe("LangGraph's object form of addConditionalEdges", () => {
+  it("checks its path map's nodes, and refuses a missing path", () => {
+    const base = () =>
+      new StateGraph(State)
+        .addNode("a", () => ({}))
+        .addEdge(START, "a")
+        .addEdge("a", END);
+    expect(() =>
+      base()
+        .addConditionalEdges({ source: "a", path: () => "nowhere", pathMap: ["nowhere"] })
+        .compile(),
+    ).toThrow(/the path map of "a" names unknown node "nowhere"/);
+    expect(() => base().addConditionalEdges({ source: "a" } as never)).toThrow(
+      expect.objectContaining({ code: "INVALID_GRAPH", data: { node: "a" } }),
+    );
+    expect(() => base().addConditionalEdges("a", undefined as never)).toThrow(
+      /the path of the conditional edge from "a" is undefined/,
+    );
+  });
+});

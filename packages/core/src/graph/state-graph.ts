@@ -32,6 +32,16 @@ export interface CompileOptions extends DeployOptions {
   readonly interruptAfter?: readonly string[];
 }
 
+/** A path map: the router's results that are allowed, or result → node. */
+type PathMap = readonly string[] | Readonly<Record<string, string>>;
+
+/** `addConditionalEdges`' arguments as one object (LangGraph's object form). */
+export interface BranchOptions<State> {
+  readonly source: string;
+  readonly path: Router<State>;
+  readonly pathMap?: PathMap;
+}
+
 type SequenceEntry<D extends StateDefinition> = readonly [
   name: string,
   run: NodeFunction<StateOf<D>, UpdateOf<D>> | CompiledGraph<StateDefinition>,
@@ -114,20 +124,48 @@ export class StateGraph<D extends StateDefinition> {
     return this;
   }
 
+  /** LangGraph's `setEntryPoint`: the same as `addEdge(START, node)`. */
+  setEntryPoint(node: string): this {
+    return this.addEdge(START, node);
+  }
+
+  /** LangGraph's `setFinishPoint`: the same as `addEdge(node, END)`. */
+  setFinishPoint(node: string): this {
+    return this.addEdge(node, END);
+  }
+
   /**
-   * After `from` runs, `router` reads the state (with `from`'s writes) and
+   * After `source` runs, `path` reads the state (with `source`'s writes) and
    * names the next node(s), END, or `Send`s. A path map (list, or result →
-   * node) restricts and documents the possible targets.
+   * node) restricts and documents the possible targets. The arguments may
+   * also come as one object, `{ source, path, pathMap }`, as in LangGraph.
    */
+  addConditionalEdges(options: BranchOptions<StateOf<D>>): this;
+  addConditionalEdges(source: string, path: Router<StateOf<D>>, pathMap?: PathMap): this;
   addConditionalEdges(
-    from: string,
-    router: Router<StateOf<D>>,
-    pathMap?: readonly string[] | Readonly<Record<string, string>>,
+    sourceOrOptions: string | BranchOptions<StateOf<D>>,
+    path?: Router<StateOf<D>>,
+    pathMap?: PathMap,
   ): this {
-    const map = Array.isArray(pathMap)
-      ? Object.fromEntries((pathMap as readonly string[]).map((target) => [target, target]))
-      : (pathMap as Readonly<Record<string, string>> | undefined);
-    this.branches.push({ from, router: router, ...(map ? { pathMap: map } : {}) });
+    const options: Partial<BranchOptions<StateOf<D>>> =
+      typeof sourceOrOptions === "object" && sourceOrOptions !== null
+        ? sourceOrOptions
+        : { source: sourceOrOptions, path, ...(pathMap === undefined ? {} : { pathMap }) };
+    const from = options.source;
+    if (typeof options.path !== "function") {
+      throw new GraphValidationError(
+        `the path of the conditional edge from ${quote(from)} is ${describe(options.path)}: give a function of the state that names the next node(s)`,
+        { node: nameInData(from) },
+      );
+    }
+    const map = Array.isArray(options.pathMap)
+      ? Object.fromEntries((options.pathMap as readonly string[]).map((target) => [target, target]))
+      : (options.pathMap as Readonly<Record<string, string>> | undefined);
+    this.branches.push({
+      from: from as string,
+      router: options.path,
+      ...(map ? { pathMap: map } : {}),
+    });
     return this;
   }
 
@@ -368,6 +406,18 @@ function nameProblem(name: unknown, prefix = ""): string | undefined {
     return `is reserved: every JavaScript object has a "${name}" property, which the runtime's maps of channels would read as a value`;
   }
   return undefined;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "an object";
+  return typeof value === "undefined" ? "undefined" : `a ${typeof value}`;
+}
+
+/** A name in an error's data: as given, unless it could not be stored (then quoted, as in the message). */
+function nameInData(name: unknown): string {
+  return typeof name === "string" && isValidId(name) ? name : quote(name);
 }
 
 /** A name in an error message, escaped so that the message itself can be stored. */
