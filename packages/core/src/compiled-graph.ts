@@ -121,8 +121,11 @@ export class CompiledGraph<D extends StateDefinition> {
     this.checkpointer = options.checkpointer ?? new MemoryCheckpointer();
     // Reads (getState, history) decode the channels' values too, before any run opens the thread.
     addSerializerPlugins(spec, this.checkpointer);
-    this.interruptBefore = new Set(options.interruptBefore ?? []);
-    this.interruptAfter = new Set(options.interruptAfter ?? []);
+    // "*" is every node, as in LangGraph.
+    const every = (list: readonly string[] | "*" | undefined) =>
+      new Set(list === "*" ? spec.nodes.keys() : (list ?? []));
+    this.interruptBefore = every(options.interruptBefore);
+    this.interruptAfter = every(options.interruptAfter);
   }
 
   /** The name, version and fingerprint every checkpoint of this graph records (`metadata.graph`). */

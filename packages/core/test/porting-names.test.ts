@@ -1,4 +1,6 @@
+import fc from "fast-check";
 import { describe, expect, expectTypeOf, it } from "vitest";
+import { MemoryCheckpointer } from "@waypoint/checkpoint";
 import {
   Command,
   END,
@@ -10,6 +12,7 @@ import {
   isInterrupted,
   lastValue,
   reducer,
+  type CompileOptions,
 } from "@waypoint/core";
 import { STORES, collect } from "./support/stores.js";
 
@@ -123,6 +126,102 @@ describe("LangGraph's object form of addConditionalEdges", () => {
     );
     expect(() => base().addConditionalEdges("a", undefined as never)).toThrow(
       /the path of the conditional edge from "a" is undefined/,
+    );
+  });
+});
+
+describe('"*" in interruptBefore and interruptAfter', () => {
+  it.each(STORES)("pauses before (or after) every node on $name", async (store) => {
+    const build = (options: CompileOptions) =>
+      new StateGraph(State)
+        .addNode("one", () => ({ log: "one" }))
+        .addNode("two", () => ({ log: "two" }))
+        .addEdge(START, "one")
+        .addEdge("one", "two")
+        .addEdge("two", END)
+        .compile({ checkpointer: store.create(), ...options });
+    for (const [option, kind] of [
+      ["interruptBefore", "before"],
+      ["interruptAfter", "after"],
+    ] as const) {
+      const graph = build({ [option]: "*" });
+      const pauses: string[] = [];
+      let result = await graph.invoke({}, { threadId: "t" });
+      while (isInterrupted(result)) {
+        pauses.push(...result[INTERRUPT].map((i) => `${i.kind} ${i.node}`));
+        result = await graph.invoke(null, { threadId: "t" });
+      }
+      expect(pauses).toEqual([`${kind} one`, `${kind} two`]);
+      expect(result.log).toEqual(["one", "two"]);
+    }
+  });
+
+  it("refuses another string", () => {
+    const graph = new StateGraph(State)
+      .addNode("a", () => ({}))
+      .addEdge(START, "a")
+      .addEdge("a", END);
+    for (const value of ["all", "a", ["*"]]) {
+      expect(() => graph.compile({ interruptBefore: value as never })).toThrow(
+        expect.objectContaining({
+          code: value === "all" || value === "a" ? "INVALID_ARGUMENT" : "INVALID_GRAPH",
+        }),
+      );
+    }
+  });
+
+  it("pauses where the full list of node names pauses, in random graphs (property)", async () => {
+    // A random DAG: node 0 follows START, each other node an earlier one (its
+    // parent), and each node may have edges to later nodes or END (index count).
+    const graphs = fc.integer({ min: 1, max: 4 }).chain((count) =>
+      fc.record({
+        count: fc.constant(count),
+        parents: fc.tuple(...Array.from({ length: count }, (_, i) => fc.nat(Math.max(0, i - 1)))),
+        targets: fc.array(fc.subarray(Array.from({ length: count + 1 }, (_, i) => i)), {
+          minLength: count,
+          maxLength: count,
+        }),
+        option: fc.constantFrom("interruptBefore" as const, "interruptAfter" as const),
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(graphs, async ({ count, parents, targets, option }) => {
+        const names = Array.from({ length: count }, (_, i) => `n${i}`);
+        const edges = new Set<string>();
+        names.forEach((_, i) => {
+          if (i > 0) edges.add(`${parents[i]}>${i}`);
+          for (const t of targets[i]!.filter((t) => t > i)) edges.add(`${i}>${t}`);
+        });
+        const build = (nodes: "*" | readonly string[]) => {
+          const graph = new StateGraph(State);
+          for (const name of names) graph.addNode(name, () => ({ log: name }));
+          graph.addEdge(START, "n0");
+          for (const edge of edges) {
+            const [from, to] = edge.split(">").map(Number) as [number, number];
+            graph.addEdge(names[from]!, to === count ? END : names[to]!);
+          }
+          names.forEach((name, i) => {
+            if (![...edges].some((edge) => edge.startsWith(`${i}>`))) graph.addEdge(name, END);
+          });
+          return graph.compile({ checkpointer: new MemoryCheckpointer(), [option]: nodes });
+        };
+        const run = async (nodes: "*" | readonly string[]) => {
+          const graph = build(nodes);
+          const pauses: string[][] = [];
+          let result = await graph.invoke({}, { threadId: "t" });
+          for (let i = 0; isInterrupted(result) && i < 20; i += 1) {
+            pauses.push(result[INTERRUPT].map((p) => `${p.kind} ${p.node}`).sort());
+            result = await graph.invoke(null, { threadId: "t" });
+          }
+          return { pauses, log: result.log };
+        };
+        const every = await run("*");
+        expect(every).toEqual(await run(names));
+        // Every step paused: each node that ran was paused at.
+        const paused = new Set(every.pauses.flat().map((p) => p.split(" ")[1]));
+        expect(new Set(every.log)).toEqual(paused);
+      }),
+      { numRuns: 25 },
     );
   });
 });

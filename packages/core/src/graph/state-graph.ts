@@ -26,10 +26,10 @@ import type {
 
 export interface CompileOptions extends DeployOptions {
   readonly checkpointer?: Checkpointer;
-  /** Pause before these nodes run; `invoke(null, { threadId })` goes on. */
-  readonly interruptBefore?: readonly string[];
-  /** Pause after these nodes' superstep is saved. */
-  readonly interruptAfter?: readonly string[];
+  /** Pause before these nodes run (`"*"`: every node); `invoke(null, { threadId })` goes on. */
+  readonly interruptBefore?: readonly string[] | "*";
+  /** Pause after these nodes' superstep is saved (`"*"`: every node). */
+  readonly interruptAfter?: readonly string[] | "*";
 }
 
 /** A path map: the router's results that are allowed, or result → node. */
@@ -240,8 +240,9 @@ export class StateGraph<D extends StateDefinition> {
     }
     for (const node of this.nodes)
       for (const end of node.ends ?? []) checkNode(end, `ends of "${node.name}"`, [END]);
-    for (const name of [...(options.interruptBefore ?? []), ...(options.interruptAfter ?? [])]) {
-      checkNode(name, "interruptBefore/interruptAfter", []);
+    for (const list of [options.interruptBefore, options.interruptAfter]) {
+      if (list === "*") continue; // every node
+      for (const name of list ?? []) checkNode(name, "interruptBefore/interruptAfter", []);
     }
     const sources = new Set([
       ...this.edges.map((e) => e.from),

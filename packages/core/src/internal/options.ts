@@ -113,6 +113,10 @@ const invokeShape = {
 
 const objectError = { error: "expected an object" };
 
+const interruptNodes = z.union([z.literal("*"), z.array(name)], {
+  error: 'expected a list of node names, or "*" for every node',
+});
+
 const retryPolicy = z.strictObject(
   {
     maxAttempts: positiveInteger.optional(),
@@ -185,8 +189,8 @@ export const OPTIONS = {
   compile: z.strictObject(
     {
       checkpointer: checkpointer.optional(),
-      interruptBefore: z.array(name, { error: "expected a list of node names" }).optional(),
-      interruptAfter: z.array(name, { error: "expected a list of node names" }).optional(),
+      interruptBefore: interruptNodes.optional(),
+      interruptAfter: interruptNodes.optional(),
       // Checked in full (chain, gaps, duplicates) by resolveDeploy, which names the step.
       name: id.optional(),
       version: z.unknown().optional(),
