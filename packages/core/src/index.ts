@@ -56,6 +56,8 @@ export type {
   RetryPolicy,
   Router,
   RouterResult,
+  RunnableLike,
+  RunnableLikeConfig,
 } from "./graph/graph-spec.js";
 export { StateGraph, type BranchOptions, type CompileOptions } from "./graph/state-graph.js";
 export { Annotation, AnnotationRoot, type AnnotationOptions } from "./graph/annotation.js";

@@ -4,8 +4,10 @@ import { MemoryCheckpointer } from "@waypoint/checkpoint";
 import {
   Command,
   END,
+  GraphValidationError,
   INTERRUPT,
   START,
+  Send,
   StateGraph,
   defineState,
   interrupt,
@@ -13,6 +15,7 @@ import {
   lastValue,
   reducer,
   type CompileOptions,
+  type RunnableLikeConfig,
 } from "@waypoint/core";
 import { STORES, collect } from "./support/stores.js";
 
@@ -223,5 +226,99 @@ describe('"*" in interruptBefore and interruptAfter', () => {
       }),
       { numRuns: 25 },
     );
+  });
+});
+
+/** A stand-in for a LangChain Runnable: a class whose `invoke` reads `this`. */
+class Shout {
+  readonly calls: { input: unknown; config: RunnableLikeConfig }[] = [];
+  constructor(private readonly suffix: string) {}
+  async invoke(input: { topic?: string }, config: RunnableLikeConfig) {
+    this.calls.push({ input, config });
+    await Promise.resolve();
+    return { log: `${input.topic?.toUpperCase()}${this.suffix}` };
+  }
+}
+
+function addNodeError(run: unknown): GraphValidationError {
+  let thrown: unknown;
+  try {
+    new StateGraph(State).addNode("bad", run as never);
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toBeInstanceOf(GraphValidationError);
+  return thrown as GraphValidationError;
+}
+
+describe.each(STORES)("a Runnable as a node on $name", (store) => {
+  it("a Runnable (an object with invoke) is a node: it gets the state, the node's signal and thread, and returns the update", async () => {
+    const shout = new Shout("!");
+    const graph = new StateGraph(State)
+      .addNode("shout", shout)
+      .addEdge(START, "shout")
+      .addEdge("shout", END)
+      .compile({ checkpointer: store.create() });
+    const result = await graph.invoke({ topic: "otters" }, { threadId: "t" });
+    expect(result.log).toEqual(["OTTERS!"]);
+    expect(shout.calls).toHaveLength(1);
+    expect(shout.calls[0]!.input).toEqual({ topic: "otters", log: [] });
+    expect(shout.calls[0]!.config.signal).toBeInstanceOf(AbortSignal);
+    expect(shout.calls[0]!.config.configurable).toEqual({ thread_id: "t" });
+    expect((await graph.getState("t"))?.values.log).toEqual(["OTTERS!"]);
+  });
+});
+
+describe("Runnable nodes", () => {
+  it("a Runnable in addSequence, and as a Send's target (it gets the payload)", async () => {
+    const each = { invoke: (item: { topic: string }) => ({ log: `item ${item.topic}` }) };
+    const graph = new StateGraph(State)
+      .addSequence([
+        ["first", new Shout("?")],
+        ["fan", () => ({})],
+      ])
+      .addNode("each", each)
+      .addEdge(START, "first")
+      .addConditionalEdges("fan", () => [new Send("each", { topic: "a" })])
+      .addEdge("each", END)
+      .compile();
+    expect((await graph.invoke({ topic: "x" })).log).toEqual(["X?", "item a"]);
+  });
+
+  it("a Runnable node's signal aborts when the node times out", async () => {
+    let aborted = false;
+    const slow = {
+      invoke: (_: unknown, config: RunnableLikeConfig) =>
+        new Promise<{ log?: string }>((resolve) => {
+          config.signal.addEventListener("abort", () => {
+            aborted = true;
+            resolve({});
+          });
+        }),
+    };
+    const graph = new StateGraph(State)
+      .addNode("slow", slow, { timeoutMs: 20 })
+      .addEdge(START, "slow")
+      .addEdge("slow", END)
+      .compile();
+    await expect(graph.invoke({})).rejects.toMatchObject({ code: "NODE_TIMEOUT" });
+    expect(aborted).toBe(true);
+  });
+
+  it("anything else is refused by addNode, naming the node, instead of failing when it runs", () => {
+    for (const [run, what] of [
+      [{}, "an object without an invoke method"],
+      [{ invoke: "no" }, "an object without an invoke method"],
+      [42, "a number"],
+      ["fn", "a string"],
+      [null, "null"],
+      [undefined, "undefined"],
+      [[() => ({})], "a list"],
+    ] as const) {
+      const error = addNodeError(run);
+      expect(error.code).toBe("INVALID_GRAPH");
+      expect(error.message).toContain(`node "bad" is ${what}`);
+      expect(error.data).toEqual({ node: "bad" });
+    }
   });
 });

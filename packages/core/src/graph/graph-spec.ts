@@ -87,6 +87,25 @@ export type Router<State = Record<string, unknown>> = (
   state: State,
 ) => RouterResult | Promise<RouterResult>;
 
+/**
+ * A node given as an object with LangChain's `invoke(input, config)` (a
+ * `Runnable`, LangGraph's `RunnableLike`): it gets the state (or a Send's
+ * payload) and `{ signal, configurable: { thread_id } }`, and what it returns
+ * is the node's update.
+ */
+export interface RunnableLike<Input = Record<string, unknown>, Update = Record<string, unknown>> {
+  invoke(
+    input: Input,
+    config: RunnableLikeConfig,
+  ): NodeResult<Update> | Promise<NodeResult<Update>>;
+}
+
+/** The LangChain `RunnableConfig` fields a `RunnableLike` node is given. */
+export interface RunnableLikeConfig {
+  readonly signal: AbortSignal;
+  readonly configurable: { readonly thread_id: string };
+}
+
 export interface NodeOptions {
   readonly retry?: RetryPolicy;
   readonly timeoutMs?: number;

@@ -22,6 +22,7 @@ import type {
   NodeOptions,
   NodeSpec,
   Router,
+  RunnableLike,
 } from "./graph-spec.js";
 
 export interface CompileOptions extends DeployOptions {
@@ -44,7 +45,10 @@ export interface BranchOptions<State> {
 
 type SequenceEntry<D extends StateDefinition> = readonly [
   name: string,
-  run: NodeFunction<StateOf<D>, UpdateOf<D>> | CompiledGraph<StateDefinition>,
+  run:
+    | NodeFunction<StateOf<D>, UpdateOf<D>>
+    | CompiledGraph<StateDefinition>
+    | RunnableLike<StateOf<D>, UpdateOf<D>>,
   options?: NodeOptions,
 ];
 
@@ -76,19 +80,22 @@ export class StateGraph<D extends StateDefinition> {
   }
 
   /**
-   * A node is a function of the state, or a compiled graph (a subgraph: it
-   * reads the parent's keys it shares and hands back only its own writes).
+   * A node is a function of the state, a compiled graph (a subgraph: it
+   * reads the parent's keys it shares and hands back only its own writes),
+   * or an object with `invoke(input, config)` such as a LangChain `Runnable`.
    * A node that `Send`s target receives the Send's payload instead of the
    * state: annotate its parameter with the payload's type
    * (`(item: { city: string }) => …`); an unannotated one is the state.
    */
   addNode<Input = StateOf<D>>(
     name: string,
-    run: NodeFunction<Input, UpdateOf<D>> | CompiledGraph<StateDefinition>,
+    run:
+      | NodeFunction<Input, UpdateOf<D>>
+      | CompiledGraph<StateDefinition>
+      | RunnableLike<Input, UpdateOf<D>>,
     options: NodeOptions = {},
   ): this {
-    const node =
-      run instanceof CompiledGraph ? run.asNode() : (run as NodeFunction<never, unknown>);
+    const node = nodeFunction(name, run);
     this.nodes.push({
       name,
       run: node,
@@ -407,6 +414,34 @@ function nameProblem(name: unknown, prefix = ""): string | undefined {
     return `is reserved: every JavaScript object has a "${name}" property, which the runtime's maps of channels would read as a value`;
   }
   return undefined;
+}
+
+/**
+ * What runs for a node: its function, a compiled graph's, or a call of a
+ * runnable's `invoke`. Anything else is refused now, naming the node, rather
+ * than when the node first runs.
+ */
+function nodeFunction(name: string, run: unknown): NodeFunction<never, unknown> {
+  if (run instanceof CompiledGraph) return run.asNode();
+  if (typeof run === "function") return run as NodeFunction<never, unknown>;
+  if (isRunnableLike(run)) {
+    return (state, ctx) =>
+      run.invoke(state, { signal: ctx.signal, configurable: { thread_id: ctx.threadId } });
+  }
+  const what = describe(run);
+  throw new GraphValidationError(
+    `node ${quote(name)} is ${what === "an object" ? "an object without an invoke method" : what}: a node is a function (state, ctx) => update, a compiled graph, or an object with an invoke(input, config) method (a LangChain Runnable)`,
+    { node: nameInData(name) },
+  );
+}
+
+/** A LangChain Runnable, told by its shape: core does not depend on @langchain/core. */
+function isRunnableLike(value: unknown): value is RunnableLike<never, unknown> {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { invoke?: unknown }).invoke === "function"
+  );
 }
 
 function describe(value: unknown): string {
