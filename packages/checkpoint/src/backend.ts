@@ -8,9 +8,12 @@ export type {
   EncodedHeader,
   EncodedLink,
   EncodedPendingWrite,
+  HeaderLink,
 } from "./record.js";
 export { encodePendingWrites, encodePut, type EncodedPut } from "./record-codec.js";
+export { ANCHOR_EVERY } from "./internal/header-delta.js";
 export {
+  anchorOf,
   assertSupportedVersion,
   chainPath,
   decodeCheckpoint,
@@ -19,6 +22,7 @@ export {
   decodePendingWrite,
   decodeSnapshot,
   decodeWrites,
+  headerDecoder,
   matchesFilter,
   sortPending,
 } from "./record-decode.js";

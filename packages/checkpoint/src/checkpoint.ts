@@ -5,7 +5,7 @@
  */
 
 /** The format of stored records. Bump it, and commit fixtures, on any change. */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 
 export type JsonValue =
   null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };

@@ -37,8 +37,13 @@ export interface PutRequest {
   /**
    * The checkpoint this one follows, as returned by `put`, `get` or `list`
    * (its chain tells whether a snapshot is due). Null for a thread's first.
+   * With its channelVersions and versionsSeen, unchanged since, the header
+   * is stored as a delta from the parent's; without them, in full.
    */
-  readonly parent: Pick<CheckpointHeader, "id" | "chain"> | null;
+  readonly parent:
+    | (Pick<CheckpointHeader, "id" | "chain"> &
+        Partial<Pick<CheckpointHeader, "channelVersions" | "versionsSeen">>)
+    | null;
   /**
    * The head the writer believes the thread has. Defaults to the parent's id.
    * Set it to the current head when writing from an older parent: that is a

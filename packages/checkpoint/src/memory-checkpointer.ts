@@ -27,7 +27,7 @@ import { MemoryRunStore } from "./memory-runs.js";
 import type { PendingWrite } from "./pending-writes.js";
 import type { EncodedCheckpoint, EncodedPendingWrite } from "./record.js";
 import { encodePendingWrites, encodePut } from "./record-codec.js";
-import { chainPath, decodeHeader, decodeLoaded, matchesFilter } from "./record-decode.js";
+import { chainPath, decodeLoaded, headerDecoder, matchesFilter } from "./record-decode.js";
 import { createSerializer, type Serializer } from "./serializer.js";
 import { resolveSnapshotPolicy, type SnapshotPolicy } from "./snapshot-policy.js";
 import { threadExport, validateThreadExport } from "./thread-export.js";
@@ -156,11 +156,13 @@ export class MemoryCheckpointer implements Checkpointer {
     );
     if (state === undefined) return;
     const records = [...state.checkpoints.values()].reverse();
+    // A header may be a delta from its parent's: the decoder finds the parents among the records.
+    const decodeHeader = headerDecoder(state.checkpoints, this.serializer);
     let yielded = 0;
     for (const record of records) {
       if (yielded >= limit) return;
       if (options.before !== undefined && record.id >= options.before) continue;
-      const header = decodeHeader(record, this.serializer);
+      const header = decodeHeader(record);
       if (!matchesFilter(header.metadata, options.filter)) continue;
       yielded += 1;
       yield header;

@@ -10,6 +10,7 @@ import { newCheckpointId } from "./checkpoint-id.js";
 import { InvalidArgumentError, UnserializableValueError } from "./errors.js";
 import { assertId, assertInteger, isId, resolveNamespace } from "./internal/arguments.js";
 import { encodeHeader } from "./internal/header-codec.js";
+import { ANCHOR_EVERY, encodeHeaderDelta } from "./internal/header-delta.js";
 import { checkFence } from "./internal/run-rules.js";
 import { MAX_DEPTH, formatKey, isForbiddenKey, isPlainJson } from "./internal/value-check.js";
 import { assertStorableMetadata } from "./internal/metadata-text.js";
@@ -107,7 +108,12 @@ export function encodePut(
     snapshotBytes: chain.snapshotBytes,
     nextCount: input.next.length,
     metadata: encodeMetadata(metadata),
-    header: encodeHeader(input.channelVersions, input.versionsSeen, input.next, serializer),
+    header: encodeRecordHeader(
+      input,
+      chainParent === null ? null : parent,
+      chain.length,
+      serializer,
+    ),
     writes,
     snapshot,
   };
@@ -126,6 +132,42 @@ export function encodePut(
     chain,
   };
   return { record, header, expectedHeadId, pendingWrites };
+}
+
+/**
+ * The header, as a delta from the parent's when it has one to follow (not a
+ * fork, the parent's versions given, not at a snapshot or an anchor: see
+ * internal/header-delta.ts), else in full.
+ */
+function encodeRecordHeader(
+  input: PutRequest["checkpoint"],
+  parent: PutRequest["parent"],
+  chainLength: number,
+  serializer: Serializer,
+): string {
+  const { channelVersions, versionsSeen, next } = input;
+  if (
+    parent !== null &&
+    chainLength % ANCHOR_EVERY !== 0 &&
+    isVersionMap(parent.channelVersions) &&
+    isVersionMap(parent.versionsSeen)
+  ) {
+    const delta = encodeHeaderDelta(
+      channelVersions,
+      versionsSeen,
+      next,
+      { channelVersions: parent.channelVersions, versionsSeen: parent.versionsSeen },
+      serializer,
+    );
+    if (delta !== undefined) return delta;
+  }
+  return encodeHeader(channelVersions, versionsSeen, next, serializer);
+}
+
+function isVersionMap<T>(
+  value: Readonly<Record<string, T>> | undefined,
+): value is Record<string, T> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** Checked in a function of its own: Array.isArray would drop the readonly element type. */

@@ -9,8 +9,9 @@ import {
 } from "./checkpoint.js";
 import type { LoadedCheckpoint } from "./checkpointer.js";
 import { CorruptRecordError, UnsupportedFormatVersionError } from "./errors.js";
-import { decodeHeaderV2 } from "./internal/header-codec.js";
-import { decodeHeaderV1, isObject } from "./internal/header-v1.js";
+import { HeaderChain } from "./internal/header-chain.js";
+import { ANCHOR_EVERY } from "./internal/header-delta.js";
+import { isObject } from "./internal/header-v1.js";
 import { assertSafePayload } from "./internal/payload-guard.js";
 import { isValueTuple, reviveValue } from "./internal/value-tuple.js";
 import { isForbiddenKey } from "./internal/value-check.js";
@@ -20,6 +21,7 @@ import type {
   EncodedHeader,
   EncodedLink,
   EncodedPendingWrite,
+  HeaderLink,
 } from "./record.js";
 import { parseJson, type Serializer } from "./serializer.js";
 
@@ -42,34 +44,69 @@ function recordLabel(record: Pick<EncodedCheckpoint, "threadId" | "id">): string
   return `checkpoint ${String(record.id)} of thread "${String(record.threadId)}"`;
 }
 
-export function decodeHeader(record: EncodedHeader, serializer: Serializer): CheckpointHeader {
-  const where = recordLabel(record);
-  assertSupportedVersion(record.formatVersion, where);
-  assertHeaderFields(record, where);
-  const parsed = parseJson(record.header, `${where}, header`);
-  const { channelVersions, versionsSeen, next } =
-    record.formatVersion === 1
-      ? decodeHeaderV1(parsed, `${where}, header`, serializer)
-      : decodeHeaderV2(parsed, `${where}, header`, serializer);
-  return {
-    formatVersion: record.formatVersion,
-    threadId: record.threadId,
-    namespace: record.namespace,
-    id: record.id,
-    parentId: record.parentId,
-    step: record.step,
-    createdAt: new Date(record.createdAt),
-    channelVersions,
-    versionsSeen,
-    next,
-    metadata: decodeMetadata(record.metadata, `${where}, metadata`),
-    chain: {
-      baseId: record.baseId,
-      length: record.chainLength,
-      deltaBytes: record.chainBytes,
-      snapshotBytes: record.snapshotBytes,
-    },
+/**
+ * Decodes one header. A format-3 header may be a delta from its parent's:
+ * `links` are the records before it in its chain (with their headers) that
+ * it may need, back to its anchor (see anchorOf); without them such a header
+ * fails with CorruptRecordError. To decode many headers of one namespace,
+ * use headerDecoder, which decodes each parent once.
+ */
+export function decodeHeader(
+  record: EncodedHeader,
+  serializer: Serializer,
+  links: Iterable<HeaderLink> = [],
+): CheckpointHeader {
+  return headerDecoder(links, serializer)(record);
+}
+
+/**
+ * A decoder for headers of one thread and namespace, resolving deltas through
+ * `links` (by id: the page itself and the records before it that a backend
+ * read with it) and decoding each of them once.
+ */
+export function headerDecoder(
+  links: Iterable<HeaderLink> | ReadonlyMap<string, HeaderLink>,
+  serializer: Serializer,
+): (record: EncodedHeader) => CheckpointHeader {
+  const byId: ReadonlyMap<string, HeaderLink> =
+    links instanceof Map
+      ? (links as ReadonlyMap<string, HeaderLink>)
+      : new Map([...(links as Iterable<HeaderLink>)].map((link) => [link.id, link]));
+  const chain = new HeaderChain(byId, serializer);
+  return (record) => {
+    const where = recordLabel(record);
+    assertSupportedVersion(record.formatVersion, where);
+    assertHeaderFields(record, where);
+    const { channelVersions, versionsSeen, next } = chain.decode(record, `${where}, header`);
+    return {
+      formatVersion: record.formatVersion,
+      threadId: record.threadId,
+      namespace: record.namespace,
+      id: record.id,
+      parentId: record.parentId,
+      step: record.step,
+      createdAt: new Date(record.createdAt),
+      channelVersions,
+      versionsSeen,
+      next,
+      metadata: decodeMetadata(record.metadata, `${where}, metadata`),
+      chain: {
+        baseId: record.baseId,
+        length: record.chainLength,
+        deltaBytes: record.chainBytes,
+        snapshotBytes: record.snapshotBytes,
+      },
+    };
   };
+}
+
+/**
+ * The chain length of the record a header at `chainLength` decodes from at
+ * the farthest: a full header is written at every multiple of ANCHOR_EVERY.
+ * A load reads the headers of its chain's records from there on.
+ */
+export function anchorOf(chainLength: number): number {
+  return chainLength - (chainLength % ANCHOR_EVERY);
 }
 
 /**
@@ -127,8 +164,13 @@ export function decodeWrites(record: EncodedLink, serializer: Serializer): Chann
   });
 }
 
-export function decodeCheckpoint(record: EncodedCheckpoint, serializer: Serializer): Checkpoint {
-  return { ...decodeHeader(record, serializer), writes: decodeWrites(record, serializer) };
+/** A whole record; `links` as for decodeHeader. */
+export function decodeCheckpoint(
+  record: EncodedCheckpoint,
+  serializer: Serializer,
+  links: Iterable<HeaderLink> = [],
+): Checkpoint {
+  return { ...decodeHeader(record, serializer, links), writes: decodeWrites(record, serializer) };
 }
 
 /** Format 1: { channel: { json, meta } }; since 2: [[channel, json(, meta)], …]. */
@@ -183,7 +225,8 @@ export function chainPath(
 
 /**
  * Builds a LoadedCheckpoint from the target's segment: the records from its
- * base snapshot down to it (any order). Checks that they form one unbroken
+ * base snapshot down to it (any order), with their headers from the target's
+ * anchor on (anchorOf). Checks that they form one unbroken
  * chain, so a backend bug or damaged storage shows up as CorruptRecordError
  * instead of wrong state.
  */
@@ -193,9 +236,13 @@ export function decodeLoaded(
   pending: readonly EncodedPendingWrite[],
   serializer: Serializer,
 ): LoadedCheckpoint {
-  const path = chainPath(target, new Map(segment.map((record) => [record.id, record])));
+  const byId = new Map(segment.map((record) => [record.id, record]));
+  const path = chainPath(target, byId);
   const base = path[0] as EncodedLink;
-  const checkpoint = decodeCheckpoint(target, serializer);
+  const checkpoint = {
+    ...headerDecoder(byId, serializer)(target),
+    writes: decodeWrites(target, serializer),
+  };
   return {
     checkpoint,
     base: { checkpointId: base.id, values: decodeSnapshot(base, serializer) },

@@ -24,7 +24,10 @@ export interface EncodedCheckpoint {
   /**
    * JSON text of channelVersions, versionsSeen and next: since format 2
    * `[channels, seen, next]` (see internal/header-codec.ts), in format 1
-   * `{ channelVersions, versionsSeen, next }`.
+   * `{ channelVersions, versionsSeen, next }`. Since format 3 it may be a
+   * delta from the parent's header (internal/header-delta.ts), which decodes
+   * only with the headers of the records before it in its chain, back to a
+   * full one: at most 15, from the record whose chainLength is a multiple of 16.
    */
   readonly header: string;
   /** JSON text of the delta: since format 2 `[taskId, channel, json(, meta)][]`, in format 1 `[taskId, channel, { json, meta }][]`. */
@@ -48,7 +51,22 @@ export type EncodedHeader = Omit<EncodedCheckpoint, "writes" | "snapshot">;
 export type EncodedLink = Pick<
   EncodedCheckpoint,
   "formatVersion" | "threadId" | "id" | "parentId" | "step" | "writes" | "snapshot"
->;
+> & {
+  /**
+   * The record's header, read for the records from the target's anchor
+   * (`anchorOf(target.chainLength)`) on, whose headers the target's may be
+   * a delta of; null or absent before it.
+   */
+  readonly header?: string | null;
+};
+
+/** What decoding a header needs of an earlier record of its chain (see EncodedCheckpoint.header). */
+export type HeaderLink = Pick<
+  EncodedCheckpoint,
+  "formatVersion" | "threadId" | "id" | "parentId"
+> & {
+  readonly header?: string | null;
+};
 
 export interface EncodedPendingWrite {
   readonly formatVersion: number;

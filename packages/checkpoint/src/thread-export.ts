@@ -6,9 +6,10 @@ import type { EncodedCheckpoint, EncodedPendingWrite } from "./record.js";
 import {
   assertSupportedVersion,
   chainPath,
-  decodeCheckpoint,
   decodePendingWrite,
   decodeSnapshot,
+  decodeWrites,
+  headerDecoder,
 } from "./record-decode.js";
 import type { Serializer } from "./serializer.js";
 
@@ -131,8 +132,10 @@ export function validateThreadExport(
   // Decode every payload once, and check that every chain reaches its snapshot.
   for (const records of byNamespace.values()) {
     const byId = new Map(records.map((record) => [record.id, record]));
+    const decodeHeader = headerDecoder(byId, serializer);
     for (const record of records) {
-      decodeCheckpoint(record, serializer);
+      decodeHeader(record);
+      decodeWrites(record, serializer);
       if (record.snapshot !== null) decodeSnapshot(record, serializer);
       chainPath(record, byId);
     }

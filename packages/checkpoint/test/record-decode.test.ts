@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CorruptRecordError, MemoryCheckpointer } from "@waypoint/checkpoint";
-import { decodeHeader, type EncodedCheckpoint } from "@waypoint/checkpoint/backend";
+import { decodeHeader, decodeLoaded, type EncodedCheckpoint } from "@waypoint/checkpoint/backend";
 import { ThreadWriter, suiteSerializer } from "@waypoint/checkpoint/testing";
 
 /**
@@ -44,5 +44,48 @@ describe("decodeHeader refuses damaged fields", () => {
   it("a sound record still decodes", async () => {
     const record = await storedRecord();
     expect(decodeHeader(record, suiteSerializer()).step).toBe(0);
+  });
+});
+
+/**
+ * A format-3 header may be a delta from its parent's: it decodes only with
+ * the headers before it in its chain. A backend that reads too few of them,
+ * or storage that lost one, gives CORRUPT_RECORD, never a wrong header.
+ */
+describe("a delta header without the headers it needs", () => {
+  async function chain() {
+    const checkpointer = new MemoryCheckpointer({ serializer: suiteSerializer() });
+    const writer = new ThreadWriter(checkpointer, "deltas");
+    for (let step = 0; step < 3; step += 1) await writer.write({ log: step });
+    const records = [...(await checkpointer.exportThread("deltas")).checkpoints].sort((a, b) =>
+      a.id < b.id ? -1 : 1,
+    );
+    return { records, target: records[2]! };
+  }
+
+  it("decodes with them, and is a delta", async () => {
+    const { records, target } = await chain();
+    expect((JSON.parse(target.header) as unknown[]).length).toBe(5);
+    expect(decodeHeader(target, suiteSerializer(), records).channelVersions).toEqual({ log: 3 });
+  });
+
+  it("alone", async () => {
+    const { target } = await chain();
+    expect(() => decodeHeader(target, suiteSerializer())).toThrow(CorruptRecordError);
+  });
+
+  it("when the anchor's header was not read", async () => {
+    const { records, target } = await chain();
+    const segment = records.map((r) => (r.chainLength === 0 ? { ...r, header: null } : r));
+    expect(() => decodeLoaded(target, segment, [], suiteSerializer())).toThrow(
+      /header of .* it needs was not read/,
+    );
+  });
+
+  it("when a parent between it and its anchor is missing", async () => {
+    const { records, target } = await chain();
+    expect(() => decodeHeader(target, suiteSerializer(), [records[0]!])).toThrow(
+      /breaks at .*parent .* missing/,
+    );
   });
 });

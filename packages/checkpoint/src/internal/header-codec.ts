@@ -83,6 +83,16 @@ export function encodeHeader(
     seen += "]";
   }
 
+  const tasks = encodeTasks(next, positionOf, serializer);
+  return `[[${channels}],[${seen}],[${tasks}]]`;
+}
+
+/** The plan as format 2 and 3 write it; `positionOf` gives a trigger's place in the channel table. */
+export function encodeTasks(
+  next: readonly PlannedTask[],
+  positionOf: (channel: string, argument: string) => number,
+  serializer: Serializer,
+): string {
   if (!Array.isArray(next)) throw new InvalidArgumentError("checkpoint.next", "expected an array");
   let tasks = "";
   next.forEach((task: PlannedTask, index) => {
@@ -112,7 +122,7 @@ export function encodeHeader(
     }
     tasks += "]";
   });
-  return `[[${channels}],[${seen}],[${tasks}]]`;
+  return tasks;
 }
 
 /**
@@ -124,7 +134,7 @@ export function encodeHeader(
 const quotedNames = new Map<string, string>();
 const MAX_QUOTED_NAMES = 10_000;
 
-function quoteName(name: string, argument?: string): string {
+export function quoteName(name: string, argument?: string): string {
   const cached = quotedNames.get(name);
   if (cached !== undefined) return cached;
   if (isForbiddenKey(name)) {
@@ -140,10 +150,10 @@ function quoteName(name: string, argument?: string): string {
 }
 
 /** Version maps already checked (frozen in practice: the runtime never changes one after a put). */
-const checkedVersions = new WeakSet<object>();
+export const checkedVersions = new WeakSet<object>();
 
 /** `node` names the entry of versionsSeen being checked; its path is built only on failure. */
-function checkVersions(versions: ChannelVersions, base: string, node?: string): void {
+export function checkVersions(versions: ChannelVersions, base: string, node?: string): void {
   const argument = (channel?: string) =>
     `${base}${node === undefined ? "" : formatKey(node)}${channel === undefined ? "" : formatKey(channel)}`;
   if (versions === null || typeof versions !== "object" || Array.isArray(versions)) {
@@ -166,8 +176,9 @@ export interface DecodedHeader {
 }
 
 /**
- * Reads a format-2 header. Every name becomes an object key only after it
- * is checked, so no stored text can reach a prototype.
+ * Reads a format-2 header (and a full one of format 3, which is the same).
+ * Every name becomes an object key only after it is checked, so no stored
+ * text can reach a prototype.
  */
 export function decodeHeaderV2(
   parsed: unknown,
@@ -178,28 +189,47 @@ export function decodeHeaderV2(
     throw new CorruptRecordError(where, "expected [channels, seen, next]");
   }
   const [channels, seen, tasks] = parsed as [unknown[], unknown[], unknown[]];
+  const table = readChannels(channels, where);
+  const channelVersions: Record<string, number> = {};
+  for (const [name, version] of table.entries)
+    if (version !== null) channelVersions[name] = version;
+  const versionsSeen: Record<string, ChannelVersions> = {};
+  for (const [node, versions] of readSeen(seen, table.nameAt, where)) versionsSeen[node] = versions;
+  return { channelVersions, versionsSeen, next: readTasks(tasks, table.nameAt, where, serializer) };
+}
+
+/** A header's channel table: `[name, version or null, …]`, each name checked. */
+export function readChannels(channels: unknown[], where: string) {
   if (channels.length % 2 !== 0) throw new CorruptRecordError(where, "malformed channels");
   const names: string[] = [];
-  const channelVersions: Record<string, number> = {};
+  const entries: [string, number | null][] = [];
   for (let i = 0; i < channels.length; i += 2) {
     const name = channels[i];
     const version = channels[i + 1];
     if (typeof name !== "string" || isForbiddenKey(name)) {
       throw new CorruptRecordError(where, `invalid channel name ${String(name)}`);
     }
+    if (version !== null && typeof version !== "number") {
+      throw new CorruptRecordError(where, "malformed channels");
+    }
     names.push(name);
-    if (version === null) continue;
-    if (typeof version !== "number") throw new CorruptRecordError(where, "malformed channels");
-    channelVersions[name] = version;
+    entries.push([name, version]);
   }
   const nameAt = (at: unknown): string => {
     const name = typeof at === "number" ? names[at] : undefined;
     if (name === undefined) throw new CorruptRecordError(where, `no channel at ${String(at)}`);
     return name;
   };
+  return { entries, nameAt };
+}
 
-  const versionsSeen: Record<string, ChannelVersions> = {};
-  for (const entry of seen) {
+/** `[[node, channel, version, …], …]`: each node's seen versions, channels by position. */
+export function readSeen(
+  seen: unknown[],
+  nameAt: (at: unknown) => string,
+  where: string,
+): [string, ChannelVersions][] {
+  return seen.map((entry) => {
     if (!Array.isArray(entry) || entry.length % 2 !== 1) {
       throw new CorruptRecordError(where, "malformed versionsSeen");
     }
@@ -214,10 +244,18 @@ export function decodeHeaderV2(
         throw new CorruptRecordError(where, "malformed versionsSeen");
       versions[nameAt(entry[i])] = version;
     }
-    versionsSeen[node] = versions;
-  }
+    return [node, versions];
+  });
+}
 
-  const next = tasks.map((task, index): PlannedTask => {
+/** The plan, triggers by position; a Send task carries its index and payload. */
+export function readTasks(
+  tasks: unknown[],
+  nameAt: (at: unknown) => string,
+  where: string,
+  serializer: Serializer,
+): PlannedTask[] {
+  return tasks.map((task, index): PlannedTask => {
     const at = `${where}, next[${index}]`;
     if (
       !Array.isArray(task) ||
@@ -239,5 +277,4 @@ export function decodeHeaderV2(
       send: { index: task[3], payload: reviveValue(task, 4, at, serializer) },
     };
   });
-  return { channelVersions, versionsSeen, next };
 }

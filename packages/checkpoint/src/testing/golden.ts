@@ -1,5 +1,5 @@
 import { readFileSync, readdirSync } from "node:fs";
-import type { PlannedTask } from "../checkpoint.js";
+import type { CheckpointHeader, PlannedTask } from "../checkpoint.js";
 import type { Checkpointer, ThreadExport } from "../checkpointer.js";
 import { INTERRUPT_CHANNEL } from "../pending-writes.js";
 import { ThreadWriter, applyWrite } from "./harness.js";
@@ -100,6 +100,31 @@ export function goldenPlanSinceV2(label: string): PlannedTask[] {
   ];
 }
 
+/**
+ * Versions as the runtime keeps them, from format 3 on (whose headers are
+ * deltas from their parents'): a channel's version moves only when it is
+ * written, "review" has seen "values" and moves only with it, and a channel
+ * "draft" is there only at odd steps (a delta removes it).
+ */
+function goldenVersionsSinceV3(
+  step: GoldenStep,
+  parent: CheckpointHeader | null,
+): Pick<CheckpointHeader, "channelVersions" | "versionsSeen"> {
+  const channelVersions: Record<string, number> = { ...parent?.channelVersions };
+  delete channelVersions.draft;
+  for (const [channel] of step.writes)
+    channelVersions[channel] = (channelVersions[channel] ?? 0) + 1;
+  const stepNumber = (parent?.step ?? -1) + 1;
+  if (stepNumber % 2 === 1) channelVersions.draft = stepNumber;
+  return {
+    channelVersions,
+    versionsSeen: {
+      agent: { log: channelVersions.log ?? 0 },
+      review: { values: channelVersions.values ?? 0 },
+    },
+  };
+}
+
 /** Writes the golden thread (the fixture script's job). */
 export async function writeGoldenThread(
   checkpointer: Checkpointer,
@@ -122,6 +147,7 @@ export async function writeGoldenThread(
       );
     }
     const header = await writer.write(step.writes, {
+      ...goldenVersionsSinceV3(step, writer.head),
       metadata: { label: step.label },
       ...(expectedHeadId === undefined ? {} : { expectedHeadId }),
       next: [

@@ -84,6 +84,9 @@ export function rebuild(loaded: LoadedCheckpoint): Record<string, unknown> {
 export interface StepOptions {
   readonly metadata?: CheckpointMetadata;
   readonly next?: CheckpointHeader["next"];
+  /** Instead of every channel at the step's number, and one node that has seen "log". */
+  readonly channelVersions?: CheckpointHeader["channelVersions"];
+  readonly versionsSeen?: CheckpointHeader["versionsSeen"];
 }
 
 /**
@@ -139,8 +142,10 @@ export class ThreadWriter {
         namespace: this.namespace,
         ...(options.id === undefined ? {} : { id: options.id }),
         step: this.step + 1,
-        channelVersions: Object.fromEntries(Object.keys(nextState).map((c) => [c, this.step + 2])),
-        versionsSeen: { agent: { log: this.step + 1 } },
+        channelVersions:
+          options.channelVersions ??
+          Object.fromEntries(Object.keys(nextState).map((c) => [c, this.step + 2])),
+        versionsSeen: options.versionsSeen ?? { agent: { log: this.step + 1 } },
         next: options.next ?? [{ id: `task-${this.step + 2}`, node: "agent", triggers: ["log"] }],
         writes: entries.map(([channel, value], index) => ({
           taskId: `task-${this.step + 1}-${index}`,

@@ -14,6 +14,7 @@ import { conflictsSpec } from "./specs/conflicts.js";
 import { fixturesSpec } from "./specs/fixtures.js";
 import { forksSpec } from "./specs/forks.js";
 import { getSpec } from "./specs/get.js";
+import { headerDeltasSpec } from "./specs/header-deltas.js";
 import { hostileSpec } from "./specs/hostile.js";
 import { identitySpec } from "./specs/identity.js";
 import { listSpec } from "./specs/list.js";
@@ -32,6 +33,7 @@ export function runCheckpointerConformance(options: ConformanceOptions): void {
     pendingWritesSpec(options);
     putWithPendingSpec(options);
     chainsSpec(options);
+    headerDeltasSpec(options);
     forksSpec(options);
     conflictsSpec(options);
     concurrencySpec(options);

@@ -1,0 +1,218 @@
+import type { ChannelVersions, PlannedTask } from "../checkpoint.js";
+import { CorruptRecordError, InvalidArgumentError } from "../errors.js";
+import type { Serializer } from "../serializer.js";
+import {
+  checkVersions,
+  checkedVersions,
+  encodeTasks,
+  quoteName,
+  readChannels,
+  readSeen,
+  readTasks,
+  type DecodedHeader,
+} from "./header-codec.js";
+import { formatKey, isForbiddenKey } from "./value-check.js";
+
+/**
+ * A format-3 header may be a delta from its parent's header: a superstep
+ * changes two or three channel versions and one node's seen versions, while
+ * a full header repeats every channel and node (about 340 B in a 10-node chain):
+ *
+ *   [channels, seen, next, removedChannels, removedNodes]
+ *   channels         [name, version, …]: the channels whose version changed or
+ *                    that are new, in the checkpoint's key order; then the other
+ *                    names `seen` and `next` refer to, with version null (unchanged)
+ *   seen             [[node, channel, version, …], …]: each node whose seen map
+ *                    changed or is new, its whole map, channels by position
+ *   next             the whole plan, as in a full header
+ *   removedChannels  [name, …] and removedNodes [name, …]: keys the parent had
+ *
+ * Applied to the parent's header it gives the checkpoint's, key order included:
+ * kept keys keep their place and new ones come last. When the checkpoint's
+ * keys are in another order, the encoder writes a full header instead.
+ *
+ * A full header is `[channels, seen, next]` as in format 2. The checkpointer
+ * writes one at every snapshot base, for a fork, when it is not given the
+ * parent's versions, and every ANCHOR_EVERY checkpoints of a chain, so a
+ * header decodes from at most ANCHOR_EVERY - 1 earlier ones of its chain.
+ */
+export const ANCHOR_EVERY = 16;
+
+type Seen = Readonly<Record<string, ChannelVersions>>;
+
+/** The parent's versions, as `put` returned them or a load decoded them. */
+export interface HeaderParent {
+  readonly channelVersions: ChannelVersions;
+  readonly versionsSeen: Seen;
+}
+
+const hasOwn = (object: object, key: string) => Object.prototype.hasOwnProperty.call(object, key);
+
+/**
+ * The header as a delta from `parent`'s, or undefined when it cannot be one
+ * that decodes to exactly this header (keys in another order): then the
+ * caller writes a full header. Checks what it writes as encodeHeader does.
+ */
+export function encodeHeaderDelta(
+  channelVersions: ChannelVersions,
+  versionsSeen: Seen,
+  next: readonly PlannedTask[],
+  parent: HeaderParent,
+  serializer: Serializer,
+): string | undefined {
+  if (
+    channelVersions === null ||
+    typeof channelVersions !== "object" ||
+    Array.isArray(channelVersions)
+  ) {
+    throw new InvalidArgumentError(
+      "checkpoint.channelVersions",
+      "expected an object of channel versions",
+    );
+  }
+  if (versionsSeen === null || typeof versionsSeen !== "object") {
+    throw new InvalidArgumentError("checkpoint.versionsSeen", "expected an object");
+  }
+  let channels = "";
+  const position = new Map<string, number>();
+  const add = (channel: string, text: string) => {
+    channels += `${position.size === 0 ? "" : ","}${text}`;
+    position.set(channel, position.size);
+  };
+  const removedChannels = keyChanges(
+    channelVersions,
+    parent.channelVersions,
+    (channel, version, old) => {
+      if (typeof version !== "number" || !Number.isFinite(version)) {
+        throw new InvalidArgumentError(
+          `checkpoint.channelVersions${formatKey(channel)}`,
+          "expected a finite number",
+        );
+      }
+      if (version !== old) {
+        add(channel, `${quoteName(channel, "checkpoint.channelVersions")},${version}`);
+      }
+    },
+  );
+  if (removedChannels === undefined) return undefined;
+  const positionOf = (channel: string, argument: string): number => {
+    let at = position.get(channel);
+    if (at === undefined) {
+      add(channel, `${quoteName(channel, argument)},null`);
+      at = position.size - 1;
+    }
+    return at;
+  };
+
+  let seen = "";
+  const removedNodes = keyChanges(versionsSeen, parent.versionsSeen, (node, versions, old) => {
+    if (versions === old) return;
+    const comparable = old !== undefined && typeof versions === "object" && versions !== null;
+    if (comparable && sameVersions(versions, old)) return;
+    if (!checkedVersions.has(versions)) {
+      checkVersions(versions, "checkpoint.versionsSeen", node);
+      checkedVersions.add(versions);
+    }
+    seen += `${seen === "" ? "[" : ",["}${quoteName(node, "checkpoint.versionsSeen")}`;
+    for (const channel in versions) {
+      seen += `,${positionOf(channel, "checkpoint.versionsSeen")},${versions[channel]!}`;
+    }
+    seen += "]";
+  });
+  if (removedNodes === undefined) return undefined;
+
+  const tasks = encodeTasks(next, positionOf, serializer);
+  return `[[${channels}],[${seen}],[${tasks}],[${removedChannels}],[${removedNodes}]]`;
+}
+
+/**
+ * Walks `current`'s keys beside `previous`'s, calling `visit` for each key of
+ * `current` with its value in `previous` (undefined when new). Returns the
+ * removed keys as JSON text, or undefined when applying the changes to
+ * `previous` would not give `current`'s key order: a kept key after a new
+ * one, or kept keys in another order.
+ */
+function keyChanges<T>(
+  current: Readonly<Record<string, T>>,
+  previous: Readonly<Record<string, T>>,
+  visit: (key: string, value: T, old: T | undefined) => void,
+): string | undefined {
+  const previousKeys = Object.keys(previous);
+  let removed = "";
+  const remove = (key: string) => {
+    removed += `${removed === "" ? "" : ","}${JSON.stringify(key)}`;
+  };
+  let at = 0;
+  let added = false;
+  for (const key in current) {
+    if (!hasOwn(previous, key)) {
+      added = true;
+      visit(key, current[key]!, undefined);
+      continue;
+    }
+    if (added) return undefined;
+    // The previous keys before this one must all be gone from `current`.
+    while (previousKeys[at] !== key) {
+      const skipped = previousKeys[at++];
+      if (skipped === undefined || hasOwn(current, skipped)) return undefined;
+      remove(skipped);
+    }
+    at += 1;
+    visit(key, current[key]!, previous[key]);
+  }
+  for (; at < previousKeys.length; at += 1) remove(previousKeys[at]!);
+  return removed;
+}
+
+/** The same channels with the same versions, in the same order. */
+function sameVersions(a: ChannelVersions, b: ChannelVersions): boolean {
+  const bKeys = Object.keys(b);
+  let at = 0;
+  for (const channel in a) {
+    if (bKeys[at] !== channel || a[channel] !== b[channel]) return false;
+    at += 1;
+  }
+  return at === bKeys.length;
+}
+
+/** Whether a parsed format-3 header is a delta (five parts) rather than a full one (three). */
+export function isHeaderDelta(parsed: unknown): boolean {
+  return Array.isArray(parsed) && parsed.length === 5;
+}
+
+/** Applies a parsed delta to its parent's decoded header. */
+export function applyHeaderDelta(
+  parent: DecodedHeader,
+  parsed: unknown,
+  where: string,
+  serializer: Serializer,
+): DecodedHeader {
+  if (!Array.isArray(parsed) || parsed.length !== 5 || !parsed.every(Array.isArray)) {
+    throw new CorruptRecordError(
+      where,
+      "expected [channels, seen, next, removedChannels, removedNodes]",
+    );
+  }
+  const [channels, seen, tasks, removedChannels, removedNodes] = parsed as unknown[][];
+  const table = readChannels(channels!, where);
+  const channelVersions: Record<string, number> = { ...parent.channelVersions };
+  for (const name of removedChannels!) delete channelVersions[checkedName(name, where)];
+  for (const [name, version] of table.entries)
+    if (version !== null) channelVersions[name] = version;
+  const versionsSeen: Record<string, ChannelVersions> = { ...parent.versionsSeen };
+  for (const node of removedNodes!) delete versionsSeen[checkedName(node, where)];
+  for (const [node, versions] of readSeen(seen!, table.nameAt, where))
+    versionsSeen[node] = versions;
+  return {
+    channelVersions,
+    versionsSeen,
+    next: readTasks(tasks!, table.nameAt, where, serializer),
+  };
+}
+
+function checkedName(name: unknown, where: string): string {
+  if (typeof name !== "string" || isForbiddenKey(name)) {
+    throw new CorruptRecordError(where, `invalid removed name ${String(name)}`);
+  }
+  return name;
+}
