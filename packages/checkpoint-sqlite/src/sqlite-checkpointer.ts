@@ -28,10 +28,11 @@ import {
 import {
   checkMetadataFilter,
   checkFence,
+  anchorOf,
   assertId,
   checkPruneOptions,
-  decodeHeader,
   decodeLoaded,
+  headerDecoder,
   encodePendingWrites,
   encodePut,
   listThreadPage,
@@ -257,7 +258,10 @@ export class SqliteCheckpointer implements Checkpointer {
             : this.sql.byId.get(threadId, namespace, id)
         ) as EncodedCheckpoint | undefined;
         if (target === undefined) return undefined;
-        const segment = this.sql.segment.all(target) as EncodedLink[];
+        const segment = this.sql.segment.all({
+          ...target,
+          anchor: anchorOf(target.chainLength),
+        }) as EncodedLink[];
         const pending = this.sql.pending.all(
           threadId,
           namespace,
@@ -290,11 +294,14 @@ export class SqliteCheckpointer implements Checkpointer {
     let yielded = 0;
     while (yielded < limit) {
       this.assertOpen();
-      const page = this.translate(() =>
-        this.sql.listPage.all(threadId, namespace, before, PAGE_SIZE),
-      ) as EncodedHeader[];
+      const rows = this.translate(() =>
+        this.sql.listPage.all({ threadId, namespace, before, limit: PAGE_SIZE }),
+      ) as (EncodedHeader & { listed: number })[];
+      const page = rows.filter((row) => row.listed === 1);
+      // The rows after the page are the older records its delta headers decode from.
+      const decodeHeader = headerDecoder(rows, this.serializer);
       for (const record of page) {
-        const header = decodeHeader(record, this.serializer);
+        const header = decodeHeader(record);
         if (!matchesFilter(header.metadata, options.filter)) continue;
         yield header;
         if (++yielded >= limit) return;
