@@ -24,8 +24,8 @@ import {
   checkMetadataFilter,
   DEFAULT_GROUP_COMMIT,
   assertId,
-  decodeHeader,
   decodeLoaded,
+  headerDecoder,
   listThreadPage,
   resolveLimit,
   resolveNamespace,
@@ -213,15 +213,16 @@ export class PostgresCheckpointer implements Checkpointer {
     let yielded = 0;
     while (yielded < limit) {
       const size = Math.min(PAGE_SIZE, limit - yielded);
-      const page = await this.db.query<EncodedHeader>("list", this.store.sql.listPage(filters), [
-        threadId,
-        namespace,
-        before,
-        size,
-        ...filterParams,
-      ]);
+      const rows = await this.db.query<EncodedHeader & { listed: boolean }>(
+        "list",
+        this.store.sql.listPage(filters),
+        [threadId, namespace, before, size, ...filterParams],
+      );
+      const page = rows.filter((row) => row.listed);
+      // The rows after the page are the older records its delta headers decode from.
+      const decodeHeader = headerDecoder(rows, this.store.serializer);
       for (const record of page) {
-        yield decodeHeader(record, this.store.serializer);
+        yield decodeHeader(record);
         yielded += 1;
       }
       if (page.length < size) return;

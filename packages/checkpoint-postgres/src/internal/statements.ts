@@ -1,3 +1,5 @@
+import { ANCHOR_EVERY } from "@waypoint/checkpoint/backend";
+
 /** The SQL the checkpointer runs, for one schema. Each put is one statement. */
 
 function columns(prefix: string, withPayloads: boolean): string {
@@ -60,6 +62,7 @@ export function statements(s: string, withTtl: boolean) {
   // (one unbranched range of the primary key), and its pending writes: one query.
   // The rows before the target give only what a load needs of them (EncodedLink): a
   // chain can be thousands of rows long now that a growing list is not rewritten.
+  // Headers come from the target's anchor on: its header may be a delta of theirs.
   const targetOnly = (column: string, alias: string) =>
     `CASE WHEN c.id = t.id THEN ${column} END AS ${alias}`;
   const load = (target: string) => `WITH t AS (${target})
@@ -70,7 +73,8 @@ export function statements(s: string, withTtl: boolean) {
       ${targetOnly("c.chain_bytes::float8", '"chainBytes"')},
       ${targetOnly("c.snapshot_bytes::float8", '"snapshotBytes"')},
       ${targetOnly("c.next_count", '"nextCount"')}, ${targetOnly("c.metadata::text", "metadata")},
-      ${targetOnly("c.header", "header")}, (c.id = t.id) AS "isTarget",
+      CASE WHEN c.chain_length >= t.chain_length - t.chain_length % ${ANCHOR_EVERY} THEN c.header END AS header,
+      (c.id = t.id) AS "isTarget",
       CASE WHEN c.id = t.id THEN ${pendingJson} END AS pending
     FROM t JOIN ${s}.checkpoints c
       ON c.thread_id = $1 AND c.namespace = $2 AND c.id >= t.base_id AND c.id <= t.id AND c.base_id = t.base_id`;
@@ -194,15 +198,35 @@ export function statements(s: string, withTtl: boolean) {
         RETURNING 1
       )
       ${fenceState}`,
-    loadHead: load(`SELECT c.id, c.base_id FROM ${s}.heads h
+    loadHead: load(`SELECT c.id, c.base_id, c.chain_length FROM ${s}.heads h
       JOIN ${s}.checkpoints c ON c.thread_id = h.thread_id AND c.namespace = h.namespace AND c.id = h.head_id
       WHERE h.thread_id = $1 AND h.namespace = $2`),
     loadById: load(
-      `SELECT id, base_id FROM ${s}.checkpoints WHERE thread_id = $1 AND namespace = $2 AND id = $3`,
+      `SELECT id, base_id, chain_length FROM ${s}.checkpoints WHERE thread_id = $1 AND namespace = $2 AND id = $3`,
     ),
-    /** `$3` is the exclusive upper bound, `$4` the page size; metadata filters are appended. */
-    listPage: (filters: string) => `SELECT ${columns("", false)} FROM ${s}.checkpoints
-      WHERE thread_id = $1 AND namespace = $2 AND id < $3 ${filters} ORDER BY id DESC LIMIT $4`,
+    /**
+     * `$3` is the exclusive upper bound, `$4` the page size; metadata filters
+     * are appended. The page (listed), then the older rows whose headers its
+     * delta headers decode from: each delta's parents back to a row that
+     * cannot be one (an anchor, or older than format 3), by primary-key
+     * lookups. One statement a page, forks and filters included.
+     */
+    listPage: (filters: string) => `WITH RECURSIVE page AS (
+        SELECT ${columns("", false)} FROM ${s}.checkpoints
+        WHERE thread_id = $1 AND namespace = $2 AND id < $3 ${filters} ORDER BY id DESC LIMIT $4
+      ), needed (id) AS (
+        SELECT "parentId" FROM page WHERE "formatVersion" >= 3 AND "chainLength" % ${ANCHOR_EVERY} <> 0
+          AND "parentId" NOT IN (SELECT id FROM page)
+        UNION
+        SELECT c.parent_id FROM needed JOIN ${s}.checkpoints c
+          ON c.thread_id = $1 AND c.namespace = $2 AND c.id = needed.id
+        WHERE c.format_version >= 3 AND c.chain_length % ${ANCHOR_EVERY} <> 0
+      )
+      SELECT *, true AS listed FROM page
+      UNION ALL
+      SELECT ${columns("", false)}, false FROM ${s}.checkpoints
+      WHERE thread_id = $1 AND namespace = $2 AND id IN (SELECT id FROM needed)
+      ORDER BY listed DESC, id DESC`,
     threadsPage: `SELECT h.thread_id AS "threadId", h.head_id AS "headId", c.step, c.created_at::float8 AS "createdAt",
         c.next_count AS "nextCount",
         ARRAY(SELECT DISTINCT p.channel FROM ${s}.pending_writes p
