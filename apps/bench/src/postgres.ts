@@ -2,19 +2,24 @@ import pg from "pg";
 import { PostgresCheckpointer } from "@waypoint/checkpoint-postgres";
 import { startPostgres } from "@waypoint/test-services";
 import { formatBytes, median, table } from "./measure.js";
+import { LONG_TARGET, longThreadTable } from "./long-thread.js";
+import { recordFigure } from "./results.js";
 import { SideProcess, processCpuMs, type RemoteRunner } from "./side-process.js";
 import {
   CHAIN,
   FAN_OUT,
   GROWTH,
+  LONG_GROWTH,
   RELOADS,
   WARM_UP_RUNS,
   chainLog,
-  growthPayloads,
+  grownLog,
   chainShape,
   expectLog,
   fanOutShape,
   loopShape,
+  longLoopShape,
+  stepSpread,
   floorLoop,
   ratio,
   stamps,
@@ -104,6 +109,12 @@ const langGraphProcess = new SideProcess("./langgraph-postgres.js", "openLangGra
 const langGraph: Side = { name: "langgraph", remote: langGraphProcess };
 
 const SIDES = [floor, waypoint, langGraph] as const;
+/**
+ * The 2,000-step thread's sides. LangGraph.js rewrites the whole list on
+ * every superstep (86x the floor's WAL at 200 steps): at 2,000 that is about
+ * 4 GB of WAL a run, so it is left out.
+ */
+const LONG_SIDES = [floor, waypoint] as const;
 
 /** The server and an admin pool; each run gets a fresh schema of its own. */
 class Server {
@@ -270,12 +281,16 @@ function runChain(server: Server, target: Store | Side): Promise<Run> {
     : measureCold(server, side, chainShape, work, verify);
 }
 
-function runGrowth(server: Server, side: Side): Promise<Run & { schema: string }> {
+function runGrowth(
+  server: Server,
+  side: Side,
+  shape: Shape = loopShape,
+): Promise<Run & { schema: string }> {
   return measureCold(
     server,
     side,
-    loopShape,
-    async (runner) => expectLog(side, "(b)", await runner.run("grown"), growthPayloads),
+    shape,
+    async (runner) => expectLog(side, "(b)", await runner.run("grown"), grownLog(shape)),
     // (d) loads it, from new instances.
     async () => undefined,
     { keep: true },
@@ -283,17 +298,22 @@ function runGrowth(server: Server, side: Side): Promise<Run & { schema: string }
 }
 
 /** Loads the grown thread from new instances (new pool, new saver, freshly compiled graph). */
-async function runReloads(server: Server, side: Side, schema: string): Promise<number[]> {
+async function runReloads(
+  server: Server,
+  side: Side,
+  schema: string,
+  shape: Shape = loopShape,
+): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i < RELOADS; i += 1) {
     // Connecting and the saver's own setup are the same start-up cost on
     // every side, and not the reload: done before the clock starts.
-    const { runner, close } = await openSide(server, side, schema, loopShape, 2);
+    const { runner, close } = await openSide(server, side, schema, shape, 2);
     try {
       const start = performance.now();
       const log = await runner.load("grown");
       times.push(performance.now() - start);
-      expectLog(side, "(d)", log, growthPayloads);
+      expectLog(side, "(d)", log, grownLog(shape));
     } finally {
       await close();
     }
@@ -327,8 +347,19 @@ async function withStores<T>(
   }
 }
 
-function timeTable(title: string, results: Map<Side, Run[]>, steps: number): string {
+function timeTable(
+  title: string,
+  results: Map<Side, Run[]>,
+  steps: number,
+  figure: string,
+): string {
   const ms = (side: Side) => median(results.get(side)!.map((run) => run.ms)) / steps;
+  recordFigure(
+    "postgres",
+    `${figure}: time`,
+    "ms/step",
+    SIDES.map((side) => [side.name, ms(side)]),
+  );
   const wal = (side: Side) => median(results.get(side)!.map((run) => run.wal)) / steps;
   const cpu = (side: Side) => median(results.get(side)!.map((run) => run.cpuMs)) / steps;
   const rows = SIDES.map((side) => [
@@ -378,6 +409,13 @@ export async function postgresBenchmark(): Promise<string> {
       await server.drop(schema);
       return times;
     });
+    // The same at 2,000 supersteps, floor and Waypoint: grown, then loaded from new instances.
+    const longGrowth = await rounds(LONG_SIDES, LONG_GROWTH.rounds, async (side) => {
+      const run = await runGrowth(server, side, longLoopShape);
+      const reloads = await runReloads(server, side, run.schema, longLoopShape);
+      await server.drop(run.schema);
+      return { ...run, reloads };
+    });
     const fanOut = await withStores(server, fanOutShape, FAN_OUT.concurrency, (stores) =>
       rounds(SIDES, ROUNDS, (side, round) => runFanOut(server, stores.get(side)!, round)),
     );
@@ -386,6 +424,7 @@ export async function postgresBenchmark(): Promise<string> {
       `(a) chain: ${CHAIN.nodes} nodes x ${CHAIN.invocations} invocations on one thread, ${CHAIN.bytes} B per node (ms per node superstep)`,
       chain,
       CHAIN.nodes * CHAIN.invocations,
+      "(a) chain",
     );
     const coldMs = (side: Side) =>
       median(coldChain.get(side)!.map((run) => run.ms)) / (CHAIN.nodes * CHAIN.invocations);
@@ -398,16 +437,20 @@ export async function postgresBenchmark(): Promise<string> {
       `(c) ${FAN_OUT.threads} threads of a ${FAN_OUT.nodes}-node chain, ${FAN_OUT.concurrency} at a time (ms of wall time per node superstep)`,
       fanOut,
       FAN_OUT.threads * FAN_OUT.nodes,
+      "(c) 1,000 threads",
     );
 
     const at = (side: Side, mark: number) =>
       median(growth.get(side)!.map((run) => stepTime(run.intervals, mark)));
     const walOf = (side: Side) => median(growth.get(side)!.map((run) => run.wal));
+    const spreadOf = (side: Side) =>
+      median(growth.get(side)!.map((run) => stepSpread(run.intervals).ratio));
     const growthRows = SIDES.map((side) => [
       side.name,
       ...GROWTH.marks.map((mark) => at(side, mark).toFixed(3)),
       ratio(at(side, 200), at(side, 10)),
       median(growth.get(side)!.map((run) => Math.max(...run.intervals))).toFixed(2),
+      ratio(spreadOf(side), 1),
       formatBytes(walOf(side)),
       ratio(walOf(side), walOf(floor)),
     ]);
@@ -421,6 +464,7 @@ export async function postgresBenchmark(): Promise<string> {
           ...GROWTH.marks.map((mark) => `ms @${mark}`),
           "@200 / @10",
           "slowest step",
+          "slowest / median",
           "WAL",
           "WAL vs floor",
         ],
@@ -428,9 +472,36 @@ export async function postgresBenchmark(): Promise<string> {
       ]),
       `target (Waypoint WAL <= ${TARGET.wal}x floor): ${verdict(walOf(waypoint) / walOf(floor), TARGET.wal)}`,
       `target (Waypoint step 200 <= ${TARGET.growth}x step 10): ${verdict(at(waypoint, 200) / at(waypoint, 10), TARGET.growth)}`,
+      `issue 22 (Waypoint WAL <= ${LONG_TARGET.bytes}x floor): ${verdict(walOf(waypoint) / walOf(floor), LONG_TARGET.bytes)}`,
+      `issue 22 (Waypoint slowest step <= ${LONG_TARGET.spread}x its median step): ${verdict(spreadOf(waypoint), LONG_TARGET.spread)}`,
     ].join("\n");
+    recordFigure(
+      "postgres",
+      "growing 200: WAL",
+      "bytes",
+      SIDES.map((side) => [side.name, walOf(side)]),
+    );
+    const long = longThreadTable({
+      suite: "postgres",
+      bytesName: "WAL",
+      loadName: "graph.getState from a new pool, checkpointer and graph; the floor reads every row",
+      runs: new Map(
+        LONG_SIDES.map((side) => [
+          side.name,
+          longGrowth.get(side)!.map((run) => ({ ...run, bytes: run.wal, loads: run.reloads })),
+        ]),
+      ),
+      record: true,
+      note: "LangGraph.js is left out: it rewrites the whole list every superstep (about 4 GB of WAL a run)",
+    });
 
     const reload = (side: Side) => median(reloads.get(side)!.flat());
+    recordFigure(
+      "postgres",
+      "growing 200: load",
+      "ms",
+      SIDES.map((side) => [side.name, reload(side)]),
+    );
     const d = [
       `(d) loading the ${GROWTH.steps}-step thread from a new instance (new pool, new saver, new graph; ${RELOADS} per round)`,
       table([
@@ -458,6 +529,8 @@ export async function postgresBenchmark(): Promise<string> {
       c,
       "",
       d,
+      "",
+      long,
     ].join("\n");
   } finally {
     await langGraphProcess.stop();

@@ -9,20 +9,25 @@ import {
 import { RedisSaver } from "@langchain/langgraph-checkpoint-redis";
 import { Redis } from "ioredis";
 import { startRedis } from "@waypoint/test-services";
+import { LONG_TARGET, longThreadTable } from "./long-thread.js";
 import { formatBytes, median, table } from "./measure.js";
+import { recordFigure } from "./results.js";
 import { SIDES, TIME_SIDES, floor, waypoint, type Side } from "./redis-sides.js";
 import {
   CHAIN,
   FAN_OUT,
   GROWTH,
+  LONG_GROWTH,
   RELOADS,
   WARM_UP_RUNS,
   chainLog,
-  growthPayloads,
+  grownLog,
   chainShape,
   expectLog,
   fanOutShape,
   loopShape,
+  longLoopShape,
+  stepSpread,
   payloadOf,
   ratio,
   stamps,
@@ -160,11 +165,11 @@ function runChain(server: Server, side: Side): Promise<Run> {
 }
 
 /** (b), then (d) on the thread it grew: new connection, new checkpointer, new graph each time. */
-async function runGrowthAndReloads(server: Server, side: Side) {
+async function runGrowthAndReloads(server: Server, side: Side, shape: Shape = loopShape) {
   const growth = await measureRun(server, {
     side,
-    shape: loopShape,
-    work: async (runner) => expectLog(side, "(b)", await runner.run("grown"), growthPayloads),
+    shape,
+    work: async (runner) => expectLog(side, "(b)", await runner.run("grown"), grownLog(shape)),
     verify: async () => undefined,
     keep: true,
   });
@@ -174,11 +179,11 @@ async function runGrowthAndReloads(server: Server, side: Side) {
       // Connecting is the same start-up cost on every side, and not the reload.
       const redis = await server.connect();
       try {
-        const runner = side.open(redis, loopShape);
+        const runner = side.open(redis, shape);
         const start = performance.now();
         const log = await runner.load("grown");
         reloads.push(performance.now() - start);
-        expectLog(side, "(d)", log, growthPayloads);
+        expectLog(side, "(d)", log, grownLog(shape));
       } finally {
         redis.disconnect();
       }
@@ -239,10 +244,21 @@ function perStep(runs: readonly Run[], figure: (run: Run) => number, steps: numb
   return median(runs.map(figure)) / steps;
 }
 
-function timeTable(title: string, results: Map<Side, Run[]>, steps: number): string {
+function timeTable(
+  title: string,
+  results: Map<Side, Run[]>,
+  steps: number,
+  figure: string,
+): string {
   const of = (side: Side, figure: (run: Run) => number) =>
     perStep(results.get(side)!, figure, steps);
   const ms = (side: Side) => of(side, (run) => run.ms);
+  recordFigure(
+    "redis",
+    `${figure}: time`,
+    "ms/step",
+    TIME_SIDES.map((side) => [side.name, ms(side)]),
+  );
   const netIn = (side: Side) => of(side, (run) => run.netIn);
   const rows = TIME_SIDES.map((side) => [
     side.name,
@@ -300,17 +316,22 @@ export async function redisBenchmark(): Promise<string> {
     }
     const chain = await rounds(TIME_SIDES, ROUNDS, (side) => runChain(server, side));
     const growthRounds = await rounds(SIDES, ROUNDS, (side) => runGrowthAndReloads(server, side));
+    const longRounds = await rounds(SIDES, LONG_GROWTH.rounds, (side) =>
+      runGrowthAndReloads(server, side, longLoopShape),
+    );
     const fanOut = await rounds(TIME_SIDES, ROUNDS, (side) => runFanOut(server, side));
 
     const a = timeTable(
       `(a) chain: ${CHAIN.nodes} nodes x ${CHAIN.invocations} invocations on one thread, ${CHAIN.bytes} B per node (ms per node superstep)`,
       chain,
       CHAIN.nodes * CHAIN.invocations,
+      "(a) chain",
     );
     const c = timeTable(
       `(c) ${FAN_OUT.threads} threads of a ${FAN_OUT.nodes}-node chain, ${FAN_OUT.concurrency} at a time (ms of wall time per node superstep)`,
       fanOut,
       FAN_OUT.threads * FAN_OUT.nodes,
+      "(c) 1,000 threads",
     );
 
     const growth = (side: Side) => growthRounds.get(side)!.map((round) => round.growth);
@@ -319,6 +340,14 @@ export async function redisBenchmark(): Promise<string> {
     const msOf = (side: Side) => perStep(growth(side), (run) => run.ms, GROWTH.steps);
     const netInOf = (side: Side) => median(growth(side).map((run) => run.netIn));
     const aofOf = (side: Side) => median(growth(side).map((run) => run.aof));
+    const spreadOf = (side: Side) =>
+      median(growth(side).map((run) => stepSpread(run.intervals).ratio));
+    recordFigure(
+      "redis",
+      "growing 200: bytes in",
+      "bytes",
+      SIDES.map((side) => [side.name, netInOf(side)]),
+    );
     const b = [
       `(b) ${GROWTH.steps} supersteps on one thread, each appending ${GROWTH.bytes} B`,
       `    (ms @N = median of the times between superstep starts N-${GROWTH.window - 1}..N; ms/step = whole run;`,
@@ -330,6 +359,7 @@ export async function redisBenchmark(): Promise<string> {
           "ms/step",
           "time vs floor",
           "@200 / @10",
+          "slowest / median",
           "node CPU ms/step",
           "redis CPU ms/step",
           "bytes in",
@@ -342,6 +372,7 @@ export async function redisBenchmark(): Promise<string> {
           msOf(side).toFixed(3),
           ratio(msOf(side), msOf(floor)),
           ratio(at(side, 200), at(side, 10)),
+          ratio(spreadOf(side), 1),
           perStep(growth(side), (run) => run.nodeCpuMs, GROWTH.steps).toFixed(3),
           perStep(growth(side), (run) => run.cpuMs, GROWTH.steps).toFixed(3),
           formatBytes(netInOf(side)),
@@ -351,9 +382,32 @@ export async function redisBenchmark(): Promise<string> {
       ]),
       `target (Waypoint time per superstep <= ${TARGET.time}x floor): ${verdict(msOf(waypoint) / msOf(floor), TARGET.time)}`,
       `target (Waypoint bytes received by Redis <= ${TARGET.bytes}x floor): ${verdict(netInOf(waypoint) / netInOf(floor), TARGET.bytes)}`,
+      `issue 22 (Waypoint bytes received by Redis <= ${LONG_TARGET.bytes}x floor): ${verdict(netInOf(waypoint) / netInOf(floor), LONG_TARGET.bytes)}`,
+      `issue 22 (Waypoint slowest step <= ${LONG_TARGET.spread}x its median step): ${verdict(spreadOf(waypoint), LONG_TARGET.spread)}`,
     ].join("\n");
 
     const reload = (side: Side) => median(growthRounds.get(side)!.flatMap((r) => r.reloads));
+    recordFigure(
+      "redis",
+      "growing 200: load",
+      "ms",
+      SIDES.map((side) => [side.name, reload(side)]),
+    );
+    const long = longThreadTable({
+      suite: "redis",
+      bytesName: "bytes in",
+      loadName:
+        "graph.getState from a new connection, checkpointer and graph; the floors MGET/HMGET every step",
+      runs: new Map(
+        SIDES.map((side) => [
+          side.name,
+          longRounds
+            .get(side)!
+            .map(({ growth, reloads }) => ({ ...growth, bytes: growth.netIn, loads: reloads })),
+        ]),
+      ),
+      record: true,
+    });
     const d = [
       `(d) loading the ${GROWTH.steps}-step thread from a new instance (new connection, new checkpointer, new graph; ${RELOADS} per round; no target)`,
       table([
@@ -386,6 +440,8 @@ export async function redisBenchmark(): Promise<string> {
       c,
       "",
       d,
+      "",
+      long,
       "",
       e,
     ].join("\n");
