@@ -1,24 +1,32 @@
-import {
-  Annotation,
-  END as LANGGRAPH_END,
-  MemorySaver,
-  START as LANGGRAPH_START,
-  StateGraph as LangGraphStateGraph,
-} from "@langchain/langgraph";
+import { MemorySaver } from "@langchain/langgraph";
 import { MemoryCheckpointer } from "@waypoint/checkpoint";
-import { END, START, StateGraph, defineState, lastValue, reducer } from "@waypoint/core";
+import { END, START, StateGraph, defineState, lastValue } from "@waypoint/core";
 import { functionalBenchmark } from "./functional-api.js";
+import { ioShapedRun } from "./io-shaped.js";
+import { langGraphChain } from "./langgraph-chain.js";
 import { type Sample, measure, median, table } from "./measure.js";
+import {
+  INVOCATIONS,
+  NODES,
+  PAYLOAD_BYTES,
+  STEPS,
+  expectChainLog,
+  runChain,
+  waypointChain,
+  type Invoke,
+} from "./memory-chain.js";
+import { recordFigure } from "./results.js";
+import { type ShortRunSide, shortRun } from "./short-run.js";
 
 /**
  * The in-memory runtime against LangGraph.js with MemorySaver, on the same
  * graph in the same run: a chain of 10 nodes, each appending 200 B to one list
  * channel, invoked 10 times on one thread, every superstep checkpointed
- * ("sync" durability on both sides, so serialization is included).
+ * ("sync" durability on both sides, so serialization is included)
+ * (memory-chain.ts). Three ways: the tight loop (warmed up, back to back),
+ * the short run (a new process, one warm-up invoke) and the I/O-shaped run
+ * (every put awaits a loopback round trip).
  */
-const NODES = 10;
-const INVOCATIONS = 10;
-const PAYLOAD_BYTES = 200;
 const ROUNDS = 21;
 /**
  * Full runs of the workload, each on its own thread, before any measured one:
@@ -29,63 +37,19 @@ const WARM_UP_RUNS = 30;
 /** The issue's figure: 20x LangGraph's ~0.8 ms per superstep on its machine. */
 const TARGET_MS_PER_STEP = 0.04;
 const TARGET_SPEED_UP = 20;
-/** Node supersteps per measured run; the input step of each invocation is not counted. */
-const STEPS = NODES * INVOCATIONS;
+/** Issue 22's: the tight loop (steady state) and the short run, ms per superstep. */
+const TARGET_22 = { steady: 0.02, short: 0.08 };
+/** Short runs per side, each a new process (a few seconds each under tsx). */
+const SHORT_ROUNDS = 7;
 
-const names = Array.from({ length: NODES }, (_, i) => `n${i}`);
-const payloads = names.map((name) =>
-  `${name} `.padEnd(PAYLOAD_BYTES, "abcdefghijklmnopqrstuvwxyz "),
-);
-
-/** Runs the graph on a fresh thread `INVOCATIONS` times and returns the final log. */
 type Runner = (threadId: string) => Promise<readonly string[]>;
 
-function waypointRunner(): Runner {
-  const State = defineState({
-    log: reducer(
-      (a: string[], b: string) => [...a, b],
-      () => [] as string[],
-    ),
-  });
-  const builder = new StateGraph(State);
-  names.forEach((name, i) => builder.addNode(name, () => ({ log: payloads[i]! })));
-  builder.addEdge(START, names[0]!);
-  for (let i = 1; i < NODES; i += 1) builder.addEdge(names[i - 1]!, names[i]!);
-  builder.addEdge(names[NODES - 1]!, END);
-  const graph = builder.compile({ checkpointer: new MemoryCheckpointer() });
-  return async (threadId) => {
-    let log: readonly string[] = [];
-    for (let i = 0; i < INVOCATIONS; i += 1) {
-      log = (await graph.invoke({}, { threadId, durability: "sync" })).log;
-    }
-    return log;
-  };
-}
-
-function langGraphRunner(): Runner {
-  const State = Annotation.Root({
-    log: Annotation<string[], string>({ reducer: (a, b) => a.concat(b), default: () => [] }),
-  });
-  const builder = new LangGraphStateGraph(State).addNode(
-    Object.fromEntries(names.map((name, i) => [name, () => ({ log: payloads[i]! })])),
-  );
-  builder.addEdge(LANGGRAPH_START, names[0]!);
-  for (let i = 1; i < NODES; i += 1) builder.addEdge(names[i - 1]!, names[i]!);
-  builder.addEdge(names[NODES - 1]!, LANGGRAPH_END);
-  const graph = builder.compile({ checkpointer: new MemorySaver() });
-  return async (threadId) => {
-    let log: readonly string[] = [];
-    for (let i = 0; i < INVOCATIONS; i += 1) {
-      // LangGraph's default durability is "async"; "sync" matches Waypoint's.
-      const result = await graph.invoke(
-        {},
-        { configurable: { thread_id: threadId }, durability: "sync" },
-      );
-      log = result.log;
-    }
-    return log;
-  };
-}
+const runner =
+  (invoke: Invoke): Runner =>
+  (threadId) =>
+    runChain(invoke, threadId);
+const waypointRunner = () => runner(waypointChain(new MemoryCheckpointer()));
+const langGraphRunner = () => runner(langGraphChain(new MemorySaver()));
 
 async function warmUp(create: () => Runner): Promise<void> {
   for (let i = 0; i < WARM_UP_RUNS; i += 1) await create()(`warm-up-${i}`);
@@ -98,10 +62,7 @@ async function runRound(name: string, create: () => Runner): Promise<Sample> {
   const sample = await measure(STEPS, async () => {
     log = await run("measured");
   });
-  // A run that stops early or loses writes must not pass as a fast one.
-  if (log.length !== STEPS || log.some((entry, i) => entry !== payloads[i % NODES])) {
-    throw new Error(`${name}: final log has ${log.length} entries, expected ${STEPS} in order`);
-  }
+  expectChainLog(name, log);
   return sample;
 }
 
@@ -188,6 +149,7 @@ export async function coreBenchmark(): Promise<string> {
   const ms = (samples: Sample[]) => median(samples.map((s) => s.msPerStep));
   const speedUp = ms(langGraph) / ms(waypoint);
   const verdict = (met: boolean) => (met ? "met" : "not met");
+  const issue22 = await issue22Runs(ms(waypoint), ms(langGraph));
   const yields = await yieldCost();
   const functional = await functionalBenchmark();
   return [
@@ -213,8 +175,80 @@ export async function coreBenchmark(): Promise<string> {
       ],
     ]),
     "",
+    issue22,
+    "",
     functional,
     "",
     yields,
+  ].join("\n");
+}
+
+/** Short runs, each side in a new process, the order alternating round by round. */
+async function shortRuns(): Promise<Record<ShortRunSide, number>> {
+  const sides = ["waypoint", "langgraph"] as const;
+  const results: Record<ShortRunSide, number[]> = { waypoint: [], langgraph: [] };
+  for (let round = 0; round < SHORT_ROUNDS; round += 1) {
+    for (let i = 0; i < sides.length; i += 1) {
+      const side = sides[(round + i) % sides.length]!;
+      results[side].push(await shortRun(side));
+    }
+  }
+  return { waypoint: median(results.waypoint), langgraph: median(results.langgraph) };
+}
+
+/**
+ * Issue 22's memory-chain rows: the tight loop (measured above), the short
+ * run and the I/O-shaped run, each Waypoint against LangGraph in this run.
+ */
+async function issue22Runs(tightWaypoint: number, tightLangGraph: number): Promise<string> {
+  const short = await shortRuns();
+  const io = await ioShapedRun(ROUNDS);
+  const verdict = (value: number, limit: number) =>
+    `${value <= limit ? "met" : "not met"} (<= ${limit} ms)`;
+  const row = (name: string, langGraph: number, waypoint: number, target: string) => [
+    name,
+    langGraph.toFixed(4),
+    waypoint.toFixed(4),
+    `${(langGraph / waypoint).toFixed(1)}x`,
+    target,
+  ];
+  recordFigure("core", "tight loop", "ms/step", [
+    ["waypoint", tightWaypoint],
+    ["langgraph", tightLangGraph],
+  ]);
+  recordFigure("core", "short run", "ms/step", [
+    ["waypoint", short.waypoint],
+    ["langgraph", short.langgraph],
+  ]);
+  recordFigure("core", "I/O-shaped", "ms/step", [
+    ["waypoint", io.ms.waypoint],
+    ["langgraph", io.ms.langgraph],
+    ["floor", io.ms.floor],
+  ]);
+  const above = (side: "waypoint" | "langgraph") => io.ms[side] - io.ms.floor;
+  return [
+    `Issue 22: the chain three ways, Waypoint vs LangGraph.js in this run (ms per node superstep)`,
+    `  tight loop: the table above (${WARM_UP_RUNS} warm-up runs, then runs back to back);`,
+    `  short run: a new process per run, one warm-up invoke, then the chain's ${STEPS} supersteps (median of ${SHORT_ROUNDS});`,
+    `  I/O-shaped: every put first awaits a 1-byte round trip over loopback TCP to another process (median of ${ROUNDS})`,
+    table([
+      ["run", "langgraph ms/step", "waypoint ms/step", "speed-up", "issue 22 target (waypoint)"],
+      row(
+        "tight loop (steady state)",
+        tightLangGraph,
+        tightWaypoint,
+        verdict(tightWaypoint, TARGET_22.steady),
+      ),
+      row(
+        `short run (${STEPS} supersteps)`,
+        short.langgraph,
+        short.waypoint,
+        verdict(short.waypoint, TARGET_22.short),
+      ),
+      row("I/O-shaped", io.ms.langgraph, io.ms.waypoint, "none"),
+    ]),
+    `I/O-shaped: the round trips alone (${NODES + 1} per invocation, one per put) take ${io.ms.floor.toFixed(4)} ms per superstep;`,
+    `  above them Waypoint ${above("waypoint").toFixed(4)}, LangGraph ${above("langgraph").toFixed(4)} (${(above("langgraph") / above("waypoint")).toFixed(1)}x);`,
+    `  this process's CPU per superstep: round trips ${io.cpuMs.floor.toFixed(4)}, Waypoint ${io.cpuMs.waypoint.toFixed(4)}, LangGraph ${io.cpuMs.langgraph.toFixed(4)}`,
   ].join("\n");
 }
