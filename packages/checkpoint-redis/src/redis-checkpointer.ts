@@ -26,8 +26,8 @@ import {
   checkMetadataFilter,
   checkFence,
   assertId,
-  decodeHeader,
   decodeLoaded,
+  headerDecoder,
   encodePendingWrites,
   encodePut,
   matchesFilter,
@@ -36,6 +36,7 @@ import {
   resolveSnapshotPolicy,
   validateThreadExport,
   type EncodedCheckpoint,
+  type EncodedHeader,
   type EncodedPendingWrite,
   type SnapshotPolicy,
   reportControl,
@@ -320,15 +321,22 @@ export class RedisCheckpointer implements Checkpointer {
     let before = options.before ?? "";
     let yielded = 0;
     for (;;) {
-      const page = (await this.runner.run(
+      const [page, older] = (await this.runner.run(
         "list",
         () => this.runner.script("wpListPage", [keys.idx, keys.cps], [before, PAGE_SIZE]),
         undefined,
         () => recordLabel(threadId, namespace, before || "(head)"),
-      )) as string[];
-      for (let i = 0; i < page.length; i += 2) {
-        const stored = decodeRecordHeader(page[i + 1]!, threadId, namespace, page[i]!);
-        const header = decodeHeader(stored, this.serializer);
+      )) as [string[], string[]];
+      const records: EncodedHeader[] = [];
+      for (const list of [page, older]) {
+        for (let i = 0; i < list.length; i += 2) {
+          records.push(decodeRecordHeader(list[i + 1]!, threadId, namespace, list[i]!));
+        }
+      }
+      // The records after the page's are the older ones its delta headers decode from.
+      const decodeHeader = headerDecoder(records, this.serializer);
+      for (const stored of records.slice(0, page.length / 2)) {
+        const header = decodeHeader(stored);
         if (!matchesFilter(header.metadata, options.filter)) continue;
         yield header;
         if (++yielded >= limit) return;

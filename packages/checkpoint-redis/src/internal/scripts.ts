@@ -1,3 +1,4 @@
+import { ANCHOR_EVERY } from "@waypoint/checkpoint/backend";
 import { FENCE, type RUN_SCRIPTS } from "./run-scripts.js";
 
 /**
@@ -62,6 +63,20 @@ const BASE_OF = `
     local base = string.match(header, '^2%z[^%z]*%z[^%z]*%z[^%z]*%z([^%z]*)%z')
     if base == '' then return cid end
     return base
+  end
+`;
+
+/**
+ * The parent whose header a stored header (layout 2) may be a delta of: nil for one that cannot
+ * be (format 1 or 2, no parent, an anchor: chainLength a multiple of ANCHOR_EVERY).
+ */
+const DELTA_PARENT = `
+  local function delta_parent(header)
+    local version, parent, length = string.match(header,
+      '^2%z([^%z]*)%z[^%z]*%z([^%z]*)%z[^%z]*%z[^%z]*%z[^%z]*%z([^%z]*)%z')
+    if not version or (tonumber(version) or 0) < 3 or parent == '' then return nil end
+    if (tonumber(length) or 0) % ${ANCHOR_EVERY} == 0 then return nil end
+    return parent
   end
 `;
 
@@ -213,18 +228,36 @@ export const SCRIPTS = {
       end
       return {'ok', id, chain, redis.call('HVALS', ARGV[2] .. id)}`,
   },
-  /** KEYS: index, checkpoints. ARGV: before ("" = newest), count. Ids and their headers, newest first. */
+  /**
+   * KEYS: index, checkpoints. ARGV: before ("" = newest), count. Ids and their headers, newest
+   * first; then ids and headers of the older checkpoints the page's delta headers decode from
+   * (each delta's parents, back to one that cannot be a delta: an anchor, or older than format 3).
+   */
   wpListPage: {
     numberOfKeys: 2,
-    lua: `
+    lua: `${DELTA_PARENT}
       local max = '+'
       if ARGV[1] ~= '' then max = '(' .. ARGV[1] end
       local headers = {}
+      local listed = {}
       for _, cid in ipairs(redis.call('ZREVRANGEBYLEX', KEYS[1], max, '-', 'LIMIT', 0, tonumber(ARGV[2]))) do
+        listed[cid] = true
         table.insert(headers, cid)
         table.insert(headers, redis.call('HGET', KEYS[2], 'h:' .. cid) or '')
       end
-      return headers`,
+      local older = {}
+      for i = 2, #headers, 2 do
+        local parent = delta_parent(headers[i])
+        while parent and not listed[parent] do
+          listed[parent] = true
+          local header = redis.call('HGET', KEYS[2], 'h:' .. parent)
+          if not header then break end
+          table.insert(older, parent)
+          table.insert(older, header)
+          parent = delta_parent(header)
+        end
+      end
+      return {headers, older}`,
   },
   /** KEYS: checkpoints, pending writes. ARGV: checkpoint id, thread tag, ttl ms, refresh, then field/value pairs. */
   wpPending: {
