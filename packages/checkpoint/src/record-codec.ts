@@ -10,7 +10,12 @@ import { newCheckpointId } from "./checkpoint-id.js";
 import { InvalidArgumentError, UnserializableValueError } from "./errors.js";
 import { assertId, assertInteger, isId, resolveNamespace } from "./internal/arguments.js";
 import { encodeHeader } from "./internal/header-codec.js";
-import { ANCHOR_EVERY, encodeHeaderDelta } from "./internal/header-delta.js";
+import {
+  ANCHOR_EVERY,
+  encodeHeaderDelta,
+  isStored,
+  rememberStored,
+} from "./internal/header-delta.js";
 import { checkFence } from "./internal/run-rules.js";
 import { MAX_DEPTH, formatKey, isForbiddenKey, isPlainJson } from "./internal/value-check.js";
 import { assertStorableMetadata } from "./internal/metadata-text.js";
@@ -136,8 +141,8 @@ export function encodePut(
 
 /**
  * The header, as a delta from the parent's when it has one to follow (not a
- * fork, the parent's versions given, not at a snapshot or an anchor: see
- * internal/header-delta.ts), else in full.
+ * fork, the parent's versions given as put or a load returned them, not at a
+ * snapshot or an anchor: see internal/header-delta.ts), else in full.
  */
 function encodeRecordHeader(
   input: PutRequest["checkpoint"],
@@ -146,28 +151,15 @@ function encodeRecordHeader(
   serializer: Serializer,
 ): string {
   const { channelVersions, versionsSeen, next } = input;
-  if (
-    parent !== null &&
-    chainLength % ANCHOR_EVERY !== 0 &&
-    isVersionMap(parent.channelVersions) &&
-    isVersionMap(parent.versionsSeen)
-  ) {
-    const delta = encodeHeaderDelta(
-      channelVersions,
-      versionsSeen,
-      next,
-      { channelVersions: parent.channelVersions, versionsSeen: parent.versionsSeen },
-      serializer,
-    );
-    if (delta !== undefined) return delta;
-  }
-  return encodeHeader(channelVersions, versionsSeen, next, serializer);
-}
-
-function isVersionMap<T>(
-  value: Readonly<Record<string, T>> | undefined,
-): value is Record<string, T> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+  const text =
+    (parent !== null &&
+      chainLength % ANCHOR_EVERY !== 0 &&
+      isStored(parent) &&
+      encodeHeaderDelta(channelVersions, versionsSeen, next, parent, serializer)) ||
+    encodeHeader(channelVersions, versionsSeen, next, serializer);
+  // The header put returns may be the parent of the next put.
+  rememberStored(channelVersions, versionsSeen);
+  return text;
 }
 
 /** Checked in a function of its own: Array.isArray would drop the readonly element type. */

@@ -10,7 +10,7 @@ import {
 import type { LoadedCheckpoint } from "./checkpointer.js";
 import { CorruptRecordError, UnsupportedFormatVersionError } from "./errors.js";
 import { HeaderChain } from "./internal/header-chain.js";
-import { ANCHOR_EVERY } from "./internal/header-delta.js";
+import { ANCHOR_EVERY, rememberStored } from "./internal/header-delta.js";
 import { isObject } from "./internal/header-v1.js";
 import { assertSafePayload } from "./internal/payload-guard.js";
 import { isValueTuple, reviveValue } from "./internal/value-tuple.js";
@@ -78,6 +78,7 @@ export function headerDecoder(
     assertSupportedVersion(record.formatVersion, where);
     assertHeaderFields(record, where);
     const { channelVersions, versionsSeen, next } = chain.decode(record, `${where}, header`);
+    rememberStored(channelVersions, versionsSeen);
     return {
       formatVersion: record.formatVersion,
       threadId: record.threadId,

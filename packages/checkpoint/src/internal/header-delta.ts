@@ -49,6 +49,33 @@ export interface HeaderParent {
 const hasOwn = (object: object, key: string) => Object.prototype.hasOwnProperty.call(object, key);
 
 /**
+ * The versions objects of headers that `put` returned or a load decoded
+ * (channelVersions → versionsSeen). A delta is written only from a parent
+ * whose pair is one of these, so a caller's own view of the parent (the
+ * runtime renames nodes of a loaded checkpoint in a copy, say) gets a full
+ * header rather than a delta from versions that are not the stored ones.
+ */
+const storedVersions = new WeakMap<object, object>();
+
+export function rememberStored(channelVersions: object, versionsSeen: object): void {
+  storedVersions.set(channelVersions, versionsSeen);
+}
+
+export function isStored(parent: {
+  readonly channelVersions?: unknown;
+  readonly versionsSeen?: unknown;
+}): parent is HeaderParent {
+  const { channelVersions, versionsSeen } = parent;
+  return (
+    typeof channelVersions === "object" &&
+    channelVersions !== null &&
+    typeof versionsSeen === "object" &&
+    versionsSeen !== null &&
+    storedVersions.get(channelVersions) === versionsSeen
+  );
+}
+
+/**
  * The header as a delta from `parent`'s, or undefined when it cannot be one
  * that decodes to exactly this header (keys in another order): then the
  * caller writes a full header. Checks what it writes as encodeHeader does.

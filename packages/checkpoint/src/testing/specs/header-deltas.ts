@@ -264,6 +264,23 @@ export function headerDeltasSpec(options: ConformanceOptions): void {
       await expectStored(checkpointer(), writer.threadId, kept);
     });
 
+    it("writes a full header from a parent whose versions are not the stored ones", async () => {
+      const writer = new ThreadWriter(checkpointer(), uniqueThreadId("header-view"));
+      await writer.write({ log: 0 }, chainStep(0, null));
+      await writer.write({ log: 1 }, chainStep(1, writer.head));
+      // A caller's view of the parent (as the runtime's node renames build one): a delta
+      // from it would decode, from the stored parent, to another header than the one put.
+      const stored = writer.head!;
+      const view = { ...stored, channelVersions: { ...stored.channelVersions, renamed: 1 } };
+      writer.head = view;
+      const versions = chainStep(2, view);
+      const header = await writer.write({ log: 2 }, versions);
+      const loaded = await checkpointer().get(writer.threadId, { checkpointId: header.id });
+      expect(shape(loaded!.checkpoint)).toBe(shape(versions));
+      const kinds = storedKinds(await checkpointer().exportThread(writer.threadId));
+      expect([...kinds.values()]).toEqual(["full", "delta", "full"]);
+    });
+
     it("refuses an import whose delta header cannot be resolved", async () => {
       const writer = new ThreadWriter(checkpointer(), uniqueThreadId("header-damaged"));
       for (let step = 0; step < 3; step += 1)
