@@ -16,6 +16,7 @@ import {
   type Invoke,
 } from "./memory-chain.js";
 import { recordFigure } from "./results.js";
+import { roundsFor } from "./run-options.js";
 import { type ShortRunSide, shortRun } from "./short-run.js";
 
 /**
@@ -27,7 +28,7 @@ import { type ShortRunSide, shortRun } from "./short-run.js";
  * the short run (a new process, one warm-up invoke) and the I/O-shaped run
  * (every put awaits a loopback round trip).
  */
-const ROUNDS = 21;
+const ROUNDS = roundsFor(21, 7);
 /**
  * Full runs of the workload, each on its own thread, before any measured one:
  * V8 needs a few thousand supersteps before it has optimized the hot path,
@@ -40,7 +41,7 @@ const TARGET_SPEED_UP = 20;
 /** Issue 22's: the tight loop (steady state) and the short run, ms per superstep. */
 const TARGET_22 = { steady: 0.02, short: 0.08 };
 /** Short runs per side, each a new process (a few seconds each under tsx). */
-const SHORT_ROUNDS = 7;
+const SHORT_ROUNDS = roundsFor(7, 3);
 
 type Runner = (threadId: string) => Promise<readonly string[]>;
 

@@ -1,29 +1,46 @@
 /**
- * pnpm bench [suite ...]: runs the benchmark suites and prints each one's
- * figures as ratios measured in the same run (machines here are shared and
- * noisy, so absolute times mean little).
+ * pnpm bench [--quick] [suite ...]: runs the benchmark suites and prints each
+ * one's figures as ratios measured in the same run (machines here are shared
+ * and noisy, so absolute times mean little). A full run then writes the
+ * charts and their figures to docs/images (charts.ts); --quick runs fewer
+ * rounds and writes none. pnpm bench --charts only redraws the charts from
+ * the figures stored there.
  */
+import { writeCharts } from "./charts.js";
 import { coreBenchmark } from "./core.js";
 import { postgresBenchmark } from "./postgres.js";
 import { redisBenchmark } from "./redis.js";
+import { results, type Suite } from "./results.js";
+import { QUICK } from "./run-options.js";
 import { sqliteBenchmark } from "./sqlite.js";
 
-const SUITES: Record<string, () => Promise<string>> = {
+const SUITES: Record<Suite, () => Promise<string>> = {
   core: coreBenchmark,
   postgres: postgresBenchmark,
   redis: redisBenchmark,
   sqlite: sqliteBenchmark,
 };
 
-const requested = process.argv.slice(2).filter((arg) => arg !== "--");
+const OPTIONS = new Set(["--", "--quick", "--charts"]);
+const requested = process.argv.slice(2).filter((arg) => !OPTIONS.has(arg));
 const unknown = requested.filter((name) => !(name in SUITES));
 if (unknown.length > 0) {
   console.error(
-    `unknown suite(s): ${unknown.join(", ")}; available: ${Object.keys(SUITES).join(", ")}`,
+    `unknown suite(s): ${unknown.join(", ")}; available: ${Object.keys(SUITES).join(", ")}; options: --quick, --charts`,
   );
   process.exit(2);
 }
-console.log(`node ${process.version}, ${new Date().toISOString()}\n`);
-for (const name of requested.length > 0 ? requested : Object.keys(SUITES)) {
-  console.log(`${await SUITES[name]!()}\n`);
+const chartsOnly = process.argv.includes("--charts");
+const suites = chartsOnly
+  ? []
+  : ((requested.length > 0 ? requested : Object.keys(SUITES)) as Suite[]);
+console.log(`node ${process.version}, ${new Date().toISOString()}${QUICK ? ", --quick" : ""}\n`);
+for (const name of suites) {
+  console.log(`${await SUITES[name]()}\n`);
+}
+if (QUICK) {
+  console.log("--quick: no charts written");
+} else {
+  const written = await writeCharts(results, suites);
+  console.log(`wrote ${written.map((path) => path.replace(/^.*\/docs\//, "docs/")).join(", ")}`);
 }

@@ -4,6 +4,7 @@ import { startPostgres } from "@waypoint/test-services";
 import { formatBytes, median, table } from "./measure.js";
 import { LONG_TARGET, longThreadTable } from "./long-thread.js";
 import { recordFigure } from "./results.js";
+import { roundsFor } from "./run-options.js";
 import { SideProcess, processCpuMs, type RemoteRunner } from "./side-process.js";
 import {
   CHAIN,
@@ -50,9 +51,9 @@ import {
  * Payloads are random base64 text, so PostgreSQL's TOAST compression helps no
  * side (real text would compress, the repeated list blobs most of all).
  */
-const ROUNDS = 7;
+const ROUNDS = roundsFor(7, 3);
 /** (a)'s runs are short (100 supersteps, about 30 ms on Waypoint's side): more rounds steady its median. */
-const CHAIN_ROUNDS = 21;
+const CHAIN_ROUNDS = roundsFor(21, 7);
 
 const TARGET = { time: 1.5, wal: 2, growth: 1.2, reload: 2 };
 

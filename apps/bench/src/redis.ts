@@ -12,6 +12,7 @@ import { startRedis } from "@waypoint/test-services";
 import { LONG_TARGET, longThreadTable } from "./long-thread.js";
 import { formatBytes, median, table } from "./measure.js";
 import { recordFigure } from "./results.js";
+import { roundsFor } from "./run-options.js";
 import { SIDES, TIME_SIDES, floor, waypoint, type Side } from "./redis-sides.js";
 import {
   CHAIN,
@@ -54,7 +55,7 @@ import {
  * from INFO before and after the run, less one INFO call's own bytes.
  */
 /** More than the Postgres suite's 7: a round takes well under a second here, and medians settle. */
-const ROUNDS = 21;
+const ROUNDS = roundsFor(21, 7);
 
 const TARGET = { time: 1.5, bytes: 2 };
 

@@ -7,6 +7,7 @@ import { SqliteCheckpointer } from "@waypoint/checkpoint-sqlite";
 import { type LongRun, longThreadTable } from "./long-thread.js";
 import { type Sample, formatBytes, measure, median, table } from "./measure.js";
 import { recordFigure } from "./results.js";
+import { roundsFor } from "./run-options.js";
 import { LONG_GROWTH, ratio } from "./workloads.js";
 
 /**
@@ -35,7 +36,7 @@ const LONG_WORKLOAD: Workload = {
   bytesPerStep: 2048,
 };
 const SETTINGS = ["FULL", "NORMAL"] as const;
-const ROUNDS = 7;
+const ROUNDS = roundsFor(7, 3);
 const THREAD = "thread-1";
 const ACCUMULATING: ReadonlySet<string> = new Set(["log"]);
 

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Checkpointer } from "@waypoint/checkpoint";
 import { END, START, StateGraph, defineState, reducer } from "@waypoint/core";
 import { median } from "./measure.js";
+import { roundsFor } from "./run-options.js";
 
 /**
  * The workloads the storage suites share (PostgreSQL, Redis), so that their
@@ -16,7 +17,7 @@ export const GROWTH = { steps: 200, bytes: 2048, marks: [10, 100, 200], window: 
  * supersteps of 2 KB (4 MB at the end), the floor and Waypoint only, fewer
  * rounds (a run takes 10 times as long). The 200-step figures stay beside them.
  */
-export const LONG_GROWTH = { steps: 2000, rounds: 3 };
+export const LONG_GROWTH = { steps: 2000, rounds: roundsFor(3, 1) };
 export const FAN_OUT = { threads: 1000, nodes: 3, concurrency: 16 };
 /** New instances per side and round that each load the grown thread once. */
 export const RELOADS = 5;
