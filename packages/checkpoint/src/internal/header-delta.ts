@@ -46,8 +46,6 @@ export interface HeaderParent {
   readonly versionsSeen: Seen;
 }
 
-const hasOwn = (object: object, key: string) => Object.prototype.hasOwnProperty.call(object, key);
-
 /**
  * The versions objects of headers that `put` returned or a load decoded
  * (channelVersions → versionsSeen). A delta is written only from a parent
@@ -100,42 +98,83 @@ export function encodeHeaderDelta(
   if (versionsSeen === null || typeof versionsSeen !== "object") {
     throw new InvalidArgumentError("checkpoint.versionsSeen", "expected an object");
   }
+  // Two plain loops rather than one generic walk: this runs on every put.
   let channels = "";
   const position = new Map<string, number>();
   const add = (channel: string, text: string) => {
     channels += `${position.size === 0 ? "" : ","}${text}`;
     position.set(channel, position.size);
   };
-  const removedChannels = keyChanges(
-    channelVersions,
-    parent.channelVersions,
-    (channel, version, old) => {
-      if (typeof version !== "number" || !Number.isFinite(version)) {
-        throw new InvalidArgumentError(
-          `checkpoint.channelVersions${formatKey(channel)}`,
-          "expected a finite number",
-        );
-      }
-      if (version !== old) {
-        add(channel, `${quoteName(channel, "checkpoint.channelVersions")},${version}`);
-      }
-    },
-  );
-  if (removedChannels === undefined) return undefined;
-  const positionOf = (channel: string, argument: string): number => {
-    let at = position.get(channel);
-    if (at === undefined) {
-      add(channel, `${quoteName(channel, argument)},null`);
-      at = position.size - 1;
+  const previousVersions = parent.channelVersions;
+  const previousChannels = Object.keys(previousVersions);
+  let removedChannels = "";
+  let at = 0;
+  let added = false;
+  for (const channel in channelVersions) {
+    const version = channelVersions[channel];
+    if (typeof version !== "number" || !Number.isFinite(version)) {
+      throw new InvalidArgumentError(
+        `checkpoint.channelVersions${formatKey(channel)}`,
+        "expected a finite number",
+      );
     }
-    return at;
+    // Undefined for a new channel (an inherited name such as "toString" fails the order check).
+    const old = previousVersions[channel];
+    if (old === undefined) {
+      added = true;
+      add(channel, `${quoteName(channel, "checkpoint.channelVersions")},${version}`);
+      continue;
+    }
+    // Applied to the parent's keys the delta appends new ones: a kept key after a new one, or
+    // kept keys in another order, would decode in another order than was put.
+    if (added) return undefined;
+    while (previousChannels[at] !== channel) {
+      const skipped = previousChannels[at++];
+      if (skipped === undefined || channelVersions[skipped] !== undefined) return undefined;
+      removedChannels += `${removedChannels === "" ? "" : ","}${JSON.stringify(skipped)}`;
+    }
+    at += 1;
+    if (version !== old) {
+      add(channel, `${quoteName(channel, "checkpoint.channelVersions")},${version}`);
+    }
+  }
+  for (; at < previousChannels.length; at += 1) {
+    removedChannels += `${removedChannels === "" ? "" : ","}${JSON.stringify(previousChannels[at])}`;
+  }
+  const positionOf = (channel: string, argument: string): number => {
+    let found = position.get(channel);
+    if (found === undefined) {
+      add(channel, `${quoteName(channel, argument)},null`);
+      found = position.size - 1;
+    }
+    return found;
   };
 
+  const previousSeen = parent.versionsSeen;
+  const previousNodes = Object.keys(previousSeen);
   let seen = "";
-  const removedNodes = keyChanges(versionsSeen, parent.versionsSeen, (node, versions, old) => {
-    if (versions === old) return;
-    const comparable = old !== undefined && typeof versions === "object" && versions !== null;
-    if (comparable && sameVersions(versions, old)) return;
+  let removedNodes = "";
+  at = 0;
+  added = false;
+  for (const node in versionsSeen) {
+    const versions = versionsSeen[node]!;
+    const old = previousSeen[node];
+    if (old === undefined) {
+      added = true;
+    } else {
+      if (added) return undefined;
+      while (previousNodes[at] !== node) {
+        const skipped = previousNodes[at++];
+        if (skipped === undefined || versionsSeen[skipped] !== undefined) return undefined;
+        removedNodes += `${removedNodes === "" ? "" : ","}${JSON.stringify(skipped)}`;
+      }
+      at += 1;
+      // The runtime keeps a node's map while the node does not run: most are the same object.
+      if (versions === old) continue;
+      if (typeof versions === "object" && versions !== null && sameVersions(versions, old)) {
+        continue;
+      }
+    }
     if (!checkedVersions.has(versions)) {
       checkVersions(versions, "checkpoint.versionsSeen", node);
       checkedVersions.add(versions);
@@ -145,50 +184,13 @@ export function encodeHeaderDelta(
       seen += `,${positionOf(channel, "checkpoint.versionsSeen")},${versions[channel]!}`;
     }
     seen += "]";
-  });
-  if (removedNodes === undefined) return undefined;
+  }
+  for (; at < previousNodes.length; at += 1) {
+    removedNodes += `${removedNodes === "" ? "" : ","}${JSON.stringify(previousNodes[at])}`;
+  }
 
   const tasks = encodeTasks(next, positionOf, serializer);
   return `[[${channels}],[${seen}],[${tasks}],[${removedChannels}],[${removedNodes}]]`;
-}
-
-/**
- * Walks `current`'s keys beside `previous`'s, calling `visit` for each key of
- * `current` with its value in `previous` (undefined when new). Returns the
- * removed keys as JSON text, or undefined when applying the changes to
- * `previous` would not give `current`'s key order: a kept key after a new
- * one, or kept keys in another order.
- */
-function keyChanges<T>(
-  current: Readonly<Record<string, T>>,
-  previous: Readonly<Record<string, T>>,
-  visit: (key: string, value: T, old: T | undefined) => void,
-): string | undefined {
-  const previousKeys = Object.keys(previous);
-  let removed = "";
-  const remove = (key: string) => {
-    removed += `${removed === "" ? "" : ","}${JSON.stringify(key)}`;
-  };
-  let at = 0;
-  let added = false;
-  for (const key in current) {
-    if (!hasOwn(previous, key)) {
-      added = true;
-      visit(key, current[key]!, undefined);
-      continue;
-    }
-    if (added) return undefined;
-    // The previous keys before this one must all be gone from `current`.
-    while (previousKeys[at] !== key) {
-      const skipped = previousKeys[at++];
-      if (skipped === undefined || hasOwn(current, skipped)) return undefined;
-      remove(skipped);
-    }
-    at += 1;
-    visit(key, current[key]!, previous[key]);
-  }
-  for (; at < previousKeys.length; at += 1) remove(previousKeys[at]!);
-  return removed;
 }
 
 /** The same channels with the same versions, in the same order. */
