@@ -70,7 +70,7 @@ class Watch implements RunWatch {
   }
 
   wait(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    if (this.woken && !this.closed) {
+    if (this.woken) {
       this.woken = false;
       return Promise.resolve();
     }
@@ -84,11 +84,11 @@ class Watch implements RunWatch {
       };
       const timer = setTimeout(done, timeoutMs);
       signal?.addEventListener("abort", done, { once: true });
-      // Closed: a plain sleep, so that a caller polling a closed store does not spin.
-      if (!this.closed) this.waiting.add(done);
+      this.waiting.add(done);
     });
   }
 
+  /** No longer woken: its waits only sleep, so that a caller polling a closed store does not spin. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
