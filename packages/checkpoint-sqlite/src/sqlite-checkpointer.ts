@@ -28,6 +28,7 @@ import {
 import {
   checkMetadataFilter,
   checkFence,
+  ANCHOR_EVERY,
   anchorOf,
   assertId,
   checkPruneOptions,
@@ -56,6 +57,7 @@ import {
 } from "@waypoint/checkpoint/backend";
 import { DatabaseCorruptError } from "./errors.js";
 import { createDatabaseFile, isUnusableFile, unusablePath } from "./internal/files.js";
+import { headerLinks } from "./internal/header-links.js";
 import { checkArguments } from "./internal/options.js";
 import { SQL, migrate } from "./internal/schema.js";
 import { SqliteRunStore } from "./sqlite-run-store.js";
@@ -295,11 +297,18 @@ export class SqliteCheckpointer implements Checkpointer {
     while (yielded < limit) {
       this.assertOpen();
       const rows = this.translate(() =>
-        this.sql.listPage.all({ threadId, namespace, before, limit: PAGE_SIZE }),
-      ) as (EncodedHeader & { listed: number })[];
-      const page = rows.filter((row) => row.listed === 1);
-      // The rows after the page are the older records its delta headers decode from.
-      const decodeHeader = headerDecoder(rows, this.serializer);
+        this.sql.listPage.all(threadId, namespace, before, PAGE_SIZE + ANCHOR_EVERY - 1),
+      ) as EncodedHeader[];
+      const page = rows.slice(0, PAGE_SIZE);
+      // The rows after the page hold the older records its delta headers decode from.
+      const links = this.translate(() =>
+        headerLinks(
+          page,
+          rows,
+          (id) => this.sql.headerRow.get(threadId, namespace, id) as EncodedHeader | undefined,
+        ),
+      );
+      const decodeHeader = headerDecoder(links, this.serializer);
       for (const record of page) {
         const header = decodeHeader(record);
         if (!matchesFilter(header.metadata, options.filter)) continue;

@@ -1,6 +1,5 @@
 import type { Database } from "better-sqlite3";
 import { UnsupportedFormatVersionError } from "@waypoint/checkpoint";
-import { ANCHOR_EVERY } from "@waypoint/checkpoint/backend";
 
 /**
  * Versioned, ordered migrations. The file's `user_version` is the schema
@@ -139,26 +138,12 @@ export const SQL = {
   upsertPending: `INSERT INTO waypoint_pending_writes (thread_id, namespace, checkpoint_id, task_id, idx, format_version, channel, value)
     VALUES (@threadId, @namespace, @checkpointId, @taskId, @idx, @formatVersion, @channel, @value)
     ON CONFLICT DO UPDATE SET format_version = excluded.format_version, channel = excluded.channel, value = excluded.value`,
-  // A page of headers (listed = 1), then the older records whose headers the
-  // page's deltas decode from (listed = 0): each delta's parents back to a
-  // record that cannot be one (an anchor, chain_length a multiple of 16, or
-  // older than format 3), found by primary-key lookups. One statement a page.
-  listPage: `WITH RECURSIVE page AS (
-      SELECT ${CHECKPOINT_COLUMNS} FROM waypoint_checkpoints
-      WHERE thread_id = @threadId AND namespace = @namespace AND id < @before ORDER BY id DESC LIMIT @limit
-    ), needed(id) AS (
-      SELECT parentId FROM page WHERE formatVersion >= 3 AND chainLength % ${ANCHOR_EVERY} <> 0
-        AND parentId NOT IN (SELECT id FROM page)
-      UNION
-      SELECT c.parent_id FROM needed JOIN waypoint_checkpoints c
-        ON c.thread_id = @threadId AND c.namespace = @namespace AND c.id = needed.id
-      WHERE c.format_version >= 3 AND c.chain_length % ${ANCHOR_EVERY} <> 0
-    )
-    SELECT *, 1 AS listed FROM page
-    UNION ALL
-    SELECT ${CHECKPOINT_COLUMNS}, 0 AS listed FROM waypoint_checkpoints
-    WHERE thread_id = @threadId AND namespace = @namespace AND id IN (SELECT id FROM needed)
-    ORDER BY listed DESC, id DESC`,
+  // A page of headers, read with the ANCHOR_EVERY - 1 rows after it: the
+  // older records its delta headers decode from, unless forks interleave.
+  listPage: `SELECT ${CHECKPOINT_COLUMNS} FROM waypoint_checkpoints
+    WHERE thread_id = ? AND namespace = ? AND id < ? ORDER BY id DESC LIMIT ?`,
+  // One record's header, for a delta whose parent the page did not hold.
+  headerRow: `SELECT ${CHECKPOINT_COLUMNS} FROM waypoint_checkpoints WHERE thread_id = ? AND namespace = ? AND id = ?`,
   // A skip scan: the next thread id after a cursor, by one index seek.
   nextThread: `SELECT thread_id AS threadId FROM waypoint_checkpoints WHERE thread_id > ? ORDER BY thread_id LIMIT 1`,
   rootHead: `SELECT id, step, created_at AS createdAt, next_count AS nextCount FROM waypoint_checkpoints
