@@ -23,6 +23,7 @@ const BACKENDS: Record<Exclude<Suite, "core">, string> = {
 const FIGURE_ORDER = [
   "(a) chain: time",
   "(c) 1,000 threads: time",
+  "growing 200: time",
   "growing 200: WAL",
   "growing 200: bytes in",
   "growing 200: write(2) bytes",
@@ -33,6 +34,8 @@ const FIGURE_ORDER = [
   "growing 2,000: write(2) bytes",
   "growing 2,000: load",
 ];
+/** The sides the headline draws against the floor (the references are in the tables). */
+const HEADLINE_SIDES = new Set(["waypoint", "langgraph"]);
 /** The sides the steps chart draws (the others would hide them). */
 const STEP_SIDES = new Set(["floor", "waypoint", "old put"]);
 /** One color per side in every chart. */
@@ -77,8 +80,7 @@ function againstFloor(file: ResultsFile) {
   for (const suite of Object.keys(BACKENDS) as (keyof typeof BACKENDS)[]) {
     const figures = file[suite]?.figures ?? [];
     for (const figure of figures) {
-      if (figure.side === "floor" || figure.side === "floor+script") continue;
-      if (figure.side === "keyed" || figure.side === "old put") continue;
+      if (!HEADLINE_SIDES.has(figure.side)) continue;
       // Noisy on a shared machine (one descheduling makes it): the steps chart shows it.
       if (figure.figure.endsWith("slowest step")) continue;
       const floor = figures.find((f) => f.figure === figure.figure && f.side === "floor");
@@ -110,6 +112,7 @@ function headlineSpec(file: ResultsFile): TopLevelSpec {
     },
     spec: {
       width: 520,
+      height: { step: 11, for: "offset" },
       layer: [
         {
           // Bars from the floor (1x) to the side's figure: left of the line is better than the floor.
@@ -130,7 +133,13 @@ function headlineSpec(file: ResultsFile): TopLevelSpec {
               scale: { type: "log", domain: [0.5, 100] },
             },
             x2: { datum: 1 },
-            color: { field: "side", type: "nominal", scale: SIDE_COLORS, title: "side" },
+            color: {
+              field: "side",
+              type: "nominal",
+              scale: SIDE_COLORS,
+              title: "side",
+              legend: { values: [...HEADLINE_SIDES] },
+            },
           },
         },
         {
@@ -158,6 +167,7 @@ function memorySpec(file: ResultsFile): TopLevelSpec {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
     title: {
       text: "In memory: the 10-node chain, ms per superstep",
+      anchor: "start",
       subtitle: [
         "Waypoint (MemoryCheckpointer) vs LangGraph.js (MemorySaver), same run; lower is better. Log scale.",
         "I/O-shaped: every put awaits a loopback round trip; its floor is the round trips alone.",
@@ -180,9 +190,17 @@ function memorySpec(file: ResultsFile): TopLevelSpec {
             field: "value",
             type: "quantitative",
             title: "ms per superstep",
-            scale: { type: "log" },
+            scale: { type: "log", domain: [0.01, 10] },
           },
-          color: { field: "side", type: "nominal", scale: SIDE_COLORS, title: "side" },
+          // A log scale has no zero: the bars start at its left end.
+          x2: { datum: 0.01 },
+          color: {
+            field: "side",
+            type: "nominal",
+            scale: SIDE_COLORS,
+            title: "side",
+            legend: { values: ["floor", "waypoint", "langgraph"] },
+          },
         },
       },
       {
@@ -190,7 +208,7 @@ function memorySpec(file: ResultsFile): TopLevelSpec {
         encoding: {
           y: { field: "figure", type: "nominal", sort: ["tight loop", "short run", "I/O-shaped"] },
           yOffset: { field: "side", type: "nominal" },
-          x: { field: "value", type: "quantitative", scale: { type: "log" } },
+          x: { field: "value", type: "quantitative" },
           text: { field: "value", type: "quantitative", format: ".3f" },
         },
       },
@@ -226,7 +244,13 @@ function stepsSpec(file: ResultsFile): TopLevelSpec {
       height: 150,
       encoding: {
         x: { field: "step", type: "quantitative", title: "superstep" },
-        color: { field: "side", type: "nominal", scale: SIDE_COLORS, title: "side" },
+        color: {
+          field: "side",
+          type: "nominal",
+          scale: SIDE_COLORS,
+          title: "side",
+          legend: { values: [...STEP_SIDES] },
+        },
       },
       layer: [
         {
