@@ -208,8 +208,10 @@ export function statements(s: string, withTtl: boolean) {
      * `$3` is the exclusive upper bound, `$4` the page size; metadata filters
      * are appended. The page (listed), then the older rows whose headers its
      * delta headers decode from: each delta's parents back to a row that
-     * cannot be one (an anchor, or older than format 3), by primary-key
-     * lookups. One statement a page, forks and filters included.
+     * cannot be one (an anchor, or older than format 3). One statement a page,
+     * however forks interleave and whatever the filter leaves out. Each step
+     * is a primary-key lookup (LATERAL ... LIMIT 1, which the planner cannot
+     * flatten): as a join, the planner hashed the whole thread.
      */
     listPage: (filters: string) => `WITH RECURSIVE page AS (
         SELECT ${columns("", false)} FROM ${s}.checkpoints
@@ -218,14 +220,18 @@ export function statements(s: string, withTtl: boolean) {
         SELECT "parentId" FROM page WHERE "formatVersion" >= 3 AND "chainLength" % ${ANCHOR_EVERY} <> 0
           AND "parentId" NOT IN (SELECT id FROM page)
         UNION
-        SELECT c.parent_id FROM needed JOIN ${s}.checkpoints c
-          ON c.thread_id = $1 AND c.namespace = $2 AND c.id = needed.id
+        SELECT c.parent_id FROM needed CROSS JOIN LATERAL (
+          SELECT parent_id, format_version, chain_length FROM ${s}.checkpoints
+          WHERE thread_id = $1 AND namespace = $2 AND id = needed.id LIMIT 1
+        ) c
         WHERE c.format_version >= 3 AND c.chain_length % ${ANCHOR_EVERY} <> 0
       )
       SELECT *, true AS listed FROM page
       UNION ALL
-      SELECT ${columns("", false)}, false FROM ${s}.checkpoints
-      WHERE thread_id = $1 AND namespace = $2 AND id IN (SELECT id FROM needed)
+      SELECT c.*, false FROM needed CROSS JOIN LATERAL (
+        SELECT ${columns("", false)} FROM ${s}.checkpoints
+        WHERE thread_id = $1 AND namespace = $2 AND id = needed.id LIMIT 1
+      ) c
       ORDER BY listed DESC, id DESC`,
     threadsPage: `SELECT h.thread_id AS "threadId", h.head_id AS "headId", c.step, c.created_at::float8 AS "createdAt",
         c.next_count AS "nextCount",
