@@ -54,7 +54,8 @@ interface SuiteResults {
 
 type ResultsFile = Partial<Record<Suite, SuiteResults>>;
 
-function commitOf(): string {
+/** The commit the packages were built from: call it when the run starts (others commit meanwhile). */
+export function commitOf(): string {
   try {
     const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" });
     const dirty = execFileSync("git", ["status", "--porcelain", "--", "apps", "packages"], {
@@ -283,13 +284,16 @@ function stepsSpec(file: ResultsFile): TopLevelSpec {
 }
 
 /** Merges this run's figures into bench-results.json and writes the charts from it. */
-export async function writeCharts(results: Results, suites: readonly Suite[]): Promise<string[]> {
+export async function writeCharts(
+  results: Results,
+  suites: readonly Suite[],
+  commit: string,
+): Promise<string[]> {
   mkdirSync(DIRECTORY, { recursive: true });
   const file: ResultsFile = existsSync(RESULTS_FILE)
     ? (JSON.parse(readFileSync(RESULTS_FILE, "utf8")) as ResultsFile)
     : {};
   const measured = new Date().toISOString();
-  const commit = commitOf();
   for (const suite of suites) {
     file[suite] = {
       measured,

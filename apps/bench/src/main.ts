@@ -6,7 +6,7 @@
  * rounds and writes none. pnpm bench --charts only redraws the charts from
  * the figures stored there.
  */
-import { writeCharts } from "./charts.js";
+import { commitOf, writeCharts } from "./charts.js";
 import { coreBenchmark } from "./core.js";
 import { postgresBenchmark } from "./postgres.js";
 import { redisBenchmark } from "./redis.js";
@@ -31,6 +31,7 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 const chartsOnly = process.argv.includes("--charts");
+const commit = commitOf();
 const suites = chartsOnly
   ? []
   : ((requested.length > 0 ? requested : Object.keys(SUITES)) as Suite[]);
@@ -41,6 +42,6 @@ for (const name of suites) {
 if (QUICK) {
   console.log("--quick: no charts written");
 } else {
-  const written = await writeCharts(results, suites);
+  const written = await writeCharts(results, suites, commit);
   console.log(`wrote ${written.map((path) => path.replace(/^.*\/docs\//, "docs/")).join(", ")}`);
 }
