@@ -228,7 +228,9 @@ export function applyHeaderDelta(
   for (const name of removedChannels!) delete channelVersions[checkedName(name, where)];
   for (const [name, version] of table.entries)
     if (version !== null) channelVersions[name] = version;
-  const versionsSeen: Record<string, ChannelVersions> = { ...parent.versionsSeen };
+  // Each header gets maps of its own, as a full one does: one a caller changes is no other's.
+  const versionsSeen: Record<string, ChannelVersions> = {};
+  for (const node in parent.versionsSeen) versionsSeen[node] = { ...parent.versionsSeen[node] };
   for (const node of removedNodes!) delete versionsSeen[checkedName(node, where)];
   for (const [node, versions] of readSeen(seen!, table.nameAt, where))
     versionsSeen[node] = versions;
