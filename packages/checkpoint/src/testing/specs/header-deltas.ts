@@ -119,6 +119,22 @@ export function headerDeltasSpec(options: ConformanceOptions): void {
       }
     });
 
+    it("each listed header is the caller's own: changing one changes no other", async () => {
+      const writer = new ThreadWriter(checkpointer(), uniqueThreadId("header-own"));
+      const expected = new Map<string, string>();
+      for (let step = 0; step < 12; step += 1) {
+        const versions = chainStep(step, writer.head);
+        expected.set((await writer.write({ log: step }, versions)).id, shape(versions));
+      }
+      for await (const header of checkpointer().list(writer.threadId)) {
+        expect(shape(header)).toBe(expected.get(header.id));
+        for (const seen of Object.values(header.versionsSeen)) {
+          (seen as Record<string, number>)["branch:to:n0"] = -1;
+        }
+        (header.channelVersions as Record<string, number>).log = -1;
+      }
+    });
+
     it("random histories (bumps, new and removed channels and nodes, forks) decode to what was put", async () => {
       const step = fc.record({
         fork: fc.option(fc.nat(), { freq: 8 }),
