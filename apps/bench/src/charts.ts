@@ -303,7 +303,12 @@ export async function writeCharts(
       stepTimes: results.stepTimes.filter((s) => s.suite === suite),
     };
   }
-  writeFileSync(RESULTS_FILE, `${JSON.stringify(file, null, 1)}\n`);
+  // One line per list of numbers (each step's time): a run changes a few lines, not thousands.
+  const json = JSON.stringify(file, null, 1).replace(
+    /\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]/g,
+    (_, list: string) => `[${list.replace(/\s+/g, "")}]`,
+  );
+  writeFileSync(RESULTS_FILE, `${json}\n`);
   const charts: [string, TopLevelSpec][] = [
     ["bench-vs-floor.svg", headlineSpec(file)],
     ["bench-memory.svg", memorySpec(file)],
