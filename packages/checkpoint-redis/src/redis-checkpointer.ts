@@ -23,6 +23,7 @@ import {
   type ThreadPage,
 } from "@waypoint/checkpoint";
 import {
+  ANCHOR_EVERY,
   checkMetadataFilter,
   checkFence,
   assertId,
@@ -37,6 +38,7 @@ import {
   validateThreadExport,
   type EncodedCheckpoint,
   type EncodedHeader,
+  type EncodedLink,
   type EncodedPendingWrite,
   type SnapshotPolicy,
   reportControl,
@@ -51,6 +53,8 @@ import {
   checkOptions,
 } from "./internal/options.js";
 import {
+  chainLengthOf,
+  decodeLink,
   decodePendingRecord,
   decodeRecord,
   decodeRecordHeader,
@@ -266,37 +270,87 @@ export class RedisCheckpointer implements Checkpointer {
     assertId(threadId, "threadId");
     const namespace = resolveNamespace(options.namespace);
     if (options.checkpointId !== undefined) assertId(options.checkpointId, "checkpointId");
+    // Records never change once written; one deleted between the two reads
+    // (a thread deleted or pruned meanwhile) makes the load start over once.
+    for (let attempt = 1; ; attempt += 1) {
+      const loaded = await this.load(threadId, namespace, options.checkpointId, attempt > 1);
+      if (loaded !== "moved") return loaded;
+    }
+  }
+
+  /** One load: the chain's ids and headers by script, then its deltas and base snapshot by one HMGET. */
+  private async load(
+    threadId: string,
+    namespace: string,
+    checkpointId: string | undefined,
+    last: boolean,
+  ): Promise<LoadedCheckpoint | undefined | "moved"> {
     const keys = this.keys.of(threadId, namespace);
+    const label = () => recordLabel(threadId, namespace, checkpointId ?? "(head)");
     const reply = (await this.runner.run(
       "get",
       () =>
-        this.runner.script(
-          "wpGet",
-          [keys.head, keys.cps, keys.idx],
-          [options.checkpointId ?? "", keys.pw],
-        ),
+        this.runner.script("wpGet", [keys.head, keys.cps, keys.idx], [checkpointId ?? "", keys.pw]),
       undefined,
-      () => recordLabel(threadId, namespace, options.checkpointId ?? "(head)"),
-    )) as [string, string?, string[]?, string[]?];
+      label,
+    )) as [string, string?, [string[], (string | null)[][], (string | null)[]?]?, string[]?];
     if (reply[0] === "none") return undefined;
     if (reply[0] === "missing")
-      throw new CheckpointNotFoundError(threadId, namespace, options.checkpointId ?? "(head)");
+      throw new CheckpointNotFoundError(threadId, namespace, checkpointId ?? "(head)");
     if (reply[0] === "corrupt") {
       const where = recordLabel(threadId, namespace, reply[1]!);
       throw new CorruptRecordError(`${where}, header`, "unknown or truncated stored layout");
     }
-    const [, targetId, chain, pending] = reply as [string, string, string[], string[]];
-    const records: EncodedCheckpoint[] = [];
-    for (let i = 0; i < chain.length; i += 4) {
-      const [id, header, delta, snapshot] = chain.slice(i, i + 4) as [
-        string,
-        string,
-        string,
-        string,
-      ];
-      records.push(decodeRecord(header, delta, snapshot, threadId, namespace, id));
+    const [, targetId, [ids, headerBatches, inline], pending] = reply as [
+      string,
+      string,
+      [string[], (string | null)[][], (string | null)[]?],
+      string[],
+    ];
+    const headers = headerBatches.flat();
+    // A long chain's deltas and base snapshot: one HMGET (a short one's came with the script).
+    const payloads =
+      inline ??
+      (await this.runner.run<(string | null)[]>(
+        "get",
+        () => this.redis.hmget(keys.cps, ...ids.map((id) => `p:${id}`), `s:${ids[0]}`),
+        undefined,
+        label,
+      ));
+    const baseSnapshot = payloads[ids.length] ?? "";
+    // Only the records from the target's anchor on are decoded from their headers.
+    const targetHeader = headers[ids.length - 1];
+    const fullFrom =
+      typeof targetHeader === "string"
+        ? ids.length - 1 - (chainLengthOf(targetHeader) % ANCHOR_EVERY)
+        : 0;
+    const records: EncodedLink[] = [];
+    let target: EncodedCheckpoint | undefined;
+    for (const [i, id] of ids.entries()) {
+      const header = headers[i];
+      const delta = payloads[i];
+      if (typeof header !== "string") continue; // not in the index's hash: the decoder names the gap
+      if (typeof delta !== "string" && !header.startsWith("{")) {
+        if (!last) return "moved";
+        throw new CorruptRecordError(
+          `${recordLabel(threadId, namespace, id)}, writes`,
+          "the checkpoint's delta is missing",
+        );
+      }
+      const snapshot = i === 0 ? baseSnapshot : "";
+      if (id === targetId) {
+        target = decodeRecord(header, delta ?? "", snapshot, threadId, namespace, id);
+        records.push(target);
+      } else if (i >= fullFrom) {
+        records.push(decodeRecord(header, delta ?? "", snapshot, threadId, namespace, id));
+      } else {
+        records.push(decodeLink(header, delta ?? "", snapshot, threadId, namespace, id));
+      }
     }
-    const target = records.find((r) => r.id === targetId)!;
+    if (target === undefined) {
+      const where = recordLabel(threadId, namespace, targetId);
+      throw new CorruptRecordError(`${where}, header`, "the target is missing from its chain");
+    }
     const where = () => recordLabel(threadId, namespace, targetId);
     return decodeLoaded(
       target,

@@ -45,6 +45,46 @@ describe("RedisCheckpointer", () => {
     }
   });
 
+  it("loads a long chain (a growing log, never rewritten in snapshots) in two round trips, at any checkpoint", async () => {
+    const server = await startRedis();
+    const redis = new Redis(server.url);
+    try {
+      const checkpointer = new RedisCheckpointer({ redis });
+      const writer = new ThreadWriter(checkpointer, "long");
+      writer.accumulating = new Set(["log"]);
+      const ids: string[] = [];
+      const states: Record<string, unknown>[] = [];
+      for (let step = 0; step < 150; step += 1) {
+        ids.push((await writer.write({ log: `entry ${step}`, last: step })).id);
+        states.push({ ...writer.state });
+      }
+      expect(writer.snapshotCalls).toBe(1);
+      await checkpointer.get("long"); // loads the scripts into Redis's cache
+      const sent = counting(redis);
+      for (const at of [0, 1, 63, 64, 65, 100, 149]) {
+        const before = sent();
+        const loaded = (await checkpointer.get("long", { checkpointId: ids[at] }))!;
+        // The script, then (past INLINE_CHAIN records) one HMGET of the deltas.
+        expect(sent() - before).toBe(at + 1 <= 64 ? 1 : 2);
+        const values: Record<string, unknown> = { ...loaded.base.values };
+        for (const delta of loaded.deltas)
+          for (const write of delta.writes)
+            values[write.channel] =
+              write.channel === "log"
+                ? [...((values.log as unknown[] | undefined) ?? []), write.value]
+                : write.value;
+        expect(values).toEqual(states[at]);
+        expect(loaded.checkpoint.step).toBe(at);
+        expect(loaded.deltas.map((delta) => delta.step)).toEqual(
+          Array.from({ length: at }, (_, i) => i + 1),
+        );
+      }
+    } finally {
+      redis.disconnect();
+      await server.stop();
+    }
+  });
+
   it("writes a superstep with one command and loads a checkpoint with one, with no modules loaded", async () => {
     const server = await startRedis();
     const redis = new Redis(server.url);

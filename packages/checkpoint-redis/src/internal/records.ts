@@ -2,6 +2,7 @@ import { CorruptRecordError } from "@waypoint/checkpoint";
 import type {
   EncodedCheckpoint,
   EncodedHeader,
+  EncodedLink,
   EncodedPendingWrite,
 } from "@waypoint/checkpoint/backend";
 
@@ -124,6 +125,67 @@ export function decodeRecord(
     return { ...decoded, writes: envelope.writes, snapshot: envelope.snapshot };
   }
   return { ...decoded, writes: payload, snapshot: snapshot === "" ? null : snapshot };
+}
+
+/** The chainLength field of a stored header (layout 2; 0 for layout 1, which has no deltas). */
+export function chainLengthOf(header: string): number {
+  if (!header.startsWith(`${LAYOUT}${SEPARATOR}`)) return 0;
+  let at = -1;
+  for (let field = 0; field < 7; field += 1) {
+    at = header.indexOf(SEPARATOR, at + 1);
+    if (at === -1) return 0;
+  }
+  const end = header.indexOf(SEPARATOR, at + 1);
+  const length = Number(header.slice(at + 1, end === -1 ? undefined : end));
+  return Number.isFinite(length) ? length : 0;
+}
+
+/**
+ * A chain record before the target's anchor: what a load needs of it (its
+ * format, parent and step, read from the first fields of its header without
+ * splitting the rest), its delta and its snapshot ("" = none). A layout-1
+ * header is read whole.
+ */
+export function decodeLink(
+  header: string,
+  payload: string,
+  snapshot: string,
+  threadId: string,
+  namespace: string,
+  id: string,
+): EncodedLink {
+  if (header.startsWith("{"))
+    return decodeRecord(header, payload, snapshot, threadId, namespace, id);
+  const fields: string[] = [];
+  let at = 0;
+  while (fields.length < 6) {
+    const end = header.indexOf(SEPARATOR, at);
+    if (end === -1) break;
+    fields.push(header.slice(at, end));
+    at = end + 1;
+  }
+  const formatVersion = Number(fields[1]);
+  const step = Number(fields[5]);
+  if (
+    fields.length !== 6 ||
+    fields[0] !== LAYOUT ||
+    fields[2] !== id ||
+    !Number.isFinite(formatVersion) ||
+    !Number.isFinite(step)
+  )
+    throw new CorruptRecordError(
+      `${recordLabel(threadId, namespace, id)}, header`,
+      "malformed layout-2 header",
+    );
+  return {
+    formatVersion,
+    threadId,
+    id,
+    parentId: fields[3] === "" ? null : fields[3]!,
+    step,
+    writes: payload,
+    snapshot: snapshot === "" ? null : snapshot,
+  };
 }
 
 /**

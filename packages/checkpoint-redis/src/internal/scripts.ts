@@ -70,6 +70,9 @@ const BASE_OF = `
  * The parent whose header a stored header (layout 2) may be a delta of: nil for one that cannot
  * be (format 1 or 2, no parent, an anchor: chainLength a multiple of ANCHOR_EVERY).
  */
+/** Chains up to this many records load in one round trip (wpGet returns their deltas). */
+export const INLINE_CHAIN = 64;
+
 const DELTA_PARENT = `
   local function delta_parent(header)
     local version, parent, length = string.match(header,
@@ -214,17 +217,29 @@ export const SCRIPTS = {
       if not target then return {'missing'} end
       local base = base_of(id, target)
       if not base then return {'corrupt', id} end
-      local chain = {}
-      for _, cid in ipairs(redis.call('ZRANGEBYLEX', KEYS[3], '[' .. base, '[' .. id)) do
-        local f = redis.call('HMGET', KEYS[2], 'h:' .. cid, 'p:' .. cid, 's:' .. cid)
-        local b = f[1] and base_of(cid, f[1])
-        if f[1] and not b then return {'corrupt', cid} end
-        if b == base then
-          table.insert(chain, cid)
-          table.insert(chain, f[1])
-          table.insert(chain, f[2])
-          table.insert(chain, f[3] or '')
-        end
+      -- A chain's records are the index's range from its base to the target:
+      -- a put that does not follow the head is a fork, and a fork starts a new
+      -- chain, so no other record's id falls in between (the decoder follows
+      -- the parent links all the same, and ignores a record off the path).
+      -- Their headers come back here, and so do their deltas when the chain
+      -- is short; a long one's (thousands on a growing thread) the caller
+      -- reads with one HMGET, which Redis answers from the hash directly
+      -- (through this script they cost several times a plain read: each is
+      -- copied into Lua and out again).
+      local ids = redis.call('ZRANGEBYLEX', KEYS[3], '[' .. base, '[' .. id)
+      local headers = {}
+      for from = 1, #ids, 500 do
+        local hf = {}
+        for i = from, math.min(from + 499, #ids) do hf[#hf + 1] = 'h:' .. ids[i] end
+        headers[#headers + 1] = redis.call('HMGET', KEYS[2], unpack(hf))
+      end
+      local chain = {ids, headers}
+      if #ids <= ${INLINE_CHAIN} then
+        -- A short chain (most loads) comes back whole, in this one round trip.
+        local pf = {}
+        for i = 1, #ids do pf[i] = 'p:' .. ids[i] end
+        pf[#pf + 1] = 's:' .. base
+        chain[3] = redis.call('HMGET', KEYS[2], unpack(pf))
       end
       return {'ok', id, chain, redis.call('HVALS', ARGV[2] .. id)}`,
   },
