@@ -25,11 +25,14 @@ import {
   DEFAULT_GROUP_COMMIT,
   assertId,
   decodeLoaded,
+  decodePendingWrite,
   headerDecoder,
   listThreadPage,
+  resolveAddress,
   resolveLimit,
   resolveNamespace,
   resolveSnapshotPolicy,
+  sortPending,
   type EncodedCheckpoint,
   type EncodedHeader,
   type GroupCommitOptions,
@@ -164,6 +167,18 @@ export class PostgresCheckpointer implements Checkpointer {
     options: PutPendingWritesOptions = {},
   ): Promise<void> {
     return this.writer.putPendingWrites(target, writes, options);
+  }
+
+  async getPendingWrites(address: CheckpointAddress): Promise<PendingWrite[]> {
+    const { threadId, namespace, checkpointId } = resolveAddress(address);
+    const rows = await this.db.query<PendingRow>("getPendingWrites", this.store.sql.pendingOf, [
+      threadId,
+      namespace,
+      checkpointId,
+    ]);
+    return sortPending(rows).map((row) =>
+      decodePendingWrite({ ...row, threadId, namespace, checkpointId }, this.store.serializer),
+    );
   }
 
   async get(threadId: string, options: GetOptions = {}): Promise<LoadedCheckpoint | undefined> {

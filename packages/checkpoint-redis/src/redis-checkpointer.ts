@@ -23,6 +23,8 @@ import {
   type ThreadPage,
 } from "@waypoint/checkpoint";
 import {
+  decodePendingWrite,
+  sortPending,
   ANCHOR_EVERY,
   checkMetadataFilter,
   checkFence,
@@ -264,6 +266,18 @@ export class RedisCheckpointer implements Checkpointer {
     }
     if (found === 0)
       throw new CheckpointNotFoundError(target.threadId, namespace, target.checkpointId);
+  }
+
+  async getPendingWrites(address: CheckpointAddress): Promise<PendingWrite[]> {
+    const { threadId, namespace, checkpointId } = resolveAddress(address);
+    const keys = this.keys.of(threadId, namespace);
+    const texts = await this.runner.run<string[]>("getPendingWrites", () =>
+      this.redis.hvals(`${keys.pw}${checkpointId}`),
+    );
+    const where = () => recordLabel(threadId, namespace, checkpointId);
+    return sortPending(texts.map((text, index) => decodePendingRecord(text, where, index))).map(
+      (record) => decodePendingWrite(record, this.serializer),
+    );
   }
 
   async get(threadId: string, options: GetOptions = {}): Promise<LoadedCheckpoint | undefined> {

@@ -26,6 +26,8 @@ import {
   type ThreadPage,
 } from "@waypoint/checkpoint";
 import {
+  decodePendingWrite,
+  sortPending,
   checkMetadataFilter,
   checkFence,
   ANCHOR_EVERY,
@@ -244,6 +246,15 @@ export class SqliteCheckpointer implements Checkpointer {
       this.transactions.putPendingWrites.immediate(address, encoded, options.fence),
     );
     if (options.fence !== undefined) reportControl(options.fence, control);
+  }
+
+  async getPendingWrites(address: CheckpointAddress): Promise<PendingWrite[]> {
+    this.assertOpen();
+    const { threadId, namespace, checkpointId } = resolveAddress(address);
+    const rows = this.translate(
+      () => this.sql.pending.all(threadId, namespace, checkpointId) as EncodedPendingWrite[],
+    );
+    return sortPending(rows).map((row) => decodePendingWrite(row, this.serializer));
   }
 
   async get(threadId: string, options: GetOptions = {}): Promise<LoadedCheckpoint | undefined> {

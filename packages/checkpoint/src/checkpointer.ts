@@ -166,6 +166,15 @@ export interface Checkpointer {
   /** Writes one checkpoint atomically, if the thread's head is still `expectedHeadId`. */
   put(request: PutRequest): Promise<CheckpointHeader>;
 
+  /**
+   * The pending writes saved against one checkpoint, in task then idx order,
+   * as `get` returns them with it, without loading its chain: a thread's
+   * history derives each older checkpoint's state from a newer one's load
+   * and needs only these. Empty for a checkpoint that has none (or does not
+   * exist). Optional: without it, callers load each checkpoint with `get`.
+   */
+  getPendingWrites?(address: CheckpointAddress): Promise<PendingWrite[]>;
+
   /** Saves writes against a checkpoint; (taskId, idx) pairs already saved are replaced. */
   putPendingWrites(
     target: CheckpointAddress,

@@ -19,7 +19,7 @@ import {
   ThreadNotFoundError,
 } from "./errors.js";
 import { atomically } from "./internal/atomic.js";
-import { assertId, resolveLimit, resolveNamespace } from "./internal/arguments.js";
+import { assertId, resolveAddress, resolveLimit, resolveNamespace } from "./internal/arguments.js";
 import { checkMetadataFilter } from "./internal/metadata-text.js";
 import { checkPruneOptions, pruneSelection } from "./internal/retention.js";
 import { listThreadPage } from "./internal/thread-pages.js";
@@ -27,7 +27,14 @@ import { MemoryRunStore } from "./memory-runs.js";
 import type { PendingWrite } from "./pending-writes.js";
 import type { EncodedCheckpoint, EncodedPendingWrite } from "./record.js";
 import { encodePendingWrites, encodePut } from "./record-codec.js";
-import { chainPath, decodeLoaded, headerDecoder, matchesFilter } from "./record-decode.js";
+import {
+  chainPath,
+  decodeLoaded,
+  decodePendingWrite,
+  headerDecoder,
+  matchesFilter,
+  sortPending,
+} from "./record-decode.js";
 import { createSerializer, type Serializer } from "./serializer.js";
 import { resolveSnapshotPolicy, type SnapshotPolicy } from "./snapshot-policy.js";
 import { threadExport, validateThreadExport } from "./thread-export.js";
@@ -124,6 +131,15 @@ export class MemoryCheckpointer implements Checkpointer {
       );
       storePending(state.pending, encoded);
       reportControl?.();
+    });
+  }
+
+  getPendingWrites(address: CheckpointAddress): Promise<PendingWrite[]> {
+    return this.run(() => {
+      const { threadId, namespace, checkpointId } = resolveAddress(address);
+      const { state } = this.locate(threadId, namespace);
+      const pending = [...(state?.pending.get(checkpointId)?.values() ?? [])];
+      return sortPending(pending).map((write) => decodePendingWrite(write, this.serializer));
     });
   }
 

@@ -17,6 +17,7 @@ import { drawMermaid } from "./graph/mermaid.js";
 import { graphDrawing, type GraphDrawing } from "./graph/graph-drawing.js";
 import { isNewerVersion, type GraphIdentity, type GraphVersion } from "./graph/graph-identity.js";
 import type { GraphSpec, NodeFunction } from "./graph/graph-spec.js";
+import { stateHistory } from "./pregel/history-loads.js";
 import { invokeNested, runSubgraph } from "./pregel/subgraph.js";
 import { CheckpointerRequiredError } from "./errors.js";
 import { currentTaskScope } from "./pregel/interrupt.js";
@@ -262,17 +263,7 @@ export class CompiledGraph<D extends StateDefinition> {
     parseOptions("getStateHistory", options);
     const namespace = options.namespace ?? "";
     const spec = specAt(this.spec, namespace);
-    // The newer checkpoints read so far, by id: a task's result is in its child's writes.
-    const children = new Map<string, LoadedCheckpoint>();
-    let first = options.before === undefined;
-    for await (const header of this.checkpointer.list(threadId, options)) {
-      const loaded = await this.checkpointer.get(threadId, { namespace, checkpointId: header.id });
-      if (loaded === undefined) continue;
-      const child = children.get(loaded.checkpoint.id);
-      yield snapshotOf(spec, loaded, { head: first, ...(child ? { child } : {}) });
-      first = false;
-      if (loaded.checkpoint.parentId !== null) children.set(loaded.checkpoint.parentId, loaded);
-    }
+    yield* stateHistory<D>(this.checkpointer, spec, threadId, { ...options, namespace });
   }
 
   /**

@@ -198,6 +198,8 @@ export function statements(s: string, withTtl: boolean) {
         RETURNING 1
       )
       ${fenceState}`,
+    pendingOf: `SELECT task_id AS "taskId", idx, format_version AS "formatVersion", channel, value
+      FROM ${s}.pending_writes WHERE thread_id = $1 AND namespace = $2 AND checkpoint_id = $3`,
     loadHead: load(`SELECT c.id, c.base_id, c.chain_length FROM ${s}.heads h
       JOIN ${s}.checkpoints c ON c.thread_id = h.thread_id AND c.namespace = h.namespace AND c.id = h.head_id
       WHERE h.thread_id = $1 AND h.namespace = $2`),

@@ -36,6 +36,39 @@ export function pendingWritesSpec(options: ConformanceOptions): void {
       ]);
     });
 
+    it("getPendingWrites gives one checkpoint's, as get gives them, without loading its chain", async () => {
+      const store = checkpointer();
+      if (store.getPendingWrites === undefined) return; // optional: callers fall back to get
+      const writer = new ThreadWriter(store, uniqueThreadId("pending-alone"));
+      const ids: string[] = [];
+      for (let step = 0; step < 5; step += 1) {
+        const header = await writer.write({ log: step });
+        ids.push(header.id);
+        await store.putPendingWrites({ threadId: writer.threadId, checkpointId: header.id }, [
+          { taskId: `task-${5 - step}`, idx: 1, channel: "log", value: { step } },
+          { taskId: `task-${5 - step}`, idx: -100, channel: "__effect__", value: "recorded" },
+          { taskId: "task-0", idx: 0, channel: "log", value: new Date(step) },
+        ]);
+      }
+      const quiet = await writer.write({ log: "no writes" });
+      for (const id of ids) {
+        const loaded = await store.get(writer.threadId, { checkpointId: id });
+        const alone = await store.getPendingWrites({ threadId: writer.threadId, checkpointId: id });
+        expect(alone).toEqual(loaded?.pendingWrites);
+        expect(alone).toHaveLength(3);
+      }
+      expect(
+        await store.getPendingWrites({ threadId: writer.threadId, checkpointId: quiet.id }),
+      ).toEqual([]);
+      expect(
+        await store.getPendingWrites({
+          threadId: writer.threadId,
+          namespace: "elsewhere",
+          checkpointId: ids[0]!,
+        }),
+      ).toEqual([]);
+    });
+
     it("belongs to its checkpoint only: the next checkpoint starts with none, the old one keeps them", async () => {
       const writer = new ThreadWriter(checkpointer(), uniqueThreadId("pending-scope"));
       const first = await writer.write({ log: 1 });
