@@ -114,7 +114,9 @@ export class TerminalError extends CoreError {
 export class NonDeterminismError extends TerminalError {
   /**
    * `index` is the call's 0-based position in its frame; `scope` names the
-   * recorded call it was made inside ("2.0"), absent for the node's own calls.
+   * recorded call it was made inside ("2.0", 0-based positions), absent for
+   * the node's own calls. `kind` is what was called, `recordedKind` what the
+   * log holds at that place.
    */
   constructor(
     node: string,
@@ -122,10 +124,18 @@ export class NonDeterminismError extends TerminalError {
     recorded: string,
     called: string,
     kind: "effect" | "task" = "effect",
+    recordedKind: "effect" | "task" = kind,
   ) {
-    const where = at.scope === undefined ? "" : ` inside call ${at.scope}`;
+    // For people, positions count from 1: scope "2.0" is the first call inside the node's third.
+    const where =
+      at.scope === undefined
+        ? ""
+        : ` inside call ${at.scope
+            .split(".")
+            .map((position) => `#${Number(position) + 1}`)
+            .join(" > ")}`;
     super(
-      `Node "${node}" called ${kind} #${at.index + 1}${where} "${called}", but its recorded ${kind} #${at.index + 1}${where} is "${recorded}". ` +
+      `Node "${node}" called ${kind} #${at.index + 1}${where} "${called}", but its recorded ${recordedKind} #${at.index + 1}${where} is "${recorded}". ` +
         `The code must make its recorded calls (effects and tasks) in the same order on every run; see docs/side-effects.md.`,
       {
         data: {
@@ -133,6 +143,7 @@ export class NonDeterminismError extends TerminalError {
           index: at.index,
           ...(at.scope !== undefined ? { scope: at.scope } : {}),
           kind,
+          recordedKind,
           recorded,
           called,
         },

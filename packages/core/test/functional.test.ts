@@ -138,8 +138,9 @@ describe.each(STORES)("the Functional API on $name", (store) => {
     expect(await counter.invoke(2, { threadId: "t" })).toBe("total 2");
     expect(await counter.invoke(3, { threadId: "t" })).toBe("total 5");
     expect(await counter.invoke(1, { threadId: "other" })).toBe("total 1");
-    // updateState replaces what the next run reads.
+    // updateState replaces what the next run reads, and (as LangGraph's) the result until then.
     await counter.updateState("t", 100);
+    expect((await counter.getState("t"))?.values).toBe(100);
     expect(await counter.invoke(1, { threadId: "t" })).toBe("total 101");
   });
 
@@ -280,6 +281,53 @@ describe("the Functional API's arguments", () => {
       /entrypoint options\.retry\.maxAttempts/,
     );
     expect(() => task({ name: "t", bogus: 1 } as never, () => 1)).toThrow(/unknown option "bogus"/);
+  });
+
+  it("refuses a generator function, which has no one result to record", () => {
+    expect(() => entrypoint("gen", async function* () {})).toThrow(/got a generator function/);
+    expect(() => entrypoint("gen", function* () {})).toThrow(InvalidArgumentError);
+  });
+
+  it("tells a task call from an effect of the same name on replay (NON_DETERMINISM)", async () => {
+    const checkpointer = new MemoryCheckpointer();
+    const charge = task("charge", () => "as a task");
+    let asTask = false;
+    const workflow = entrypoint({ name: "mixed", checkpointer }, async (_: number, ctx) => {
+      const result = asTask ? await charge() : await ctx.effect("charge", () => "as an effect");
+      interrupt("go on?");
+      return result;
+    });
+    await workflow.invoke(1, { threadId: "t" });
+    asTask = true;
+    const error = await workflow
+      .invoke(new Command({ resume: true }), { threadId: "t" })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: "NON_DETERMINISM",
+      data: { kind: "task", recordedKind: "effect", recorded: "charge", called: "charge" },
+    });
+  });
+
+  it("names a nested call's place counting from 1", async () => {
+    const checkpointer = new MemoryCheckpointer();
+    let name = "translate";
+    // The task pauses after its first effect: on resume it runs again, and its effect is replayed.
+    const inner = task("inner", async (ctx: EntrypointContext) => {
+      await ctx.effect(name, () => name);
+      return interrupt<string>("go on?");
+    });
+    const workflow = entrypoint({ name: "nested", checkpointer }, async (_: number, ctx) => {
+      await ctx.effect("first", () => 1);
+      return inner(ctx);
+    });
+    await workflow.invoke(1, { threadId: "t" });
+    name = "summarize";
+    const error = await workflow
+      .invoke(new Command({ resume: "yes" }), { threadId: "t" })
+      .catch((e: unknown) => e);
+    // The first effect inside the node's second call: scope "1", index 0.
+    expect(error).toMatchObject({ data: { scope: "1", index: 0, recorded: "translate" } });
+    expect((error as Error).message).toContain('effect #1 inside call #2 "summarize"');
   });
 
   it("refuses a task called outside a run", async () => {

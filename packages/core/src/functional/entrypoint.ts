@@ -1,4 +1,4 @@
-import type { Checkpointer, JsonValue } from "@waypoint/checkpoint";
+import { InvalidArgumentError, type Checkpointer, type JsonValue } from "@waypoint/checkpoint";
 import { ephemeral } from "../channels/ephemeral.js";
 import { lastValue } from "../channels/last-value.js";
 import type {
@@ -96,6 +96,13 @@ export function entrypoint<Input, Output>(
 ): Entrypoint<Input, OutputOf<Output>> {
   const resolved = typeof options === "string" ? { name: options } : options;
   parseOptions("entrypoint", resolved);
+  if (typeof fn !== "function" || isGeneratorFunction(fn))
+    throw new InvalidArgumentError(
+      "entrypoint function",
+      `expected a function or an async function (its result is the run's), got ${
+        typeof fn === "function" ? "a generator function" : typeof fn
+      }`,
+    );
   return new Entrypoint(resolved, fn);
 }
 
@@ -236,7 +243,8 @@ export class Entrypoint<Input, Output> {
 
   /**
    * Replaces what the thread's next run reads as its previous state
-   * (`getPreviousState()`); `null` only moves the head to `checkpointId`
+   * (`getPreviousState()`), and its result (`getState().values`) until that
+   * run, as LangGraph's does; `null` only moves the head to `checkpointId`
    * (a fork). Returns the new checkpoint's id.
    */
   updateState(
@@ -244,7 +252,9 @@ export class Entrypoint<Input, Output> {
     save: unknown,
     options: { checkpointId?: string } = {},
   ): Promise<string> {
-    return this.graph.updateState(threadId, save === null ? null : { previous: { value: save } }, {
+    // As LangGraph's: the value is the thread's result too, until its next run.
+    const values = save === null ? null : { previous: { value: save }, output: { value: save } };
+    return this.graph.updateState(threadId, values, {
       ...options,
       ...(save === null ? {} : { asNode: this.name }),
     });
@@ -262,6 +272,11 @@ export class Entrypoint<Input, Output> {
   getGraph(): GraphDrawing {
     return this.graph.getGraph();
   }
+}
+
+function isGeneratorFunction(fn: unknown): boolean {
+  const name = (fn as { constructor?: { name?: unknown } }).constructor?.name;
+  return name === "GeneratorFunction" || name === "AsyncGeneratorFunction";
 }
 
 function graphInput(input: unknown): { input: Box } | Command | null {

@@ -59,13 +59,15 @@ export function recordedCalls(options: EffectRunOptions, top: CallFrame): Record
     const path = frame.path;
     const recorded = journal.effect(index, path);
     if (recorded !== undefined) {
-      if (recorded.name !== name)
+      // A task call and an effect of the same name are different calls.
+      if (recorded.name !== name || (recorded.kind ?? "effect") !== kind)
         throw new NonDeterminismError(
           options.node,
           { index, ...(path !== undefined ? { scope: path } : {}) },
           recorded.name,
           name,
           kind,
+          recorded.kind ?? "effect",
         );
       if (recorded.ok) return recorded.result as T;
       throw new TerminalError(recorded.error?.message ?? `${kind} failed`, {
@@ -111,7 +113,16 @@ export function recordedCalls(options: EffectRunOptions, top: CallFrame): Record
           ));
     } catch (error) {
       // A TerminalError is an outcome: record it, so a replay fails the same way without calling fn.
-      if (error instanceof TerminalError) await journal.recordFailure(name, index, path, error);
+      if (error instanceof TerminalError)
+        await journal.recordFailure(
+          {
+            name,
+            index,
+            ...(path !== undefined ? { scope: path } : {}),
+            ...(kind === "task" ? { kind } : {}),
+          },
+          error,
+        );
       throw error;
     }
     await faultPoint("after-effect-before-record");
@@ -119,6 +130,7 @@ export function recordedCalls(options: EffectRunOptions, top: CallFrame): Record
       name,
       index,
       ...(path !== undefined ? { scope: path } : {}),
+      ...(kind === "task" ? { kind } : {}),
       ok: true,
       result,
       ...(retries > 0 ? { retries } : {}),

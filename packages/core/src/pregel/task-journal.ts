@@ -11,6 +11,8 @@ export interface EffectRecord {
    * and effects inside them have one.
    */
   readonly scope?: string;
+  /** "task" for a Functional API task call; absent for `ctx.effect`. */
+  readonly kind?: "task";
   readonly ok: boolean;
   readonly result?: unknown;
   readonly error?: SerializedError;
@@ -134,16 +136,21 @@ export class TaskJournal {
   }
 
   recordFailure(
-    name: string,
-    index: number,
-    scope: string | undefined,
+    call: {
+      readonly name: string;
+      readonly index: number;
+      readonly scope?: string;
+      readonly kind?: "task";
+    },
     error: unknown,
   ): Promise<void> {
+    const { name, index, scope, kind } = call;
     const retries = this.retries(index, scope);
     return this.recordEffect({
       name,
       index,
       ...(scope !== undefined ? { scope } : {}),
+      ...(kind !== undefined ? { kind } : {}),
       ok: false,
       error: serializeError(error),
       ...(retries > 0 ? { retries } : {}),
