@@ -13,12 +13,18 @@ import { redisBenchmark } from "./redis.js";
 import { results, type Suite } from "./results.js";
 import { QUICK } from "./run-options.js";
 import { sqliteBenchmark } from "./sqlite.js";
+import { wakeBenchmark } from "./wake.js";
 
-const SUITES: Record<Suite, () => Promise<string>> = {
+const CHARTED: Record<Suite, () => Promise<string>> = {
   core: coreBenchmark,
   postgres: postgresBenchmark,
   redis: redisBenchmark,
   sqlite: sqliteBenchmark,
+};
+/** Suites that print a table and draw no chart: how soon an idle worker starts a queued run. */
+const SUITES: Record<string, () => Promise<string>> = {
+  ...CHARTED,
+  wake: () => wakeBenchmark(QUICK ? { runs: 15 } : {}),
 };
 
 const OPTIONS = new Set(["--", "--quick", "--charts"]);
@@ -32,16 +38,15 @@ if (unknown.length > 0) {
 }
 const chartsOnly = process.argv.includes("--charts");
 const commit = commitOf();
-const suites = chartsOnly
-  ? []
-  : ((requested.length > 0 ? requested : Object.keys(SUITES)) as Suite[]);
+const suites = chartsOnly ? [] : requested.length > 0 ? requested : Object.keys(SUITES);
 console.log(`node ${process.version}, ${new Date().toISOString()}${QUICK ? ", --quick" : ""}\n`);
 for (const name of suites) {
-  console.log(`${await SUITES[name]()}\n`);
+  console.log(`${await SUITES[name]!()}\n`);
 }
 if (QUICK) {
   console.log("--quick: no charts written");
 } else {
-  const written = await writeCharts(results, suites, commit);
+  const charted = suites.filter((name): name is Suite => name in CHARTED);
+  const written = await writeCharts(results, charted, commit);
   console.log(`wrote ${written.map((path) => path.replace(/^.*\/docs\//, "docs/")).join(", ")}`);
 }
