@@ -8,7 +8,6 @@ import {
   type Checkpointer,
   type Fence,
   type JsonValue,
-  type LoadedCheckpoint,
   type SerializedError,
 } from "@waypoint/checkpoint";
 import { Command, EFFECT_CHANNEL, EFFECT_RETRY_CHANNEL } from "./constants.js";
@@ -17,7 +16,7 @@ import { drawMermaid } from "./graph/mermaid.js";
 import { graphDrawing, type GraphDrawing } from "./graph/graph-drawing.js";
 import { isNewerVersion, type GraphIdentity, type GraphVersion } from "./graph/graph-identity.js";
 import type { GraphSpec, NodeFunction } from "./graph/graph-spec.js";
-import { stateHistory } from "./pregel/history-loads.js";
+import { snapshotAt, stateHistory } from "./pregel/state-reads.js";
 import { invokeNested, runSubgraph } from "./pregel/subgraph.js";
 import { CheckpointerRequiredError } from "./errors.js";
 import { currentTaskScope } from "./pregel/interrupt.js";
@@ -36,7 +35,7 @@ import {
 } from "./pregel/run-loop.js";
 import type { StreamEvent, StreamMode } from "./pregel/stream-events.js";
 import type { StateDefinition, StateOf, UpdateOf } from "./state.js";
-import { snapshotOf, type StateSnapshot } from "./state-snapshot.js";
+import type { StateSnapshot } from "./state-snapshot.js";
 import { specAt, withSubgraphStates } from "./subgraph-state.js";
 
 export interface InvokeOptions {
@@ -218,34 +217,16 @@ export class CompiledGraph<D extends StateDefinition> {
     parseOptions("getState", options);
     const namespace = options.namespace ?? "";
     const spec = specAt(this.spec, namespace);
-    const snapshot = await this.snapshotAt(spec, threadId, namespace, options.checkpointId);
+    const snapshot = await snapshotAt<D>(
+      this.checkpointer,
+      spec,
+      threadId,
+      namespace,
+      options.checkpointId,
+    );
     return snapshot !== undefined && options.subgraphs === true
       ? withSubgraphStates(spec, this.checkpointer, threadId, namespace, snapshot)
       : snapshot;
-  }
-
-  private async snapshotAt(
-    spec: GraphSpec,
-    threadId: string,
-    namespace: string,
-    checkpointId: string | undefined,
-  ): Promise<StateSnapshot<D> | undefined> {
-    const loaded = await this.checkpointer.get(threadId, {
-      namespace,
-      ...(checkpointId ? { checkpointId } : {}),
-    });
-    if (loaded === undefined) return undefined;
-    if (checkpointId === undefined) return snapshotOf(spec, loaded, { head: true });
-    // An older checkpoint's tasks ran in the superstep its child committed.
-    let child: LoadedCheckpoint | undefined;
-    let head = true;
-    for await (const header of this.checkpointer.list(threadId, { namespace })) {
-      if (header.id === loaded.checkpoint.id) break;
-      head = false;
-      if (header.parentId === loaded.checkpoint.id)
-        child = await this.checkpointer.get(threadId, { namespace, checkpointId: header.id });
-    }
-    return snapshotOf(spec, loaded, { head, ...(child ? { child } : {}) });
   }
 
   /** Every checkpoint of a thread, newest first, with its state. */

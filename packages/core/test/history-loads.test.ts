@@ -6,7 +6,7 @@ import { STORES, collect } from "./support/stores.js";
 
 /**
  * getStateHistory reads a chain with one load and replays it forward once
- * (pregel/history-loads.ts). Whatever a thread went through (runs, pauses,
+ * (pregel/state-reads.ts). Whatever a thread went through (runs, pauses,
  * edits, forks from older checkpoints), each checkpoint it lists must equal
  * what getState gives for that checkpoint alone, which loads it by itself.
  */

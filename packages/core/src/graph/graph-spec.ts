@@ -140,6 +140,12 @@ export interface GraphSpec {
   readonly channels: ReadonlyMap<string, ChannelSpec>;
   /** Channels never written to a checkpoint, not even as writes. */
   readonly untracked: ReadonlySet<string>;
+  /**
+   * Channels whose writes add to their value (reducers, topics): the store
+   * reads their deltas as part of the state, so a growing list is not
+   * rewritten in snapshots (PutRequest.accumulating).
+   */
+  readonly accumulating: ReadonlySet<string>;
   readonly nodes: ReadonlyMap<string, NodeSpec>;
   readonly plannerNodes: readonly PlannerNode[];
   /** For each source (a node or START): trigger channels to write when it finishes. */

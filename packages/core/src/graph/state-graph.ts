@@ -358,6 +358,11 @@ export class StateGraph<D extends StateDefinition> {
       stateKeys: Object.keys(this.state),
       channels,
       untracked: new Set([...channels].filter(([, spec]) => !spec.persisted).map(([name]) => name)),
+      accumulating: new Set(
+        [...channels]
+          .filter(([, spec]) => spec.kind === "reducer" || spec.kind === "topic")
+          .map(([name]) => name),
+      ),
       nodes: new Map(this.nodes.map((node) => [node.name, node])),
       plannerNodes: this.nodes.map((node) => ({
         name: node.name,

@@ -3,7 +3,7 @@ import { faultPoint } from "../faults.js";
 import type { EffectInfo } from "../graph/graph-spec.js";
 import { currentTaskScope, runInTaskScope } from "./interrupt.js";
 import type { TaskJournal } from "./task-journal.js";
-import { effectIdempotencyKey, taskId } from "./task-id.js";
+import { effectIdempotencyKey, taskId as taskIdOf } from "./task-id.js";
 
 /**
  * Where recorded calls are numbered: the node itself (`path` undefined), or
@@ -27,16 +27,15 @@ export type RecordedCall = <T>(
   kind?: CallKind,
 ) => Promise<T>;
 
+/** What recorded calls need of the task that makes them (a TaskRunOptions, as it is). */
 export interface EffectRunOptions {
   readonly threadId: string;
   readonly namespace: string;
-  readonly taskId: string;
-  readonly node: string;
+  readonly task: { readonly id: string };
+  readonly node: { readonly name: string };
   /** The checkpoint the task was planned in (part of the keys). */
   readonly checkpointId: string;
   readonly journal: TaskJournal;
-  readonly attempt: number;
-  readonly signal: AbortSignal;
 }
 
 /**
@@ -45,8 +44,14 @@ export interface EffectRunOptions {
  * replay (after a crash, an interrupt or a retry) returns what was recorded.
  * A call made inside another call is numbered in that call's frame.
  */
-export function recordedCalls(options: EffectRunOptions, top: CallFrame): RecordedCall {
+export function recordedCalls(
+  options: EffectRunOptions,
+  attempt: number,
+  signal: AbortSignal,
+  top: CallFrame,
+): RecordedCall {
   const { journal } = options;
+  const taskId = options.task.id;
   return async <T>(
     name: string,
     fn: (info: EffectInfo) => T | Promise<T>,
@@ -62,7 +67,7 @@ export function recordedCalls(options: EffectRunOptions, top: CallFrame): Record
       // A task call and an effect of the same name are different calls.
       if (recorded.name !== name || (recorded.kind ?? "effect") !== kind)
         throw new NonDeterminismError(
-          options.node,
+          options.node.name,
           { index, ...(path !== undefined ? { scope: path } : {}) },
           recorded.name,
           name,
@@ -82,7 +87,7 @@ export function recordedCalls(options: EffectRunOptions, top: CallFrame): Record
       threadId: options.threadId,
       namespace: options.namespace,
       checkpointId: options.checkpointId,
-      taskId: options.taskId,
+      taskId,
       name,
       index,
       retries,
@@ -99,13 +104,13 @@ export function recordedCalls(options: EffectRunOptions, top: CallFrame): Record
       // In a scope of its own: an interrupt() inside the call (a tool asking
       // for approval) gets an id that does not depend on the order in which
       // parallel calls reach it, and calls made inside it number on their own.
-      const call = () => fn({ idempotencyKey, attempt: options.attempt, signal: options.signal });
+      const call = () => fn({ idempotencyKey, attempt, signal });
       result = await (scope === undefined
         ? call()
         : runInTaskScope(
             {
               ...scope,
-              idBase: taskId([options.taskId, "effect", inner]),
+              idBase: taskIdOf([taskId, "effect", inner]),
               calls: 0,
               frame: { path: inner, calls: 0 },
             },

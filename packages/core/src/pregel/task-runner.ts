@@ -122,19 +122,7 @@ function callNode(
 ): unknown {
   // The node's own recorded calls number from 0 on every attempt.
   const frame: CallFrame = { path: undefined, calls: 0 };
-  const call = recordedCalls(
-    {
-      threadId: options.threadId,
-      namespace: options.namespace,
-      taskId: options.task.id,
-      node: options.node.name,
-      checkpointId: options.checkpointId,
-      journal: options.journal,
-      attempt,
-      signal,
-    },
-    frame,
-  );
+  const call = recordedCalls(options, attempt, signal, frame);
   const context: NodeContext = {
     threadId: options.threadId,
     namespace: options.namespace,

@@ -415,7 +415,7 @@ export abstract class ThreadWriter {
       expectedHeadId: this.storedId,
       snapshot: () => this.channels.snapshot(),
       forceSnapshot,
-      accumulating: accumulatingChannels(this.spec),
+      accumulating: this.spec.accumulating,
     };
     // Most puts carry no pending writes: no copy of the request for them.
     const header = this.checkpointer.put(
@@ -474,25 +474,4 @@ export abstract class ThreadWriter {
       writes,
     );
   }
-}
-
-const ACCUMULATING_KINDS: ReadonlySet<string> = new Set(["reducer", "topic"]);
-const accumulatingBySpec = new WeakMap<GraphSpec, ReadonlySet<string>>();
-
-/**
- * The channels whose writes add to their value (reducers, topics): the
- * store reads their deltas as part of the state, so a growing list is not
- * rewritten in snapshots (SnapshotPolicy). Worked out once per graph.
- */
-function accumulatingChannels(spec: GraphSpec): ReadonlySet<string> {
-  let names = accumulatingBySpec.get(spec);
-  if (names === undefined) {
-    names = new Set(
-      [...spec.channels]
-        .filter(([, channel]) => ACCUMULATING_KINDS.has(channel.kind))
-        .map(([name]) => name),
-    );
-    accumulatingBySpec.set(spec, names);
-  }
-  return names;
 }

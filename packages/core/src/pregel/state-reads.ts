@@ -20,6 +20,32 @@ export interface HistoryOptions {
   readonly filter?: Readonly<Record<string, JsonValue>>;
 }
 
+/** getState: a thread's state at its head, or at `checkpointId` (with the child its tasks ran in). */
+export async function snapshotAt<D extends StateDefinition>(
+  checkpointer: Checkpointer,
+  spec: GraphSpec,
+  threadId: string,
+  namespace: string,
+  checkpointId: string | undefined,
+): Promise<StateSnapshot<D> | undefined> {
+  const loaded = await checkpointer.get(threadId, {
+    namespace,
+    ...(checkpointId ? { checkpointId } : {}),
+  });
+  if (loaded === undefined) return undefined;
+  if (checkpointId === undefined) return snapshotOf<D>(spec, loaded, { head: true });
+  // An older checkpoint's tasks ran in the superstep its child committed.
+  let child: LoadedCheckpoint | undefined;
+  let head = true;
+  for await (const header of checkpointer.list(threadId, { namespace })) {
+    if (header.id === loaded.checkpoint.id) break;
+    head = false;
+    if (header.parentId === loaded.checkpoint.id)
+      child = await checkpointer.get(threadId, { namespace, checkpointId: header.id });
+  }
+  return snapshotOf<D>(spec, loaded, { head, ...(child ? { child } : {}) });
+}
+
 /** getStateHistory: every checkpoint of a thread (or of one namespace), newest first, with its state. */
 export async function* stateHistory<D extends StateDefinition>(
   checkpointer: Checkpointer,
