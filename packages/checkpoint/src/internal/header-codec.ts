@@ -70,17 +70,7 @@ export function encodeHeader(
   }
   let seen = "";
   for (const node in versionsSeen) {
-    const versions = versionsSeen[node]!;
-    // Most nodes' maps are the same objects superstep after superstep: check each once.
-    if (!checkedVersions.has(versions)) {
-      checkVersions(versions, "checkpoint.versionsSeen", node);
-      checkedVersions.add(versions);
-    }
-    seen += `${seen === "" ? "[" : ",["}${quoteName(node, "checkpoint.versionsSeen")}`;
-    for (const channel in versions) {
-      seen += `,${positionOf(channel, "checkpoint.versionsSeen")},${versions[channel]!}`;
-    }
-    seen += "]";
+    seen += `${seen === "" ? "" : ","}${seenEntry(node, versionsSeen[node]!, positionOf)}`;
   }
 
   const tasks = encodeTasks(next, positionOf, serializer);
@@ -150,10 +140,31 @@ export function quoteName(name: string, argument?: string): string {
 }
 
 /** Version maps already checked (frozen in practice: the runtime never changes one after a put). */
-export const checkedVersions = new WeakSet<object>();
+const checkedVersions = new WeakSet<object>();
+
+/**
+ * One node's entry of `seen`, `[node, channel position, version, …]`, its
+ * map checked first (once per map object: most are the same superstep after
+ * superstep). Shared by the full header and the delta.
+ */
+export function seenEntry(
+  node: string,
+  versions: ChannelVersions,
+  positionOf: (channel: string, argument: string) => number,
+): string {
+  if (!checkedVersions.has(versions)) {
+    checkVersions(versions, "checkpoint.versionsSeen", node);
+    checkedVersions.add(versions);
+  }
+  let entry = `[${quoteName(node, "checkpoint.versionsSeen")}`;
+  for (const channel in versions) {
+    entry += `,${positionOf(channel, "checkpoint.versionsSeen")},${versions[channel]!}`;
+  }
+  return `${entry}]`;
+}
 
 /** `node` names the entry of versionsSeen being checked; its path is built only on failure. */
-export function checkVersions(versions: ChannelVersions, base: string, node?: string): void {
+function checkVersions(versions: ChannelVersions, base: string, node?: string): void {
   const argument = (channel?: string) =>
     `${base}${node === undefined ? "" : formatKey(node)}${channel === undefined ? "" : formatKey(channel)}`;
   if (versions === null || typeof versions !== "object" || Array.isArray(versions)) {

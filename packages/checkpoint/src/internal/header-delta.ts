@@ -2,13 +2,12 @@ import type { ChannelVersions, PlannedTask } from "../checkpoint.js";
 import { CorruptRecordError, InvalidArgumentError } from "../errors.js";
 import type { Serializer } from "../serializer.js";
 import {
-  checkVersions,
-  checkedVersions,
   encodeTasks,
   quoteName,
   readChannels,
   readSeen,
   readTasks,
+  seenEntry,
   type DecodedHeader,
 } from "./header-codec.js";
 import { formatKey, isForbiddenKey } from "./value-check.js";
@@ -175,15 +174,7 @@ export function encodeHeaderDelta(
         continue;
       }
     }
-    if (!checkedVersions.has(versions)) {
-      checkVersions(versions, "checkpoint.versionsSeen", node);
-      checkedVersions.add(versions);
-    }
-    seen += `${seen === "" ? "[" : ",["}${quoteName(node, "checkpoint.versionsSeen")}`;
-    for (const channel in versions) {
-      seen += `,${positionOf(channel, "checkpoint.versionsSeen")},${versions[channel]!}`;
-    }
-    seen += "]";
+    seen += `${seen === "" ? "" : ","}${seenEntry(node, versions, positionOf)}`;
   }
   for (; at < previousNodes.length; at += 1) {
     removedNodes += `${removedNodes === "" ? "" : ","}${JSON.stringify(previousNodes[at])}`;
