@@ -33,7 +33,7 @@ import {
   type RunOptions,
   type StateUpdate,
 } from "./pregel/run-loop.js";
-import type { StreamEvent, StreamMode } from "./pregel/stream-events.js";
+import { streamShape, type StreamEvent, type StreamMode } from "./pregel/stream-events.js";
 import type { StateDefinition, StateOf, UpdateOf } from "./state.js";
 import type { StateSnapshot } from "./state-snapshot.js";
 import { specAt, withSubgraphStates } from "./subgraph-state.js";
@@ -168,12 +168,23 @@ export class CompiledGraph<D extends StateDefinition> {
     options: StreamOptions<M> = {},
   ): AsyncGenerator<M extends readonly StreamMode[] ? [StreamMode, unknown] : unknown> {
     parseOptions("stream", options);
+    const shape = streamShape(options);
+    for await (const event of this.events(input, options, shape.modes))
+      yield shape.item(event) as never;
+  }
+
+  /**
+   * The run's events of `modes` (the subgraphs' too when `options.subgraphs`),
+   * as they happen, unshaped: what `stream` yields, and what an entrypoint
+   * maps before it shapes them. The caller has parsed `options`.
+   * @internal
+   */
+  async *events(
+    input: unknown,
+    options: StreamOptions<StreamMode | readonly StreamMode[]>,
+    modes: readonly StreamMode[],
+  ): AsyncGenerator<StreamEvent> {
     checkRunArguments("stream", input, options, !this.ephemeral);
-    const modes: readonly StreamMode[] =
-      typeof options.streamMode === "string"
-        ? [options.streamMode]
-        : ((options.streamMode as readonly StreamMode[]) ?? ["values"]);
-    const single = typeof options.streamMode === "string" || options.streamMode === undefined;
     const queue = new AsyncQueue<StreamEvent>();
     const controller = new AbortController();
     options.signal?.addEventListener("abort", () => controller.abort(options.signal?.reason), {
@@ -191,11 +202,7 @@ export class CompiledGraph<D extends StateDefinition> {
       for await (const event of queue) {
         if (!modes.includes(event.mode)) continue;
         if (event.namespace !== undefined && options.subgraphs !== true) continue;
-        const item = single ? [event.data] : [event.mode, event.data];
-        const namespace = event.namespace === undefined ? [] : event.namespace.split("|");
-        yield (
-          options.subgraphs === true ? [namespace, ...item] : single ? event.data : item
-        ) as never;
+        yield event;
       }
       await finished;
     } finally {

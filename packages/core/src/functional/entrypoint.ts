@@ -15,7 +15,7 @@ import type { NodeContext, RetryPolicy } from "../graph/graph-spec.js";
 import { StateGraph } from "../graph/state-graph.js";
 import { parseOptions } from "../internal/options.js";
 import { GraphInterrupt, type Interrupt } from "../pregel/interrupt.js";
-import type { StreamMode } from "../pregel/stream-events.js";
+import { streamShape, type StreamEvent, type StreamMode } from "../pregel/stream-events.js";
 import { defineState } from "../state.js";
 import { currentFunctionalRun, runFunctional, type FunctionalRun } from "./task.js";
 
@@ -185,31 +185,22 @@ export class Entrypoint<Input, Output> {
     input: Input | Command | null,
     options: StreamOptions<M> = {},
   ): AsyncGenerator<M extends readonly StreamMode[] ? [StreamMode, unknown] : unknown> {
-    const single = typeof options.streamMode === "string" || options.streamMode === undefined;
-    const modes: readonly StreamMode[] =
-      options.streamMode === undefined
-        ? ["values"]
-        : typeof options.streamMode === "string"
-          ? [options.streamMode]
-          : options.streamMode;
-    const events = this.graph.stream(graphInput(input), {
-      ...options,
-      streamMode: modes,
-      subgraphs: true,
-    }) as AsyncGenerator<[string[], StreamMode, unknown]>;
-    for await (const [namespace, mode, data] of events) {
-      if (namespace.length > 0 && options.subgraphs !== true) continue;
-      let payload = data;
-      if (namespace.length === 0 && mode === "values") {
-        const output = (data as { output?: Box }).output;
-        if (output === undefined) continue; // the input's checkpoint: nothing returned yet
-        payload = output.value;
-      } else if (namespace.length === 0 && mode === "updates") {
-        payload = this.updateOf(data as Record<string, unknown>);
-      }
-      const item = single ? [payload] : [mode, payload];
-      yield (options.subgraphs === true ? [namespace, ...item] : single ? payload : item) as never;
+    parseOptions("stream", options);
+    const shape = streamShape(options);
+    for await (const event of this.graph.events(graphInput(input), options, shape.modes)) {
+      const mapped = event.namespace === undefined ? this.rootEvent(event) : event;
+      if (mapped !== undefined) yield shape.item(mapped) as never;
     }
+  }
+
+  /** The root graph's "values" become the result (none before the run returns); "updates" name it. */
+  private rootEvent(event: StreamEvent): StreamEvent | undefined {
+    if (event.mode === "values") {
+      const output = (event.data as { output?: Box }).output;
+      return output === undefined ? undefined : { mode: "values", data: output.value as never };
+    }
+    if (event.mode === "updates") return { mode: "updates", data: this.updateOf(event.data) };
+    return event;
   }
 
   /** The node's own update becomes `{ [name]: result }`; a task's is as it came. */

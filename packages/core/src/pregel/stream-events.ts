@@ -60,3 +60,31 @@ export type StreamEvent = (
   /** Set on events from a subgraph: "node:taskId", nested levels joined by "|". */
   readonly namespace?: string;
 };
+
+/**
+ * How `stream` hands out events: the modes asked for (default "values"); one
+ * mode yields its payloads, a list `[mode, payload]` pairs; with
+ * `subgraphs: true` each item starts with its namespace (a list of
+ * "node:taskId" levels, [] for the root graph).
+ */
+export function streamShape(options: {
+  readonly streamMode?: StreamMode | readonly StreamMode[];
+  readonly subgraphs?: boolean;
+}): { readonly modes: readonly StreamMode[]; item(event: StreamEvent): unknown } {
+  const { streamMode, subgraphs } = options;
+  const single = typeof streamMode === "string" || streamMode === undefined;
+  const modes: readonly StreamMode[] =
+    streamMode === undefined
+      ? ["values"]
+      : typeof streamMode === "string"
+        ? [streamMode]
+        : streamMode;
+  return {
+    modes,
+    item(event) {
+      if (subgraphs !== true) return single ? event.data : [event.mode, event.data];
+      const namespace = event.namespace === undefined ? [] : event.namespace.split("|");
+      return single ? [namespace, event.data] : [namespace, event.mode, event.data];
+    },
+  };
+}
