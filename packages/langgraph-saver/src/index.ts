@@ -1,0 +1,1 @@
+export { WaypointSaver, type WaypointSaverOptions } from "./waypoint-saver.js";

@@ -1,0 +1,340 @@
+import type { RunnableConfig } from "@langchain/core/runnables";
+import {
+  BaseCheckpointSaver,
+  TASKS,
+  getCheckpointId,
+  maxChannelVersion,
+  type ChannelVersions,
+  type Checkpoint,
+  type CheckpointListOptions,
+  type CheckpointMetadata,
+  type CheckpointTuple,
+  type PendingWrite as LangGraphWrite,
+  type SerializerProtocol,
+} from "@langchain/langgraph-checkpoint";
+import {
+  CheckpointConflictError,
+  CheckpointNotFoundError,
+  type ChannelWrite,
+  type CheckpointHeader,
+  type Checkpointer,
+  type JsonValue,
+  type LoadedCheckpoint,
+  type PruneOptions,
+  type PruneResult,
+} from "@waypoint/checkpoint";
+import {
+  applyChange,
+  decodeChannel,
+  encodeChannel,
+  holdChannel,
+  type ChannelChange,
+  type HeldChannel,
+  type StoredChannel,
+} from "./internal/channel-codec.js";
+import { joinMetadata, splitMetadata, stepOf } from "./internal/checkpoint-frame.js";
+import { HeadCache, type HeldCheckpoint } from "./internal/head-cache.js";
+import { listSources } from "./internal/list-sources.js";
+import { decodeWrites, encodeWrites } from "./internal/writes-codec.js";
+
+export interface WaypointSaverOptions {
+  /**
+   * Off (the default), a put from a checkpoint that is no longer the head
+   * forks the thread, as LangGraph's savers do. On, it fails with Waypoint's
+   * CheckpointConflictError: two writers cannot both extend one head.
+   */
+  readonly strict?: boolean;
+  /** LangGraph's serializer; its JsonPlusSerializer when omitted. */
+  readonly serde?: SerializerProtocol;
+  /** Threads and namespaces whose last checkpoint is kept in memory (default 1000). */
+  readonly cacheSize?: number;
+}
+
+/** A loaded checkpoint with its channels in stored form. */
+type LoadedState = LoadedCheckpoint & { readonly state: ReadonlyMap<string, HeldChannel> };
+
+/** The task id the saver's channel writes carry in Waypoint's records. */
+const PUT_TASK = "langgraph";
+/** A fork retries once per writer that moved the head meanwhile; this many at most. */
+const MAX_FORK_ATTEMPTS = 8;
+
+/**
+ * A LangGraph.js checkpoint saver on any Waypoint checkpointer. Each put
+ * stores the channels LangGraph says changed (`newVersions`), a list that
+ * only grew as an append, in Waypoint's snapshots-and-deltas format.
+ */
+export class WaypointSaver extends BaseCheckpointSaver {
+  private readonly strict: boolean;
+  private readonly heads: HeadCache;
+
+  constructor(
+    readonly checkpointer: Checkpointer,
+    options: WaypointSaverOptions = {},
+  ) {
+    super(options.serde);
+    this.strict = options.strict ?? false;
+    this.heads = new HeadCache(options.cacheSize ?? 1000);
+  }
+
+  async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    const threadId = config.configurable?.thread_id as string | undefined;
+    if (threadId === undefined) return undefined;
+    const namespace = namespaceOf(config);
+    const checkpointId = getCheckpointId(config) || undefined;
+    const held = await this.load(threadId, namespace, checkpointId);
+    return held === undefined ? undefined : this.toTuple(held);
+  }
+
+  async *list(
+    config: RunnableConfig,
+    options: CheckpointListOptions = {},
+  ): AsyncGenerator<CheckpointTuple> {
+    const only = getCheckpointId(config) || undefined;
+    let remaining = options.limit ?? Infinity;
+    if (remaining <= 0) return;
+    const headers = listSources(this.checkpointer, {
+      threadId: config.configurable?.thread_id as string | undefined,
+      namespace: config.configurable?.checkpoint_ns as string | undefined,
+      before: getCheckpointId(options.before ?? {}) || undefined,
+      filter: jsonFilter(options.filter),
+      limit: only === undefined ? options.limit : undefined,
+    });
+    for await (const header of headers) {
+      if (only !== undefined && header.id !== only) continue;
+      const held = await this.load(header.threadId, header.namespace, header.id);
+      if (held === undefined) continue;
+      yield await this.toTuple(held);
+      remaining -= 1;
+      if (remaining <= 0) return;
+    }
+  }
+
+  async put(
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    newVersions: ChannelVersions,
+  ): Promise<RunnableConfig> {
+    const threadId = config.configurable?.thread_id as string | undefined;
+    if (threadId === undefined) {
+      throw new Error('WaypointSaver.put needs config.configurable.thread_id ("thread_id")');
+    }
+    const namespace = namespaceOf(config);
+    const parentId = getCheckpointId(config) || undefined;
+    const parent =
+      parentId === undefined ? undefined : await this.parentOf(threadId, namespace, parentId);
+
+    const before = parent?.state ?? new Map<string, HeldChannel>();
+    const state = new Map<string, HeldChannel>();
+    for (const channel of Object.keys(checkpoint.channel_versions ?? {})) {
+      const held = before.get(channel);
+      if (held !== undefined) state.set(channel, held);
+    }
+    const writes: ChannelWrite[] = [];
+    const appending = new Set<string>();
+    const change = (channel: string, value: ChannelChange): void => {
+      writes.push({ taskId: PUT_TASK, channel, value });
+      applyChange(state, channel, value);
+    };
+    for (const channel of before.keys()) {
+      if (!state.has(channel) && !(channel in newVersions)) change(channel, { d: 1 });
+    }
+    for (const channel of Object.keys(newVersions)) {
+      const values = checkpoint.channel_values;
+      if (!Object.hasOwn(values, channel) || values[channel] === undefined) {
+        if (before.has(channel) || state.has(channel)) change(channel, { d: 1 });
+        continue;
+      }
+      const encoded = await encodeChannel(this.serde, values[channel], before.get(channel));
+      if ("a" in encoded.change) appending.add(channel);
+      if ("a" in encoded.change && encoded.change.a.length === 0) {
+        state.set(channel, encoded.held);
+        continue;
+      }
+      writes.push({ taskId: PUT_TASK, channel, value: encoded.change });
+      state.set(channel, encoded.held);
+    }
+
+    const request = {
+      checkpoint: {
+        threadId,
+        namespace,
+        id: checkpoint.id,
+        step: stepOf(metadata),
+        channelVersions: {},
+        versionsSeen: {},
+        next: [],
+        writes,
+        metadata: joinMetadata(metadata, {
+          v: checkpoint.v,
+          ts: checkpoint.ts,
+          channel_versions: { ...checkpoint.channel_versions },
+          versions_seen: checkpoint.versions_seen ?? {},
+        }),
+      },
+      parent: parent?.header ?? null,
+      snapshot: () =>
+        Object.fromEntries([...state].map(([channel, held]) => [channel, held.stored])),
+      accumulating: appending,
+    };
+    let expectedHeadId: string | null | undefined;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const header = await this.checkpointer.put({ ...request, expectedHeadId });
+        this.heads.set({ header, state });
+        break;
+      } catch (error) {
+        // LangGraph's rule: a put from an older checkpoint is a fork.
+        if (!(error instanceof CheckpointConflictError) || this.strict) throw error;
+        if (attempt >= MAX_FORK_ATTEMPTS) throw error;
+        expectedHeadId = error.data.actualHeadId;
+      }
+    }
+    return {
+      configurable: { thread_id: threadId, checkpoint_ns: namespace, checkpoint_id: checkpoint.id },
+    };
+  }
+
+  async putWrites(
+    config: RunnableConfig,
+    writes: LangGraphWrite[],
+    taskId: string,
+    taskPath = "",
+  ): Promise<void> {
+    const threadId = config.configurable?.thread_id as string | undefined;
+    const checkpointId = getCheckpointId(config) || undefined;
+    if (threadId === undefined || checkpointId === undefined) {
+      throw new Error(
+        "WaypointSaver.putWrites needs config.configurable.thread_id and checkpoint_id",
+      );
+    }
+    const pending = await encodeWrites(this.serde, writes, taskId, taskPath);
+    await this.checkpointer.putPendingWrites(
+      { threadId, namespace: namespaceOf(config), checkpointId },
+      pending,
+    );
+  }
+
+  async deleteThread(threadId: string): Promise<void> {
+    this.heads.forgetThread(threadId);
+    await this.checkpointer.deleteThread(threadId);
+  }
+
+  /** Deletes old checkpoints (never a head): Waypoint's retention, for LangGraph threads. */
+  prune(options: PruneOptions): Promise<PruneResult> {
+    return this.checkpointer.prune(options);
+  }
+
+  /** Copies a thread with its history and pending writes to a new thread id. */
+  copyThread(fromThreadId: string, toThreadId: string): Promise<void> {
+    return this.checkpointer.copyThread(fromThreadId, toThreadId);
+  }
+
+  /** The parent of a put, from the cache or the store; undefined if the store has no such checkpoint. */
+  private async parentOf(
+    threadId: string,
+    namespace: string,
+    checkpointId: string,
+  ): Promise<HeldCheckpoint | undefined> {
+    const cached = this.heads.get(threadId, namespace, checkpointId);
+    if (cached !== undefined) return cached;
+    const loaded = await this.load(threadId, namespace, checkpointId);
+    return loaded === undefined ? undefined : { header: loaded.checkpoint, state: loaded.state };
+  }
+
+  private async load(
+    threadId: string,
+    namespace: string,
+    checkpointId: string | undefined,
+  ): Promise<LoadedState | undefined> {
+    let loaded: LoadedCheckpoint | undefined;
+    try {
+      loaded = await this.checkpointer.get(threadId, { namespace, checkpointId });
+    } catch (error) {
+      if (error instanceof CheckpointNotFoundError) return undefined;
+      throw error;
+    }
+    if (loaded === undefined) return undefined;
+    const state = new Map<string, HeldChannel>();
+    for (const [channel, stored] of Object.entries(loaded.base.values)) {
+      state.set(channel, holdChannel(stored as StoredChannel));
+    }
+    for (const delta of loaded.deltas) {
+      if (delta.checkpointId === loaded.base.checkpointId) continue;
+      for (const write of delta.writes)
+        applyChange(state, write.channel, write.value as ChannelChange);
+    }
+    this.heads.set({ header: loaded.checkpoint, state });
+    return { ...loaded, state };
+  }
+
+  private async toTuple(loaded: LoadedState): Promise<CheckpointTuple> {
+    const { checkpoint: header, state, pendingWrites } = loaded;
+    const { metadata, frame } = splitMetadata(header.metadata);
+    const channelValues: Record<string, unknown> = {};
+    for (const [channel, held] of state) {
+      channelValues[channel] = await decodeChannel(this.serde, held.stored);
+    }
+    const checkpoint: Checkpoint = {
+      v: frame.v,
+      id: header.id,
+      ts: frame.ts,
+      channel_values: channelValues,
+      channel_versions: frame.channel_versions,
+      versions_seen: frame.versions_seen,
+    };
+    const address = { thread_id: header.threadId, checkpoint_ns: header.namespace };
+    if (checkpoint.v < 4 && header.parentId !== null) {
+      await this.migratePendingSends(checkpoint, header);
+    }
+    const tuple: CheckpointTuple = {
+      config: { configurable: { ...address, checkpoint_id: header.id } },
+      checkpoint,
+      metadata,
+      pendingWrites: await decodeWrites(this.serde, pendingWrites),
+    };
+    if (header.parentId !== null) {
+      tuple.parentConfig = { configurable: { ...address, checkpoint_id: header.parentId } };
+    }
+    return tuple;
+  }
+
+  /**
+   * Before format 4, LangGraph kept the sends of a superstep as pending
+   * writes of the checkpoint before; they become the TASKS channel's value.
+   */
+  private async migratePendingSends(
+    checkpoint: Checkpoint,
+    header: CheckpointHeader,
+  ): Promise<void> {
+    const address = {
+      threadId: header.threadId,
+      namespace: header.namespace,
+      checkpointId: header.parentId!,
+    };
+    const parentWrites =
+      this.checkpointer.getPendingWrites !== undefined
+        ? await this.checkpointer.getPendingWrites(address)
+        : ((await this.checkpointer.get(address.threadId, address))?.pendingWrites ?? []);
+    const sends = (await decodeWrites(this.serde, parentWrites)).filter(
+      ([, channel]) => channel === TASKS,
+    );
+    checkpoint.channel_values[TASKS] = sends.map(([, , value]) => value);
+    const versions = Object.values(checkpoint.channel_versions);
+    checkpoint.channel_versions[TASKS] =
+      versions.length > 0 ? maxChannelVersion(...versions) : this.getNextVersion(undefined);
+  }
+}
+
+function namespaceOf(config: RunnableConfig): string {
+  return (config.configurable?.checkpoint_ns as string | undefined) ?? "";
+}
+
+/** LangGraph's filter, less the keys it leaves undefined (which Waypoint's JSON filter refuses). */
+function jsonFilter(
+  filter: Record<string, unknown> | undefined,
+): Readonly<Record<string, JsonValue>> | undefined {
+  if (filter === undefined) return undefined;
+  const entries = Object.entries(filter).filter(([, value]) => value !== undefined);
+  return Object.fromEntries(entries) as Record<string, JsonValue>;
+}
