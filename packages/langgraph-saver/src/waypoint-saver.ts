@@ -16,10 +16,12 @@ import {
   CheckpointConflictError,
   CheckpointNotFoundError,
   type ChannelWrite,
+  type CheckpointAddress,
   type CheckpointHeader,
   type Checkpointer,
   type JsonValue,
   type LoadedCheckpoint,
+  type PendingWrite,
   type PruneOptions,
   type PruneResult,
 } from "@waypoint/checkpoint";
@@ -208,11 +210,31 @@ export class WaypointSaver extends BaseCheckpointSaver {
         "WaypointSaver.putWrites needs config.configurable.thread_id and checkpoint_id",
       );
     }
-    const pending = await encodeWrites(this.serde, writes, taskId, taskPath);
-    await this.checkpointer.putPendingWrites(
-      { threadId, namespace: namespaceOf(config), checkpointId },
-      pending,
-    );
+    const address = { threadId, namespace: namespaceOf(config), checkpointId };
+    let pending = await encodeWrites(this.serde, writes, taskId, taskPath);
+    // LangGraph keeps the first of a task's writes at an index (its special
+    // channels, at negative ones, the last); Waypoint replaces.
+    if (pending.some((write) => write.idx >= 0)) {
+      const saved = new Set(
+        (await this.pendingWritesOf(address))
+          .filter((write) => write.taskId === taskId && write.idx >= 0)
+          .map((write) => write.idx),
+      );
+      if (saved.size > 0) pending = pending.filter((write) => !saved.has(write.idx));
+    }
+    if (pending.length > 0) await this.checkpointer.putPendingWrites(address, pending);
+  }
+
+  private async pendingWritesOf(address: Required<CheckpointAddress>): Promise<PendingWrite[]> {
+    if (this.checkpointer.getPendingWrites !== undefined) {
+      return this.checkpointer.getPendingWrites(address);
+    }
+    try {
+      return [...((await this.checkpointer.get(address.threadId, address))?.pendingWrites ?? [])];
+    } catch (error) {
+      if (error instanceof CheckpointNotFoundError) return [];
+      throw error;
+    }
   }
 
   async deleteThread(threadId: string): Promise<void> {
@@ -312,10 +334,7 @@ export class WaypointSaver extends BaseCheckpointSaver {
       namespace: header.namespace,
       checkpointId: header.parentId!,
     };
-    const parentWrites =
-      this.checkpointer.getPendingWrites !== undefined
-        ? await this.checkpointer.getPendingWrites(address)
-        : ((await this.checkpointer.get(address.threadId, address))?.pendingWrites ?? []);
+    const parentWrites = await this.pendingWritesOf(address);
     const sends = (await decodeWrites(this.serde, parentWrites)).filter(
       ([, channel]) => channel === TASKS,
     );

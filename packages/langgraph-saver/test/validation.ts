@@ -1,4 +1,5 @@
 import {
+  deltaChannelHistoryTests,
   validate,
   type CheckpointSaverTestInitializer,
 } from "@langchain/langgraph-checkpoint-validation";
@@ -12,7 +13,8 @@ type Body = (...args: unknown[]) => void | Promise<void>;
  * point (its CLI is broken in 1.1.1) inside this vitest file. The suite reads
  * vitest's functions as globals, so they are lent to it here, with `it`
  * counting what ran. The suite skips some tests for LangGraph's own savers,
- * keyed to their package names: none may be skipped for this one.
+ * keyed to their package names: none may be skipped for this one. Its
+ * delta-channel group is opt-in, and this saver opts in.
  */
 export function runLangGraphValidation(
   initializer: CheckpointSaverTestInitializer<WaypointSaver>,
@@ -51,6 +53,8 @@ export function runLangGraphValidation(
     it: countingIt,
   });
   validate(initializer);
+  // Opt-in in LangGraph's suite (specTest leaves it out): this saver opts in.
+  deltaChannelHistoryTests(initializer);
   afterAll(() => {
     console.log(
       `${initializer.checkpointerName}: ${counts.ran} validation tests ran, ` +
