@@ -28,6 +28,7 @@ const FIGURE_ORDER = [
   "growing 200: bytes in",
   "growing 200: write(2) bytes",
   "growing 200: load",
+  "resume 200 (new process)",
   "growing 2,000: time",
   "growing 2,000: WAL",
   "growing 2,000: bytes in",

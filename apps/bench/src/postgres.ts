@@ -4,6 +4,7 @@ import { startPostgres } from "@waypoint/test-services";
 import { formatBytes, median, table } from "./measure.js";
 import { LONG_TARGET, longThreadTable } from "./long-thread.js";
 import { recordFigure } from "./results.js";
+import { resumeTable, resumes, type ResumeSide } from "./resume.js";
 import { roundsFor } from "./run-options.js";
 import { SideProcess, processCpuMs, type RemoteRunner } from "./side-process.js";
 import {
@@ -404,9 +405,19 @@ export async function postgresBenchmark(): Promise<string> {
     const coldChain = await rounds(SIDES, ROUNDS, (side) => runChain(server, side));
     const growth = await rounds(SIDES, ROUNDS, (side) => runGrowth(server, side));
     // (d) reads each round's grown thread, then the schemas go.
+    // (e) then resumes it in new processes (floor and Waypoint).
+    const resumed = new Map<ResumeSide, number[]>([
+      ["floor", []],
+      ["waypoint", []],
+    ]);
     const reloads = await rounds(SIDES, ROUNDS, async (side, round) => {
       const { schema } = growth.get(side)![round]!;
       const times = await runReloads(server, side, schema);
+      if (side === floor || side === waypoint) {
+        const name = side === floor ? "floor" : "waypoint";
+        const request = { backend: "postgres", side: name, url: server.url, schema } as const;
+        resumed.get(name)!.push(...(await resumes({ ...request, threadId: "grown" })));
+      }
       await server.drop(schema);
       return times;
     });
@@ -530,6 +541,8 @@ export async function postgresBenchmark(): Promise<string> {
       c,
       "",
       d,
+      "",
+      resumeTable("postgres", resumed, table),
       "",
       long,
     ].join("\n");

@@ -12,6 +12,7 @@ import { startRedis } from "@waypoint/test-services";
 import { LONG_TARGET, longThreadTable } from "./long-thread.js";
 import { formatBytes, median, table } from "./measure.js";
 import { recordFigure } from "./results.js";
+import { resumeTable, resumes, type ResumeSide } from "./resume.js";
 import { roundsFor } from "./run-options.js";
 import { SIDES, TIME_SIDES, floor, waypoint, type Side } from "./redis-sides.js";
 import {
@@ -165,8 +166,16 @@ function runChain(server: Server, side: Side): Promise<Run> {
   });
 }
 
-/** (b), then (d) on the thread it grew: new connection, new checkpointer, new graph each time. */
-async function runGrowthAndReloads(server: Server, side: Side, shape: Shape = loopShape) {
+/**
+ * (b), then (d) on the thread it grew: new connection, new checkpointer, new
+ * graph each time; on the 200-step thread, (e) adds to `resumed`.
+ */
+async function runGrowthAndReloads(
+  server: Server,
+  side: Side,
+  shape: Shape = loopShape,
+  resumed?: Map<ResumeSide, number[]>,
+) {
   const growth = await measureRun(server, {
     side,
     shape,
@@ -188,6 +197,17 @@ async function runGrowthAndReloads(server: Server, side: Side, shape: Shape = lo
       } finally {
         redis.disconnect();
       }
+    }
+    // (e) on the 200-step thread: resumed in new processes, floor and Waypoint.
+    if (resumed !== undefined && (side === floor || side === waypoint)) {
+      const name = side === floor ? "floor" : "waypoint";
+      const times = await resumes({
+        backend: "redis",
+        side: name,
+        url: server.url,
+        threadId: "grown",
+      });
+      resumed.get(name)!.push(...times);
     }
   } finally {
     await server.flush();
@@ -316,7 +336,13 @@ export async function redisBenchmark(): Promise<string> {
       for (let i = 0; i < WARM_UP_RUNS; i += 1) await runChain(server, side);
     }
     const chain = await rounds(TIME_SIDES, ROUNDS, (side) => runChain(server, side));
-    const growthRounds = await rounds(SIDES, ROUNDS, (side) => runGrowthAndReloads(server, side));
+    const resumed = new Map<ResumeSide, number[]>([
+      ["floor", []],
+      ["waypoint", []],
+    ]);
+    const growthRounds = await rounds(SIDES, ROUNDS, (side) =>
+      runGrowthAndReloads(server, side, loopShape, resumed),
+    );
     const longRounds = await rounds(SIDES, LONG_GROWTH.rounds, (side) =>
       runGrowthAndReloads(server, side, longLoopShape),
     );
@@ -441,6 +467,8 @@ export async function redisBenchmark(): Promise<string> {
       c,
       "",
       d,
+      "",
+      resumeTable("redis", resumed, table),
       "",
       long,
       "",
