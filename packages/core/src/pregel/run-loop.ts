@@ -31,7 +31,7 @@ import {
 import { resumeWrites } from "./resume.js";
 import { doneWrites, staticInterrupt, statusWrite, updateOf } from "./run-helpers.js";
 import { TaskJournal } from "./task-journal.js";
-import { runTask } from "./task-runner.js";
+import { runTask, type TaskOutcome } from "./task-runner.js";
 import { ThreadWriter, type RunOptions } from "./thread-writer.js";
 import { prepareThread } from "./deploy.js";
 import { ParentCommand, isParentCommand } from "./parent-command.js";
@@ -57,6 +57,13 @@ interface Superstep {
   readonly writes: ChannelWrite[];
   readonly interrupts: Interrupt[];
   readonly error: unknown;
+}
+
+/** What a task's "tasks" and debug events start with. */
+interface TaskEventBase {
+  readonly id: string;
+  readonly name: string;
+  readonly step: number;
 }
 
 /** What a superstep's tasks hand back, by task id, as they finish. */
@@ -231,7 +238,9 @@ export class RunLoop extends ThreadWriter {
       if (held.length > 0)
         return this.pause(held.map((t) => staticInterrupt(t.id, t.node, "before", this.options)));
       const ran = interruptAfter.size === 0 ? [] : this.next.map((task) => task.node);
-      const superstep = await this.superstep();
+      // A superstep of synchronous nodes is itself synchronous: awaited only when it is not.
+      const running = this.superstep();
+      const superstep = running instanceof Promise ? await running : running;
       // A failure is reported first, as LangGraph does; the interrupts of its
       // siblings are saved all the same, and wait for their answers.
       // Rethrown as the node threw it, so callers can catch their own error types.
@@ -239,7 +248,8 @@ export class RunLoop extends ThreadWriter {
       if (superstep.error !== undefined) throw superstep.error;
       if (superstep.interrupts.length > 0)
         return this.paused(superstep.interrupts, superstep.writes);
-      await this.commit(superstep.writes, "loop");
+      const committing = this.commit(superstep.writes, "loop");
+      if (committing !== undefined) await committing;
       const after = [...new Set(ran.filter((node) => interruptAfter.has(node)))];
       if (after.length > 0)
         return this.pause(
@@ -249,16 +259,29 @@ export class RunLoop extends ThreadWriter {
     return this.result([]);
   }
 
-  /** Runs the planned tasks that have not finished yet, concurrently. */
-  private async superstep(): Promise<Superstep> {
+  /**
+   * Runs the planned tasks that have not finished yet, concurrently. A lone
+   * task (every step of a chain) is run by itself, without Promise.all or a
+   * closure per task, and if its node returned a plain value, the superstep
+   * is over without a promise.
+   */
+  private superstep(): Superstep | Promise<Superstep> {
     const step = this.step + 1;
     const state = this.channels.values();
     const results: TaskResults = { writes: new Map(), interrupts: new Map(), error: undefined };
-    // A lone task (every step of a chain) is awaited by itself: Promise.all
-    // and a closure per task would cost promises on every superstep.
-    if (this.next.length === 1) await this.runPlanned(this.next[0]!, step, state, results);
-    else await Promise.all(this.next.map((task) => this.runPlanned(task, step, state, results)));
-    // Writes (and interrupts) come in plan order, whatever order the tasks finished in.
+    if (this.next.length === 1) {
+      const running = this.runPlanned(this.next[0]!, step, state, results);
+      return running === undefined
+        ? this.collect(results)
+        : running.then(() => this.collect(results));
+    }
+    return Promise.all(
+      this.next.map(async (task) => this.runPlanned(task, step, state, results)),
+    ).then(() => this.collect(results));
+  }
+
+  /** Writes (and interrupts) in plan order, whatever order the tasks finished in. */
+  private collect(results: TaskResults): Superstep {
     return {
       writes: this.next.flatMap((task) => results.writes.get(task.id) ?? []),
       interrupts: this.next.flatMap((task) => results.interrupts.get(task.id) ?? []),
@@ -267,12 +290,12 @@ export class RunLoop extends ThreadWriter {
   }
 
   /** Runs one planned task (unless it finished before a crash) and records its outcome. */
-  private async runPlanned(
+  private runPlanned(
     task: PlannedTask,
     step: number,
     state: Record<string, unknown>,
     results: TaskResults,
-  ): Promise<void> {
+  ): Promise<void> | undefined {
     const earlier = this.pending.length === 0 ? this.pending : pendingOf(task.id, this.pending);
     if (taskIsDone(earlier)) {
       // Finished before a crash, an interrupt or an edit: its saved writes stand for it.
@@ -301,7 +324,7 @@ export class RunLoop extends ThreadWriter {
     if (this.wants("debug"))
       this.emit(() => ({ mode: "debug", data: debugTask(task, step, input) }));
     const streamsMessages = this.wants("messages");
-    const outcome = await runTask({
+    const outcome = runTask({
       task,
       node: this.spec.nodes.get(task.node)!,
       input,
@@ -325,17 +348,24 @@ export class RunLoop extends ThreadWriter {
       ),
       concurrent: this.next.length > 1,
     });
-    if (outcome.kind === "interrupted") {
-      results.interrupts.set(task.id, outcome.interrupts);
-      await this.savePending([statusWrite(task.id, INTERRUPT_CHANNEL, outcome.interrupts)]);
-      this.emitDebugResult(task, step, { interrupts: outcome.interrupts });
-      if (this.wants("tasks"))
-        this.emit(() => ({
-          mode: "tasks",
-          data: { event: "end", ...base, interrupts: outcome.interrupts },
-        }));
-      return;
-    }
+    return outcome instanceof Promise
+      ? outcome.then((settled) => this.settle(task, step, base, settled, results))
+      : this.settle(task, step, base, outcome, results);
+  }
+
+  /**
+   * What a task's outcome leaves behind: its writes and events, or its
+   * interrupts, or its failure. Synchronous for a lone task that finished
+   * and has no router (every step of a chain).
+   */
+  private settle(
+    task: PlannedTask,
+    step: number,
+    base: TaskEventBase,
+    outcome: TaskOutcome,
+    results: TaskResults,
+  ): Promise<void> | undefined {
+    if (outcome.kind === "interrupted") return this.interrupted(task, step, base, outcome, results);
     if (
       outcome.kind === "done" &&
       isParentCommand(outcome.result) &&
@@ -343,35 +373,90 @@ export class RunLoop extends ThreadWriter {
     ) {
       // Handed to the parent graph's task: this superstep is not committed here.
       results.error ??= new ParentCommand(outcome.result);
-      return;
+      return undefined;
     }
+    if (outcome.kind === "failed") return this.failed(task, step, base, outcome.error, results);
+    // A router may be async, and a task with siblings saves its writes before it is done.
+    if (this.spec.branches.has(task.node) || this.next.length > 1)
+      return this.finished(task, step, base, outcome.result, results);
     try {
-      if (outcome.kind === "failed") throw outcome.error;
+      const writes = directWrites(this.spec, task.id, task.node, outcome.result);
+      results.writes.set(task.id, writes);
+      this.emitDone(task, step, base, outcome.result, writes);
+      return undefined;
+    } catch (failure) {
+      return this.failed(task, step, base, failure, results);
+    }
+  }
+
+  private async interrupted(
+    task: PlannedTask,
+    step: number,
+    base: TaskEventBase,
+    outcome: { readonly interrupts: readonly Interrupt[] },
+    results: TaskResults,
+  ): Promise<void> {
+    results.interrupts.set(task.id, outcome.interrupts);
+    await this.savePending([statusWrite(task.id, INTERRUPT_CHANNEL, outcome.interrupts)]);
+    this.emitDebugResult(task, step, { interrupts: outcome.interrupts });
+    if (this.wants("tasks"))
+      this.emit(() => ({
+        mode: "tasks",
+        data: { event: "end", ...base, interrupts: outcome.interrupts },
+      }));
+  }
+
+  /** A finished task with a router or with siblings: its writes, saved first if it has siblings. */
+  private async finished(
+    task: PlannedTask,
+    step: number,
+    base: TaskEventBase,
+    result: unknown,
+    results: TaskResults,
+  ): Promise<void> {
+    try {
       // Only routers can be async: a node without conditional edges needs no await here.
       const writes = this.spec.branches.has(task.node)
-        ? await writesOf(this.spec, this.channels, task.id, task.node, outcome.result)
-        : directWrites(this.spec, task.id, task.node, outcome.result);
+        ? await writesOf(this.spec, this.channels, task.id, task.node, result)
+        : directWrites(this.spec, task.id, task.node, result);
       results.writes.set(task.id, writes);
       if (this.next.length > 1) await this.savePending(doneWrites(task.id, this.persisted(writes)));
-      // start → update → result, as LangGraph orders them.
-      if (this.wants("updates"))
-        this.emit(() => ({ mode: "updates", data: { [task.node]: updateOf(outcome.result) } }));
-      if (this.wants("tasks"))
-        this.emit(() => ({
-          mode: "tasks",
-          data: { event: "end", ...base, result: outcome.result },
-        }));
-      this.emitDebugResult(task, step, { writes, stateKeys: this.spec.stateKeys });
+      this.emitDone(task, step, base, result, writes);
     } catch (failure) {
-      results.error ??= failure;
-      const serialized = serializeError(failure);
-      await this.savePending([
-        { taskId: task.id, idx: SLOT.error, channel: ERROR_CHANNEL, value: serialized },
-      ]);
-      if (this.wants("tasks"))
-        this.emit(() => ({ mode: "tasks", data: { event: "end", ...base, error: serialized } }));
-      this.emitDebugResult(task, step, { error: serialized });
+      await this.failed(task, step, base, failure, results);
     }
+  }
+
+  /** start → update → result, as LangGraph orders them. */
+  private emitDone(
+    task: PlannedTask,
+    step: number,
+    base: TaskEventBase,
+    result: unknown,
+    writes: ChannelWrite[],
+  ): void {
+    if (this.wants("updates"))
+      this.emit(() => ({ mode: "updates", data: { [task.node]: updateOf(result) } }));
+    if (this.wants("tasks"))
+      this.emit(() => ({ mode: "tasks", data: { event: "end", ...base, result } }));
+    this.emitDebugResult(task, step, { writes, stateKeys: this.spec.stateKeys });
+  }
+
+  private async failed(
+    task: PlannedTask,
+    step: number,
+    base: TaskEventBase,
+    failure: unknown,
+    results: TaskResults,
+  ): Promise<void> {
+    results.error ??= failure;
+    const serialized = serializeError(failure);
+    await this.savePending([
+      { taskId: task.id, idx: SLOT.error, channel: ERROR_CHANNEL, value: serialized },
+    ]);
+    if (this.wants("tasks"))
+      this.emit(() => ({ mode: "tasks", data: { event: "end", ...base, error: serialized } }));
+    this.emitDebugResult(task, step, { error: serialized });
   }
 
   private emitDebugResult(
@@ -402,7 +487,10 @@ export class RunLoop extends ThreadWriter {
   }
 
   private async applyInput(input: unknown): Promise<void> {
-    const writes = await writesOf(this.spec, this.channels, "__input__", START, input);
+    // Conditional edges from START may be async; a graph without them needs no await here.
+    const writes = this.spec.branches.has(START)
+      ? await writesOf(this.spec, this.channels, "__input__", START, input)
+      : directWrites(this.spec, "__input__", START, input);
     this.next = [];
     await this.commit(writes, "input");
     this.inputSaved = true;

@@ -41,14 +41,44 @@ export interface TaskRunOptions {
   readonly concurrent: boolean;
 }
 
-/** Runs one task with its node's retry policy and timeout. Never throws. */
-export async function runTask(options: TaskRunOptions): Promise<TaskOutcome> {
+/**
+ * Runs one task with its node's retry policy and timeout. Never throws. A
+ * node that returns a plain value on its first attempt (and saves no
+ * partial) gets its outcome back as a plain value: no promise, no microtask
+ * turn, which is every step of a chain of synchronous nodes.
+ */
+export function runTask(options: TaskRunOptions): TaskOutcome | Promise<TaskOutcome> {
   const partials = new PartialSaver(options.journal);
+  let result: unknown;
+  try {
+    result = attemptOnce(options, 1, partials);
+  } catch (error) {
+    return attempts(options, partials, { error });
+  }
+  if (isPromiseLike(result)) return attempts(options, partials, { running: result });
+  const outcome: TaskOutcome = { kind: "done", result };
+  const saving = partials.stop();
+  return saving === undefined ? outcome : saving.then(() => outcome);
+}
+
+/** How the first attempt went when it did not return a plain value. */
+type FirstAttempt = { readonly running: PromiseLike<unknown> } | { readonly error: unknown };
+
+/** The first attempt's promise or throw, then the retries its node's policy allows. */
+async function attempts(
+  options: TaskRunOptions,
+  partials: PartialSaver,
+  first: FirstAttempt,
+): Promise<TaskOutcome> {
   const policy = resolveRetryPolicy(options.node.retry);
   const maxAttempts = policy.maxAttempts;
   try {
     for (let attempt = 1; ; attempt += 1) {
       try {
+        if (attempt === 1) {
+          if ("error" in first) throw first.error;
+          return { kind: "done", result: await first.running };
+        }
         const result = attemptOnce(options, attempt, partials);
         // A node that returned a plain value costs no await (a promise and a microtask turn).
         return { kind: "done", result: isPromiseLike(result) ? await result : result };

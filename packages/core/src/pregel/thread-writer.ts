@@ -80,6 +80,10 @@ interface CommitOptions {
   readonly metadata?: Readonly<Record<string, JsonValue>>;
 }
 
+type CommitSource = "input" | "loop" | "update" | "fork" | "migration";
+
+const ignore = () => undefined;
+
 /** A superstep's commit: nothing carried, nothing pending. Shared, so that it costs no object. */
 const PLAIN_COMMIT: CommitOptions = Object.freeze({});
 
@@ -289,12 +293,16 @@ export abstract class ThreadWriter {
     }
   }
 
-  /** Applies the writes, plans the next superstep, and saves one checkpoint. */
-  protected async commit(
+  /**
+   * Applies the writes, plans the next superstep, and saves one checkpoint.
+   * Returns the put to wait for, if any: one promise per superstep, the
+   * store's own (none for "exit", nor for "async" once the previous put is stored).
+   */
+  protected commit(
     writes: ChannelWrite[],
-    source: "input" | "loop" | "update" | "fork" | "migration",
+    source: CommitSource,
     options: CommitOptions = PLAIN_COMMIT,
-  ): Promise<void> {
+  ): Promise<void> | undefined {
     const apply = options.apply !== false;
     if (apply) {
       // Node names are looked up only for an error message, so no map is built per commit.
@@ -340,7 +348,13 @@ export abstract class ThreadWriter {
     this.pending = options.pendingWrites ?? [];
     if (options.approve === true) this.pending = [...this.pending, ...this.approvals()];
     this.branch = false;
-    if (faultsArmed()) await faultPoint("before-commit");
+    if (faultsArmed()) return this.commitWithFaults(writes, source, options, parentId);
+    const metadata = this.metadataOf(source, options);
+    // The events follow the put in its own callback: no promise of their own.
+    return this.save(writes, options, metadata, () => this.committed(source, metadata, parentId));
+  }
+
+  private metadataOf(source: CommitSource, options: CommitOptions): Record<string, JsonValue> {
     const metadata: Record<string, JsonValue> = {
       ...this.options.metadata,
       source,
@@ -353,21 +367,54 @@ export abstract class ThreadWriter {
       metadata.graphShape = this.spec.deploy.shape as unknown as JsonValue;
       this.shapeDue = false;
     }
+    return metadata;
+  }
+
+  /** `commit`'s put, with the fault points a test armed around it. */
+  private async commitWithFaults(
+    writes: ChannelWrite[],
+    source: CommitSource,
+    options: CommitOptions,
+    parentId: string | null,
+  ): Promise<void> {
+    await faultPoint("before-commit");
+    const metadata = this.metadataOf(source, options);
+    await this.save(writes, options, metadata, ignore);
+    await faultPoint("after-commit");
+    this.committed(source, metadata, parentId);
+  }
+
+  /** Puts the new checkpoint, or with "exit" keeps it for `flush`; `then` as in `putCheckpoint`. */
+  private save(
+    writes: ChannelWrite[],
+    options: CommitOptions,
+    metadata: Record<string, JsonValue>,
+    then: () => void,
+  ): Promise<void> | undefined {
     if (this.options.durability === "exit") {
       this.unsavedWrites = this.persisted(writes);
       this.unsavedMetadata = metadata;
-    } else {
-      await this.putCheckpoint(
-        this.persisted(writes),
-        metadata,
-        options.forceSnapshot === true,
-        this.pending,
-      );
+      then();
+      return undefined;
     }
-    if (faultsArmed()) await faultPoint("after-commit");
+    return this.putCheckpoint(
+      this.persisted(writes),
+      metadata,
+      options.forceSnapshot === true,
+      this.pending,
+      then,
+    );
+  }
+
+  /** The events of a saved checkpoint. */
+  private committed(
+    source: CommitSource,
+    metadata: Record<string, JsonValue>,
+    parentId: string | null,
+  ): void {
     if (source !== "migration") this.emitValues();
     if (this.wants("debug")) {
-      const where = { ...this.options, checkpointId: id, parentId };
+      const where = { ...this.options, checkpointId: this.checkpointId!, parentId };
       const values = this.channels.values();
       this.emit(() => ({
         mode: "debug",
@@ -391,14 +438,37 @@ export abstract class ThreadWriter {
     if (this.wants("values")) this.emit(() => ({ mode: "values", data: this.channels.values() }));
   }
 
-  protected async putCheckpoint(
+  /**
+   * Puts the checkpoint at `checkpointId`. Returns what the caller waits
+   * for, if anything: with "sync" the put itself; with "async" only the
+   * previous put, whose header is the parent. `then` runs once that wait is
+   * over (at once when there is none), in the put's own callback rather than
+   * a promise of its own.
+   */
+  protected putCheckpoint(
     writes: ChannelWrite[],
     metadata: CheckpointMetadata,
     forceSnapshot: boolean,
     pendingWrites: readonly PendingWrite[] = [],
-  ) {
+    then: () => void = ignore,
+  ): Promise<void> | undefined {
     // The next put needs its parent's header (its chain), which the previous put returns.
-    const parent = this.stored instanceof Promise ? await this.stored : this.stored;
+    const stored = this.stored;
+    if (stored instanceof Promise)
+      return stored.then((parent) =>
+        this.put(parent, writes, metadata, forceSnapshot, pendingWrites, then),
+      );
+    return this.put(stored, writes, metadata, forceSnapshot, pendingWrites, then);
+  }
+
+  private put(
+    parent: CheckpointHeader | null,
+    writes: ChannelWrite[],
+    metadata: CheckpointMetadata,
+    forceSnapshot: boolean,
+    pendingWrites: readonly PendingWrite[],
+    then: () => void,
+  ): Promise<void> | undefined {
     const request: PutRequest = {
       checkpoint: {
         threadId: this.options.threadId,
@@ -422,12 +492,15 @@ export abstract class ThreadWriter {
       pendingWrites.length === 0 ? request : { ...request, pendingWrites },
     );
     this.storedId = this.checkpointId;
-    if (this.options.durability === "sync") {
-      // A put that fails leaves `stored` as it was; the error ends the run.
-      this.stored = this.saved(await header);
-      return;
-    }
+    // A put that fails leaves `stored` as it was; the error ends the run.
+    if (this.options.durability === "sync")
+      return header.then((saved) => {
+        this.stored = this.saved(saved);
+        then();
+      });
     this.stored = header.then((saved) => this.saved(saved));
+    then();
+    return undefined;
   }
 
   protected saved(header: CheckpointHeader): CheckpointHeader {
