@@ -68,6 +68,18 @@ const MAX_FORK_ATTEMPTS = 8;
 export class WaypointSaver extends BaseCheckpointSaver {
   private readonly strict: boolean;
   private readonly heads: HeadCache;
+  /**
+   * Puts under way, by thread, namespace and checkpoint id. LangGraph saves a
+   * checkpoint in the background and may save writes against it before the
+   * put returns; Waypoint takes writes only for a stored checkpoint, so they wait.
+   */
+  private readonly puts = new Map<string, Promise<unknown>>();
+  /**
+   * Writes that arrived before their checkpoint's put was even called
+   * (LangGraph chains its puts, not its writes): the put stores them with
+   * the checkpoint, in the same atomic write.
+   */
+  private readonly early = new Map<string, PendingWrite[]>();
 
   constructor(
     readonly checkpointer: Checkpointer,
@@ -116,6 +128,29 @@ export class WaypointSaver extends BaseCheckpointSaver {
     checkpoint: Checkpoint,
     metadata: CheckpointMetadata,
     newVersions: ChannelVersions,
+  ): Promise<RunnableConfig> {
+    const key = putKey(
+      config.configurable?.thread_id as string | undefined,
+      namespaceOf(config),
+      checkpoint.id,
+    );
+    const early = this.early.get(key);
+    this.early.delete(key);
+    const put = this.putNow(config, checkpoint, metadata, newVersions, early);
+    this.puts.set(key, put);
+    try {
+      return await put;
+    } finally {
+      if (this.puts.get(key) === put) this.puts.delete(key);
+    }
+  }
+
+  private async putNow(
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    newVersions: ChannelVersions,
+    pendingWrites: readonly PendingWrite[] | undefined,
   ): Promise<RunnableConfig> {
     const threadId = config.configurable?.thread_id as string | undefined;
     if (threadId === undefined) {
@@ -178,6 +213,7 @@ export class WaypointSaver extends BaseCheckpointSaver {
       snapshot: () =>
         Object.fromEntries([...state].map(([channel, held]) => [channel, held.stored])),
       accumulating: appending,
+      pendingWrites,
     };
     let expectedHeadId: string | null | undefined;
     for (let attempt = 1; ; attempt += 1) {
@@ -211,18 +247,40 @@ export class WaypointSaver extends BaseCheckpointSaver {
       );
     }
     const address = { threadId, namespace: namespaceOf(config), checkpointId };
-    let pending = await encodeWrites(this.serde, writes, taskId, taskPath);
-    // LangGraph keeps the first of a task's writes at an index (its special
-    // channels, at negative ones, the last); Waypoint replaces.
-    if (pending.some((write) => write.idx >= 0)) {
-      const saved = new Set(
-        (await this.pendingWritesOf(address))
-          .filter((write) => write.taskId === taskId && write.idx >= 0)
-          .map((write) => write.idx),
-      );
-      if (saved.size > 0) pending = pending.filter((write) => !saved.has(write.idx));
+    const key = putKey(threadId, address.namespace, checkpointId);
+    const encoded = await encodeWrites(this.serde, writes, taskId, taskPath);
+    for (let attempt = 1; ; attempt += 1) {
+      // A put's failure is its caller's to see; these writes then fail on their own.
+      await this.puts.get(key)?.catch(() => undefined);
+      const early = this.early.get(key);
+      if (early !== undefined) {
+        this.early.set(key, mergeEarly(early, encoded));
+        return;
+      }
+      const pending = freshWrites(await this.savedRegularWrites(address, encoded), encoded);
+      if (pending.length === 0) return;
+      try {
+        await this.checkpointer.putPendingWrites(address, pending);
+        return;
+      } catch (error) {
+        if (!(error instanceof CheckpointNotFoundError) || attempt > 1) throw error;
+        if (this.puts.has(key) || this.heads.get(threadId, address.namespace, checkpointId)) {
+          continue;
+        }
+        this.early.set(key, pending);
+        return;
+      }
     }
-    if (pending.length > 0) await this.checkpointer.putPendingWrites(address, pending);
+  }
+
+  /** The task's saved writes at the indexes `writes` use, when a regular one is among them. */
+  private async savedRegularWrites(
+    address: Required<CheckpointAddress>,
+    writes: readonly PendingWrite[],
+  ): Promise<PendingWrite[]> {
+    if (!writes.some((write) => write.idx >= 0)) return [];
+    const taskId = writes[0]!.taskId;
+    return (await this.pendingWritesOf(address)).filter((write) => write.taskId === taskId);
   }
 
   private async pendingWritesOf(address: Required<CheckpointAddress>): Promise<PendingWrite[]> {
@@ -343,6 +401,37 @@ export class WaypointSaver extends BaseCheckpointSaver {
     checkpoint.channel_versions[TASKS] =
       versions.length > 0 ? maxChannelVersion(...versions) : this.getNextVersion(undefined);
   }
+}
+
+/**
+ * LangGraph keeps the first of a task's writes at an index, and the last at
+ * its special channels' negative ones; Waypoint replaces. These are the
+ * writes of `writes` that `saved` does not already hold.
+ */
+function freshWrites(
+  saved: readonly PendingWrite[],
+  writes: readonly PendingWrite[],
+): PendingWrite[] {
+  const taken = new Set(saved.filter((write) => write.idx >= 0).map(writeKey));
+  return writes.filter((write) => write.idx < 0 || !taken.has(writeKey(write)));
+}
+
+/** Writes waiting for their checkpoint, with more added by the same rule. */
+function mergeEarly(
+  early: readonly PendingWrite[],
+  writes: readonly PendingWrite[],
+): PendingWrite[] {
+  const fresh = freshWrites(early, writes);
+  const replaced = new Set(fresh.map(writeKey));
+  return [...early.filter((write) => !replaced.has(writeKey(write))), ...fresh];
+}
+
+function writeKey(write: PendingWrite): string {
+  return `${write.taskId}\u0000${write.idx}`;
+}
+
+function putKey(threadId: string | undefined, namespace: string, checkpointId: string): string {
+  return `${threadId}\u0000${namespace}\u0000${checkpointId}`;
 }
 
 function namespaceOf(config: RunnableConfig): string {

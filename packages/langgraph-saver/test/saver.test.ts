@@ -168,6 +168,31 @@ describe("WaypointSaver on Waypoint's storage", () => {
     ]);
   });
 
+  it("keeps writes that LangGraph saves before the put of their checkpoint", async () => {
+    // LangGraph chains its puts in the background, not its writes.
+    const saver = new WaypointSaver(new MemoryCheckpointer());
+    const { config: parent } = await growThread(saver, "early", 1);
+    const checkpoint = checkpointOf({ step: 1 }, { step: 2 });
+    const config = {
+      configurable: { thread_id: "early", checkpoint_ns: "", checkpoint_id: checkpoint.id },
+    };
+    await saver.putWrites(config, [["messages", "hi"]], "task", "~a");
+    await saver.putWrites(
+      config,
+      [
+        ["messages", "again"],
+        [INTERRUPT, "ask"],
+      ],
+      "task",
+      "~a",
+    );
+    await saver.put(parent, checkpoint, metadata(1), { step: 2 });
+    expect((await saver.getTuple(config))?.pendingWrites).toEqual([
+      ["task", INTERRUPT, "ask"],
+      ["task", "messages", "hi"],
+    ]);
+  });
+
   it("prunes and copies LangGraph threads with Waypoint's retention", async () => {
     // A snapshot every 4 checkpoints: prune keeps what a kept checkpoint needs to load.
     const saver = new WaypointSaver(new MemoryCheckpointer({ snapshots: { maxChain: 4 } }));
