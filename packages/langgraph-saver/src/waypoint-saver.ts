@@ -34,7 +34,7 @@ import {
   type HeldChannel,
   type StoredChannel,
 } from "./internal/channel-codec.js";
-import { joinMetadata, splitMetadata, stepOf } from "./internal/checkpoint-frame.js";
+import { frameFields, readFrame, stepOf } from "./internal/checkpoint-frame.js";
 import { HeadCache, type HeldCheckpoint } from "./internal/head-cache.js";
 import { listSources } from "./internal/list-sources.js";
 import { decodeWrites, encodeWrites } from "./internal/writes-codec.js";
@@ -198,16 +198,9 @@ export class WaypointSaver extends BaseCheckpointSaver {
         namespace,
         id: checkpoint.id,
         step: stepOf(metadata),
-        channelVersions: {},
-        versionsSeen: {},
         next: [],
         writes,
-        metadata: joinMetadata(metadata, {
-          v: checkpoint.v,
-          ts: checkpoint.ts,
-          channel_versions: { ...checkpoint.channel_versions },
-          versions_seen: checkpoint.versions_seen ?? {},
-        }),
+        ...frameFields(checkpoint, metadata),
       },
       parent: parent?.header ?? null,
       snapshot: () =>
@@ -350,7 +343,7 @@ export class WaypointSaver extends BaseCheckpointSaver {
 
   private async toTuple(loaded: LoadedState): Promise<CheckpointTuple> {
     const { checkpoint: header, state, pendingWrites } = loaded;
-    const { metadata, frame } = splitMetadata(header.metadata);
+    const { metadata, frame } = readFrame(header);
     const channelValues: Record<string, unknown> = {};
     for (const [channel, held] of state) {
       channelValues[channel] = await decodeChannel(this.serde, held.stored);

@@ -66,6 +66,27 @@ describe("WaypointSaver on Waypoint's storage", () => {
     expect(last).toBeInstanceOf(AIMessage);
   });
 
+  it("keeps LangGraph's channel versions in Waypoint's own header fields when they fit", async () => {
+    const store = new MemoryCheckpointer();
+    const saver = new WaypointSaver(store);
+    await growThread(saver, "versions", 3);
+    const head = await store.get("versions");
+    expect(head?.checkpoint.channelVersions).toEqual({ messages: 3, step: 3 });
+    expect(head?.checkpoint.versionsSeen).toEqual({ agent: { messages: 1 } });
+    expect(Object.keys(head?.checkpoint.metadata.__langgraph__ ?? {})).toEqual(["v", "ts"]);
+
+    // String versions and an empty node name do not fit: they ride whole in the metadata.
+    const odd = {
+      ...checkpointOf({ step: 1 }, {}),
+      channel_versions: { step: "v1" },
+      versions_seen: { "": { step: "v1" } },
+    };
+    const config = await saver.put({ configurable: { thread_id: "odd" } }, odd, metadata(0), {
+      step: "v1",
+    });
+    expect((await saver.getTuple(config))?.checkpoint).toEqual(odd);
+  });
+
   it("stores a list whose old items changed as the whole list", async () => {
     const store = new MemoryCheckpointer();
     const saver = new WaypointSaver(store);

@@ -1,12 +1,11 @@
-import type { ChannelVersions, CheckpointMetadata } from "@langchain/langgraph-checkpoint";
-import type { JsonValue } from "@waypoint/checkpoint";
+import type {
+  ChannelVersions,
+  Checkpoint,
+  CheckpointMetadata,
+} from "@langchain/langgraph-checkpoint";
+import { isValidId, type CheckpointHeader, type JsonValue } from "@waypoint/checkpoint";
 
-/**
- * The fields of a LangGraph checkpoint besides its id and channel values.
- * They ride in the Waypoint checkpoint's metadata under one reserved key:
- * LangGraph's versions may be strings and its node names may be empty, which
- * Waypoint's own version fields do not take.
- */
+/** The fields of a LangGraph checkpoint besides its id and channel values. */
 export interface CheckpointFrame {
   readonly v: number;
   readonly ts: string;
@@ -14,7 +13,15 @@ export interface CheckpointFrame {
   readonly versions_seen: Record<string, ChannelVersions>;
 }
 
+/**
+ * The reserved metadata key the frame rides under. Its versions go to
+ * Waypoint's own fields, which store only what changed since the parent,
+ * when Waypoint takes them (numbers, non-empty names); otherwise, whole here.
+ */
 export const FRAME_KEY = "__langgraph__";
+
+type StoredFrame = Pick<CheckpointFrame, "v" | "ts"> &
+  Partial<Pick<CheckpointFrame, "channel_versions" | "versions_seen">>;
 
 /** Waypoint's step is an integer from -1 (the input); LangGraph's metadata usually says it. */
 export function stepOf(metadata: CheckpointMetadata): number {
@@ -22,47 +29,77 @@ export function stepOf(metadata: CheckpointMetadata): number {
   return typeof step === "number" && Number.isSafeInteger(step) && step >= -1 ? step : -1;
 }
 
-/** LangGraph's metadata as plain JSON (it allows anything JSON.stringify takes), with the frame. */
-export function joinMetadata(
+/** The Waypoint fields a LangGraph checkpoint and its metadata are stored in. */
+export function frameFields(
+  checkpoint: Checkpoint,
   metadata: CheckpointMetadata,
-  frame: CheckpointFrame,
-): Record<string, JsonValue> {
+): {
+  channelVersions: Record<string, number>;
+  versionsSeen: Record<string, Record<string, number>>;
+  metadata: Record<string, JsonValue>;
+} {
   const json = JSON.parse(JSON.stringify(metadata ?? {})) as Record<string, JsonValue>;
-  return { ...json, [FRAME_KEY]: frame as unknown as JsonValue };
+  const versions = checkpoint.channel_versions ?? {};
+  const seen = checkpoint.versions_seen ?? {};
+  const native =
+    isNative(versions) && Object.entries(seen).every(([node, v]) => isName(node) && isNative(v));
+  const frame: StoredFrame = native
+    ? { v: checkpoint.v, ts: checkpoint.ts }
+    : { v: checkpoint.v, ts: checkpoint.ts, channel_versions: versions, versions_seen: seen };
+  return {
+    // Copies: the caller may change its checkpoint after the put, and Waypoint
+    // stores the next put's versions as a delta from these.
+    channelVersions: native ? ({ ...versions } as Record<string, number>) : {},
+    versionsSeen: native
+      ? (Object.fromEntries(
+          Object.entries(seen).map(([node, nodeVersions]) => [node, { ...nodeVersions }]),
+        ) as Record<string, Record<string, number>>)
+      : {},
+    metadata: { ...json, [FRAME_KEY]: frame },
+  };
 }
 
-export function splitMetadata(stored: Readonly<Record<string, JsonValue>>): {
+/** LangGraph's metadata and frame back from a Waypoint header, as fresh objects. */
+export function readFrame(header: CheckpointHeader): {
   metadata: CheckpointMetadata;
   frame: CheckpointFrame;
 } {
-  const { [FRAME_KEY]: frame, ...metadata } = stored;
-  if (!isFrame(frame)) {
+  const { [FRAME_KEY]: stored, ...metadata } = header.metadata;
+  if (!isStoredFrame(stored)) {
     throw new Error(
-      `This checkpoint was not written by WaypointSaver: its metadata has no "${FRAME_KEY}" entry`,
+      `Checkpoint ${header.id} was not written by WaypointSaver: its metadata has no "${FRAME_KEY}" entry`,
     );
   }
+  const versions = stored.channel_versions ?? header.channelVersions;
+  const seen = stored.versions_seen ?? header.versionsSeen;
   return {
     metadata: metadata as CheckpointMetadata,
     frame: {
-      v: frame.v,
-      ts: frame.ts,
-      channel_versions: { ...frame.channel_versions },
+      v: stored.v,
+      ts: stored.ts,
+      channel_versions: { ...versions },
       versions_seen: Object.fromEntries(
-        Object.entries(frame.versions_seen).map(([node, versions]) => [node, { ...versions }]),
+        Object.entries(seen).map(([node, nodeVersions]) => [node, { ...nodeVersions }]),
       ),
     },
   };
 }
 
-function isFrame(value: unknown): value is CheckpointFrame {
+const RESERVED = new Set(["__proto__", "constructor", "prototype"]);
+
+function isName(name: string): boolean {
+  return isValidId(name) && !RESERVED.has(name) && !name.includes(".");
+}
+
+function isNative(versions: ChannelVersions): boolean {
+  return Object.entries(versions).every(
+    ([channel, version]) =>
+      isName(channel) && typeof version === "number" && Number.isFinite(version),
+  );
+}
+
+function isStoredFrame(value: unknown): value is StoredFrame {
   if (value === null || typeof value !== "object") return false;
   const frame = value as Partial<Record<keyof CheckpointFrame, unknown>>;
-  return (
-    typeof frame.v === "number" &&
-    typeof frame.ts === "string" &&
-    typeof frame.channel_versions === "object" &&
-    frame.channel_versions !== null &&
-    typeof frame.versions_seen === "object" &&
-    frame.versions_seen !== null
-  );
+  return typeof frame.v === "number" && typeof frame.ts === "string";
 }
