@@ -1,0 +1,40 @@
+import { AIMessage } from "@langchain/core/messages";
+import { END, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
+import { CheckpointConflictError, MemoryCheckpointer } from "@waypoint/checkpoint";
+import { describe, expect, it } from "vitest";
+import { WaypointSaver } from "../src/index.js";
+
+const graph = new StateGraph(MessagesAnnotation)
+  .addNode("agent", (state) => ({
+    messages: [new AIMessage(`reply ${state.messages.length}`)],
+  }))
+  .addEdge(START, "agent")
+  .addEdge("agent", END);
+
+/** Runs a thread twice, then once more from the end of its first run. */
+async function runFromOlderCheckpoint(saver: WaypointSaver) {
+  const app = graph.compile({ checkpointer: saver });
+  const thread = { configurable: { thread_id: "t" } };
+  await app.invoke({ messages: [{ role: "user", content: "one" }] }, thread);
+  const afterFirst = (await app.getState(thread)).config;
+  await app.invoke({ messages: [{ role: "user", content: "two" }] }, thread);
+  return app.invoke({ messages: [{ role: "user", content: "again" }] }, afterFirst);
+}
+
+describe("a LangGraph.js graph on WaypointSaver", () => {
+  it("forks when run from an older checkpoint, as LangGraph does", async () => {
+    const state = await runFromOlderCheckpoint(new WaypointSaver(new MemoryCheckpointer()));
+    expect(state.messages.map((message) => message.text)).toEqual([
+      "one",
+      "reply 1",
+      "again",
+      "reply 3",
+    ]);
+  });
+
+  it("with strict: true, rejects that run with Waypoint's typed conflict", async () => {
+    await expect(
+      runFromOlderCheckpoint(new WaypointSaver(new MemoryCheckpointer(), { strict: true })),
+    ).rejects.toBeInstanceOf(CheckpointConflictError);
+  });
+});
