@@ -1,0 +1,82 @@
+import { AIMessage } from "@langchain/core/messages";
+import {
+  Annotation,
+  END,
+  MemorySaver,
+  MessagesAnnotation,
+  START,
+  StateGraph,
+} from "@langchain/langgraph";
+import { CheckpointConflictError, MemoryCheckpointer } from "@waypoint/checkpoint";
+import { describe, expect, it } from "vitest";
+import { WaypointSaver } from "../src/index.js";
+
+const graph = new StateGraph(MessagesAnnotation)
+  .addNode("agent", (state) => ({
+    messages: [new AIMessage(`reply ${state.messages.length}`)],
+  }))
+  .addEdge(START, "agent")
+  .addEdge("agent", END);
+
+/** Runs a thread twice, then once more from the end of its first run. */
+async function runFromOlderCheckpoint(saver: WaypointSaver) {
+  const app = graph.compile({ checkpointer: saver });
+  const thread = { configurable: { thread_id: "t" } };
+  await app.invoke({ messages: [{ role: "user", content: "one" }] }, thread);
+  const afterFirst = (await app.getState(thread)).config;
+  await app.invoke({ messages: [{ role: "user", content: "two" }] }, thread);
+  return app.invoke({ messages: [{ role: "user", content: "again" }] }, afterFirst);
+}
+
+describe("a LangGraph.js graph on WaypointSaver", () => {
+  it("forks when run from an older checkpoint, as LangGraph does", async () => {
+    const state = await runFromOlderCheckpoint(new WaypointSaver(new MemoryCheckpointer()));
+    expect(state.messages.map((message) => message.text)).toEqual([
+      "one",
+      "reply 1",
+      "again",
+      "reply 3",
+    ]);
+  });
+
+  it("with strict: true, rejects that run with Waypoint's typed conflict", async () => {
+    await expect(
+      runFromOlderCheckpoint(new WaypointSaver(new MemoryCheckpointer(), { strict: true })),
+    ).rejects.toBeInstanceOf(CheckpointConflictError);
+  });
+
+  it("saves a run with durability 'exit' as MemorySaver does: one put, every channel it changed", async () => {
+    const State = Annotation.Root({
+      ...MessagesAnnotation.spec,
+      plan: Annotation<string>,
+      log: Annotation<string[]>({ reducer: (a, b) => [...a, ...b], default: () => [] }),
+    });
+    const pipeline = new StateGraph(State)
+      .addNode("planner", () => ({ plan: "three steps", log: ["planned"] }))
+      .addNode("act", (state) => ({
+        messages: [new AIMessage({ content: "acted", id: `acted-${state.messages.length}` })],
+        log: ["acted"],
+      }))
+      .addEdge(START, "planner")
+      .addEdge("planner", "act")
+      .addEdge("act", END);
+    const states = [];
+    for (const checkpointer of [new MemorySaver(), new WaypointSaver(new MemoryCheckpointer())]) {
+      const app = pipeline.compile({ checkpointer });
+      const thread = { configurable: { thread_id: "exit" } };
+      await app.invoke(
+        { messages: [{ role: "user", content: "go", id: "go" }] },
+        { ...thread, durability: "exit" },
+      );
+      await app.invoke(
+        { messages: [{ role: "user", content: "again", id: "again" }] },
+        { ...thread, durability: "exit" },
+      );
+      const history = [];
+      for await (const snapshot of app.getStateHistory(thread)) history.push(snapshot.values);
+      states.push({ values: (await app.getState(thread)).values, history });
+    }
+    expect(states[1]).toEqual(states[0]);
+    expect(states[1]?.values.log).toEqual(["planned", "acted", "planned", "acted"]);
+  });
+});
