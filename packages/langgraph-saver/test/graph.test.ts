@@ -60,7 +60,7 @@ describe("a LangGraph.js graph on WaypointSaver", () => {
       .addEdge(START, "planner")
       .addEdge("planner", "act")
       .addEdge("act", END);
-    const states = [];
+    const states: { values: typeof State.State; history: unknown[] }[] = [];
     for (const checkpointer of [new MemorySaver(), new WaypointSaver(new MemoryCheckpointer())]) {
       const app = pipeline.compile({ checkpointer });
       const thread = { configurable: { thread_id: "exit" } };
@@ -72,9 +72,10 @@ describe("a LangGraph.js graph on WaypointSaver", () => {
         { messages: [{ role: "user", content: "again", id: "again" }] },
         { ...thread, durability: "exit" },
       );
-      const history = [];
+      const history: unknown[] = [];
       for await (const snapshot of app.getStateHistory(thread)) history.push(snapshot.values);
-      states.push({ values: (await app.getState(thread)).values, history });
+      const { values } = await app.getState(thread);
+      states.push({ values: values as typeof State.State, history });
     }
     expect(states[1]).toEqual(states[0]);
     expect(states[1]?.values.log).toEqual(["planned", "acted", "planned", "acted"]);
