@@ -10,4 +10,6 @@ export {
   type StoredShape,
 } from "./graph/graph-identity.js";
 export { isStateKey, keyHistories, type KeyHistory } from "./inspect/key-history.js";
+/** The runtime's channel of append marks (see append-marks.ts): no state, not shown. */
+export { APPEND_MARKS } from "./pregel/append-marks.js";
 export { newestGraphName, newestShape, shapeAt, storedShape } from "./inspect/stored-graph.js";

@@ -6,6 +6,7 @@ import {
 } from "@waypoint/checkpoint";
 import { MultipleWritesError, type Channel, type ChannelSpec } from "../channels/channel.js";
 import { InvalidUpdateError } from "../errors.js";
+import { planReplay, replaySpans } from "./append-marks.js";
 
 /** What `update` gets for a channel nobody wrote to: one shared list, never changed. */
 const NO_WRITES: readonly never[] = Object.freeze([]);
@@ -51,12 +52,18 @@ export class ChannelSet {
         );
       }
     }
-    for (const delta of loaded.deltas) {
+    const { deltas, spans } = planReplay(loaded.deltas);
+    const apply = (writes: readonly ChannelWrite[]) => {
       set.apply(
-        options.skipUnknown === true
-          ? delta.writes.filter((write) => specs.has(write.channel))
-          : delta.writes,
+        options.skipUnknown === true ? writes.filter((write) => specs.has(write.channel)) : writes,
       );
+    };
+    if (spans === undefined) {
+      for (const delta of deltas) apply(delta.writes);
+    } else {
+      const reducerOf = (key: string) =>
+        specs.get(key)?.kind === "reducer" ? set.channels.get(key) : undefined;
+      replaySpans(deltas, spans, reducerOf, apply);
     }
     return set;
   }

@@ -21,6 +21,7 @@ import {
   type StoredShape,
 } from "../graph/graph-identity.js";
 import type { GraphSpec } from "../graph/graph-spec.js";
+import { APPEND_MARKS } from "./append-marks.js";
 import { ChannelSet } from "./channel-set.js";
 
 /**
@@ -202,7 +203,7 @@ function misfits(
  * joins), so that rebuilding the state does not stumble on them.
  */
 function dropGone(spec: GraphSpec, loaded: LoadedCheckpoint): LoadedCheckpoint {
-  const known = (name: string) => spec.channels.has(name);
+  const known = (name: string) => spec.channels.has(name) || name === APPEND_MARKS;
   const gone = [...channelsWithValues(loaded)].some((name) => !known(name));
   const pendingGone = loaded.pendingWrites.some(
     (w) => w.idx >= 0 && w.channel.startsWith("branch:to:") && !known(w.channel),

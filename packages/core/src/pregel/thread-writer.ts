@@ -17,6 +17,7 @@ import { COPY, END, START } from "../constants.js";
 import type { GraphSpec } from "../graph/graph-spec.js";
 import { storedIdentity } from "../graph/graph-identity.js";
 import { faultPoint, faultsArmed } from "../faults.js";
+import { type AppendMarker, appendMarker } from "./append-marks.js";
 import { debugCheckpoint } from "./debug-events.js";
 import { ChannelSet } from "./channel-set.js";
 import { carriedPending, finishedWrites, supersededBy } from "./edits.js";
@@ -125,6 +126,8 @@ export abstract class ThreadWriter {
    * later version can tell what changed.
    */
   private shapeDue: boolean;
+  /** Marks the reducer keys' appends in the stored writes, for loads (append-marks.ts). */
+  private readonly marker: AppendMarker | undefined;
 
   protected constructor(
     protected readonly spec: GraphSpec,
@@ -150,6 +153,7 @@ export abstract class ThreadWriter {
     this.storedId = headId;
     this.shapeDue =
       storedIdentity(checkpoint?.metadata ?? {})?.fingerprint !== spec.deploy.identity.fingerprint;
+    this.marker = appendMarker(spec.channels);
   }
 
   /** Writes to untracked channels are applied but never stored. */
@@ -397,10 +401,14 @@ export abstract class ThreadWriter {
       then();
       return undefined;
     }
+    const snapshot = options.forceSnapshot === true;
+    const stored = this.persisted(writes);
     return this.putCheckpoint(
-      this.persisted(writes),
+      this.marker === undefined
+        ? stored
+        : this.marker.writesFor(stored, (key) => this.channels.channels.get(key)!.get(), snapshot),
       metadata,
-      options.forceSnapshot === true,
+      snapshot,
       this.pending,
       then,
     );

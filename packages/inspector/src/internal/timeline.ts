@@ -1,5 +1,5 @@
 import type { CheckpointHeader } from "@waypoint/checkpoint";
-import { storedIdentity } from "@waypoint/core/inspect";
+import { APPEND_MARKS, storedIdentity } from "@waypoint/core/inspect";
 import type { StoreReader } from "./store-reader.js";
 
 /** One checkpoint of a thread, as the timeline shows it. */
@@ -91,7 +91,8 @@ export async function timelineOf(
       const nodeOf = new Map(parent?.next.map((task) => [task.id, task.node]) ?? []);
       const source = typeof header.metadata.source === "string" ? header.metadata.source : null;
       const grouped = new Map<string, { node: string; channel: string; count: number }>();
-      for (const write of loaded.checkpoint.writes) {
+      const writes = loaded.checkpoint.writes.filter((write) => write.channel !== APPEND_MARKS);
+      for (const write of writes) {
         const node = nodeOf.get(write.taskId) ?? (source === "input" ? "input" : (source ?? "?"));
         const key = `${node}\u0000${write.channel}`;
         const entry = grouped.get(key) ?? { node, channel: write.channel, count: 0 };
@@ -107,7 +108,7 @@ export async function timelineOf(
         createdAt: header.createdAt.toISOString(),
         durationMs: parent ? header.createdAt.getTime() - parent.createdAt.getTime() : null,
         writes: [...grouped.values()].filter((write) => !write.channel.startsWith("branch:")),
-        writeCount: loaded.checkpoint.writes.length,
+        writeCount: writes.length,
         bytes: size?.bytes ?? null,
         pendingBytes: pendingBytes.get(header.id) ?? 0,
         snapshot: size?.snapshot ?? false,
