@@ -74,8 +74,8 @@ describe("a LangGraph.js graph on WaypointSaver", () => {
       );
       const history: unknown[] = [];
       for await (const snapshot of app.getStateHistory(thread)) history.push(snapshot.values);
-      const { values } = await app.getState(thread);
-      states.push({ values: values as typeof State.State, history });
+      const snapshot = await app.getState(thread);
+      states.push({ values: snapshot.values as typeof State.State, history });
     }
     expect(states[1]).toEqual(states[0]);
     expect(states[1]?.values.log).toEqual(["planned", "acted", "planned", "acted"]);
