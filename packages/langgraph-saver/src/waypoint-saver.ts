@@ -27,12 +27,13 @@ import {
 } from "@waypoint/checkpoint";
 import {
   applyChange,
+  asChannelChange,
+  asStoredChannel,
   decodeChannel,
   encodeChannel,
   holdChannel,
   type ChannelChange,
   type HeldChannel,
-  type StoredChannel,
 } from "./internal/channel-codec.js";
 import { frameFields, readFrame, stepOf } from "./internal/checkpoint-frame.js";
 import { HeadCache, type HeldCheckpoint } from "./internal/head-cache.js";
@@ -53,7 +54,11 @@ export interface WaypointSaverOptions {
 }
 
 /** A loaded checkpoint with its channels in stored form. */
-type LoadedState = LoadedCheckpoint & { readonly state: ReadonlyMap<string, HeldChannel> };
+interface LoadedState {
+  readonly checkpoint: CheckpointHeader;
+  readonly state: ReadonlyMap<string, HeldChannel>;
+  readonly pendingWrites: readonly PendingWrite[];
+}
 
 /** The task id the saver's channel writes carry in Waypoint's records. */
 const PUT_TASK = "langgraph";
@@ -113,11 +118,24 @@ export class WaypointSaver extends BaseCheckpointSaver {
       filter: jsonFilter(options.filter),
       limit: only === undefined ? options.limit : undefined,
     });
+    // One load gives the state of every checkpoint from its base snapshot
+    // down to it: a listing of a chain, newest first, loads once per base.
+    let chain = new Map<string, ReadonlyMap<string, HeldChannel>>();
     for await (const header of headers) {
       if (only !== undefined && header.id !== only) continue;
-      const held = await this.load(header.threadId, header.namespace, header.id);
-      if (held === undefined) continue;
-      yield await this.toTuple(held);
+      const address = { threadId: header.threadId, namespace: header.namespace };
+      let state = chain.get(header.id);
+      let pendingWrites: readonly PendingWrite[];
+      if (state === undefined) {
+        const loaded = await this.load(address.threadId, address.namespace, header.id, false);
+        if (loaded === undefined) continue;
+        chain = loaded.chain;
+        state = loaded.state;
+        pendingWrites = loaded.pendingWrites;
+      } else {
+        pendingWrites = await this.pendingWritesOf({ ...address, checkpointId: header.id });
+      }
+      yield await this.toTuple({ checkpoint: header, state, pendingWrites });
       remaining -= 1;
       if (remaining <= 0) return;
     }
@@ -315,11 +333,15 @@ export class WaypointSaver extends BaseCheckpointSaver {
     return loaded === undefined ? undefined : { header: loaded.checkpoint, state: loaded.state };
   }
 
+  /** A checkpoint's state, and that of each one from its base snapshot down to it. */
   private async load(
     threadId: string,
     namespace: string,
     checkpointId: string | undefined,
-  ): Promise<LoadedState | undefined> {
+    remember = true,
+  ): Promise<
+    (LoadedState & { readonly chain: Map<string, ReadonlyMap<string, HeldChannel>> }) | undefined
+  > {
     let loaded: LoadedCheckpoint | undefined;
     try {
       loaded = await this.checkpointer.get(threadId, { namespace, checkpointId });
@@ -330,15 +352,19 @@ export class WaypointSaver extends BaseCheckpointSaver {
     if (loaded === undefined) return undefined;
     const state = new Map<string, HeldChannel>();
     for (const [channel, stored] of Object.entries(loaded.base.values)) {
-      state.set(channel, holdChannel(stored as StoredChannel));
+      state.set(channel, holdChannel(asStoredChannel(stored)));
     }
+    const chain = new Map<string, ReadonlyMap<string, HeldChannel>>();
+    chain.set(loaded.base.checkpointId, new Map(state));
     for (const delta of loaded.deltas) {
       if (delta.checkpointId === loaded.base.checkpointId) continue;
-      for (const write of delta.writes)
-        applyChange(state, write.channel, write.value as ChannelChange);
+      for (const write of delta.writes) {
+        applyChange(state, write.channel, asChannelChange(write.value));
+      }
+      chain.set(delta.checkpointId, new Map(state));
     }
-    this.heads.set({ header: loaded.checkpoint, state });
-    return { ...loaded, state };
+    if (remember) this.heads.set({ header: loaded.checkpoint, state });
+    return { ...loaded, state, chain };
   }
 
   private async toTuple(loaded: LoadedState): Promise<CheckpointTuple> {

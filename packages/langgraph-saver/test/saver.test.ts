@@ -66,6 +66,29 @@ describe("WaypointSaver on Waypoint's storage", () => {
     expect(last).toBeInstanceOf(AIMessage);
   });
 
+  it("lists a thread's history with one load per snapshot, not one per checkpoint", async () => {
+    const store = new MemoryCheckpointer({ snapshots: { maxChain: 8 } });
+    const { messages } = await growThread(new WaypointSaver(store), "history", 20);
+    let loads = 0;
+    const counted = Object.assign(Object.create(store) as MemoryCheckpointer, {
+      get: (...args: Parameters<MemoryCheckpointer["get"]>) => {
+        loads += 1;
+        return store.get(...args);
+      },
+    });
+    const listed: BaseMessage[][] = [];
+    for await (const tuple of new WaypointSaver(counted).list({
+      configurable: { thread_id: "history", checkpoint_ns: "" },
+    })) {
+      listed.push(tuple.checkpoint.channel_values.messages as BaseMessage[]);
+    }
+    expect(listed.map((list) => list.length)).toEqual(
+      [...Array(20).keys()].map((index) => 20 - index),
+    );
+    expect(listed[0]).toEqual(messages);
+    expect(loads).toBe(3);
+  });
+
   it("keeps LangGraph's channel versions in Waypoint's own header fields when they fit", async () => {
     const store = new MemoryCheckpointer();
     const saver = new WaypointSaver(store);

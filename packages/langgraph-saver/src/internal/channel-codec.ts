@@ -147,3 +147,32 @@ export function loadItem(serde: SerializerProtocol, item: StoredItem): Promise<u
 export function serializeValue(serde: SerializerProtocol, value: unknown): Promise<StoredItem> {
   return serializeItem(serde, value).then(({ item }) => item);
 }
+
+/** A stored channel as read back: checked, since it comes from outside this process. */
+export function asStoredChannel(value: unknown): StoredChannel {
+  if (isRecord(value) && "v" in value && isItem(value.v)) return value as StoredChannel;
+  if (isRecord(value) && "l" in value && Array.isArray(value.l) && value.l.every(isItem)) {
+    return value as StoredChannel;
+  }
+  throw new Error("A channel value in this thread was not written by WaypointSaver");
+}
+
+export function asChannelChange(value: unknown): ChannelChange {
+  if (isRecord(value) && "d" in value) return { d: 1 };
+  if (isRecord(value) && "a" in value && Array.isArray(value.a) && value.a.every(isItem)) {
+    return value as ChannelChange;
+  }
+  return asStoredChannel(value);
+}
+
+export function isItem(value: unknown): value is StoredItem {
+  return (
+    isRecord(value) &&
+    typeof value.t === "string" &&
+    ("j" in value || typeof value.s === "string" || value.b instanceof Uint8Array)
+  );
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object";
+}

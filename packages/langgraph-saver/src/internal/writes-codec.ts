@@ -7,7 +7,7 @@ import {
   type SerializerProtocol,
 } from "@langchain/langgraph-checkpoint";
 import type { PendingWrite } from "@waypoint/checkpoint";
-import { loadItem, serializeValue, type StoredItem } from "./channel-codec.js";
+import { isItem, loadItem, serializeValue, type StoredItem } from "./channel-codec.js";
 
 /** A LangGraph pending write in the store: its task path (when not "") and its value. */
 interface StoredWrite {
@@ -57,6 +57,8 @@ export async function decodeWrites(
 }
 
 function asStoredWrite(value: unknown): StoredWrite {
-  if (value !== null && typeof value === "object" && "i" in value) return value as StoredWrite;
+  if (value !== null && typeof value === "object" && "i" in value && isItem(value.i)) {
+    return value as StoredWrite;
+  }
   throw new Error("A pending write in this thread was not written by WaypointSaver");
 }
