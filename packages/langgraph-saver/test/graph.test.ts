@@ -1,11 +1,13 @@
 import { AIMessage } from "@langchain/core/messages";
 import {
   Annotation,
+  Command,
   END,
   MemorySaver,
   MessagesAnnotation,
   START,
   StateGraph,
+  interrupt,
 } from "@langchain/langgraph";
 import { CheckpointConflictError, MemoryCheckpointer } from "@waypoint/checkpoint";
 import { describe, expect, it } from "vitest";
@@ -79,5 +81,46 @@ describe("a LangGraph.js graph on WaypointSaver", () => {
     }
     expect(states[1]).toEqual(states[0]);
     expect(states[1]?.values.log).toEqual(["planned", "acted", "planned", "acted"]);
+  });
+
+  it("checkpoints a subgraph under its own namespace as MemorySaver does, through an interrupt", async () => {
+    const inner = new StateGraph(MessagesAnnotation)
+      .addNode("ask", () => {
+        const answer: unknown = interrupt("which colour?");
+        return { messages: [new AIMessage({ content: `picked ${String(answer)}`, id: "picked" })] };
+      })
+      .addEdge(START, "ask")
+      .addEdge("ask", END)
+      .compile();
+    const outer = new StateGraph(MessagesAnnotation)
+      .addNode("inner", inner)
+      .addNode("close", () => ({ messages: [new AIMessage({ content: "bye", id: "bye" })] }))
+      .addEdge(START, "inner")
+      .addEdge("inner", "close")
+      .addEdge("close", END);
+    const seen = [];
+    for (const checkpointer of [new MemorySaver(), new WaypointSaver(new MemoryCheckpointer())]) {
+      const app = outer.compile({ checkpointer });
+      const thread = { configurable: { thread_id: "nested" } };
+      await app.invoke({ messages: [{ role: "user", content: "hi", id: "hi" }] }, thread);
+      const waiting = await app.getState(thread, { subgraphs: true });
+      await app.invoke(new Command({ resume: "blue" }), thread);
+      const done = await app.getState(thread);
+      const namespaces = new Set<string>();
+      for await (const tuple of checkpointer.list({ configurable: { thread_id: "nested" } })) {
+        namespaces.add(String(tuple.config.configurable?.checkpoint_ns).split(":")[0]!);
+      }
+      seen.push({
+        waiting: waiting.tasks.map((task) => [
+          task.name,
+          task.interrupts.map((i) => i.value as unknown),
+          task.state !== undefined,
+        ]),
+        done: done.values as unknown,
+        namespaces: [...namespaces].sort(),
+      });
+    }
+    expect(seen[1]).toEqual(seen[0]);
+    expect(seen[1]?.namespaces).toEqual(["", "inner"]);
   });
 });
