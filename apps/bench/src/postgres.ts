@@ -4,7 +4,7 @@ import { startPostgres } from "@waypoint/test-services";
 import { formatBytes, median, table } from "./measure.js";
 import { LONG_TARGET, longThreadTable } from "./long-thread.js";
 import { recordFigure } from "./results.js";
-import { resumeTable, resumes, type ResumeSide } from "./resume.js";
+import { resumeTable, resumes, type ResumeSide, type Timing } from "./resume.js";
 import { roundsFor } from "./run-options.js";
 import { SideProcess, processCpuMs, type RemoteRunner } from "./side-process.js";
 import {
@@ -406,7 +406,7 @@ export async function postgresBenchmark(): Promise<string> {
     const growth = await rounds(SIDES, ROUNDS, (side) => runGrowth(server, side));
     // (d) reads each round's grown thread, then the schemas go.
     // (e) then resumes it in new processes (floor and Waypoint).
-    const resumed = new Map<ResumeSide, number[]>([
+    const resumed = new Map<ResumeSide, Timing[]>([
       ["floor", []],
       ["waypoint", []],
     ]);

@@ -12,7 +12,7 @@ import { startRedis } from "@waypoint/test-services";
 import { LONG_TARGET, longThreadTable } from "./long-thread.js";
 import { formatBytes, median, table } from "./measure.js";
 import { recordFigure } from "./results.js";
-import { resumeTable, resumes, type ResumeSide } from "./resume.js";
+import { resumeTable, resumes, type ResumeSide, type Timing } from "./resume.js";
 import { roundsFor } from "./run-options.js";
 import { SIDES, TIME_SIDES, floor, waypoint, type Side } from "./redis-sides.js";
 import {
@@ -174,7 +174,7 @@ async function runGrowthAndReloads(
   server: Server,
   side: Side,
   shape: Shape = loopShape,
-  resumed?: Map<ResumeSide, number[]>,
+  resumed?: Map<ResumeSide, Timing[]>,
 ) {
   const growth = await measureRun(server, {
     side,
@@ -336,7 +336,7 @@ export async function redisBenchmark(): Promise<string> {
       for (let i = 0; i < WARM_UP_RUNS; i += 1) await runChain(server, side);
     }
     const chain = await rounds(TIME_SIDES, ROUNDS, (side) => runChain(server, side));
-    const resumed = new Map<ResumeSide, number[]>([
+    const resumed = new Map<ResumeSide, Timing[]>([
       ["floor", []],
       ["waypoint", []],
     ]);

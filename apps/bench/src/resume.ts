@@ -12,7 +12,9 @@ import { GROWTH, loopShape, payloadOf, ratio, verdict, waypointRunner } from "./
  * more superstep, as Waypoint's `invoke` on the thread does (its input
  * checkpoint and the superstep's). The floor does what an app on the bare
  * client would: it reads every row back and writes two more (the input
- * step's `[]` and the superstep's writes), as its loop writes them.
+ * step's `[]` and the superstep's writes), as its loop writes them. Each
+ * process then does the same once more, timed apart: with its code warm,
+ * which tells how much of the first is code running for the first time.
  */
 export type ResumeBackend = "postgres" | "redis";
 export type ResumeSide = "floor" | "waypoint";
@@ -24,7 +26,7 @@ export interface ResumeRequest {
   /** PostgreSQL: the schema the thread was grown in. */
   readonly schema?: string;
   readonly threadId: string;
-  /** The thread's log length before this resume (200, then one more per resume). */
+  /** The thread's log length before the process's first resume (200, then two more per process). */
   readonly logLength: number;
 }
 
@@ -32,15 +34,21 @@ export interface ResumeRequest {
 export const RESUMES = 3;
 export const RESUME_TARGET = { postgres: 1.2, redis: 1.3 } as const;
 
-/** One resume in a new process: its ms from connected to the superstep written. */
-export function resumeInNewProcess(request: ResumeRequest): Promise<number> {
+/** A process's two resumes, ms from their start to the superstep written: the first (cold), then the same again. */
+export interface Timing {
+  readonly cold: number;
+  readonly warm: number;
+}
+
+/** A new process: connects, resumes (timed: cold), resumes again (timed: warm). */
+export function resumeInNewProcess(request: ResumeRequest): Promise<Timing> {
   return new Promise((resolve, reject) => {
     // The child runs this file under the same loader (tsx) as the suite.
     const child = fork(fileURLToPath(import.meta.url), [JSON.stringify(request)], {
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
-    let result: number | undefined;
-    child.on("message", (message: { ms: number }) => (result = message.ms));
+    let result: Timing | undefined;
+    child.on("message", (message: Timing) => (result = message));
     child.on("error", reject);
     child.on("exit", (code) => {
       if (result !== undefined) resolve(result);
@@ -49,14 +57,14 @@ export function resumeInNewProcess(request: ResumeRequest): Promise<number> {
   });
 }
 
-/** `count` resumes of `side` one after another, each in a new process; the thread grows by one step each. */
+/** `count` new processes for `side`, one after another; the thread grows by two steps in each. */
 export async function resumes(
   request: Omit<ResumeRequest, "logLength">,
   count = RESUMES,
-): Promise<number[]> {
-  const times: number[] = [];
+): Promise<Timing[]> {
+  const times: Timing[] = [];
   for (let i = 0; i < count; i += 1) {
-    times.push(await resumeInNewProcess({ ...request, logLength: GROWTH.steps + i }));
+    times.push(await resumeInNewProcess({ ...request, logLength: GROWTH.steps + 2 * i }));
   }
   return times;
 }
@@ -64,10 +72,11 @@ export async function resumes(
 /** The table a suite prints, with the issue's verdict. */
 export function resumeTable(
   backend: ResumeBackend,
-  times: ReadonlyMap<ResumeSide, readonly number[]>,
+  times: ReadonlyMap<ResumeSide, readonly Timing[]>,
   table: (rows: string[][]) => string,
 ): string {
-  const ms = (side: ResumeSide) => median(times.get(side)!);
+  const ms = (side: ResumeSide) => median(times.get(side)!.map((t) => t.cold));
+  const warm = (side: ResumeSide) => median(times.get(side)!.map((t) => t.warm));
   const target = RESUME_TARGET[backend];
   recordFigure(backend, "resume 200 (new process)", "ms", [
     ["floor", ms("floor")],
@@ -75,13 +84,16 @@ export function resumeTable(
   ]);
   return [
     `(e) resuming the ${GROWTH.steps}-step thread (${(GROWTH.steps * GROWTH.bytes) / 1024} KB) in a new process: connect (not timed), load, one more superstep`,
-    `    (${RESUMES} per side and round, each in a process of its own; the floor reads every row and writes its two)`,
+    `    (${RESUMES} per side and round, each in a process of its own; the floor reads every row and writes its two;`,
+    `    then the same again in that process, its code warm: no target, it tells what is the cold code's)`,
     table([
-      ["side", "ms", "vs floor"],
+      ["side", "ms", "vs floor", "again in the same process, ms", "vs floor"],
       ...(["floor", "waypoint"] as const).map((side) => [
         side,
         ms(side).toFixed(2),
         ratio(ms(side), ms("floor")),
+        warm(side).toFixed(2),
+        ratio(warm(side), warm("floor")),
       ]),
     ]),
     `issue 22 (Waypoint resume <= ${target}x the floor's): ${verdict(ms("waypoint") / ms("floor"), target)}`,
@@ -93,26 +105,48 @@ const floorWrites = (logLength: number) => [
   JSON.stringify([{ node: "append", channel: "log", value: payloadOf(loopShape, logLength) }]),
 ];
 
-async function resumePostgres(request: ResumeRequest): Promise<number> {
+/** A side's resume, opened in this process: one call per resume, with the log length before it. */
+type Resume = (logLength: number) => Promise<number>;
+
+/** Opens the side, runs `twice` resumes (cold, then warm), closes it. */
+async function resumeTwice(
+  open: () => Promise<{ resume: Resume; close: () => Promise<void> }>,
+  logLength: number,
+): Promise<Timing> {
+  const { resume, close } = await open();
+  try {
+    const cold = await resume(logLength);
+    const warm = await resume(logLength + 1);
+    return { cold, warm };
+  } finally {
+    await close();
+  }
+}
+
+async function openPostgres(request: ResumeRequest) {
   const [{ default: pg }, { PostgresCheckpointer }] = await Promise.all([
     import("pg"),
     import("@waypoint/checkpoint-postgres"),
   ]);
   const pool = new pg.Pool({ connectionString: request.url, max: 2 });
   const schema = request.schema!;
-  try {
-    if (request.side === "waypoint") {
-      const checkpointer = new PostgresCheckpointer({ pool, schema });
-      await checkpointer.setup();
-      const runner = waypointRunner(loopShape, checkpointer);
+  const close = () => pool.end();
+  if (request.side === "waypoint") {
+    const checkpointer = new PostgresCheckpointer({ pool, schema });
+    await checkpointer.setup();
+    const runner = waypointRunner(loopShape, checkpointer);
+    const resume: Resume = async (logLength) => {
       const start = performance.now();
       const log = await runner.run(request.threadId);
       const ms = performance.now() - start;
-      expectLength(request, log.length);
+      expectLength(request, logLength, log.length);
       return ms;
-    }
-    await pool.query("SELECT 1");
-    const steps = `"${schema}".steps`;
+    };
+    return { resume, close };
+  }
+  await pool.query("SELECT 1");
+  const steps = `"${schema}".steps`;
+  const resume: Resume = async (logLength) => {
     const start = performance.now();
     const { rows } = await pool.query<{ data: string; step: number }>(
       `SELECT data, step FROM ${steps} WHERE thread_id = $1 ORDER BY id`,
@@ -130,32 +164,35 @@ async function resumePostgres(request: ResumeRequest): Promise<number> {
       ]);
     }
     const ms = performance.now() - start;
-    expectLength(request, log.length + 1);
+    expectLength(request, logLength, log.length + 1);
     return ms;
-  } finally {
-    await pool.end();
-  }
+  };
+  return { resume, close };
 }
 
-async function resumeRedis(request: ResumeRequest): Promise<number> {
+async function openRedis(request: ResumeRequest) {
   const [{ Redis }, { RedisCheckpointer }] = await Promise.all([
     import("ioredis"),
     import("@waypoint/checkpoint-redis"),
   ]);
   const redis = new Redis(request.url);
-  try {
-    await redis.ping();
-    if (request.side === "waypoint") {
-      const runner = waypointRunner(loopShape, new RedisCheckpointer({ redis }));
+  const close = async () => redis.disconnect();
+  await redis.ping();
+  if (request.side === "waypoint") {
+    const runner = waypointRunner(loopShape, new RedisCheckpointer({ redis }));
+    const resume: Resume = async (logLength) => {
       const start = performance.now();
       const log = await runner.run(request.threadId);
       const ms = performance.now() - start;
-      expectLength(request, log.length);
+      expectLength(request, logLength, log.length);
       return ms;
-    }
-    // As the floor's reload: told how many steps the thread has (its input step, then one per superstep).
-    const stored = 1 + GROWTH.steps + 2 * (request.logLength - GROWTH.steps);
-    const key = (step: number) => `floor:${request.threadId}:${step}`;
+    };
+    return { resume, close };
+  }
+  const key = (step: number) => `floor:${request.threadId}:${step}`;
+  const resume: Resume = async (logLength) => {
+    // As the floor's reload: told how many steps the thread has (its input step, then two per resume).
+    const stored = 1 + GROWTH.steps + 2 * (logLength - GROWTH.steps);
     const start = performance.now();
     const values = await redis.mget(Array.from({ length: stored }, (_, step) => key(step)));
     const log = values.flatMap((data) => {
@@ -166,26 +203,24 @@ async function resumeRedis(request: ResumeRequest): Promise<number> {
     let step = stored;
     for (const data of floorWrites(log.length)) await redis.set(key(step++), data);
     const ms = performance.now() - start;
-    expectLength(request, log.length + 1);
+    expectLength(request, logLength, log.length + 1);
     return ms;
-  } finally {
-    redis.disconnect();
-  }
+  };
+  return { resume, close };
 }
 
-function expectLength(request: ResumeRequest, length: number): void {
-  if (length !== request.logLength + 1) {
+function expectLength(request: ResumeRequest, before: number, length: number): void {
+  if (length !== before + 1) {
     throw new Error(
-      `resume (${request.backend} ${request.side}): the log has ${length} entries, expected ${request.logLength + 1}`,
+      `resume (${request.backend} ${request.side}): the log has ${length} entries, expected ${before + 1}`,
     );
   }
 }
 
 async function child(request: ResumeRequest): Promise<void> {
-  const ms = await (request.backend === "postgres"
-    ? resumePostgres(request)
-    : resumeRedis(request));
-  process.send!({ ms }, () => process.exit(0));
+  const open = request.backend === "postgres" ? openPostgres : openRedis;
+  const timing = await resumeTwice(() => open(request), request.logLength);
+  process.send!(timing, () => process.exit(0));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.send !== undefined) {
