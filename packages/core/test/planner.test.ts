@@ -65,6 +65,36 @@ describe("the planner (pure: no I/O)", () => {
     expect(plan({ ...input, checkpointId: "c2" }).tasks.map((t) => t.id)).not.toEqual(first);
   });
 
+  it("gives the ids stored threads hold: thread, namespace, checkpoint, node and its triggers, or the Send's place", () => {
+    // Pinned: pending writes and recorded effects are stored under these ids.
+    const joined = plan({
+      ...base,
+      namespace: "ns:1",
+      nodes: [{ name: "j", triggers: ["branch:to:a", "branch:to:b"] }],
+      channels: channels(["branch:to:a", "branch:to:b"]),
+      versions: { "branch:to:a": 1, "branch:to:b": 1 },
+      versionsSeen: {},
+    });
+    expect(joined.tasks.map((t) => t.id)).toEqual(["2ebc8a2e-e3ee-1e3d-2c5b-d6aa17887dbf"]);
+    const result = plan({
+      ...base,
+      channels: channels(
+        ["branch:to:a"],
+        [
+          { node: "b", payload: 1 },
+          { node: "b", payload: 2 },
+        ],
+      ),
+      versions: { "branch:to:a": 1 },
+      versionsSeen: {},
+    });
+    expect(result.tasks.map((t) => t.id)).toEqual([
+      "ceca8df3-c7d0-16b6-c36a-00138cd6b754",
+      "2224b696-6172-9bb1-dee1-b89a6bd74618",
+      "d3902646-d9cb-e144-74b6-9e2b44f28265",
+    ]);
+  });
+
   it("plans node tasks in declaration order, then one task per Send in write order", () => {
     const result = plan({
       ...base,

@@ -1,7 +1,7 @@
 import type { ChannelVersions, PlannedTask } from "@waypoint/checkpoint";
 import type { Channel } from "../channels/channel.js";
 import { SENDS_CHANNEL, type Send } from "../constants.js";
-import { taskId } from "./task-id.js";
+import { PART_SEPARATOR, taskIdOfKey } from "./task-id.js";
 
 /** What the planner needs to know about a node. */
 export interface PlannerNode {
@@ -36,40 +36,37 @@ export interface Plan {
  * in the order they were written, and writes are later applied in this order.
  */
 export function plan(input: PlanInput): Plan {
+  const { versions } = input;
   const versionsSeen: Record<string, ChannelVersions> = { ...input.versionsSeen };
   const tasks: PlannedTask[] = [];
+  // Every task id of this plan starts with the same parts: joined once.
+  const prefix = [input.threadId, input.namespace, input.checkpointId, ""].join(PART_SEPARATOR);
   // Deferred nodes that fired: planned only if nothing else is.
   let deferred: { node: PlannerNode; fired: string[] }[] | undefined;
-  const add = (node: PlannerNode, fired: string[]) => {
-    tasks.push({
-      id: taskId([input.threadId, input.namespace, input.checkpointId, node.name, ...fired]),
-      node: node.name,
-      triggers: fired,
-    });
-    const marked: Record<string, number> = { ...versionsSeen[node.name] };
-    for (const channel of fired) marked[channel] = input.versions[channel] ?? 0;
-    versionsSeen[node.name] = marked;
-  };
   for (const node of input.nodes) {
     const seen = versionsSeen[node.name];
     // Built only for a node that runs: most nodes of a graph do not, at any one step.
     let fired: string[] | undefined;
     for (const channel of node.triggers) {
+      const version = versions[channel];
       if (
-        (input.versions[channel] ?? 0) > (seen?.[channel] ?? 0) &&
+        version !== undefined &&
+        version > (seen?.[channel] ?? 0) &&
         input.channels.get(channel)?.isAvailable() === true
       )
         (fired ??= []).push(channel);
     }
     if (fired === undefined) continue;
     if (node.defer === true) (deferred ??= []).push({ node, fired });
-    else add(node, fired);
+    else addTask(tasks, versionsSeen, versions, prefix, node, fired);
   }
   const sends = input.channels.get(SENDS_CHANNEL);
   if (sends?.isAvailable()) {
     (sends.get() as Send[]).forEach((send, index) => {
       tasks.push({
-        id: taskId([input.threadId, input.namespace, input.checkpointId, send.node, "send", index]),
+        id: taskIdOfKey(
+          `${prefix}${send.node}${PART_SEPARATOR}send${PART_SEPARATOR}${String(index)}`,
+        ),
         node: send.node,
         triggers: [],
         send: { index, payload: send.payload },
@@ -78,6 +75,27 @@ export function plan(input: PlanInput): Plan {
   }
   // Held back, a deferred node's triggers stay unseen (and set), so it fires again next time.
   if (tasks.length === 0 && deferred !== undefined)
-    for (const { node, fired } of deferred) add(node, fired);
+    for (const { node, fired } of deferred)
+      addTask(tasks, versionsSeen, versions, prefix, node, fired);
   return { tasks, versionsSeen };
+}
+
+/** Plans `node` for the channels that fired it, and marks their versions as seen by it. */
+function addTask(
+  tasks: PlannedTask[],
+  versionsSeen: Record<string, ChannelVersions>,
+  versions: ChannelVersions,
+  prefix: string,
+  node: PlannerNode,
+  fired: string[],
+): void {
+  // The id's parts: thread, namespace, checkpoint, node, then the channels that fired it.
+  tasks.push({
+    id: taskIdOfKey(`${prefix}${node.name}${PART_SEPARATOR}${fired.join(PART_SEPARATOR)}`),
+    node: node.name,
+    triggers: fired,
+  });
+  const marked: Record<string, number> = { ...versionsSeen[node.name] };
+  for (const channel of fired) marked[channel] = versions[channel] ?? 0;
+  versionsSeen[node.name] = marked;
 }

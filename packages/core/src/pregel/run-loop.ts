@@ -282,6 +282,14 @@ export class RunLoop extends ThreadWriter {
 
   /** Writes (and interrupts) in plan order, whatever order the tasks finished in. */
   private collect(results: TaskResults): Superstep {
+    if (this.next.length === 1) {
+      const id = this.next[0]!.id;
+      return {
+        writes: results.writes.get(id) ?? [],
+        interrupts: [...(results.interrupts.get(id) ?? [])],
+        error: results.error,
+      };
+    }
     return {
       writes: this.next.flatMap((task) => results.writes.get(task.id) ?? []),
       interrupts: this.next.flatMap((task) => results.interrupts.get(task.id) ?? []),

@@ -6,7 +6,15 @@ import { hash } from "node:crypto";
  * the tasks after it.
  */
 export function taskId(parts: readonly (string | number)[]): string {
-  const hex = hash("sha256", parts.join("\u0000"), "hex");
+  return taskIdOfKey(parts.join(PART_SEPARATOR));
+}
+
+/** What `taskId` puts between parts: a caller that joins them itself (the planner) uses it too. */
+export const PART_SEPARATOR = "\u0000";
+
+/** `taskId` of parts already joined with PART_SEPARATOR. */
+export function taskIdOfKey(key: string): string {
+  const hex = hash("sha256", key, "hex");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
