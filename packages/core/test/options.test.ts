@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { InvalidArgumentError, MemoryCheckpointer } from "@waypoint/checkpoint";
 import {
@@ -12,6 +13,7 @@ import {
   untracked,
   type StateOf,
 } from "@waypoint/core";
+import { OPTIONS, parseOptions } from "../src/internal/options.js";
 
 const State = defineState({ n: lastValue<number>({ default: () => 0 }) });
 
@@ -236,5 +238,58 @@ describe("untracked without a default, and ephemeral", () => {
       .compile();
     const values: StateOf<typeof Handles> = await graph.invoke({});
     expect(values).toEqual({ cache: 2, kept: 1, signal: undefined });
+  });
+});
+
+describe("invoke's options checked without the schema (its usual options)", () => {
+  const values = fc.constantFrom<unknown>(
+    undefined,
+    null,
+    "",
+    "t",
+    "a\u0000b",
+    "\ud800",
+    "x".repeat(2000),
+    0,
+    1,
+    1.5,
+    -3,
+    2 ** 53,
+    Number.NaN,
+    "sync",
+    "async",
+    "exit",
+    "never",
+    true,
+    "yes",
+    new AbortController().signal,
+    {},
+    [],
+  );
+  const keys = fc.constantFrom(
+    "threadId",
+    "checkpointId",
+    "recursionLimit",
+    "durability",
+    "signal",
+    "stop",
+    "newThread",
+    "metadata",
+    "thread_id",
+    "constructor",
+    "__proto__",
+    "toString",
+  );
+
+  it("refuses what the schema refuses, and accepts what it accepts", () => {
+    fc.assert(
+      fc.property(fc.dictionary(keys, values, { maxKeys: 4 }), (options) => {
+        const accepted = OPTIONS.invoke.safeParse(options).success;
+        const parse = () => parseOptions("invoke", options);
+        if (accepted) expect(parse()).toBe(options);
+        else expect(parse).toThrow(InvalidArgumentError);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

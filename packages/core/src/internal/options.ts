@@ -260,6 +260,53 @@ export const OPTIONS = {
 
 export type OptionsMethod = keyof typeof OPTIONS;
 
+const isIdValue = (value: unknown): boolean => {
+  try {
+    assertId(value, "id");
+    return true;
+  } catch {
+    return false;
+  }
+};
+const isSignal = (value: unknown): boolean => value instanceof AbortSignal;
+
+/**
+ * invoke's options a value of which is checked here as the schema checks it;
+ * `metadata` and `fence` are left to the schema. A null prototype, so that
+ * no key such as "constructor" is found on it.
+ */
+const PLAIN_INVOKE_OPTIONS: Readonly<Record<string, (value: unknown) => boolean>> = Object.assign(
+  Object.create(null) as Record<string, (value: unknown) => boolean>,
+  {
+    threadId: isIdValue,
+    checkpointId: isIdValue,
+    recursionLimit: (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 1,
+    durability: (value: unknown) => (DURABILITIES as readonly unknown[]).includes(value),
+    signal: isSignal,
+    stop: isSignal,
+    newThread: (value: unknown) => typeof value === "boolean",
+  },
+);
+
+/**
+ * Whether `value` is a plain object of invoke's options that the schema
+ * accepts, told without it: each key is one of PLAIN_INVOKE_OPTIONS, each
+ * value undefined or of its kind. Anything else (a problem to name, metadata,
+ * a fence) goes through the schema.
+ */
+function isPlainInvokeOptions(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  if (prototype !== Object.prototype && prototype !== null) return false;
+  for (const key in value) {
+    const check = PLAIN_INVOKE_OPTIONS[key];
+    if (check === undefined) return false;
+    const option = (value as Record<string, unknown>)[key];
+    if (option !== undefined && !check(option)) return false;
+  }
+  return true;
+}
+
 /** Positional ids (a thread, a run): the same rule as in options. */
 export function checkId(value: unknown, method: string, argument: string): void {
   const result = id.safeParse(value);
@@ -278,6 +325,8 @@ export function checkId(value: unknown, method: string, argument: string): void 
  * zod's copy: signals and callbacks stay the caller's own objects).
  */
 export function parseOptions<T>(method: OptionsMethod, value: T, label: string = method): T {
+  // invoke's usual options need no schema (one safeParse costs more than a superstep's planning).
+  if (method === "invoke" && isPlainInvokeOptions(value)) return value;
   let result;
   try {
     result = OPTIONS[method].safeParse(value);
