@@ -19,6 +19,8 @@ import type { GraphSpec, NodeFunction } from "./graph/graph-spec.js";
 import { snapshotAt, stateHistory } from "./pregel/state-reads.js";
 import { invokeNested, runSubgraph } from "./pregel/subgraph.js";
 import { CheckpointerRequiredError } from "./errors.js";
+import { RunTelemetry } from "./telemetry/run-telemetry.js";
+import { attemptOutcome } from "./telemetry/attempt-outcome.js";
 import { currentTaskScope } from "./pregel/interrupt.js";
 import type { CompileOptions } from "./graph/state-graph.js";
 import { AsyncQueue } from "./internal/async-queue.js";
@@ -405,6 +407,32 @@ export class CompiledGraph<D extends StateDefinition> {
           : "invoke(Command) (resuming a thread)",
       );
     const runOptions = this.runOptions(options, emit, modes);
+    const telemetry = RunTelemetry.begin(
+      {
+        graph: this.spec.deploy.identity,
+        threadId: runOptions.threadId,
+        runId: typeof options.metadata?.runId === "string" ? options.metadata.runId : undefined,
+        resumed: input === null || input === undefined || input instanceof Command,
+        checkpointer: this.checkpointer,
+      },
+      attemptOutcome,
+    );
+    if (telemetry === undefined) return this.startRun(input, options, runOptions);
+    // Every checkpoint of the run carries its trace context: a resume elsewhere links to it.
+    const traced = {
+      ...runOptions,
+      telemetry,
+      metadata: telemetry.metadataWith(runOptions.metadata),
+    };
+    return telemetry.run(() => this.startRun(input, options, traced));
+  }
+
+  /** `start` once its options are made (and, with an OpenTelemetry SDK, inside the run's span). */
+  private async startRun(
+    input: unknown,
+    options: InvokeOptions,
+    runOptions: RunOptions,
+  ): Promise<{ values: Record<string, unknown>; interrupts: readonly Interrupt[] }> {
     if (options.newThread === true) return this.startNew(input, options, runOptions);
     // A new input on a thread this process just ran can start from the state
     // the last run ended with, instead of reloading and replaying it.

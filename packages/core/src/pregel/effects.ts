@@ -1,7 +1,7 @@
 import { NonDeterminismError, TerminalError } from "../errors.js";
 import { faultPoint } from "../faults.js";
 import type { EffectInfo } from "../graph/graph-spec.js";
-import { currentTaskScope, runInTaskScope } from "./interrupt.js";
+import { currentTaskScope, runInTaskScope, type TaskRuntime } from "./interrupt.js";
 import type { TaskJournal } from "./task-journal.js";
 import { effectIdempotencyKey, taskId as taskIdOf } from "./task-id.js";
 
@@ -36,6 +36,8 @@ export interface EffectRunOptions {
   /** The checkpoint the task was planned in (part of the keys). */
   readonly checkpointId: string;
   readonly journal: TaskJournal;
+  /** The run's telemetry rides on it (undefined when no OpenTelemetry SDK is registered). */
+  readonly runtime?: Pick<TaskRuntime, "telemetry">;
 }
 
 /**
@@ -52,6 +54,7 @@ export function recordedCalls(
 ): RecordedCall {
   const { journal } = options;
   const taskId = options.task.id;
+  const telemetry = options.runtime?.telemetry;
   return async <T>(
     name: string,
     fn: (info: EffectInfo) => T | Promise<T>,
@@ -74,6 +77,21 @@ export function recordedCalls(
           kind,
           recorded.kind ?? "effect",
         );
+      // The key is worked out only for a registered SDK (the call short-circuits otherwise).
+      telemetry?.effectReplayed(
+        name,
+        kind,
+        effectIdempotencyKey({
+          threadId: options.threadId,
+          namespace: options.namespace,
+          checkpointId: options.checkpointId,
+          taskId,
+          name,
+          index,
+          retries: journal.retries(index, path),
+          ...(path !== undefined ? { scope: path } : {}),
+        }),
+      );
       if (recorded.ok) return recorded.result as T;
       throw new TerminalError(recorded.error?.message ?? `${kind} failed`, {
         data: { [kind]: name, recorded: recorded.error },
@@ -105,17 +123,21 @@ export function recordedCalls(
       // for approval) gets an id that does not depend on the order in which
       // parallel calls reach it, and calls made inside it number on their own.
       const call = () => fn({ idempotencyKey, attempt, signal });
-      result = await (scope === undefined
-        ? call()
-        : runInTaskScope(
-            {
-              ...scope,
-              idBase: taskIdOf([taskId, "effect", inner]),
-              calls: 0,
-              frame: { path: inner, calls: 0 },
-            },
-            call,
-          ));
+      const scoped = () =>
+        scope === undefined
+          ? call()
+          : runInTaskScope(
+              {
+                ...scope,
+                idBase: taskIdOf([taskId, "effect", inner]),
+                calls: 0,
+                frame: { path: inner, calls: 0 },
+              },
+              call,
+            );
+      result = await (telemetry === undefined
+        ? scoped()
+        : telemetry.effect(name, kind, idempotencyKey, async () => scoped()));
     } catch (error) {
       // A TerminalError is an outcome: record it, so a replay fails the same way without calling fn.
       if (error instanceof TerminalError)

@@ -5,6 +5,7 @@ import { INTERRUPT } from "../constants.js";
 import { CheckpointerRequiredError } from "../errors.js";
 import type { CallFrame, RecordedCall } from "./effects.js";
 import { taskId } from "./task-id.js";
+import type { RunTelemetry } from "../telemetry/run-telemetry.js";
 
 /** A pending interrupt, as getState and invoke report it. */
 export interface Interrupt {
@@ -27,6 +28,8 @@ export interface TaskRuntime {
   readonly durability: "sync" | "async" | "exit";
   readonly emit: (event: StreamEvent) => void;
   readonly modes: ReadonlySet<StreamMode>;
+  /** The run's spans and metrics; undefined when no OpenTelemetry SDK is registered. */
+  readonly telemetry?: RunTelemetry | undefined;
 }
 
 export interface TaskScope {

@@ -133,10 +133,11 @@ export class RunLoop extends ThreadWriter {
   ): Promise<RunLoop> {
     const { threadId, namespace, checkpointId } = options;
     addSerializerPlugins(spec, checkpointer);
-    const loaded = await checkpointer.get(threadId, {
+    const getting = checkpointer.get(threadId, {
       namespace,
       ...(checkpointId ? { checkpointId } : {}),
     });
+    const loaded = await (options.telemetry?.load(getting, 1) ?? getting);
     let headId = loaded?.checkpoint.id ?? null;
     if (checkpointId !== undefined) {
       for await (const header of checkpointer.list(threadId, { namespace, limit: 1 }))
@@ -267,6 +268,7 @@ export class RunLoop extends ThreadWriter {
    */
   private superstep(): Superstep | Promise<Superstep> {
     const step = this.step + 1;
+    this.options.telemetry?.superstep(step, this.next.length);
     const state = this.channels.values();
     const results: TaskResults = { writes: new Map(), interrupts: new Map(), error: undefined };
     if (this.next.length === 1) {
@@ -565,6 +567,7 @@ function runtimeOf(checkpointer: Checkpointer, options: RunOptions): TaskRuntime
     durability: options.durability,
     emit: options.emit,
     modes: options.modes,
+    telemetry: options.telemetry,
   };
 }
 

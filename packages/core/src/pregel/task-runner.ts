@@ -13,6 +13,7 @@ import {
   runInTaskScope,
   type Interrupt,
   type TaskRuntime,
+  type TaskScope,
 } from "./interrupt.js";
 
 export type TaskOutcome =
@@ -169,22 +170,26 @@ function callNode(
     salvage: options.journal.salvage,
   };
   const run = () => runNode(options, context);
-  return runInTaskScope(
-    {
-      threadId: options.threadId,
-      taskId: options.task.id,
-      node: options.node.name,
-      namespace: options.namespace,
-      resumeValues: options.resumeValues,
-      runtime: options.runtime,
-      signal,
-      calls: 0,
-      subgraphCalls: 0,
-      frame,
-      call,
-    },
-    deferred ? () => Promise.resolve().then(run) : run,
-  );
+  const scope: TaskScope = {
+    threadId: options.threadId,
+    taskId: options.task.id,
+    node: options.node.name,
+    namespace: options.namespace,
+    resumeValues: options.resumeValues,
+    runtime: options.runtime,
+    signal,
+    calls: 0,
+    subgraphCalls: 0,
+    frame,
+    call,
+  };
+  const body = deferred ? () => Promise.resolve().then(run) : run;
+  const telemetry = options.runtime.telemetry;
+  if (telemetry !== undefined)
+    return telemetry.attempt(options.task, options.namespace, attempt, () =>
+      runInTaskScope(scope, body),
+    );
+  return runInTaskScope(scope, body);
 }
 
 /** The node's function, inside the registered task wrappers if any (none costs nothing). */

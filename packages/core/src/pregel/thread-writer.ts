@@ -26,6 +26,7 @@ import { plan } from "./planner.js";
 import { carried, slotKey, staticInterrupt, statusWrite } from "./run-helpers.js";
 import { interruptSlots } from "./pending.js";
 import type { StreamEvent, StreamMode } from "./stream-events.js";
+import type { RunTelemetry } from "../telemetry/run-telemetry.js";
 
 /**
  * - `sync` (default): a superstep ends when its checkpoint is durable.
@@ -53,6 +54,8 @@ export interface RunOptions {
   readonly emit: (event: StreamEvent) => void;
   /** The stream modes someone listens to; events of other modes are never built. */
   readonly modes: ReadonlySet<StreamMode>;
+  /** Spans and metrics, when an OpenTelemetry SDK is registered (telemetry/run-telemetry.ts). */
+  readonly telemetry?: RunTelemetry | undefined;
 }
 
 /** One edit of `updateState` / `bulkUpdateState`: `values` as if `asNode` had returned them. */
@@ -496,9 +499,14 @@ export abstract class ThreadWriter {
       accumulating: this.spec.accumulating,
     };
     // Most puts carry no pending writes: no copy of the request for them.
-    const header = this.checkpointer.put(
+    const putting = this.checkpointer.put(
       pendingWrites.length === 0 ? request : { ...request, pendingWrites },
     );
+    const telemetry = this.options.telemetry;
+    const header =
+      telemetry === undefined
+        ? putting
+        : telemetry.put(putting, this.step, metadata.source, parent);
     this.storedId = this.checkpointId;
     // A put that fails leaves `stored` as it was; the error ends the run.
     if (this.options.durability === "sync")
@@ -546,7 +554,7 @@ export abstract class ThreadWriter {
 
   protected async writePending(writes: PendingWrite[]): Promise<void> {
     if (this.stored instanceof Promise) await this.stored; // the checkpoint they belong to must exist first
-    await this.checkpointer.putPendingWrites(
+    const putting = this.checkpointer.putPendingWrites(
       {
         threadId: this.options.threadId,
         namespace: this.options.namespace,
@@ -554,5 +562,7 @@ export abstract class ThreadWriter {
       },
       writes,
     );
+    const telemetry = this.options.telemetry;
+    await (telemetry === undefined ? putting : telemetry.putWrites(putting, writes.length));
   }
 }

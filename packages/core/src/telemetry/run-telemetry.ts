@@ -1,0 +1,365 @@
+import {
+  SpanKind,
+  SpanStatusCode,
+  context,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type Tracer,
+} from "@opentelemetry/api";
+import type { CheckpointHeader, Checkpointer, LoadedCheckpoint } from "@waypoint/checkpoint";
+import type { GraphIdentity } from "../graph/graph-identity.js";
+import { activeInstruments, type Instruments } from "./instruments.js";
+import { activeTracer } from "./providers.js";
+import { backendOf, errorType, putBytes, settle } from "./span-helpers.js";
+import { TRACEPARENT_KEY, formatTraceparent, parseTraceparent } from "./traceparent.js";
+
+/** What a run's telemetry is told when the run starts. */
+export interface RunStart {
+  readonly graph: GraphIdentity;
+  readonly threadId: string;
+  /** A worker's run (`metadata.runId`), if the invocation is one. */
+  readonly runId: string | undefined;
+  /** The run goes on from the thread's head (input null or a Command), rather than a new input. */
+  readonly resumed: boolean;
+  /** The store as the graph holds it (not a fenced view of it): names the backend. */
+  readonly checkpointer: Checkpointer;
+}
+
+/** What the runtime tells a run's telemetry about a node attempt's end. */
+export type AttemptEnd = "interrupted" | undefined;
+
+/**
+ * One run's spans and metrics: made at the start of an invoke or stream only
+ * when an OpenTelemetry SDK is registered (a tracer provider, a meter
+ * provider or both), so that the runtime's hooks are one `undefined` check
+ * each when none is. Spans nest run → superstep → task attempt → effect,
+ * with checkpoint reads and writes under the run or its superstep; parents
+ * are passed explicitly, and node and effect calls also run in their span's
+ * context, so that spans made inside them (a tool's, a model's) nest too.
+ */
+export class RunTelemetry {
+  /** The W3C trace context of the run's span, stored in every checkpoint's metadata. */
+  readonly traceparent: string | undefined;
+  private readonly span: Span | undefined;
+  private readonly context: Context;
+  private readonly backend: string;
+  private readonly graphName: string;
+  private superstepSpan: Span | undefined;
+  private superstepContext: Context;
+  private superstepStep = Number.NaN;
+
+  private constructor(
+    private readonly tracer: Tracer | undefined,
+    private readonly instruments: Instruments | undefined,
+    private readonly start: RunStart,
+    /** Tells an attempt's failure from an interrupt or a hand-over (the runtime's own throws). */
+    private readonly classify: (error: unknown) => "interrupt" | "handover" | "error",
+  ) {
+    this.backend = backendOf(start.checkpointer);
+    this.graphName = start.graph.name;
+    const parent = context.active();
+    this.span = tracer?.startSpan(
+      `invoke_workflow ${start.graph.name}`,
+      {
+        kind: SpanKind.INTERNAL,
+        attributes: {
+          "gen_ai.operation.name": "invoke_workflow",
+          "gen_ai.conversation.id": start.threadId,
+          "waypoint.graph.name": start.graph.name,
+          "waypoint.graph.version": String(start.graph.version),
+          "waypoint.resumed": start.resumed,
+          ...(start.runId !== undefined ? { "waypoint.run.id": start.runId } : {}),
+        },
+      },
+      parent,
+    );
+    this.context = this.span === undefined ? parent : trace.setSpan(parent, this.span);
+    this.superstepContext = this.context;
+    const spanContext = this.span?.spanContext();
+    this.traceparent =
+      spanContext !== undefined && trace.isSpanContextValid(spanContext)
+        ? formatTraceparent(spanContext)
+        : undefined;
+  }
+
+  /** The run's telemetry, or undefined (costing nothing more) when no SDK is registered. */
+  static begin(
+    start: RunStart,
+    classify: (error: unknown) => "interrupt" | "handover" | "error",
+  ): RunTelemetry | undefined {
+    const tracer = activeTracer();
+    const instruments = activeInstruments();
+    if (tracer === undefined && instruments === undefined) return undefined;
+    return new RunTelemetry(tracer, instruments, start, classify);
+  }
+
+  /** Checkpoint metadata that carries the run's trace context (the user's keys first). */
+  metadataWith<M extends object>(metadata: M | undefined): M | undefined {
+    if (this.traceparent === undefined) return metadata;
+    return { ...metadata, [TRACEPARENT_KEY]: this.traceparent } as M;
+  }
+
+  /** Runs the whole invocation in the run span's context, and ends the span with its outcome. */
+  run<T extends { readonly interrupts: readonly unknown[] }>(work: () => Promise<T>): Promise<T> {
+    return context.with(this.context, work).then(
+      (result) => {
+        if (result.interrupts.length > 0)
+          this.span?.setAttribute("waypoint.interrupts", result.interrupts.length);
+        this.end(undefined);
+        return result;
+      },
+      (error: unknown) => {
+        this.end(error);
+        throw error;
+      },
+    );
+  }
+
+  private end(error: unknown): void {
+    this.endSuperstep(error);
+    if (this.span === undefined) return;
+    if (error !== undefined) fail(this.span, error);
+    this.span.end();
+  }
+
+  /** A superstep starts (the one before it ends now, if its checkpoint did not end it). */
+  superstep(step: number, tasks: number): void {
+    this.endSuperstep(undefined);
+    this.instruments?.supersteps.add(1, { "waypoint.graph.name": this.graphName });
+    if (this.tracer === undefined) return;
+    const span = this.tracer.startSpan(
+      "waypoint.superstep",
+      { attributes: { "waypoint.step": step, "waypoint.task.count": tasks } },
+      this.context,
+    );
+    this.superstepSpan = span;
+    this.superstepStep = step;
+    this.superstepContext = trace.setSpan(this.context, span);
+  }
+
+  private endSuperstep(error: unknown): void {
+    const span = this.superstepSpan;
+    if (span === undefined) return;
+    this.superstepSpan = undefined;
+    this.superstepContext = this.context;
+    if (error !== undefined) fail(span, error);
+    span.end();
+  }
+
+  /**
+   * One attempt of a task: a span named after the node, in whose context the
+   * node runs. `call` returns a value, a promise or throws, and so does this.
+   */
+  attempt(
+    task: { readonly id: string; readonly node: string },
+    namespace: string,
+    attempt: number,
+    call: () => unknown,
+  ): unknown {
+    if (this.tracer === undefined) return call();
+    const attributes: Attributes = {
+      "waypoint.node": task.node,
+      "waypoint.task.id": task.id,
+      "waypoint.task.attempt": attempt,
+      "waypoint.task.retry": attempt > 1,
+      ...(namespace !== "" ? { "waypoint.namespace": namespace } : {}),
+    };
+    const span = this.tracer.startSpan(task.node, { attributes }, this.superstepContext);
+    return settle(
+      () => context.with(trace.setSpan(this.superstepContext, span), call),
+      (error) => this.endAttempt(span, error),
+    );
+  }
+
+  private endAttempt(span: Span, error: unknown): void {
+    const kind = error === undefined ? undefined : this.classify(error);
+    span.setAttribute("waypoint.task.interrupted", kind === "interrupt");
+    if (kind === "error") fail(span, error);
+    span.end();
+  }
+
+  /**
+   * A recorded call (`ctx.effect`, a Functional API task) that runs: a span
+   * in whose context it runs. Returns what `call` returns.
+   */
+  effect<T>(
+    name: string,
+    kind: "effect" | "task",
+    idempotencyKey: string,
+    call: () => Promise<T>,
+  ): Promise<T> {
+    this.instruments?.effects.add(1, { "waypoint.effect.outcome": "executed" });
+    if (this.tracer === undefined) return call();
+    const parent = context.active();
+    const span = this.tracer.startSpan(
+      `waypoint.effect ${name}`,
+      { attributes: effectAttributes(name, kind, idempotencyKey, "executed") },
+      parent,
+    );
+    return settle(
+      () => context.with(trace.setSpan(parent, span), call),
+      (error) => {
+        if (error !== undefined) fail(span, error);
+        span.end();
+      },
+    ) as Promise<T>;
+  }
+
+  /** A recorded call answered from its record: a span of no length, marked replayed. */
+  effectReplayed(name: string, kind: "effect" | "task", idempotencyKey: string): void {
+    this.instruments?.effects.add(1, { "waypoint.effect.outcome": "replayed" });
+    this.tracer
+      ?.startSpan(
+        `waypoint.effect ${name}`,
+        { attributes: effectAttributes(name, kind, idempotencyKey, "replayed") },
+        context.active(),
+      )
+      .end();
+  }
+
+  /** The load a run starts with; a resumed run's span links to the trace that wrote the checkpoint. */
+  load(
+    loading: Promise<LoadedCheckpoint | undefined>,
+    roundTrips: number,
+  ): Promise<LoadedCheckpoint | undefined> {
+    const started = performance.now();
+    const span = this.tracer?.startSpan(
+      "waypoint.checkpoint.load",
+      { attributes: this.storeAttributes(roundTrips) },
+      this.context,
+    );
+    return loading.then(
+      (loaded) => {
+        const chain = loaded?.checkpoint.chain;
+        const bytes = chain === undefined ? 0 : chain.snapshotBytes + chain.deltaBytes;
+        span?.setAttributes({
+          "waypoint.checkpoint.bytes": bytes,
+          "waypoint.checkpoint.found": loaded !== undefined,
+          ...(loaded !== undefined ? { "waypoint.checkpoint.deltas": loaded.deltas.length } : {}),
+        });
+        span?.end();
+        this.measure("load", started, bytes);
+        if (loaded !== undefined && this.start.resumed) this.linkTo(loaded.checkpoint.metadata);
+        return loaded;
+      },
+      (error: unknown) => {
+        if (span !== undefined) fail(span, error).end();
+        throw error;
+      },
+    );
+  }
+
+  /** Links the run's span to the run that wrote a checkpoint it goes on from. */
+  private linkTo(metadata: Readonly<Record<string, unknown>>): void {
+    const written = parseTraceparent(metadata[TRACEPARENT_KEY]);
+    if (written === undefined || this.span === undefined) return;
+    this.span.addLink({ context: written, attributes: { "waypoint.link.reason": "resumed" } });
+  }
+
+  /** A checkpoint put; a superstep's own put ends the superstep's span. */
+  put(
+    putting: Promise<CheckpointHeader>,
+    step: number,
+    source: unknown,
+    parent: CheckpointHeader | null,
+  ): Promise<CheckpointHeader> {
+    const started = performance.now();
+    const ofSuperstep = this.superstepSpan !== undefined && step === this.superstepStep;
+    const span = this.tracer?.startSpan(
+      "waypoint.checkpoint.put",
+      {
+        attributes: {
+          ...this.storeAttributes(1),
+          "waypoint.step": step,
+          ...(typeof source === "string" ? { "waypoint.checkpoint.source": source } : {}),
+        },
+      },
+      ofSuperstep ? this.superstepContext : this.context,
+    );
+    return putting.then(
+      (header) => {
+        const bytes = putBytes(header, parent);
+        span?.setAttributes({
+          "waypoint.checkpoint.id": header.id,
+          "waypoint.checkpoint.bytes": bytes,
+          "waypoint.checkpoint.snapshot": header.chain.baseId === header.id,
+        });
+        span?.end();
+        this.measure("put", started, bytes);
+        if (ofSuperstep && step === this.superstepStep) this.endSuperstep(undefined);
+        return header;
+      },
+      (error: unknown) => {
+        if (span !== undefined) fail(span, error).end();
+        throw error;
+      },
+    );
+  }
+
+  /** Pending writes saved against the current checkpoint (a task's writes, an effect's result). */
+  putWrites(putting: Promise<void>, count: number): Promise<void> {
+    const started = performance.now();
+    const active = context.active();
+    const span = this.tracer?.startSpan(
+      "waypoint.checkpoint.put_writes",
+      { attributes: { ...this.storeAttributes(1), "waypoint.checkpoint.writes": count } },
+      trace.getSpan(active) !== undefined ? active : this.superstepContext,
+    );
+    return putting.then(
+      () => {
+        span?.end();
+        this.measure("put_writes", started, undefined);
+      },
+      (error: unknown) => {
+        if (span !== undefined) fail(span, error).end();
+        throw error;
+      },
+    );
+  }
+
+  private storeAttributes(roundTrips: number): Attributes {
+    return {
+      "waypoint.checkpoint.backend": this.backend,
+      "waypoint.checkpoint.round_trips": roundTrips,
+    };
+  }
+
+  private measure(operation: string, started: number, bytes: number | undefined): void {
+    if (this.instruments === undefined) return;
+    const attributes = {
+      "waypoint.checkpoint.backend": this.backend,
+      "waypoint.checkpoint.operation": operation,
+    };
+    this.instruments.checkpointDuration.record((performance.now() - started) / 1000, attributes);
+    if (bytes !== undefined) this.instruments.checkpointBytes.record(bytes, attributes);
+  }
+}
+
+function effectAttributes(
+  name: string,
+  kind: "effect" | "task",
+  idempotencyKey: string,
+  outcome: "executed" | "replayed",
+): Attributes {
+  return {
+    "waypoint.effect.name": name,
+    "waypoint.effect.kind": kind,
+    "waypoint.idempotency_key": idempotencyKey,
+    "waypoint.effect.outcome": outcome,
+    "waypoint.effect.replayed": outcome === "replayed",
+  };
+}
+
+/** Marks a span failed: ERROR status, the exception recorded, `error.type` set. */
+function fail(span: Span, error: unknown): Span {
+  span.setStatus({
+    code: SpanStatusCode.ERROR,
+    message: error instanceof Error ? error.message : String(error),
+  });
+  span.setAttribute("error.type", errorType(error));
+  if (error instanceof Error) span.recordException(error);
+  else span.recordException(String(error));
+  return span;
+}
