@@ -18,6 +18,7 @@ import { Command } from "../constants.js";
 import { parseOptions } from "../internal/options.js";
 import { decodeRunInput, runStoreOf, type RunnableGraph } from "./run-input.js";
 import { storedIdentity, type GraphIdentity, type GraphVersion } from "../graph/graph-identity.js";
+import { countClaim, countFailedRun, countLeaseRenewal } from "../telemetry/worker-metrics.js";
 
 export interface WorkerOptions {
   /** The graphs this worker runs, by the name runs are created with. */
@@ -177,6 +178,7 @@ export class Worker {
         await this.store.release(claimed.fence).catch((error) => this.options.onError?.(error));
         break;
       }
+      countClaim(claimed.run);
       const run = new RunningRun(claimed, this.store, this.options, this.leaseMs, this.heartbeatMs);
       this.running.set(claimed.run.id, run);
       void run.done.finally(() => {
@@ -238,6 +240,7 @@ class RunningRun {
   private async heartbeat(): Promise<void> {
     try {
       const beat = await this.store.heartbeat(this.fence, this.leaseMs);
+      countLeaseRenewal(this.claimed.run);
       if (beat.control !== null) this.stopFor(beat.control);
     } catch (error) {
       if (this.settled) return;
@@ -328,6 +331,7 @@ class RunningRun {
 
   private async end(outcome: RunOutcome): Promise<void> {
     this.settle();
+    if (outcome.status === "failed") countFailedRun(this.claimed.run);
     try {
       await this.store.finish(this.fence, outcome);
     } catch (error) {
