@@ -7,6 +7,7 @@ import {
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { Runnable } from "@langchain/core/runnables";
 import type { NodeContext, Salvage } from "@waypoint/core";
+import { inSpan, startGenAISpan } from "./internal/genai-spans.js";
 
 export interface ChatModelNodeOptions {
   /** The state key of the conversation (default "messages"). */
@@ -33,22 +34,56 @@ export function chatModelNode(model: ChatRunnable, options: ChatModelNodeOptions
   return async (state: Record<string, unknown>, ctx: NodeContext) => {
     if (ctx.salvage !== undefined) await options.onSalvage?.(ctx.salvage, ctx);
     const input = [...(options.prefix ?? []), ...((state[key] ?? []) as BaseMessage[])];
-    let answer: AIMessageChunk | undefined;
-    // "nostream": the tokens are reported here, as they come (the model may be any runnable).
-    const stream = await (model as Runnable<BaseMessage[], AIMessageChunk>).stream(input, {
-      signal: ctx.signal,
-      tags: ["nostream"],
+    const name = modelName(model);
+    // GenAI semantic conventions' inference span, under the task's (traced runs only).
+    const span = startGenAISpan(name === undefined ? "chat" : `chat ${name}`, {
+      "gen_ai.operation.name": "chat",
+      ...(name !== undefined ? { "gen_ai.request.model": name } : {}),
     });
-    for await (const chunk of stream) {
-      const piece: AIMessageChunk = isAIMessageChunk(chunk)
-        ? chunk
-        : new AIMessageChunk({ content: textContent((chunk as { content?: unknown }).content) });
-      answer = answer === undefined ? piece : answer.concat(piece);
-      ctx.streamMessage(piece);
-      ctx.partial({ text: textOf(answer) });
-    }
+    const answer = await inSpan(
+      span,
+      async () => {
+        let answer: AIMessageChunk | undefined;
+        // "nostream": the tokens are reported here, as they come (the model may be any runnable).
+        const stream = await (model as Runnable<BaseMessage[], AIMessageChunk>).stream(input, {
+          signal: ctx.signal,
+          tags: ["nostream"],
+        });
+        for await (const chunk of stream) {
+          const piece: AIMessageChunk = isAIMessageChunk(chunk)
+            ? chunk
+            : new AIMessageChunk({
+                content: textContent((chunk as { content?: unknown }).content),
+              });
+          answer = answer === undefined ? piece : answer.concat(piece);
+          ctx.streamMessage(piece);
+          ctx.partial({ text: textOf(answer) });
+        }
+        return answer;
+      },
+      (answer, span) => {
+        const usage = answer?.usage_metadata;
+        span.setAttributes({
+          ...(answer?.id ? { "gen_ai.response.id": answer.id } : {}),
+          ...(usage !== undefined
+            ? {
+                "gen_ai.usage.input_tokens": usage.input_tokens,
+                "gen_ai.usage.output_tokens": usage.output_tokens,
+              }
+            : {}),
+        });
+      },
+    );
     return { [key]: [toMessage(answer)] };
   };
+}
+
+/** The model's name as its LangChain class holds it (`model` or `modelName`), if it does. */
+function modelName(model: ChatRunnable): string | undefined {
+  const fields = model as { model?: unknown; modelName?: unknown };
+  if (typeof fields.model === "string") return fields.model;
+  if (typeof fields.modelName === "string") return fields.modelName;
+  return undefined;
 }
 
 function textContent(content: unknown): string {

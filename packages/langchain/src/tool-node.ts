@@ -13,6 +13,7 @@ import {
   recordCommand,
   type RecordedCommand,
 } from "./internal/tool-command.js";
+import { inSpan, startGenAISpan } from "./internal/genai-spans.js";
 
 export interface ToolNodeOptions {
   /** The state key of the conversation (default "messages"). */
@@ -63,11 +64,22 @@ export function toolNode(tools: readonly StructuredToolInterface[], options: Too
                 `there is no tool named "${call.name}" (tools: ${[...byName.keys()].join(", ")})`,
               );
             }
+            // GenAI semantic conventions' tool span, under the effect's (traced runs only).
+            const span = startGenAISpan(`execute_tool ${call.name}`, {
+              "gen_ai.operation.name": "execute_tool",
+              "gen_ai.tool.name": call.name,
+              "gen_ai.tool.call.id": call.id!,
+              "gen_ai.tool.type": "function",
+              ...(tool.description ? { "gen_ai.tool.description": tool.description } : {}),
+            });
             try {
-              const output: unknown = await tool.invoke(
-                { ...call, type: "tool_call" },
-                { signal, metadata: { idempotencyKey, toolCallId: call.id } },
+              const output: unknown = await inSpan(span, () =>
+                tool.invoke(
+                  { ...call, type: "tool_call" },
+                  { signal, metadata: { idempotencyKey, toolCallId: call.id } },
+                ),
               );
+
               if (isCommand(output)) return recordCommand(output);
               return output instanceof ToolMessage
                 ? output
