@@ -1,10 +1,14 @@
 import {
   Annotation,
+  type BaseCheckpointSaver,
   END as LANGGRAPH_END,
   START as LANGGRAPH_START,
   StateGraph as LangGraphStateGraph,
 } from "@langchain/langgraph";
+
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
+import { PostgresCheckpointer } from "@waypoint/checkpoint-postgres";
+import { WaypointSaver } from "@waypoint/langgraph-saver";
 import type pg from "pg";
 import { RECURSION_LIMIT, nodesOf, type Runner, type Shape } from "./workloads.js";
 
@@ -20,6 +24,26 @@ export async function openLangGraphPostgres(
 ): Promise<Runner> {
   const saver = new PostgresSaver(pool, undefined, { schema });
   await saver.setup();
+  return langGraphRunner(saver, shape);
+}
+
+/**
+ * The same LangGraph.js graphs on Waypoint's store through
+ * `@waypoint/langgraph-saver` (issue 23): the one-line change a LangGraph
+ * app makes, next to LangGraph's own saver in the same run.
+ */
+export async function openLangGraphWaypointSaver(
+  pool: pg.Pool,
+  schema: string,
+  shape: Shape,
+): Promise<Runner> {
+  const checkpointer = new PostgresCheckpointer({ pool, schema });
+  await checkpointer.setup();
+  return langGraphRunner(new WaypointSaver(checkpointer), shape);
+}
+
+/** LangGraph.js's graph of `shape` on `saver`, durability "sync". */
+export function langGraphRunner(saver: BaseCheckpointSaver, shape: Shape): Runner {
   const State = Annotation.Root({
     log: Annotation<string[], string>({ reducer: (a, b) => a.concat(b), default: () => [] }),
   });

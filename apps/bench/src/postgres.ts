@@ -109,8 +109,14 @@ const waypoint: Side = {
  */
 const langGraphProcess = new SideProcess("./langgraph-postgres.js", "openLangGraphPostgres");
 const langGraph: Side = { name: "langgraph", remote: langGraphProcess };
+/** LangGraph.js on Waypoint's store through WaypointSaver (issue 23), in a process of its own too. */
+const langGraphSaverProcess = new SideProcess(
+  "./langgraph-postgres.js",
+  "openLangGraphWaypointSaver",
+);
+const langGraphSaver: Side = { name: "langgraph+WaypointSaver", remote: langGraphSaverProcess };
 
-const SIDES = [floor, waypoint, langGraph] as const;
+const SIDES = [floor, waypoint, langGraph, langGraphSaver] as const;
 /**
  * The 2,000-step thread's sides. LangGraph.js rewrites the whole list on
  * every superstep (86x the floor's WAL at 200 steps): at 2,000 that is about
@@ -548,6 +554,7 @@ export async function postgresBenchmark(): Promise<string> {
     ].join("\n");
   } finally {
     await langGraphProcess.stop();
+    await langGraphSaverProcess.stop();
     await admin.end();
     await postgres.stop();
   }
