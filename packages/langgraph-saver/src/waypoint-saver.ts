@@ -32,6 +32,7 @@ import {
   decodeChannel,
   encodeChannel,
   holdChannel,
+  storedOf,
   type ChannelChange,
   type HeldChannel,
 } from "./internal/channel-codec.js";
@@ -222,7 +223,7 @@ export class WaypointSaver extends BaseCheckpointSaver {
       },
       parent: parent?.header ?? null,
       snapshot: () =>
-        Object.fromEntries([...state].map(([channel, held]) => [channel, held.stored])),
+        Object.fromEntries([...state].map(([channel, held]) => [channel, storedOf(held)])),
       accumulating: appending,
       pendingWrites,
     };
@@ -372,7 +373,7 @@ export class WaypointSaver extends BaseCheckpointSaver {
     const { metadata, frame } = readFrame(header);
     const channelValues: Record<string, unknown> = {};
     for (const [channel, held] of state) {
-      channelValues[channel] = await decodeChannel(this.serde, held.stored);
+      channelValues[channel] = await decodeChannel(this.serde, held);
     }
     const checkpoint: Checkpoint = {
       v: frame.v,
