@@ -6,6 +6,10 @@
  *   Runs it in a child process, kills that with SIGKILL three times, restarts
  *   it each time, and checks the outcome against an uninterrupted run.
  *
+ * pnpm demo --otel [...]
+ *   The same, traced with OpenTelemetry: prints the run's spans as a tree at
+ *   the end (src/otel.ts shows how to add a trace exporter).
+ *
  * Postgres and Redis are reached through PG_URL and REDIS_URL.
  */
 import { randomUUID } from "node:crypto";
@@ -24,6 +28,7 @@ import { DEFAULT_QUESTION, REPORT_TO, buildResearchAgent } from "./graph.js";
 import { progressBar } from "./progress-bar.js";
 import { runAgent } from "./run-agent.js";
 import { startLocalServices } from "./services/local-services.js";
+import { startTracing } from "./otel.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -31,6 +36,7 @@ const { values: args } = parseArgs({
     pages: { type: "string", default: "60" },
     thread: { type: "string" },
     crash: { type: "boolean", default: false },
+    otel: { type: "boolean", default: false },
     // Used by --crash for its child processes.
     worker: { type: "boolean", default: false },
     store: { type: "string" },
@@ -64,7 +70,12 @@ if (args.worker) {
   const report = await runCrashTest({ backend, pages, directory });
   process.exitCode = report.ok ? 0 : 1;
 } else {
-  await demo();
+  const tracing = args.otel ? startTracing() : undefined;
+  try {
+    await demo();
+  } finally {
+    await tracing?.shutdown();
+  }
 }
 
 async function demo(): Promise<void> {

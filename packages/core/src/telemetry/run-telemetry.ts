@@ -301,11 +301,13 @@ export class RunTelemetry {
   /** Pending writes saved against the current checkpoint (a task's writes, an effect's result). */
   putWrites(putting: Promise<void>, count: number): Promise<void> {
     const started = performance.now();
+    // Under the task or effect that saves them; a task's writes saved once it ended, under its superstep.
     const active = context.active();
+    const within = trace.getSpan(active);
     const span = this.tracer?.startSpan(
       "waypoint.checkpoint.put_writes",
       { attributes: { ...this.storeAttributes(1), "waypoint.checkpoint.writes": count } },
-      trace.getSpan(active) !== undefined ? active : this.superstepContext,
+      within !== undefined && within !== this.span ? active : this.superstepContext,
     );
     return putting.then(
       () => {
