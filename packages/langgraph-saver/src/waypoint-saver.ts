@@ -63,6 +63,8 @@ interface LoadedState {
 
 /** The task id the saver's channel writes carry in Waypoint's records. */
 const PUT_TASK = "langgraph";
+/** Checkpoints whose writes may wait for their put at once (one per graph and namespace running). */
+const MAX_EARLY_CHECKPOINTS = 10_000;
 /** A fork retries once per writer that moved the head meanwhile; this many at most. */
 const MAX_FORK_ATTEMPTS = 8;
 
@@ -279,7 +281,7 @@ export class WaypointSaver extends BaseCheckpointSaver {
         if (this.puts.has(key) || this.heads.get(threadId, address.namespace, checkpointId)) {
           continue;
         }
-        this.early.set(key, pending);
+        this.holdEarly(key, pending);
         return;
       }
     }
@@ -309,7 +311,18 @@ export class WaypointSaver extends BaseCheckpointSaver {
 
   async deleteThread(threadId: string): Promise<void> {
     this.heads.forgetThread(threadId);
+    const prefix = `${threadId}\u0000`;
+    for (const key of this.early.keys()) if (key.startsWith(prefix)) this.early.delete(key);
     await this.checkpointer.deleteThread(threadId);
+  }
+
+  /** Bounded: writes for a checkpoint that is never put must not pile up. */
+  private holdEarly(key: string, writes: PendingWrite[]): void {
+    this.early.set(key, writes);
+    if (this.early.size > MAX_EARLY_CHECKPOINTS) {
+      const oldest = this.early.keys().next();
+      if (oldest.done !== true) this.early.delete(oldest.value);
+    }
   }
 
   /** Deletes old checkpoints (never a head): Waypoint's retention, for LangGraph threads. */

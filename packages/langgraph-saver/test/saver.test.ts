@@ -237,6 +237,18 @@ describe("WaypointSaver on Waypoint's storage", () => {
     ]);
   });
 
+  it("deletes with a thread the writes still waiting for their checkpoint's put", async () => {
+    const saver = new WaypointSaver(new MemoryCheckpointer());
+    const checkpoint = checkpointOf({ step: 1 }, { step: 1 });
+    const config = {
+      configurable: { thread_id: "gone", checkpoint_ns: "", checkpoint_id: checkpoint.id },
+    };
+    await saver.putWrites(config, [["messages", "stale"]], "task");
+    await saver.deleteThread("gone");
+    await saver.put({ configurable: { thread_id: "gone" } }, checkpoint, metadata(0), { step: 1 });
+    expect((await saver.getTuple(config))?.pendingWrites).toEqual([]);
+  });
+
   it("prunes and copies LangGraph threads with Waypoint's retention", async () => {
     // A snapshot every 4 checkpoints: prune keeps what a kept checkpoint needs to load.
     const saver = new WaypointSaver(new MemoryCheckpointer({ snapshots: { maxChain: 4 } }));
