@@ -164,6 +164,41 @@ describe.each(STORES)("OpenTelemetry spans ($name)", (store) => {
     ).toBe(puts.length + 1);
   });
 
+  it("a subgraph node's supersteps and tasks nest under the node's task span", async () => {
+    const inner = new StateGraph(State)
+      .addNode("draft", () => ({ log: "drafted" }))
+      .addNode("polish", () => ({ log: "polished" }))
+      .addEdge(START, "draft")
+      .addEdge("draft", "polish")
+      .addEdge("polish", END)
+      .compile({ name: "writer" });
+    const graph = new StateGraph(State)
+      .addNode("write", inner)
+      .addEdge(START, "write")
+      .addEdge("write", END)
+      .compile({ checkpointer: store.create(), name: "outer" });
+    await graph.invoke({}, { threadId: "t" });
+    const spans = telemetry.spans();
+    expect(
+      spanTree(spans.filter((span) => span.name.startsWith("waypoint.checkpoint") === false)),
+    ).toBe(
+      [
+        "invoke_workflow outer",
+        "  waypoint.superstep",
+        "    write",
+        "      waypoint.superstep",
+        "        draft",
+        "      waypoint.superstep",
+        "        polish",
+      ].join("\n"),
+    );
+    const nested = named(spans, "waypoint.superstep").filter(
+      (span) => span.attributes["waypoint.namespace"] !== undefined,
+    );
+    expect(nested).toHaveLength(2);
+    expect(String(nested[0]!.attributes["waypoint.namespace"])).toMatch(/^write:/);
+  });
+
   it("a node that fails marks its span ERROR with the exception, and the run's", async () => {
     const graph = new StateGraph(State)
       .addNode("flaky", () => {

@@ -22,7 +22,9 @@ export async function runSubgraph(
   if (scope === undefined) throw new Error("a subgraph node ran outside a graph");
   const { checkpointer, persistent, recursionLimit, durability, emit, modes } = scope.runtime;
   const namespace = `${context.namespace === "" ? "" : `${context.namespace}|`}${context.node}:${context.taskId}`;
+  const telemetry = scope.runtime.telemetry?.nested(spec.deploy.identity, namespace);
   const loop = await RunLoop.open(spec, checkpointer, {
+    telemetry,
     threadId: context.threadId,
     persistent,
     namespace,
@@ -39,7 +41,10 @@ export async function runSubgraph(
         spec.stateKeys.filter((key) => key in parentState).map((key) => [key, parentState[key]]),
       ),
     );
-  const result = await loop.run(loop.started ? continuation(loop, scope) : seed());
+  const input = loop.started ? continuation(loop, scope) : seed();
+  const result = await (telemetry === undefined
+    ? loop.run(input)
+    : telemetry.run(() => loop.run(input)));
   if (result.interrupts.length > 0) throw new GraphInterrupt(result.interrupts);
   return new SubgraphOutput(
     await writesSinceInput(checkpointer, context.threadId, namespace, spec.stateKeys),
@@ -77,7 +82,9 @@ export async function invokeNested(
   const call = scope.subgraphCalls;
   scope.subgraphCalls += 1;
   const namespace = `${scope.namespace === "" ? "" : `${scope.namespace}|`}${scope.node}:${scope.taskId}${call === 0 ? "" : `:${call}`}`;
+  const telemetry = scope.runtime.telemetry?.nested(spec.deploy.identity, namespace);
   const loop = await RunLoop.open(spec, checkpointer, {
+    telemetry,
     threadId: scope.threadId,
     persistent,
     namespace,
@@ -91,7 +98,10 @@ export async function invokeNested(
     },
     modes: new Set([...modes, ...local.modes]),
   });
-  const result = await loop.run(loop.started ? continuation(loop, scope) : input);
+  const next = loop.started ? continuation(loop, scope) : input;
+  const result = await (telemetry === undefined
+    ? loop.run(next)
+    : telemetry.run(() => loop.run(next)));
   if (result.interrupts.length > 0) throw new GraphInterrupt(result.interrupts);
   return result;
 }

@@ -42,7 +42,6 @@ export type AttemptEnd = "interrupted" | undefined;
 export class RunTelemetry {
   /** The W3C trace context of the run's span, stored in every checkpoint's metadata. */
   readonly traceparent: string | undefined;
-  private readonly span: Span | undefined;
   private readonly context: Context;
   private readonly backend: string;
   private readonly graphName: string;
@@ -56,28 +55,17 @@ export class RunTelemetry {
     private readonly start: RunStart,
     /** Tells an attempt's failure from an interrupt or a hand-over (the runtime's own throws). */
     private readonly classify: (error: unknown) => "interrupt" | "handover" | "error",
+    parent: Context,
+    /** The run's own span; none for a subgraph, whose supersteps nest under its node's task. */
+    private readonly span: Span | undefined,
+    /** "" for the root graph; a subgraph's namespace. */
+    private readonly namespace: string,
   ) {
     this.backend = backendOf(start.checkpointer);
     this.graphName = start.graph.name;
-    const parent = context.active();
-    this.span = tracer?.startSpan(
-      `invoke_workflow ${start.graph.name}`,
-      {
-        kind: SpanKind.INTERNAL,
-        attributes: {
-          "gen_ai.operation.name": "invoke_workflow",
-          "gen_ai.conversation.id": start.threadId,
-          "waypoint.graph.name": start.graph.name,
-          "waypoint.graph.version": String(start.graph.version),
-          "waypoint.resumed": start.resumed,
-          ...(start.runId !== undefined ? { "waypoint.run.id": start.runId } : {}),
-        },
-      },
-      parent,
-    );
-    this.context = this.span === undefined ? parent : trace.setSpan(parent, this.span);
+    this.context = span === undefined ? parent : trace.setSpan(parent, span);
     this.superstepContext = this.context;
-    const spanContext = this.span?.spanContext();
+    const spanContext = span?.spanContext();
     this.traceparent =
       spanContext !== undefined && trace.isSpanContextValid(spanContext)
         ? formatTraceparent(spanContext)
@@ -92,7 +80,42 @@ export class RunTelemetry {
     const tracer = activeTracer();
     const instruments = activeInstruments();
     if (tracer === undefined && instruments === undefined) return undefined;
-    return new RunTelemetry(tracer, instruments, start, classify);
+    const parent = context.active();
+    const span = tracer?.startSpan(
+      `invoke_workflow ${start.graph.name}`,
+      {
+        kind: SpanKind.INTERNAL,
+        attributes: {
+          "gen_ai.operation.name": "invoke_workflow",
+          "gen_ai.conversation.id": start.threadId,
+          "waypoint.graph.name": start.graph.name,
+          "waypoint.graph.version": String(start.graph.version),
+          "waypoint.resumed": start.resumed,
+          ...(start.runId !== undefined ? { "waypoint.run.id": start.runId } : {}),
+        },
+      },
+      parent,
+    );
+    return new RunTelemetry(tracer, instruments, start, classify, parent, span, "");
+  }
+
+  /**
+   * A subgraph's telemetry (a subgraph node, or a graph invoked inside a
+   * node): its supersteps nest under the node's task span, its checkpoints
+   * are measured as the run's. Called inside that node.
+   */
+  nested(graph: GraphIdentity, namespace: string): RunTelemetry {
+    const active = context.active();
+    const parent = trace.getSpan(active) !== undefined ? active : this.superstepContext;
+    return new RunTelemetry(
+      this.tracer,
+      this.instruments,
+      { ...this.start, graph, resumed: false },
+      this.classify,
+      parent,
+      undefined,
+      namespace,
+    );
   }
 
   /** Checkpoint metadata that carries the run's trace context (the user's keys first). */
@@ -117,7 +140,9 @@ export class RunTelemetry {
     );
   }
 
-  private end(error: unknown): void {
+  private end(thrown: unknown): void {
+    // A subgraph's Command to its parent ends its run by a throw, and is no failure.
+    const error = thrown !== undefined && this.classify(thrown) === "error" ? thrown : undefined;
     this.endSuperstep(error);
     if (this.span === undefined) return;
     if (error !== undefined) fail(this.span, error);
@@ -131,7 +156,13 @@ export class RunTelemetry {
     if (this.tracer === undefined) return;
     const span = this.tracer.startSpan(
       "waypoint.superstep",
-      { attributes: { "waypoint.step": step, "waypoint.task.count": tasks } },
+      {
+        attributes: {
+          "waypoint.step": step,
+          "waypoint.task.count": tasks,
+          ...(this.namespace !== "" ? { "waypoint.namespace": this.namespace } : {}),
+        },
+      },
       this.context,
     );
     this.superstepSpan = span;
