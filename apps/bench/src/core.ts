@@ -3,6 +3,7 @@ import { MemoryCheckpointer } from "@waypoint/checkpoint";
 import { END, START, StateGraph, defineState, lastValue } from "@waypoint/core";
 import { functionalBenchmark } from "./functional-api.js";
 import { ioShapedRun } from "./io-shaped.js";
+import { otelCost } from "./otel-cost.js";
 import { langGraphChain } from "./langgraph-chain.js";
 import { type Sample, measure, median, table } from "./measure.js";
 import {
@@ -153,6 +154,7 @@ export async function coreBenchmark(): Promise<string> {
   const issue22 = await issue22Runs(ms(waypoint), ms(langGraph));
   const yields = await yieldCost();
   const functional = await functionalBenchmark();
+  const otel = await otelCost(ROUNDS);
   return [
     `In memory: Waypoint (MemoryCheckpointer) vs LangGraph.js (MemorySaver), durability "sync" on both`,
     `(${WARM_UP_RUNS} warm-up runs per side, then median of ${ROUNDS} rounds; ms per node superstep;`,
@@ -181,6 +183,8 @@ export async function coreBenchmark(): Promise<string> {
     functional,
     "",
     yields,
+    "",
+    otel,
   ].join("\n");
 }
 

@@ -12,3 +12,5 @@ export { OUTAGE_STEPS, runThroughOutage, type OutageResult } from "./run-through
 export { DedupSink, runWorkerSuite, stepGraph, type WorkerSuiteOptions } from "./worker-suite.js";
 /** For a checkpointer's tests: threads written by one version of a graph, loaded by the next. */
 export { runDeploySuite, type DeploySuiteOptions } from "./deploy-suite.js";
+/** For benchmarks: the check every run makes for a registered OpenTelemetry SDK (all tracing costs without one). */
+export { telemetryRegistered } from "./telemetry/run-telemetry.js";

@@ -27,8 +27,13 @@ export interface RunStart {
   readonly checkpointer: Checkpointer;
 }
 
-/** What the runtime tells a run's telemetry about a node attempt's end. */
-export type AttemptEnd = "interrupted" | undefined;
+/**
+ * Whether an OpenTelemetry SDK (a tracer or a meter provider) is registered:
+ * the check each invoke makes before it makes anything else for telemetry.
+ */
+export function telemetryRegistered(): boolean {
+  return activeTracer() !== undefined || activeInstruments() !== undefined;
+}
 
 /**
  * One run's spans and metrics: made at the start of an invoke or stream only
@@ -79,6 +84,7 @@ export class RunTelemetry {
   ): RunTelemetry | undefined {
     const tracer = activeTracer();
     const instruments = activeInstruments();
+    // With no SDK, this check is all a run pays (`telemetryRegistered`, measured by the bench).
     if (tracer === undefined && instruments === undefined) return undefined;
     const parent = context.active();
     const span = tracer?.startSpan(
