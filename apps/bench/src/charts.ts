@@ -36,7 +36,7 @@ const FIGURE_ORDER = [
   "growing 2,000: load",
 ];
 /** The sides the headline draws against the floor (the references are in the tables). */
-const HEADLINE_SIDES = new Set(["waypoint", "langgraph"]);
+const HEADLINE_SIDES = new Set(["waypoint", "langgraph", "langgraph+WaypointSaver"]);
 /** The sides the steps chart draws (the others would hide them). */
 const STEP_SIDES = new Set(["floor", "waypoint", "old put"]);
 /** One color per side in every chart. */

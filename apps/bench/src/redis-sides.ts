@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import { MemoryCheckpointer, type CheckpointHeader, type PutRequest } from "@waypoint/checkpoint";
 import { RedisCheckpointer } from "@waypoint/checkpoint-redis";
+import { SideProcess, type RemoteRunner } from "./side-process.js";
 import { floorLoop, waypointRunner, type Runner, type Shape } from "./workloads.js";
 
 /**
@@ -15,7 +16,8 @@ import { floorLoop, waypointRunner, type Runner, type Shape } from "./workloads.
  */
 export interface Side {
   readonly name: string;
-  open(redis: Redis, shape: Shape): Runner;
+  /** A side in another process answers with a RemoteRunner: the caller closes it. */
+  open(redis: Redis, shape: Shape): Runner | Promise<Runner | RemoteRunner>;
 }
 
 export const floor: Side = {
@@ -139,6 +141,22 @@ export const waypoint: Side = {
   },
 };
 
-export const SIDES = [floor, scriptFloor, waypoint] as const;
+/**
+ * LangGraph.js on WaypointSaver over a RedisCheckpointer (issue 23), in a
+ * child process of its own that connects to the same server.
+ */
+export const langGraphSaverProcess = new SideProcess(
+  "./langgraph-redis.js",
+  "openLangGraphWaypointSaverRedis",
+);
+export const langGraphSaver: Side = {
+  name: "langgraph+WaypointSaver",
+  open: (redis, shape) =>
+    langGraphSaverProcess.open(`redis://${redis.options.host}:${redis.options.port}`, 1, "", shape),
+};
+
+export const SIDES = [floor, scriptFloor, waypoint, langGraphSaver] as const;
 /** (a) and (c) add the runtime's reference; it stores nothing another instance could load, for (d). */
-export const TIME_SIDES = [floor, scriptFloor, runtimeScript, waypoint] as const;
+export const TIME_SIDES = [floor, scriptFloor, runtimeScript, waypoint, langGraphSaver] as const;
+/** The 2,000-step thread: the storage sides (LangGraph.js's runtime would only add its own time). */
+export const LONG_SIDES = [floor, scriptFloor, waypoint] as const;

@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
 import pg from "pg";
 import { stamps, type Runner, type Shape } from "./workloads.js";
 
@@ -18,6 +19,8 @@ import { stamps, type Runner, type Shape } from "./workloads.js";
 
 /** The sides a child process can open, by name, each from a pool it creates itself. */
 export type SideOpener = (pool: pg.Pool, schema: string, shape: Shape) => Promise<Runner>;
+/** A Redis side's opener: its URL is a `redis://` one, and the child connects a client of its own. */
+export type RedisSideOpener = (redis: Redis, shape: Shape) => Promise<Runner>;
 
 type Request =
   | { id: number; op: "open"; url: string; poolSize: number; schema: string; shape: Shape }
@@ -127,15 +130,21 @@ async function serve(module: string, name: string): Promise<void> {
   >;
   const opener = opened[name];
   if (opener === undefined) throw new Error(`${module} exports no side opener ${name}`);
-  const runners = new Map<number, { runner: Runner; pool: pg.Pool }>();
+  const runners = new Map<number, { runner: Runner; close: () => Promise<void> }>();
   let nextHandle = 0;
   const answer = async (request: Request): Promise<unknown> => {
     switch (request.op) {
       case "open": {
+        if (request.url.startsWith("redis:")) {
+          const redis = new Redis(request.url);
+          const runner = await (opener as unknown as RedisSideOpener)(redis, request.shape);
+          runners.set(++nextHandle, { runner, close: async () => redis.disconnect() });
+          return nextHandle;
+        }
         const pool = new pg.Pool({ connectionString: request.url, max: request.poolSize });
         pool.on("error", () => undefined);
         const runner = await opener(pool, request.schema, request.shape);
-        runners.set(++nextHandle, { runner, pool });
+        runners.set(++nextHandle, { runner, close: () => pool.end() });
         return nextHandle;
       }
       case "run":
@@ -145,9 +154,9 @@ async function serve(module: string, name: string): Promise<void> {
       case "load":
         return runners.get(request.handle)!.runner.load(request.threadId);
       case "close": {
-        const { pool } = runners.get(request.handle)!;
+        const { close } = runners.get(request.handle)!;
         runners.delete(request.handle);
-        await pool.end();
+        await close();
         return null;
       }
     }
