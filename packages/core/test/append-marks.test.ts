@@ -139,7 +139,7 @@ describe.each(STORES)("append marks on $name", (store) => {
       ),
       { numRuns: runs, seed: 2207 },
     );
-  });
+  }, 120_000);
 
   it("a long thread of appends loads with a reducer call per unmarked write only", async () => {
     const checkpointer = store.create();
@@ -167,7 +167,7 @@ describe.each(STORES)("append marks on $name", (store) => {
       expect(JSON.stringify(snapshot.tasks)).not.toContain(APPEND_MARKS);
       expect(Object.keys(snapshot.values)).not.toContain(APPEND_MARKS);
     }
-  });
+  }, 60_000);
 
   it("a reducer that does not append gets no marks", async () => {
     for (const kind of ["trim", "sort", "prepend", "inPlace"]) {
@@ -181,7 +181,7 @@ describe.each(STORES)("append marks on $name", (store) => {
       );
       expect(marks, kind).toEqual([]);
     }
-  });
+  }, 60_000);
 });
 
 describe("append marks that do not fit what a load replays", () => {
