@@ -17,7 +17,14 @@ import { AIMessage, HumanMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
 import { z } from "zod";
 import { MemoryCheckpointer } from "@waypoint/checkpoint";
-import { createToolCallingAgent, langchainSerializer } from "@waypoint/langchain";
+import { Command, END, START, StateGraph, interrupt } from "@waypoint/core";
+import {
+  MessagesAnnotation,
+  chatModelNode,
+  createToolCallingAgent,
+  langchainSerializer,
+  toolNode,
+} from "@waypoint/langchain";
 import { ScriptedChatModel } from "./scripted-model.js";
 
 let exporter: InMemorySpanExporter;
@@ -101,6 +108,73 @@ it("the agent's model calls are chat spans with usage, its tool calls execute_to
   // A tool that throws marks its span, though the node reports the error to the model.
   const failed = tools.find((span) => span.name === "execute_tool broken")!;
   expect(failed.status).toEqual({ code: SpanStatusCode.ERROR, message: "service unavailable" });
+});
+
+it("an agent whose parallel tool calls run beside an audit node, one tool asking for approval: the spans of the pause and of the resume", async () => {
+  const approve = tool(async () => `approved: ${interrupt<string>("send it?")}`, {
+    name: "send",
+    description: "sends, once a human approves",
+    schema: z.object({}),
+  });
+  const model = new NamedModel([
+    new AIMessage({
+      content: "",
+      tool_calls: [
+        { id: "c1", name: "weather", args: { city: "Oslo" }, type: "tool_call" },
+        { id: "c2", name: "send", args: {}, type: "tool_call" },
+      ],
+    }),
+    new AIMessage("Done."),
+  ]);
+  const graph = new StateGraph(MessagesAnnotation)
+    .addNode("agent", chatModelNode(model))
+    .addNode("audit", () => ({}))
+    .addNode("tools", toolNode([weather, approve]))
+    .addEdge(START, "agent")
+    .addEdge(START, "audit")
+    .addEdge("agent", "tools")
+    .addEdge("tools", END)
+    .addEdge("audit", END)
+    .compile({
+      checkpointer: new MemoryCheckpointer({ serializer: langchainSerializer() }),
+      name: "assistant",
+    });
+  await graph.invoke({ messages: [new HumanMessage("Weather, then send it")] }, { threadId: "t" });
+  const paused = exporter.getFinishedSpans();
+  const parentOf = (spans: readonly ReadableSpan[], name: string) =>
+    parentName(
+      spans,
+      spans.find((span) => span.name === name)!,
+    );
+  // agent and audit ran side by side in the first superstep.
+  expect(parentOf(paused, "agent")).toBe("waypoint.superstep");
+  expect(parentOf(paused, "audit")).toBe("waypoint.superstep");
+  expect(parentOf(paused, "chat scripted-1")).toBe("agent");
+  expect(parentOf(paused, "execute_tool weather")).toBe("waypoint.effect tool:c1");
+  expect(parentOf(paused, "execute_tool send")).toBe("waypoint.effect tool:c2");
+  expect(parentOf(paused, "waypoint.effect tool:c1")).toBe("tools");
+  const tools = paused.find((span) => span.name === "tools")!;
+  expect(tools.attributes["waypoint.task.interrupted"]).toBe(true);
+  const run = paused.find((span) => span.name === "invoke_workflow assistant")!;
+
+  exporter.reset();
+  await graph.invoke(new Command({ resume: "yes" }), { threadId: "t" });
+  const resumed = exporter.getFinishedSpans();
+  // The weather call's result was recorded: replayed, not run; the approved call runs again.
+  const effects = resumed
+    .filter((span) => span.name.startsWith("waypoint.effect "))
+    .map((span) => [span.name, span.attributes["waypoint.effect.outcome"]])
+    .sort();
+  expect(effects).toEqual([
+    ["waypoint.effect tool:c1", "replayed"],
+    ["waypoint.effect tool:c2", "executed"],
+  ]);
+  expect(
+    resumed.filter((span) => span.name.startsWith("execute_tool ")).map((span) => span.name),
+  ).toEqual(["execute_tool send"]);
+  const again = resumed.find((span) => span.name === "invoke_workflow assistant")!;
+  expect(again.attributes["waypoint.resumed"]).toBe(true);
+  expect(again.links[0]!.context.spanId).toBe(run.spanContext().spanId);
 });
 
 it("with no SDK registered, a model call and a tool call ask no tracer for a span", async () => {
