@@ -76,7 +76,7 @@ function graphOf(checkpointer: Checkpointer, kind: string) {
   return { graph, calls: () => calls };
 }
 
-const item = (spread: boolean) =>
+const item = (spread: boolean): fc.Arbitrary<Item> =>
   spread
     ? fc.array(fc.integer({ min: -20, max: 40 }), { maxLength: 3 })
     : fc.integer({ min: -20, max: 40 });
