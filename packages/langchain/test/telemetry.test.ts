@@ -155,6 +155,9 @@ it("an agent whose parallel tool calls run beside an audit node, one tool asking
   expect(parentOf(paused, "waypoint.effect tool:c1")).toBe("tools");
   const tools = paused.find((span) => span.name === "tools")!;
   expect(tools.attributes["waypoint.task.interrupted"]).toBe(true);
+  // A pause is no failure: neither the task's nor the paused call's effect span is marked.
+  for (const name of ["tools", "waypoint.effect tool:c2"])
+    expect(paused.find((span) => span.name === name)!.status.code).toBe(SpanStatusCode.UNSET);
   const run = paused.find((span) => span.name === "invoke_workflow assistant")!;
 
   exporter.reset();

@@ -229,7 +229,7 @@ export class RunTelemetry {
   ): Promise<T> {
     this.instruments?.effects.add(1, { "waypoint.effect.outcome": "executed" });
     if (this.tracer === undefined) return call();
-    const parent = context.active();
+    const parent = this.within();
     const span = this.tracer.startSpan(
       `waypoint.effect ${name}`,
       { attributes: effectAttributes(name, kind, idempotencyKey, "executed") },
@@ -238,10 +238,17 @@ export class RunTelemetry {
     return settle(
       () => context.with(trace.setSpan(parent, span), call),
       (error) => {
-        if (error !== undefined) fail(span, error);
+        // A tool that asks for approval pauses inside its effect: no failure.
+        if (error !== undefined && this.classify(error) === "error") fail(span, error);
         span.end();
       },
     ) as Promise<T>;
+  }
+
+  /** The span current in the node (its attempt's, or an effect's), else the superstep's. */
+  private within(): Context {
+    const active = context.active();
+    return trace.getSpan(active) !== undefined ? active : this.superstepContext;
   }
 
   /** A recorded call answered from its record: a span of no length, marked replayed. */
@@ -251,7 +258,7 @@ export class RunTelemetry {
       ?.startSpan(
         `waypoint.effect ${name}`,
         { attributes: effectAttributes(name, kind, idempotencyKey, "replayed") },
-        context.active(),
+        this.within(),
       )
       .end();
   }
@@ -340,11 +347,11 @@ export class RunTelemetry {
     const started = performance.now();
     // Under the task or effect that saves them; a task's writes saved once it ended, under its superstep.
     const active = context.active();
-    const within = trace.getSpan(active);
+    const current = trace.getSpan(active);
     const span = this.tracer?.startSpan(
       "waypoint.checkpoint.put_writes",
       { attributes: { ...this.storeAttributes(1), "waypoint.checkpoint.writes": count } },
-      within !== undefined && within !== this.span ? active : this.superstepContext,
+      current !== undefined && current !== this.span ? active : this.superstepContext,
     );
     return putting.then(
       () => {
