@@ -221,6 +221,24 @@ describe.each(STORES)("OpenTelemetry spans ($name)", (store) => {
   });
 });
 
+describe("with a tracer provider but no context manager", () => {
+  it("Waypoint's spans still form one tree under the run (their parents are passed, not found)", async () => {
+    telemetry = installTelemetry({ contextManager: false });
+    try {
+      const graph = shop(STORES[0]!.create());
+      await graph.invoke({}, { threadId: "t" });
+      const spans = telemetry.spans();
+      const roots = spans.filter((span) => parentOf(span) === undefined).map((span) => span.name);
+      expect(roots).toEqual(["invoke_workflow shop"]);
+      // The effect is under the superstep of its task (its task's span is not found without one).
+      const [effect] = named(spans, "waypoint.effect notify");
+      expect(parentOf(effect!)).toBe(named(spans, "waypoint.superstep")[1]!.spanContext().spanId);
+    } finally {
+      await telemetry.uninstall();
+    }
+  });
+});
+
 describe("with no OpenTelemetry SDK registered", () => {
   afterEach(() => vi.restoreAllMocks());
 

@@ -31,13 +31,13 @@ export interface TestTelemetry {
   uninstall(): Promise<void>;
 }
 
-export function installTelemetry(): TestTelemetry {
+export function installTelemetry(options: { contextManager?: boolean } = {}): TestTelemetry {
   const exporter = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
   const reader = new TestReader();
   const meterProvider = new MeterProvider({ readers: [reader] });
-  const contextManager = new AsyncLocalStorageContextManager().enable();
-  context.setGlobalContextManager(contextManager);
+  if (options.contextManager !== false)
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   trace.setGlobalTracerProvider(provider);
   metrics.setGlobalMeterProvider(meterProvider);
   return {
