@@ -13,9 +13,11 @@ import {
   START,
   StateGraph,
   defineState,
+  entrypoint,
   interrupt,
   lastValue,
   reducer,
+  task,
 } from "@waypoint/core";
 import { STORES } from "./support/stores.js";
 import { installTelemetry, parentOf, spanTree, type TestTelemetry } from "./support/otel.js";
@@ -197,6 +199,36 @@ describe.each(STORES)("OpenTelemetry spans ($name)", (store) => {
     );
     expect(nested).toHaveLength(2);
     expect(String(nested[0]!.attributes["waypoint.namespace"])).toMatch(/^write:/);
+  });
+
+  it("an entrypoint's task() calls are effect spans of kind task, replayed on resume", async () => {
+    const fetchPage = task("fetchPage", (url: string) => `<html>${url}</html>`);
+    let crash = true;
+    const report = entrypoint(
+      { name: "report", checkpointer: store.create() },
+      async (urls: string[]) => {
+        const pages = await Promise.all(urls.map((url) => fetchPage(url)));
+        if (crash) throw new Error("the process died here");
+        return pages.length;
+      },
+    );
+    await expect(report.invoke(["a", "b"], { threadId: "t" })).rejects.toThrow("died");
+    crash = false;
+    telemetry.exporter.reset();
+    expect(await report.invoke(null, { threadId: "t" })).toBe(2);
+    const calls = named(telemetry.spans(), "waypoint.effect fetchPage");
+    expect(
+      calls.map((span) => [
+        span.attributes["waypoint.effect.kind"],
+        span.attributes["waypoint.effect.outcome"],
+      ]),
+    ).toEqual([
+      ["task", "replayed"],
+      ["task", "replayed"],
+    ]);
+    expect(
+      named(telemetry.spans(), "invoke_workflow report")[0]!.attributes["waypoint.resumed"],
+    ).toBe(true);
   });
 
   it("a node that fails marks its span ERROR with the exception, and the run's", async () => {
