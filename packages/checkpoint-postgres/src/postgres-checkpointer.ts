@@ -245,6 +245,17 @@ export class PostgresCheckpointer implements Checkpointer {
     }
   }
 
+  async listNamespaces(threadId: string): Promise<string[]> {
+    assertId(threadId, "threadId");
+    // A namespace has a head row from its first checkpoint until its thread is deleted.
+    const rows = await this.db.query<{ namespace: string }>(
+      "listNamespaces",
+      this.store.sql.namespacesOf,
+      [threadId],
+    );
+    return rows.map((row) => row.namespace).sort();
+  }
+
   async listThreads(options: ListThreadsOptions = {}): Promise<ThreadPage> {
     return listThreadPage(options, async (after) => {
       const rows = await this.db.query<ThreadRow>("listThreads", this.store.sql.threadsPage, [

@@ -414,6 +414,15 @@ export class RedisCheckpointer implements Checkpointer {
     }
   }
 
+  async listNamespaces(threadId: string): Promise<string[]> {
+    assertId(threadId, "threadId");
+    // A namespace joins the thread's set with its first checkpoint, and leaves it with the thread.
+    const namespaces = await this.runner.run<string[]>("listNamespaces", () =>
+      this.redis.smembers(this.keys.namespaces(threadId)),
+    );
+    return namespaces.sort();
+  }
+
   listThreads(options: ListThreadsOptions = {}): Promise<ThreadPage> {
     return listThreads(this.runner, this.keys, this.onCorrupt, options);
   }

@@ -331,6 +331,13 @@ export class SqliteCheckpointer implements Checkpointer {
     }
   }
 
+  async listNamespaces(threadId: string): Promise<string[]> {
+    this.assertOpen();
+    assertId(threadId, "threadId");
+    const rows = this.translate(() => this.sql.namespaces.all(threadId) as { namespace: string }[]);
+    return rows.map((row) => row.namespace).sort();
+  }
+
   async listThreads(options: ListThreadsOptions = {}): Promise<ThreadPage> {
     this.assertOpen();
     return listThreadPage(options, (after) =>

@@ -195,6 +195,14 @@ export interface Checkpointer {
   /** Threads (root namespace) with their head and status, paged by thread id. */
   listThreads(options?: ListThreadsOptions): Promise<ThreadPage>;
 
+  /**
+   * The namespaces of a thread that hold a checkpoint (the root is ""),
+   * sorted by UTF-16 code unit (JavaScript's default sort); empty for a
+   * thread with none. Without reading a checkpoint. Optional: callers fall
+   * back to `exportThread`.
+   */
+  listNamespaces?(threadId: string): Promise<string[]>;
+
   /** Deletes every checkpoint and pending write of a thread. False if it had none. */
   deleteThread(threadId: string): Promise<boolean>;
 

@@ -211,6 +211,17 @@ export class MemoryCheckpointer implements Checkpointer {
     );
   }
 
+  listNamespaces(threadId: string): Promise<string[]> {
+    return this.run(() => {
+      assertId(threadId, "threadId");
+      const thread = this.threads.get(threadId) ?? new Map<string, NamespaceState>();
+      return [...thread]
+        .filter(([, state]) => state.checkpoints.size > 0)
+        .map(([namespace]) => namespace)
+        .sort();
+    });
+  }
+
   deleteThread(threadId: string): Promise<boolean> {
     return this.run(() => {
       assertId(threadId, "threadId");

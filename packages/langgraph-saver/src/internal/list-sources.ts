@@ -69,8 +69,12 @@ async function allThreadIds(checkpointer: Checkpointer): Promise<string[]> {
   }
 }
 
-/** The contract lists a thread's namespaces only through its export; the root comes first. */
+/**
+ * A thread's namespaces, the root first: from `listNamespaces`, which every
+ * Waypoint backend has; a checkpointer without it is read through its export.
+ */
 async function namespacesOf(checkpointer: Checkpointer, threadId: string): Promise<string[]> {
+  if (checkpointer.listNamespaces !== undefined) return checkpointer.listNamespaces(threadId);
   let exported;
   try {
     exported = await checkpointer.exportThread(threadId);

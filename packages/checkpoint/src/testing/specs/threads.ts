@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CheckpointerClosedError, InvalidArgumentError } from "../../errors.js";
 import { ERROR_CHANNEL, INTERRUPT_CHANNEL, RESUME_CHANNEL } from "../../pending-writes.js";
@@ -97,6 +98,45 @@ export function threadsSpec(options: ConformanceOptions): void {
       await checkpointerToClose.close();
       await checkpointerToClose.close();
       await expect(checkpointerToClose.get("any")).rejects.toBeInstanceOf(CheckpointerClosedError);
+    });
+  });
+
+  describe("thread namespaces", () => {
+    const checkpointer = useCheckpointer(options);
+
+    it("listNamespaces gives the namespaces that hold a checkpoint, sorted, for any set of names", async () => {
+      const store = checkpointer();
+      if (store.listNamespaces === undefined) return; // optional: callers fall back to exportThread
+      const name = fc.stringMatching(/^[a-z0-9:|_\u00e9\u4e16]{1,12}$/);
+      await fc.assert(
+        fc.asyncProperty(
+          fc.uniqueArray(name, { maxLength: 5 }),
+          fc.boolean(),
+          async (children, root) => {
+            const threadId = uniqueThreadId("namespaces");
+            if (root) await new ThreadWriter(store, threadId).write({ log: 0 });
+            for (const namespace of children)
+              await new ThreadWriter(store, threadId, namespace).write({ log: namespace });
+            const expected = [...(root ? [""] : []), ...children].sort();
+            expect(await store.listNamespaces!(threadId)).toEqual(expected);
+            // A copy has the same namespaces; a deleted thread has none.
+            if (expected.length > 0) {
+              const copy = uniqueThreadId("namespaces-copy");
+              await store.copyThread(threadId, copy);
+              expect(await store.listNamespaces!(copy)).toEqual(expected);
+              await store.deleteThread(threadId);
+            }
+            expect(await store.listNamespaces!(threadId)).toEqual([]);
+          },
+        ),
+        { numRuns: 12, seed: 31 },
+      );
+    });
+
+    it("listNamespaces refuses a bad thread id", async () => {
+      const store = checkpointer();
+      if (store.listNamespaces === undefined) return;
+      await expect(store.listNamespaces("")).rejects.toBeInstanceOf(InvalidArgumentError);
     });
   });
 }
