@@ -137,7 +137,7 @@ export class RunLoop extends ThreadWriter {
       namespace,
       ...(checkpointId ? { checkpointId } : {}),
     });
-    const loaded = await (options.telemetry?.load(getting, 1) ?? getting);
+    const loaded = await (options.telemetry?.load(getting) ?? getting);
     let headId = loaded?.checkpoint.id ?? null;
     if (checkpointId !== undefined) {
       for await (const header of checkpointer.list(threadId, { namespace, limit: 1 }))

@@ -1,6 +1,5 @@
 import {
   SpanKind,
-  SpanStatusCode,
   context,
   trace,
   type Attributes,
@@ -12,7 +11,8 @@ import type { CheckpointHeader, Checkpointer, LoadedCheckpoint } from "@waypoint
 import type { GraphIdentity } from "../graph/graph-identity.js";
 import { activeInstruments, type Instruments } from "./instruments.js";
 import { activeTracer } from "./providers.js";
-import { backendOf, errorType, putBytes, settle } from "./span-helpers.js";
+import { failSpan, putBytes, settle } from "./span-helpers.js";
+import { CheckpointSpans } from "./checkpoint-spans.js";
 import { TRACEPARENT_KEY, formatTraceparent, parseTraceparent } from "./traceparent.js";
 
 /** What a run's telemetry is told when the run starts. */
@@ -48,7 +48,7 @@ export class RunTelemetry {
   /** The W3C trace context of the run's span, stored in every checkpoint's metadata. */
   readonly traceparent: string | undefined;
   private readonly context: Context;
-  private readonly backend: string;
+  private readonly store: CheckpointSpans;
   private readonly graphName: string;
   private superstepSpan: Span | undefined;
   private superstepContext: Context;
@@ -66,7 +66,7 @@ export class RunTelemetry {
     /** "" for the root graph; a subgraph's namespace. */
     private readonly namespace: string,
   ) {
-    this.backend = backendOf(start.checkpointer);
+    this.store = new CheckpointSpans(tracer, instruments, start.checkpointer);
     this.graphName = start.graph.name;
     this.context = span === undefined ? parent : trace.setSpan(parent, span);
     this.superstepContext = this.context;
@@ -151,7 +151,7 @@ export class RunTelemetry {
     const error = thrown !== undefined && this.classify(thrown) === "error" ? thrown : undefined;
     this.endSuperstep(error);
     if (this.span === undefined) return;
-    if (error !== undefined) fail(this.span, error);
+    if (error !== undefined) failSpan(this.span, error);
     this.span.end();
   }
 
@@ -181,7 +181,7 @@ export class RunTelemetry {
     if (span === undefined) return;
     this.superstepSpan = undefined;
     this.superstepContext = this.context;
-    if (error !== undefined) fail(span, error);
+    if (error !== undefined) failSpan(span, error);
     span.end();
   }
 
@@ -213,7 +213,7 @@ export class RunTelemetry {
   private endAttempt(span: Span, error: unknown): void {
     const kind = error === undefined ? undefined : this.classify(error);
     span.setAttribute("waypoint.task.interrupted", kind === "interrupt");
-    if (kind === "error") fail(span, error);
+    if (kind === "error") failSpan(span, error);
     span.end();
   }
 
@@ -239,7 +239,7 @@ export class RunTelemetry {
       () => context.with(trace.setSpan(parent, span), call),
       (error) => {
         // A tool that asks for approval pauses inside its effect: no failure.
-        if (error !== undefined && this.classify(error) === "error") fail(span, error);
+        if (error !== undefined && this.classify(error) === "error") failSpan(span, error);
         span.end();
       },
     ) as Promise<T>;
@@ -264,35 +264,18 @@ export class RunTelemetry {
   }
 
   /** The load a run starts with; a resumed run's span links to the trace that wrote the checkpoint. */
-  load(
-    loading: Promise<LoadedCheckpoint | undefined>,
-    roundTrips: number,
-  ): Promise<LoadedCheckpoint | undefined> {
-    const started = performance.now();
-    const span = this.tracer?.startSpan(
-      "waypoint.checkpoint.load",
-      { attributes: this.storeAttributes(roundTrips) },
-      this.context,
-    );
-    return loading.then(
-      (loaded) => {
-        const chain = loaded?.checkpoint.chain;
-        const bytes = chain === undefined ? 0 : chain.snapshotBytes + chain.deltaBytes;
-        span?.setAttributes({
-          "waypoint.checkpoint.bytes": bytes,
+  load(loading: Promise<LoadedCheckpoint | undefined>): Promise<LoadedCheckpoint | undefined> {
+    return this.store.trace("load", loading, this.context, {}, (loaded) => {
+      if (loaded !== undefined && this.start.resumed) this.linkTo(loaded.checkpoint.metadata);
+      const chain = loaded?.checkpoint.chain;
+      return {
+        bytes: chain === undefined ? 0 : chain.snapshotBytes + chain.deltaBytes,
+        attributes: {
           "waypoint.checkpoint.found": loaded !== undefined,
           ...(loaded !== undefined ? { "waypoint.checkpoint.deltas": loaded.deltas.length } : {}),
-        });
-        span?.end();
-        this.measure("load", started, bytes);
-        if (loaded !== undefined && this.start.resumed) this.linkTo(loaded.checkpoint.metadata);
-        return loaded;
-      },
-      (error: unknown) => {
-        if (span !== undefined) fail(span, error).end();
-        throw error;
-      },
-    );
+        },
+      };
+    });
   }
 
   /** Links the run's span to the run that wrote a checkpoint it goes on from. */
@@ -309,77 +292,40 @@ export class RunTelemetry {
     source: unknown,
     parent: CheckpointHeader | null,
   ): Promise<CheckpointHeader> {
-    const started = performance.now();
     const ofSuperstep = this.superstepSpan !== undefined && step === this.superstepStep;
-    const span = this.tracer?.startSpan(
-      "waypoint.checkpoint.put",
-      {
-        attributes: {
-          ...this.storeAttributes(1),
-          "waypoint.step": step,
-          ...(typeof source === "string" ? { "waypoint.checkpoint.source": source } : {}),
-        },
+    const attributes = {
+      "waypoint.step": step,
+      ...(typeof source === "string" ? { "waypoint.checkpoint.source": source } : {}),
+    };
+    const within = ofSuperstep ? this.superstepContext : this.context;
+    const traced = this.store.trace("put", putting, within, attributes, (header) => ({
+      bytes: putBytes(header, parent),
+      attributes: {
+        "waypoint.checkpoint.id": header.id,
+        "waypoint.checkpoint.snapshot": header.chain.baseId === header.id,
       },
-      ofSuperstep ? this.superstepContext : this.context,
-    );
-    return putting.then(
-      (header) => {
-        const bytes = putBytes(header, parent);
-        span?.setAttributes({
-          "waypoint.checkpoint.id": header.id,
-          "waypoint.checkpoint.bytes": bytes,
-          "waypoint.checkpoint.snapshot": header.chain.baseId === header.id,
-        });
-        span?.end();
-        this.measure("put", started, bytes);
-        if (ofSuperstep && step === this.superstepStep) this.endSuperstep(undefined);
-        return header;
-      },
-      (error: unknown) => {
-        if (span !== undefined) fail(span, error).end();
-        throw error;
-      },
-    );
+    }));
+    if (!ofSuperstep) return traced;
+    return traced.then((header) => {
+      // Unless the next superstep started meanwhile ("async" durability), which ended it.
+      if (step === this.superstepStep) this.endSuperstep(undefined);
+      return header;
+    });
   }
 
   /** Pending writes saved against the current checkpoint (a task's writes, an effect's result). */
   putWrites(putting: Promise<void>, count: number): Promise<void> {
-    const started = performance.now();
     // Under the task or effect that saves them; a task's writes saved once it ended, under its superstep.
     const active = context.active();
     const current = trace.getSpan(active);
-    const span = this.tracer?.startSpan(
-      "waypoint.checkpoint.put_writes",
-      { attributes: { ...this.storeAttributes(1), "waypoint.checkpoint.writes": count } },
-      current !== undefined && current !== this.span ? active : this.superstepContext,
+    const within = current !== undefined && current !== this.span ? active : this.superstepContext;
+    return this.store.trace(
+      "put_writes",
+      putting,
+      within,
+      { "waypoint.checkpoint.writes": count },
+      () => ({}),
     );
-    return putting.then(
-      () => {
-        span?.end();
-        this.measure("put_writes", started, undefined);
-      },
-      (error: unknown) => {
-        if (span !== undefined) fail(span, error).end();
-        throw error;
-      },
-    );
-  }
-
-  private storeAttributes(roundTrips: number): Attributes {
-    return {
-      "waypoint.checkpoint.backend": this.backend,
-      "waypoint.checkpoint.round_trips": roundTrips,
-    };
-  }
-
-  private measure(operation: string, started: number, bytes: number | undefined): void {
-    if (this.instruments === undefined) return;
-    const attributes = {
-      "waypoint.checkpoint.backend": this.backend,
-      "waypoint.checkpoint.operation": operation,
-    };
-    this.instruments.checkpointDuration.record((performance.now() - started) / 1000, attributes);
-    if (bytes !== undefined) this.instruments.checkpointBytes.record(bytes, attributes);
   }
 }
 
@@ -396,16 +342,4 @@ function effectAttributes(
     "waypoint.effect.outcome": outcome,
     "waypoint.effect.replayed": outcome === "replayed",
   };
-}
-
-/** Marks a span failed: ERROR status, the exception recorded, `error.type` set. */
-function fail(span: Span, error: unknown): Span {
-  span.setStatus({
-    code: SpanStatusCode.ERROR,
-    message: error instanceof Error ? error.message : String(error),
-  });
-  span.setAttribute("error.type", errorType(error));
-  if (error instanceof Error) span.recordException(error);
-  else span.recordException(String(error));
-  return span;
 }

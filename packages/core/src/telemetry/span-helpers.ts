@@ -1,3 +1,4 @@
+import { SpanStatusCode, type Span } from "@opentelemetry/api";
 import type { CheckpointHeader, Checkpointer } from "@waypoint/checkpoint";
 
 /**
@@ -74,4 +75,16 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
       value !== null &&
       typeof (value as { then?: unknown }).then === "function")
   );
+}
+
+/** Marks a span failed: ERROR status, the exception recorded, `error.type` set. */
+export function failSpan(span: Span, error: unknown): Span {
+  span.setStatus({
+    code: SpanStatusCode.ERROR,
+    message: error instanceof Error ? error.message : String(error),
+  });
+  span.setAttribute("error.type", errorType(error));
+  if (error instanceof Error) span.recordException(error);
+  else span.recordException(String(error));
+  return span;
 }
