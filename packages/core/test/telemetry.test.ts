@@ -166,6 +166,26 @@ describe.each(STORES)("OpenTelemetry spans ($name)", (store) => {
     ).toBe(puts.length + 1);
   });
 
+  it.each(["async", "exit"] as const)(
+    "with durability %s every superstep's span ends, and the tree is whole",
+    async (durability) => {
+      const graph = shop(store.create());
+      await graph.invoke({}, { threadId: "t", durability });
+      await graph.invoke(new Command({ resume: true }), { threadId: "t", durability });
+      const spans = telemetry.spans();
+      expect(
+        named(spans, "waypoint.superstep").map((span) => span.attributes["waypoint.step"]),
+      ).toEqual([0, 1, 1]);
+      const ids = new Set(spans.map((span) => span.spanContext().spanId));
+      const orphans = spans.filter((span) => {
+        const parent = parentOf(span);
+        return parent !== undefined && !ids.has(parent);
+      });
+      expect(orphans).toEqual([]);
+      expect(named(spans, "invoke_workflow shop")).toHaveLength(2);
+    },
+  );
+
   it("a subgraph node's supersteps and tasks nest under the node's task span", async () => {
     const inner = new StateGraph(State)
       .addNode("draft", () => ({ log: "drafted" }))
