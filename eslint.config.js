@@ -1,6 +1,7 @@
 // @ts-check
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import { noCrossPackageImport } from "./tools/lint/no-cross-package-import.js";
 
 export default tseslint.config(
   {
@@ -30,6 +31,27 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": [
         "error",
         { argsIgnorePattern: "^_", varsIgnorePattern: "^_" },
+      ],
+    },
+  },
+  {
+    plugins: {
+      waypoint: { rules: { "no-cross-package-import": noCrossPackageImport } },
+    },
+    rules: {
+      // Another package is reached through its package name and its exports, never its files.
+      "waypoint/no-cross-package-import": "error",
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              regex: "^@waypoint/[^/]+/(src|internal|dist)(/|$)",
+              message:
+                "Import another package by its exports, not its src/, internal/ or dist/ files.",
+            },
+          ],
+        },
       ],
     },
   },

@@ -21,13 +21,13 @@ import { invokeNested, runSubgraph } from "./pregel/subgraph.js";
 import { CheckpointerRequiredError } from "./errors.js";
 import { RunTelemetry } from "./telemetry/run-telemetry.js";
 import { attemptOutcome } from "./telemetry/attempt-outcome.js";
-import { currentTaskScope } from "./pregel/interrupt.js";
-import type { CompileOptions } from "./graph/state-graph.js";
+import { currentTaskScope } from "./pregel/task-scope.js";
+import type { CompileOptions } from "./graph/compile-options.js";
 import { AsyncQueue } from "./internal/async-queue.js";
 import { fenced } from "./internal/fenced.js";
 import { WarmRuns } from "./internal/warm-runs.js";
 import { checkId, checkRunArguments, parseOptions } from "./internal/options.js";
-import type { Interrupt } from "./pregel/interrupt.js";
+import type { Interrupt } from "./pregel/graph-interrupt.js";
 import {
   RunLoop,
   addSerializerPlugins,

@@ -59,16 +59,17 @@ export type {
   RunnableLike,
   RunnableLikeConfig,
 } from "./graph/graph-spec.js";
-export { StateGraph, type BranchOptions, type CompileOptions } from "./graph/state-graph.js";
+export { StateGraph, type BranchOptions } from "./graph/state-graph.js";
+export type { CompileOptions } from "./graph/compile-options.js";
 export { Annotation, AnnotationRoot, type AnnotationOptions } from "./graph/annotation.js";
 export type { GraphDrawing } from "./graph/graph-drawing.js";
 export {
   GraphInterrupt,
-  interrupt,
   isGraphInterrupt,
   isInterrupted,
   type Interrupt,
-} from "./pregel/interrupt.js";
+} from "./pregel/graph-interrupt.js";
+export { interrupt } from "./pregel/interrupt.js";
 export { defaultRetryOn } from "./pregel/retry-policy.js";
 export type { Salvage } from "./pregel/task-journal.js";
 export type { Durability } from "./pregel/run-loop.js";

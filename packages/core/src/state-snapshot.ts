@@ -10,7 +10,7 @@ import { EFFECT_CHANNEL, SLOT, toolEffectName } from "./constants.js";
 import type { GraphSpec } from "./graph/graph-spec.js";
 import { ChannelSet } from "./pregel/channel-set.js";
 import { finishedTasks, finishedWrites, pendingOf, updateFromWrites } from "./pregel/edits.js";
-import type { Interrupt } from "./pregel/interrupt.js";
+import type { Interrupt } from "./pregel/graph-interrupt.js";
 import { interruptSlots, taskIsDone, taskWritesFrom } from "./pregel/pending.js";
 import { plan } from "./pregel/planner.js";
 import type { EffectRecord } from "./pregel/task-journal.js";

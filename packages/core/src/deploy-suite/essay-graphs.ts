@@ -3,7 +3,8 @@ import { expect } from "vitest";
 import { lastValue, reducer } from "../channels/index.js";
 import { END, START, type Command } from "../constants.js";
 import type { NodeContext } from "../graph/graph-spec.js";
-import { StateGraph, type CompileOptions } from "../graph/state-graph.js";
+import type { CompileOptions } from "../graph/compile-options.js";
+import { StateGraph } from "../graph/state-graph.js";
 import { interrupt } from "../pregel/interrupt.js";
 import { defineState } from "../state.js";
 

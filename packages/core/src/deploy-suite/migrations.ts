@@ -2,7 +2,8 @@ import type { Checkpointer } from "@waypoint/checkpoint";
 import { describe, expect, it } from "vitest";
 import { lastValue } from "../channels/index.js";
 import { Command, END, START } from "../constants.js";
-import { StateGraph, type CompileOptions } from "../graph/state-graph.js";
+import type { CompileOptions } from "../graph/compile-options.js";
+import { StateGraph } from "../graph/state-graph.js";
 import { defineState } from "../state.js";
 import {
   EssayV1,

@@ -14,7 +14,7 @@ import type { GraphDrawing } from "../graph/graph-drawing.js";
 import type { NodeContext, RetryPolicy } from "../graph/graph-spec.js";
 import { StateGraph } from "../graph/state-graph.js";
 import { parseOptions } from "../internal/options.js";
-import { GraphInterrupt, type Interrupt } from "../pregel/interrupt.js";
+import { GraphInterrupt, type Interrupt } from "../pregel/graph-interrupt.js";
 import { streamShape, type StreamEvent, type StreamMode } from "../pregel/stream-events.js";
 import { defineState } from "../state.js";
 import { currentFunctionalRun, runFunctional, type FunctionalRun } from "./task.js";

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { RetryPolicy } from "../graph/graph-spec.js";
-import { GraphInterrupt, currentTaskScope } from "../pregel/interrupt.js";
+import { GraphInterrupt } from "../pregel/graph-interrupt.js";
+import { currentTaskScope } from "../pregel/task-scope.js";
 import { backoff, resolveRetryPolicy, shouldRetry } from "../pregel/retry-policy.js";
 import { parseOptions } from "../internal/options.js";
 

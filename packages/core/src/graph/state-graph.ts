@@ -1,9 +1,4 @@
-import {
-  InvalidArgumentError,
-  MAX_ID_LENGTH,
-  isValidId,
-  type Checkpointer,
-} from "@waypoint/checkpoint";
+import { InvalidArgumentError, MAX_ID_LENGTH, isValidId } from "@waypoint/checkpoint";
 import type { ChannelSpec } from "../channels/channel.js";
 import { barrier } from "../channels/barrier.js";
 import { topic } from "../channels/topic.js";
@@ -13,6 +8,7 @@ import { END, SENDS_CHANNEL, START, branchChannel, joinChannel } from "../consta
 import { GraphValidationError } from "../errors.js";
 import { parseOptions } from "../internal/options.js";
 import { resolveDeploy, type DeployOptions } from "./graph-identity.js";
+import type { CompileOptions } from "./compile-options.js";
 import { AnnotationRoot } from "./annotation.js";
 import type { StateDefinition, StateOf, UpdateOf } from "../state.js";
 import type {
@@ -24,14 +20,6 @@ import type {
   Router,
   RunnableLike,
 } from "./graph-spec.js";
-
-export interface CompileOptions extends DeployOptions {
-  readonly checkpointer?: Checkpointer;
-  /** Pause before these nodes run (`"*"`: every node); `invoke(null, { threadId })` goes on. */
-  readonly interruptBefore?: readonly string[] | "*";
-  /** Pause after these nodes' superstep is saved (`"*"`: every node). */
-  readonly interruptAfter?: readonly string[] | "*";
-}
 
 /** A path map: the router's results that are allowed, or result → node. */
 type PathMap = readonly string[] | Readonly<Record<string, string>>;

@@ -1,5 +1,5 @@
 import type { ChannelWrite, PlannedTask, SerializedError } from "@waypoint/checkpoint";
-import type { Interrupt } from "./interrupt.js";
+import type { Interrupt } from "./graph-interrupt.js";
 
 /**
  * `streamMode: "debug"`, shaped as LangGraph's: a `checkpoint` event per

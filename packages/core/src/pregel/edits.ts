@@ -8,7 +8,7 @@ import {
 } from "@waypoint/checkpoint";
 import { DONE_CHANNEL, ORIGIN_CHANNEL, SLOT } from "../constants.js";
 import type { GraphSpec } from "../graph/graph-spec.js";
-import type { Interrupt } from "./interrupt.js";
+import type { Interrupt } from "./graph-interrupt.js";
 import { interruptSlots, taskIsDone, taskWritesFrom } from "./pending.js";
 
 /**

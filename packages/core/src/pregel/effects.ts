@@ -1,31 +1,16 @@
 import { NonDeterminismError, TerminalError } from "../errors.js";
 import { faultPoint } from "../faults.js";
 import type { EffectInfo } from "../graph/graph-spec.js";
-import { currentTaskScope, runInTaskScope, type TaskRuntime } from "./interrupt.js";
+import {
+  currentTaskScope,
+  runInTaskScope,
+  type CallFrame,
+  type CallKind,
+  type RecordedCall,
+  type TaskRuntime,
+} from "./task-scope.js";
 import type { TaskJournal } from "./task-journal.js";
 import { effectIdempotencyKey, taskId as taskIdOf } from "./task-id.js";
-
-/**
- * Where recorded calls are numbered: the node itself (`path` undefined), or
- * the inside of one recorded call ("2" inside the node's third call, "2.0"
- * inside that call's first). Calls are numbered in the order they start, each
- * frame on its own, so calls made inside calls that run in parallel get the
- * same numbers whatever order they interleave in.
- */
-export interface CallFrame {
-  readonly path: string | undefined;
-  calls: number;
-}
-
-/** What a recorded call is, for the error a replay that differs gets. */
-export type CallKind = "effect" | "task";
-
-/** Runs one recorded call: `ctx.effect`, or a `task()` of the Functional API. */
-export type RecordedCall = <T>(
-  name: string,
-  fn: (info: EffectInfo) => T | Promise<T>,
-  kind?: CallKind,
-) => Promise<T>;
 
 /** What recorded calls need of the task that makes them (a TaskRunOptions, as it is). */
 export interface EffectRunOptions {

@@ -1,6 +1,6 @@
 import { INTERRUPT_CHANNEL, type ChannelWrite, type PendingWrite } from "@waypoint/checkpoint";
 import { DONE_CHANNEL, RESUME_VALUES_CHANNEL, SLOT } from "../constants.js";
-import type { Interrupt } from "./interrupt.js";
+import type { Interrupt } from "./graph-interrupt.js";
 
 /**
  * Reading a checkpoint's pending writes. Per task: its channel writes at

@@ -1,6 +1,6 @@
 import type { ChannelWrite, PendingWrite, PlannedTask } from "@waypoint/checkpoint";
 import { Command, DONE_CHANNEL, SLOT } from "../constants.js";
-import type { Interrupt } from "./interrupt.js";
+import type { Interrupt } from "./graph-interrupt.js";
 import { SubgraphOutput } from "./subgraph-output.js";
 import { taskId } from "./task-id.js";
 

@@ -12,7 +12,8 @@ import {
 import { Command, SLOT, START } from "../constants.js";
 import { CheckpointerRequiredError, InvalidResumeError, RecursionLimitError } from "../errors.js";
 import type { GraphSpec } from "../graph/graph-spec.js";
-import type { Interrupt, TaskRuntime } from "./interrupt.js";
+import type { Interrupt } from "./graph-interrupt.js";
+import type { TaskRuntime } from "./task-scope.js";
 import { directWrites, writesOf } from "./node-writes.js";
 import {
   finishedWrites,

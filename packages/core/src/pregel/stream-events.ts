@@ -1,6 +1,6 @@
 import type { CheckpointHeader, SerializedError } from "@waypoint/checkpoint";
 import type { DebugEvent } from "./debug-events.js";
-import type { Interrupt } from "./interrupt.js";
+import type { Interrupt } from "./graph-interrupt.js";
 
 export type StreamMode =
   "values" | "updates" | "tasks" | "checkpoints" | "custom" | "messages" | "debug";

@@ -1,7 +1,8 @@
 import type { ChannelWrite, Checkpointer } from "@waypoint/checkpoint";
 import { Command } from "../constants.js";
 import type { GraphSpec, NodeContext } from "../graph/graph-spec.js";
-import { GraphInterrupt, currentTaskScope, type Interrupt, type TaskScope } from "./interrupt.js";
+import { GraphInterrupt, type Interrupt } from "./graph-interrupt.js";
+import { currentTaskScope, type TaskScope } from "./task-scope.js";
 import { RunLoop, Seed } from "./run-loop.js";
 import type { StreamEvent, StreamMode } from "./stream-events.js";
 import { SubgraphOutput } from "./subgraph-output.js";

@@ -1,20 +1,15 @@
 import type { PlannedTask } from "@waypoint/checkpoint";
 import { NodeTimeoutError } from "../errors.js";
 import type { NodeContext, NodeSpec } from "../graph/graph-spec.js";
-import { recordedCalls, type CallFrame } from "./effects.js";
+import { recordedCalls } from "./effects.js";
 import { backoff, resolveRetryPolicy, shouldRetry } from "./retry-policy.js";
 import { ParentCommand } from "./parent-command.js";
 import type { TaskJournal } from "./task-journal.js";
 import { callWrapped, taskWrappers } from "./task-wrappers.js";
 import { messageMetadata } from "./message-metadata.js";
-import {
-  GraphInterrupt,
-  interrupt,
-  runInTaskScope,
-  type Interrupt,
-  type TaskRuntime,
-  type TaskScope,
-} from "./interrupt.js";
+import { GraphInterrupt, type Interrupt } from "./graph-interrupt.js";
+import { interrupt } from "./interrupt.js";
+import { runInTaskScope, type CallFrame, type TaskRuntime, type TaskScope } from "./task-scope.js";
 
 export type TaskOutcome =
   | { readonly kind: "done"; readonly result: unknown }

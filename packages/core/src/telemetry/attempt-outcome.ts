@@ -1,4 +1,4 @@
-import { GraphInterrupt } from "../pregel/interrupt.js";
+import { GraphInterrupt } from "../pregel/graph-interrupt.js";
 import { ParentCommand } from "../pregel/parent-command.js";
 
 /**
