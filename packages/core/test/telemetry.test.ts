@@ -271,6 +271,32 @@ describe.each(STORES)("OpenTelemetry spans ($name)", (store) => {
     expect(task!.events[0]!.attributes?.["exception.message"]).toBe("the API is down");
     expect(parentOf(task!)).toBe(named(spans, "waypoint.superstep")[0]!.spanContext().spanId);
   });
+
+  it("a store's span covers the store's call whole, its synchronous part included", async () => {
+    // A store that works before its promise returns (SQLite's writes are synchronous).
+    const busy = (ms: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until);
+    };
+    const inner = store.create();
+    const slow = Object.create(inner) as typeof inner;
+    slow.get = (...args) => (busy(15), inner.get(...args));
+    slow.put = (request) => (busy(15), inner.put(request));
+    slow.putPendingWrites = (...args) => (busy(15), inner.putPendingWrites(...args));
+    const graph = new StateGraph(State)
+      .addNode("work", async (_state, ctx) => ({ log: await ctx.effect("call", () => "done") }))
+      .addEdge(START, "work")
+      .addEdge("work", END)
+      .compile({ checkpointer: slow, name: "slow" });
+    await graph.invoke({}, { threadId: "t" });
+    const spans = telemetry.spans();
+    const ms = (span: ReadableSpan) => span.duration[0] * 1000 + span.duration[1] / 1e6;
+    for (const name of ["load", "put", "put_writes"]) {
+      const found = named(spans, `waypoint.checkpoint.${name}`);
+      expect(found.length, name).toBeGreaterThan(0);
+      for (const span of found) expect(ms(span), name).toBeGreaterThanOrEqual(14);
+    }
+  });
 });
 
 describe("with a tracer provider but no context manager", () => {

@@ -134,11 +134,9 @@ export class RunLoop extends ThreadWriter {
   ): Promise<RunLoop> {
     const { threadId, namespace, checkpointId } = options;
     addSerializerPlugins(spec, checkpointer);
-    const getting = checkpointer.get(threadId, {
-      namespace,
-      ...(checkpointId ? { checkpointId } : {}),
-    });
-    const loaded = await (options.telemetry?.load(getting) ?? getting);
+    const get = () =>
+      checkpointer.get(threadId, { namespace, ...(checkpointId ? { checkpointId } : {}) });
+    const loaded = await (options.telemetry?.load(get) ?? get());
     let headId = loaded?.checkpoint.id ?? null;
     if (checkpointId !== undefined) {
       for await (const header of checkpointer.list(threadId, { namespace, limit: 1 }))

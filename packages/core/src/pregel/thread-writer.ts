@@ -499,14 +499,13 @@ export abstract class ThreadWriter {
       accumulating: this.spec.accumulating,
     };
     // Most puts carry no pending writes: no copy of the request for them.
-    const putting = this.checkpointer.put(
-      pendingWrites.length === 0 ? request : { ...request, pendingWrites },
-    );
+    const sent = pendingWrites.length === 0 ? request : { ...request, pendingWrites };
     const telemetry = this.options.telemetry;
+    // Traced, the put is made inside its span: a store's synchronous part is timed too.
     const header =
       telemetry === undefined
-        ? putting
-        : telemetry.put(putting, this.step, metadata.source, parent);
+        ? this.checkpointer.put(sent)
+        : telemetry.put(() => this.checkpointer.put(sent), this.step, metadata.source, parent);
     this.storedId = this.checkpointId;
     // A put that fails leaves `stored` as it was; the error ends the run.
     if (this.options.durability === "sync")
@@ -554,15 +553,17 @@ export abstract class ThreadWriter {
 
   protected async writePending(writes: PendingWrite[]): Promise<void> {
     if (this.stored instanceof Promise) await this.stored; // the checkpoint they belong to must exist first
-    const putting = this.checkpointer.putPendingWrites(
-      {
-        threadId: this.options.threadId,
-        namespace: this.options.namespace,
-        checkpointId: this.checkpointId!,
-      },
-      writes,
-    );
+    const target = {
+      threadId: this.options.threadId,
+      namespace: this.options.namespace,
+      checkpointId: this.checkpointId!,
+    };
     const telemetry = this.options.telemetry;
-    await (telemetry === undefined ? putting : telemetry.putWrites(putting, writes.length));
+    await (telemetry === undefined
+      ? this.checkpointer.putPendingWrites(target, writes)
+      : telemetry.putWrites(
+          () => this.checkpointer.putPendingWrites(target, writes),
+          writes.length,
+        ));
   }
 }

@@ -27,10 +27,14 @@ export class CheckpointSpans {
     this.backend = backendOf(checkpointer);
   }
 
-  /** Traces `pending` (one store call) under `parent`; `outcome` reads what it returned. */
+  /**
+   * Traces `call` (one store call) under `parent`; `outcome` reads what it
+   * returned. The span starts before the call: a store that encodes, or
+   * writes, before its promise returns (SQLite's is synchronous) is timed whole.
+   */
   trace<T>(
     operation: Operation,
-    pending: Promise<T>,
+    call: () => Promise<T>,
     parent: Context,
     attributes: Attributes,
     outcome: (result: T) => StoreOutcome,
@@ -47,6 +51,12 @@ export class CheckpointSpans {
       },
       parent,
     );
+    let pending: Promise<T>;
+    try {
+      pending = call();
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
     return pending.then(
       (result) => {
         const { bytes, attributes: more } = outcome(result);

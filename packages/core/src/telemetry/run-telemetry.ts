@@ -264,8 +264,8 @@ export class RunTelemetry {
   }
 
   /** The load a run starts with; a resumed run's span links to the trace that wrote the checkpoint. */
-  load(loading: Promise<LoadedCheckpoint | undefined>): Promise<LoadedCheckpoint | undefined> {
-    return this.store.trace("load", loading, this.context, {}, (loaded) => {
+  load(load: () => Promise<LoadedCheckpoint | undefined>): Promise<LoadedCheckpoint | undefined> {
+    return this.store.trace("load", load, this.context, {}, (loaded) => {
       if (loaded !== undefined && this.start.resumed) this.linkTo(loaded.checkpoint.metadata);
       const chain = loaded?.checkpoint.chain;
       return {
@@ -287,7 +287,7 @@ export class RunTelemetry {
 
   /** A checkpoint put; a superstep's own put ends the superstep's span. */
   put(
-    putting: Promise<CheckpointHeader>,
+    put: () => Promise<CheckpointHeader>,
     step: number,
     source: unknown,
     parent: CheckpointHeader | null,
@@ -298,7 +298,7 @@ export class RunTelemetry {
       ...(typeof source === "string" ? { "waypoint.checkpoint.source": source } : {}),
     };
     const within = ofSuperstep ? this.superstepContext : this.context;
-    const traced = this.store.trace("put", putting, within, attributes, (header) => ({
+    const traced = this.store.trace("put", put, within, attributes, (header) => ({
       bytes: putBytes(header, parent),
       attributes: {
         "waypoint.checkpoint.id": header.id,
@@ -314,14 +314,14 @@ export class RunTelemetry {
   }
 
   /** Pending writes saved against the current checkpoint (a task's writes, an effect's result). */
-  putWrites(putting: Promise<void>, count: number): Promise<void> {
+  putWrites(put: () => Promise<void>, count: number): Promise<void> {
     // Under the task or effect that saves them; a task's writes saved once it ended, under its superstep.
     const active = context.active();
     const current = trace.getSpan(active);
     const within = current !== undefined && current !== this.span ? active : this.superstepContext;
     return this.store.trace(
       "put_writes",
-      putting,
+      put,
       within,
       { "waypoint.checkpoint.writes": count },
       () => ({}),
