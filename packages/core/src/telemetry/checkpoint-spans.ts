@@ -55,6 +55,8 @@ export class CheckpointSpans {
     try {
       pending = call();
     } catch (error) {
+      // A store that throws instead of rejecting: passed on as it threw it.
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
       pending = Promise.reject(error);
     }
     return pending.then(
