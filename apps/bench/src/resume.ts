@@ -2,7 +2,15 @@ import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { median } from "./measure.js";
 import { recordFigure } from "./results.js";
-import { GROWTH, loopShape, payloadOf, ratio, verdict, waypointRunner } from "./workloads.js";
+import {
+  GROWTH,
+  loopShape,
+  payloadOf,
+  ratio,
+  verdict,
+  waypointRunner,
+  type Runner,
+} from "./workloads.js";
 
 /**
  * Resuming the grown 200-step thread (400 KB) in a new process (issue 22):
@@ -135,14 +143,7 @@ async function openPostgres(request: ResumeRequest) {
     const checkpointer = new PostgresCheckpointer({ pool, schema });
     await checkpointer.setup();
     const runner = waypointRunner(loopShape, checkpointer);
-    const resume: Resume = async (logLength) => {
-      const start = performance.now();
-      const log = await runner.run(request.threadId);
-      const ms = performance.now() - start;
-      expectLength(request, logLength, log.length);
-      return ms;
-    };
-    return { resume, close };
+    return { resume: invokeOnce(request, runner), close };
   }
   await pool.query("SELECT 1");
   const steps = `"${schema}".steps`;
@@ -180,14 +181,7 @@ async function openRedis(request: ResumeRequest) {
   await redis.ping();
   if (request.side === "waypoint") {
     const runner = waypointRunner(loopShape, new RedisCheckpointer({ redis }));
-    const resume: Resume = async (logLength) => {
-      const start = performance.now();
-      const log = await runner.run(request.threadId);
-      const ms = performance.now() - start;
-      expectLength(request, logLength, log.length);
-      return ms;
-    };
-    return { resume, close };
+    return { resume: invokeOnce(request, runner), close };
   }
   const key = (step: number) => `floor:${request.threadId}:${step}`;
   const resume: Resume = async (logLength) => {
@@ -207,6 +201,17 @@ async function openRedis(request: ResumeRequest) {
     return ms;
   };
   return { resume, close };
+}
+
+/** Waypoint's resume: one invoke on the thread, timed. */
+function invokeOnce(request: ResumeRequest, runner: Runner): Resume {
+  return async (logLength) => {
+    const start = performance.now();
+    const log = await runner.run(request.threadId);
+    const ms = performance.now() - start;
+    expectLength(request, logLength, log.length);
+    return ms;
+  };
 }
 
 function expectLength(request: ResumeRequest, before: number, length: number): void {
