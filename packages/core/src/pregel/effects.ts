@@ -51,6 +51,17 @@ export function recordedCalls(
     const index = frame.calls++;
     const path = frame.path;
     const recorded = journal.effect(index, path);
+    const keyOf = (retries: number) =>
+      effectIdempotencyKey({
+        threadId: options.threadId,
+        namespace: options.namespace,
+        checkpointId: options.checkpointId,
+        taskId,
+        name,
+        index,
+        retries,
+        ...(path !== undefined ? { scope: path } : {}),
+      });
     if (recorded !== undefined) {
       // A task call and an effect of the same name are different calls.
       if (recorded.name !== name || (recorded.kind ?? "effect") !== kind)
@@ -63,20 +74,7 @@ export function recordedCalls(
           recorded.kind ?? "effect",
         );
       // The key is worked out only for a registered SDK (the call short-circuits otherwise).
-      telemetry?.effectReplayed(
-        name,
-        kind,
-        effectIdempotencyKey({
-          threadId: options.threadId,
-          namespace: options.namespace,
-          checkpointId: options.checkpointId,
-          taskId,
-          name,
-          index,
-          retries: journal.retries(index, path),
-          ...(path !== undefined ? { scope: path } : {}),
-        }),
-      );
+      telemetry?.effectReplayed(name, kind, keyOf(journal.retries(index, path)));
       if (recorded.ok) return recorded.result as T;
       throw new TerminalError(recorded.error?.message ?? `${kind} failed`, {
         data: { [kind]: name, recorded: recorded.error },
@@ -86,16 +84,7 @@ export function recordedCalls(
     // of its own per retry: the outside system must not answer it from the
     // failed call's cache.
     const retries = journal.retries(index, path);
-    const idempotencyKey = effectIdempotencyKey({
-      threadId: options.threadId,
-      namespace: options.namespace,
-      checkpointId: options.checkpointId,
-      taskId,
-      name,
-      index,
-      retries,
-      ...(path !== undefined ? { scope: path } : {}),
-    });
+    const idempotencyKey = keyOf(retries);
     // An effect's key names the checkpoint its task was planned in: with
     // durability "async", wait until that checkpoint is stored, so a crash
     // cannot leave an effect keyed by a checkpoint that never existed.
