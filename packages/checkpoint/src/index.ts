@@ -12,6 +12,8 @@ export {
   type JsonValue,
   type PlannedTask,
 } from "./checkpoint.js";
+// The records a ThreadExport holds (also exported from ./backend, for backend authors).
+export type { EncodedCheckpoint, EncodedPendingWrite } from "./record.js";
 export { newCheckpointId } from "./checkpoint-id.js";
 /** The identity rule every backend applies (docs/limits.md). */
 export { MAX_ID_LENGTH, isId as isValidId } from "./internal/arguments.js";
