@@ -5,8 +5,8 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { FORMAT_VERSION } from "../src/checkpoint.js";
 import { MemoryCheckpointer } from "../src/memory-checkpointer.js";
-import { FIXTURES_URL, GOLDEN_SNAPSHOTS, writeGoldenThread } from "../src/testing/golden.js";
-import { suiteSerializer } from "../src/testing/harness.js";
+import { FIXTURES_URL, GOLDEN_SNAPSHOTS, writeGoldenThread } from "../testing/golden.js";
+import { suiteSerializer } from "../testing/harness.js";
 
 const directory = new URL(`v${FORMAT_VERSION}/`, FIXTURES_URL);
 const file = new URL("thread.json", directory);

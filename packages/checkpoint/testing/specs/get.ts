@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CheckpointNotFoundError, InvalidArgumentError } from "../../errors.js";
+import { CheckpointNotFoundError, InvalidArgumentError } from "../../src/errors.js";
 import {
   type ConformanceOptions,
   ThreadWriter,

@@ -5,7 +5,7 @@ export {
   disarmFaults,
   type FaultAction,
   type FaultPointName,
-} from "./faults.js";
+} from "../src/faults.js";
 /** For a checkpointer's tests: a run that must ride out, or resume after, its store going away. */
 export { OUTAGE_STEPS, runThroughOutage, type OutageResult } from "./run-through-outage.js";
 /** For a checkpointer's tests: runs, workers, control and strategies on that store. */
@@ -13,4 +13,4 @@ export { DedupSink, runWorkerSuite, stepGraph, type WorkerSuiteOptions } from ".
 /** For a checkpointer's tests: threads written by one version of a graph, loaded by the next. */
 export { runDeploySuite, type DeploySuiteOptions } from "./deploy-suite.js";
 /** For benchmarks: the check every run makes for a registered OpenTelemetry SDK (all tracing costs without one). */
-export { telemetryRegistered } from "./telemetry/run-telemetry.js";
+export { telemetryRegistered } from "../src/telemetry/run-telemetry.js";

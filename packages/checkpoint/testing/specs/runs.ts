@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { newCheckpointId } from "../../checkpoint-id.js";
-import type { Checkpointer } from "../../checkpointer.js";
-import type { CreateRunRequest, RunControl, RunRecord, RunStore } from "../../runs.js";
+import { newCheckpointId } from "../../src/checkpoint-id.js";
+import type { Checkpointer } from "../../src/checkpointer.js";
+import type { CreateRunRequest, RunControl, RunRecord, RunStore } from "../../src/runs.js";
 import {
   type ConformanceOptions,
   ThreadWriter,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { CheckpointHeader, JsonValue } from "../../checkpoint.js";
-import type { ListOptions } from "../../checkpointer.js";
-import { InvalidArgumentError } from "../../errors.js";
+import type { CheckpointHeader, JsonValue } from "../../src/checkpoint.js";
+import type { ListOptions } from "../../src/checkpointer.js";
+import { InvalidArgumentError } from "../../src/errors.js";
 import {
   type ConformanceOptions,
   ThreadWriter,

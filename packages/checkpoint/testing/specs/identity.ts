@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Checkpointer } from "../../checkpointer.js";
-import { InvalidArgumentError } from "../../errors.js";
+import type { Checkpointer } from "../../src/checkpointer.js";
+import { InvalidArgumentError } from "../../src/errors.js";
 import {
   type ConformanceOptions,
   ThreadWriter,

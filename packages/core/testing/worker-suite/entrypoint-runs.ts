@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Checkpointer } from "@waypoint/checkpoint";
 import { describe, expect, it } from "vitest";
-import { Command } from "../constants.js";
-import { entrypoint, type EntrypointContext } from "../functional/entrypoint.js";
-import { task } from "../functional/task.js";
-import { interrupt } from "../pregel/interrupt.js";
-import { Client } from "../runs/client.js";
-import { Worker, type WorkerOptions } from "../runs/worker.js";
+import { Command } from "../../src/constants.js";
+import { entrypoint, type EntrypointContext } from "../../src/functional/entrypoint.js";
+import { task } from "../../src/functional/task.js";
+import { interrupt } from "../../src/pregel/interrupt.js";
+import { Client } from "../../src/runs/client.js";
+import { Worker, type WorkerOptions } from "../../src/runs/worker.js";
 import { DedupSink } from "./dedup-sink.js";
 
 const PAGES = 4;

@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { CheckpointHeader, PlannedTask } from "../../checkpoint.js";
-import type { Checkpointer, ThreadExport } from "../../checkpointer.js";
-import { CorruptRecordError } from "../../errors.js";
+import type { CheckpointHeader, PlannedTask } from "../../src/checkpoint.js";
+import type { Checkpointer, ThreadExport } from "../../src/checkpointer.js";
+import { CorruptRecordError } from "../../src/errors.js";
 import { loadGoldenFixtures } from "../golden.js";
 import {
   type ConformanceOptions,

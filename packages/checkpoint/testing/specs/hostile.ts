@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import type { ThreadExport } from "../../checkpointer.js";
+import type { ThreadExport } from "../../src/checkpointer.js";
 import {
   CorruptRecordError,
   UnserializableValueError,
   UnsupportedFormatVersionError,
-} from "../../errors.js";
-import { FORMAT_VERSION } from "../../checkpoint.js";
-import type { EncodedCheckpoint, EncodedPendingWrite } from "../../record.js";
+} from "../../src/errors.js";
+import { FORMAT_VERSION } from "../../src/checkpoint.js";
+import type { EncodedCheckpoint, EncodedPendingWrite } from "../../src/record.js";
 import { loadGoldenFixtures } from "../golden.js";
 import {
   type ConformanceOptions,

@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Checkpointer, RunRecord } from "@waypoint/checkpoint";
 import { describe, expect, it } from "vitest";
-import { END, START } from "../constants.js";
-import { StateGraph } from "../graph/state-graph.js";
-import { Client } from "../runs/client.js";
-import { Worker } from "../runs/worker.js";
-import { lastValue } from "../channels/index.js";
-import { defineState } from "../state.js";
+import { END, START } from "../../src/constants.js";
+import { StateGraph } from "../../src/graph/state-graph.js";
+import { Client } from "../../src/runs/client.js";
+import { Worker } from "../../src/runs/worker.js";
+import { lastValue } from "../../src/channels/index.js";
+import { defineState } from "../../src/state.js";
 
 export interface WakeSuiteOptions {
   /**

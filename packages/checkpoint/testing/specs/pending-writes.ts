@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CheckpointNotFoundError, UnserializableValueError } from "../../errors.js";
+import { CheckpointNotFoundError, UnserializableValueError } from "../../src/errors.js";
 import {
   type ConformanceOptions,
   ThreadWriter,

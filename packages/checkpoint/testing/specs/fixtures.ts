@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FORMAT_VERSION } from "../../checkpoint.js";
+import { FORMAT_VERSION } from "../../src/checkpoint.js";
 import { GOLDEN_PENDING, goldenPlanSinceV2, goldenStates, loadGoldenFixtures } from "../golden.js";
 import { type ConformanceOptions, collect, rebuild, useCheckpointer } from "../harness.js";
 

@@ -4,7 +4,7 @@ import { compatibleChangeTests } from "./deploy-suite/compatible-changes.js";
 import { migrationCrashTests } from "./deploy-suite/migration-crashes.js";
 import { migrationTests } from "./deploy-suite/migrations.js";
 import { refusedChangeTests } from "./deploy-suite/refused-changes.js";
-import { disarmFaults } from "./faults.js";
+import { disarmFaults } from "../src/faults.js";
 
 export interface DeploySuiteOptions {
   readonly name: string;

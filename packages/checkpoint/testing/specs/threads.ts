@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CheckpointerClosedError, InvalidArgumentError } from "../../errors.js";
-import { ERROR_CHANNEL, INTERRUPT_CHANNEL, RESUME_CHANNEL } from "../../pending-writes.js";
-import type { ThreadStatus } from "../../threads.js";
+import { CheckpointerClosedError, InvalidArgumentError } from "../../src/errors.js";
+import { ERROR_CHANNEL, INTERRUPT_CHANNEL, RESUME_CHANNEL } from "../../src/pending-writes.js";
+import type { ThreadStatus } from "../../src/threads.js";
 import {
   type ConformanceOptions,
   ThreadWriter,

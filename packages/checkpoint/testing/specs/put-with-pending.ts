@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { newCheckpointId } from "../../checkpoint-id.js";
-import { CheckpointConflictError, CheckpointNotFoundError } from "../../errors.js";
-import type { PendingWrite } from "../../pending-writes.js";
+import { newCheckpointId } from "../../src/checkpoint-id.js";
+import { CheckpointConflictError, CheckpointNotFoundError } from "../../src/errors.js";
+import type { PendingWrite } from "../../src/pending-writes.js";
 import {
   type ConformanceOptions,
   ThreadWriter,

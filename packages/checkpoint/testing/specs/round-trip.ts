@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FORMAT_VERSION } from "../../checkpoint.js";
+import { FORMAT_VERSION } from "../../src/checkpoint.js";
 import type { Money } from "../harness.js";
 import {
   type ConformanceOptions,

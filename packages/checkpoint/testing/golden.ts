@@ -1,7 +1,7 @@
-import { readFileSync, readdirSync } from "node:fs";
-import type { CheckpointHeader, PlannedTask } from "../checkpoint.js";
-import type { Checkpointer, ThreadExport } from "../checkpointer.js";
-import { INTERRUPT_CHANNEL } from "../pending-writes.js";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import type { CheckpointHeader, PlannedTask } from "../src/checkpoint.js";
+import type { Checkpointer, ThreadExport } from "../src/checkpointer.js";
+import { INTERRUPT_CHANNEL } from "../src/pending-writes.js";
 import { ThreadWriter, applyWrite } from "./harness.js";
 import { sampleValues } from "./sample-values.js";
 
@@ -169,7 +169,19 @@ export async function writeGoldenThread(
   await checkpointer.putPendingWrites({ threadId, checkpointId: head.id }, GOLDEN_PENDING);
 }
 
-export const FIXTURES_URL = new URL("../../fixtures/", import.meta.url);
+/**
+ * The package's fixtures/ folder, found from this file whether it runs from
+ * its source (testing/) or its build (dist/testing/): the nearest folder up
+ * that holds package.json.
+ */
+export const FIXTURES_URL = new URL("fixtures/", packageRoot(new URL("./", import.meta.url)));
+
+function packageRoot(folder: URL): URL {
+  if (existsSync(new URL("package.json", folder))) return folder;
+  const parent = new URL("../", folder);
+  if (parent.href === folder.href) throw new Error(`no package.json above ${import.meta.url}`);
+  return packageRoot(parent);
+}
 
 /** Every committed fixture: [file name, export]. */
 export function loadGoldenFixtures(): [string, ThreadExport][] {

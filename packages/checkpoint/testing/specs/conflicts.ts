@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CheckpointConflictError, CheckpointNotFoundError } from "../../errors.js";
+import { CheckpointConflictError, CheckpointNotFoundError } from "../../src/errors.js";
 import {
   type ConformanceOptions,
   ThreadWriter,

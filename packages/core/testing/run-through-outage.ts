@@ -1,8 +1,8 @@
 import { StorageUnavailableError, type Checkpointer } from "@waypoint/checkpoint";
-import { lastValue, reducer } from "./channels/index.js";
-import { END, START } from "./constants.js";
-import { StateGraph } from "./graph/state-graph.js";
-import { defineState } from "./state.js";
+import { lastValue, reducer } from "../src/channels/index.js";
+import { END, START } from "../src/constants.js";
+import { StateGraph } from "../src/graph/state-graph.js";
+import { defineState } from "../src/state.js";
 
 /** Supersteps of the graph `runThroughOutage` runs; its log ends as 1..STEPS. */
 export const OUTAGE_STEPS = 50;

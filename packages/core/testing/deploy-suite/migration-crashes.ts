@@ -1,7 +1,7 @@
 import type { Checkpointer } from "@waypoint/checkpoint";
 import { expect, it } from "vitest";
-import { Command } from "../constants.js";
-import { InjectedFault, armFault, disarmFaults } from "../faults.js";
+import { Command } from "../../src/constants.js";
+import { InjectedFault, armFault, disarmFaults } from "../../src/faults.js";
 import { Sink, essayV1, essayV2, expectOneChain, storedOf } from "./essay-graphs.js";
 
 /** A crash during a migration leaves the old head or the migrated one, whole; resuming finishes it. */

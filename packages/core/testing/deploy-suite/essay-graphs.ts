@@ -1,12 +1,12 @@
 import type { Checkpointer, CheckpointHeader } from "@waypoint/checkpoint";
 import { expect } from "vitest";
-import { lastValue, reducer } from "../channels/index.js";
-import { END, START, type Command } from "../constants.js";
-import type { NodeContext } from "../graph/graph-spec.js";
-import type { CompileOptions } from "../graph/compile-options.js";
-import { StateGraph } from "../graph/state-graph.js";
-import { interrupt } from "../pregel/interrupt.js";
-import { defineState } from "../state.js";
+import { lastValue, reducer } from "../../src/channels/index.js";
+import { END, START, type Command } from "../../src/constants.js";
+import type { NodeContext } from "../../src/graph/graph-spec.js";
+import type { CompileOptions } from "../../src/graph/compile-options.js";
+import { StateGraph } from "../../src/graph/state-graph.js";
+import { interrupt } from "../../src/pregel/interrupt.js";
+import { defineState } from "../../src/state.js";
 
 /** The deploy suite's graphs (an essay: write, then review), their versions, and what the tests read of a thread. */
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CheckpointConflictError } from "../../errors.js";
+import { CheckpointConflictError } from "../../src/errors.js";
 import {
   type ConformanceOptions,
   ThreadWriter,

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach } from "vitest";
-import type { CheckpointHeader, CheckpointMetadata } from "../checkpoint.js";
-import type { Checkpointer, CheckpointerOptions, LoadedCheckpoint } from "../checkpointer.js";
-import type { PendingWrite } from "../pending-writes.js";
-import type { Fence } from "../runs.js";
-import { createSerializer } from "../serializer.js";
-import type { SnapshotPolicy } from "../snapshot-policy.js";
+import type { CheckpointHeader, CheckpointMetadata } from "../src/checkpoint.js";
+import type { Checkpointer, CheckpointerOptions, LoadedCheckpoint } from "../src/checkpointer.js";
+import type { PendingWrite } from "../src/pending-writes.js";
+import type { Fence } from "../src/runs.js";
+import { createSerializer } from "../src/serializer.js";
+import type { SnapshotPolicy } from "../src/snapshot-policy.js";
 
 export interface ConformanceOptions {
   /** Shown in test names. */

@@ -1,9 +1,9 @@
 import type { Checkpointer } from "@waypoint/checkpoint";
 import { describe, expect, it } from "vitest";
-import { lastValue } from "../channels/index.js";
-import { Command, END, START } from "../constants.js";
-import { StateGraph } from "../graph/state-graph.js";
-import { defineState } from "../state.js";
+import { lastValue } from "../../src/channels/index.js";
+import { Command, END, START } from "../../src/constants.js";
+import { StateGraph } from "../../src/graph/state-graph.js";
+import { defineState } from "../../src/state.js";
 import {
   EssayV1,
   Sink,

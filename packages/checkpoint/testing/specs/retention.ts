@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InvalidArgumentError, ThreadExistsError, ThreadNotFoundError } from "../../errors.js";
+import { InvalidArgumentError, ThreadExistsError, ThreadNotFoundError } from "../../src/errors.js";
 import {
   type ConformanceOptions,
   ThreadWriter,
