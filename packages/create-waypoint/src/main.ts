@@ -30,6 +30,10 @@ Options:
   -v, --version  show the version
 `;
 
+/**
+ * create-waypoint is in the `@waypoint/*` packages' fixed changeset group
+ * (.changeset/config.json), so its own version is theirs.
+ */
 function ownVersion(): string {
   const manifest = JSON.parse(readFileSync(resolve(packageRoot, "package.json"), "utf8")) as {
     version: string;
