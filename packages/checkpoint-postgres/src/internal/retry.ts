@@ -56,6 +56,7 @@ export function isAmbiguous(error: unknown): boolean {
   );
 }
 
+/** How retryable errors are retried: attempts in all, the delay doubling from initialDelayMs up to maxDelayMs (with jitter). Defaults: 8, 50, 2000. */
 export interface RetryOptions {
   readonly attempts: number;
   readonly initialDelayMs: number;

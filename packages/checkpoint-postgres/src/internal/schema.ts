@@ -89,6 +89,12 @@ const MIGRATIONS: readonly string[] = [
      WHERE status IN ('interrupted', 'succeeded', 'failed', 'cancelled');`,
 ];
 
+/**
+ * The schema version this build migrates to (its number of migrations); the
+ * package's tests compare a database's recorded version with it.
+ *
+ * @internal
+ */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** A fixed key for pg_advisory_xact_lock, so two processes never migrate at once. */

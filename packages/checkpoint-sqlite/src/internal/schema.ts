@@ -73,6 +73,12 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX waypoint_runs_by_thread ON waypoint_runs (thread_id, id);`,
 ];
 
+/**
+ * The schema version this build migrates to (its number of migrations); the
+ * package's tests compare a database's recorded version with it.
+ *
+ * @internal
+ */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 export function migrate(db: Database, file: string): void {
