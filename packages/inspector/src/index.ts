@@ -4,8 +4,17 @@ export {
   type RunningInspector,
   type StartInspectorOptions,
 } from "./start-inspector.js";
-export type { ApiErrorBody, InspectorErrorCode } from "./internal/api-error.js";
-export type { EffectRow, EffectsLedger, SalvageRow } from "./internal/effects-ledger.js";
+export {
+  INSPECTOR_ERROR_CODES,
+  type ApiErrorBody,
+  type InspectorErrorCode,
+} from "./internal/api-error.js";
+export type {
+  EffectRow,
+  EffectsLedger,
+  InterruptRow,
+  SalvageRow,
+} from "./internal/effects-ledger.js";
 export type { GraphView } from "./internal/graph-view.js";
 export type { DiffEntry, DiffView, StateView } from "./internal/state-view.js";
 export type { ThreadDetail, ThreadRow } from "./internal/thread-list.js";

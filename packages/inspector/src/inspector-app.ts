@@ -13,6 +13,7 @@ import { listThreadRows, threadDetail } from "./internal/thread-list.js";
 import { timelineOf } from "./internal/timeline.js";
 import { checkHost, readWrite } from "./internal/write-guard.js";
 
+/** @experimental */
 export interface InspectorOptions {
   readonly checkpointer: Checkpointer;
   /** Compiled graphs by the name their checkpoints record (`metadata.graph.name`). */
@@ -30,7 +31,11 @@ export interface InspectorOptions {
   readonly allowedHosts?: readonly string[];
 }
 
-/** The inspector's JSON API under /api/, and its page at /. */
+/**
+ * The inspector's JSON API under /api/, and its page at /.
+ *
+ * @experimental
+ */
 export function createInspectorApp(options: InspectorOptions): Hono {
   const { checkpointer, readOnly = false, token } = options;
   const graphs = options.graphs ?? {};

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { createInspectorApp, type InspectorOptions } from "./inspector-app.js";
 
+/** @experimental */
 export interface StartInspectorOptions extends Omit<InspectorOptions, "token"> {
   /** Default 127.0.0.1: only this machine can reach the page. */
   readonly host?: string;
@@ -12,6 +13,7 @@ export interface StartInspectorOptions extends Omit<InspectorOptions, "token"> {
   readonly token?: string;
 }
 
+/** @experimental */
 export interface RunningInspector {
   /** The page's address, `http://127.0.0.1:PORT/`. Open it with `?token=<token>` to act from the page. */
   readonly url: string;
@@ -19,7 +21,11 @@ export interface RunningInspector {
   close(): Promise<void>;
 }
 
-/** Starts the inspector's server; the checkpointer stays open (the caller closes it). */
+/**
+ * Starts the inspector's server; the checkpointer stays open (the caller closes it).
+ *
+ * @experimental
+ */
 export async function startInspector(options: StartInspectorOptions): Promise<RunningInspector> {
   const { host = "127.0.0.1", port = 0 } = options;
   const token = options.token ?? randomBytes(24).toString("base64url");

@@ -21,7 +21,8 @@ export interface ChatModelNodeOptions {
   readonly onSalvage?: (salvage: Salvage, ctx: NodeContext) => void | Promise<void>;
 }
 
-type ChatRunnable = Pick<BaseChatModel, "stream"> | Runnable<BaseMessage[], AIMessageChunk>;
+/** A chat model, or a LangChain Runnable from messages to a message chunk, that `chatModelNode` calls. */
+export type ChatRunnable = Pick<BaseChatModel, "stream"> | Runnable<BaseMessage[], AIMessageChunk>;
 
 /**
  * A node that calls a chat model and appends its answer. Tokens stream to

@@ -1,4 +1,4 @@
-export { chatModelNode, type ChatModelNodeOptions } from "./chat-model-node.js";
+export { chatModelNode, type ChatModelNodeOptions, type ChatRunnable } from "./chat-model-node.js";
 export {
   REMOVE_ALL_MESSAGES,
   mergeMessages,
@@ -8,7 +8,7 @@ export {
 } from "./messages-channel.js";
 export { createHandoffTool, type HandoffToolOptions } from "./handoff-tool.js";
 export { langchainPlugin, langchainSerializer } from "./messages-plugin.js";
-export { langchainNode, runnableConfig } from "./node-config.js";
+export { langchainNode, runnableConfig, type ConfigContext } from "./node-config.js";
 export { StreamMessagesHandler } from "./stream-messages-handler.js";
 export {
   AgentState,

@@ -95,7 +95,8 @@ function langGraphMetadata(metadata: WrappedTask["metadata"]): Record<string, un
   };
 }
 
-type ConfigContext = Pick<
+/** The parts of a node's context that `runnableConfig` reads. */
+export type ConfigContext = Pick<
   NodeContext,
   "streamMessage" | "signal" | "node" | "step" | "namespace" | "threadId" | "taskId"
 >;

@@ -41,6 +41,7 @@ import { HeadCache, type HeldCheckpoint } from "./internal/head-cache.js";
 import { listSources } from "./internal/list-sources.js";
 import { decodeWrites, encodeWrites } from "./internal/writes-codec.js";
 
+/** @experimental */
 export interface WaypointSaverOptions {
   /**
    * Off (the default), a put from a checkpoint that is no longer the head
@@ -72,6 +73,8 @@ const MAX_FORK_ATTEMPTS = 8;
  * A LangGraph.js checkpoint saver on any Waypoint checkpointer. Each put
  * stores the channels LangGraph says changed (`newVersions`), a list that
  * only grew as an append, in Waypoint's snapshots-and-deltas format.
+ *
+ * @experimental
  */
 export class WaypointSaver extends BaseCheckpointSaver {
   private readonly strict: boolean;

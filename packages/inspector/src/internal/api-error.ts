@@ -4,18 +4,25 @@ import { WaypointError } from "@waypoint/checkpoint";
  * The JSON error every refused request gets: `{ error: { code, message } }`,
  * with the Waypoint error code when a Waypoint error caused it, and an HTTP
  * status that fits the code.
+ *
+ * @experimental
  */
 export interface ApiErrorBody {
   readonly error: { readonly code: string; readonly message: string; readonly data?: unknown };
 }
 
-/** Codes of the inspector's own refusals, which are about HTTP rather than a store; each has a page in docs/errors. */
+/**
+ * Codes of the inspector's own refusals, which are about HTTP rather than a store; each has a page in docs/errors.
+ *
+ * @experimental
+ */
 export const INSPECTOR_ERROR_CODES = [
   "READ_ONLY",
   "TOKEN_REQUIRED",
   "ORIGIN_REFUSED",
   "NOT_FOUND",
 ] as const;
+/** @experimental */
 export type InspectorErrorCode = (typeof INSPECTOR_ERROR_CODES)[number];
 
 export class ApiError extends Error {

@@ -13,6 +13,7 @@ const {
 } = RUNTIME_CHANNELS;
 const STATUS_SLOT = -2;
 
+/** @experimental */
 export interface EffectRow {
   readonly checkpointId: string;
   readonly step: number;
@@ -32,6 +33,7 @@ export interface EffectRow {
   readonly toolCallId?: string;
 }
 
+/** @experimental */
 export interface SalvageRow {
   readonly checkpointId: string;
   readonly step: number;
@@ -43,6 +45,11 @@ export interface SalvageRow {
   readonly taskFinished: boolean;
 }
 
+/**
+ * An interrupt still waiting at the head: the task that asked and what it asked.
+ *
+ * @experimental
+ */
 export interface InterruptRow {
   readonly checkpointId: string;
   readonly taskId: string;
@@ -50,6 +57,7 @@ export interface InterruptRow {
   readonly interrupts: unknown;
 }
 
+/** @experimental */
 export interface EffectsLedger {
   readonly effects: readonly EffectRow[];
   readonly salvaged: readonly SalvageRow[];

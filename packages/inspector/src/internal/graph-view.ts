@@ -1,6 +1,7 @@
 import { newestShape, storedIdentity } from "@waypoint/core/inspect";
 import type { StoreReader } from "./store-reader.js";
 
+/** @experimental */
 export interface GraphView {
   readonly name: string | null;
   readonly version: string | number | null;

@@ -4,7 +4,11 @@ import diff from "microdiff";
 import { toJson } from "./json-value.js";
 import type { StoreReader } from "./store-reader.js";
 
-/** A thread's state at one checkpoint, as the page shows it. */
+/**
+ * A thread's state at one checkpoint, as the page shows it.
+ *
+ * @experimental
+ */
 export interface StateView {
   readonly checkpointId: string;
   readonly parentId: string | null;
@@ -20,6 +24,7 @@ export interface StateView {
   readonly approximateKeys: readonly string[];
 }
 
+/** @experimental */
 export interface DiffEntry {
   readonly type: "CREATE" | "REMOVE" | "CHANGE";
   readonly path: readonly (string | number)[];
@@ -27,6 +32,7 @@ export interface DiffEntry {
   readonly oldValue?: unknown;
 }
 
+/** @experimental */
 export interface DiffView {
   readonly from: StateView;
   readonly to: StateView;

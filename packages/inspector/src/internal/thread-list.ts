@@ -11,7 +11,11 @@ import { newestGraphName, storedIdentity, type GraphVersion } from "@waypoint/co
 import { invalid } from "./api-error.js";
 import type { StoreReader } from "./store-reader.js";
 
-/** A thread as the thread list shows it. */
+/**
+ * A thread as the thread list shows it.
+ *
+ * @experimental
+ */
 export interface ThreadRow {
   readonly threadId: string;
   readonly headId: string;
@@ -22,7 +26,11 @@ export interface ThreadRow {
   readonly graphVersion: string | number | null;
 }
 
-/** One thread's head, as the thread page's summary shows it. */
+/**
+ * One thread's head, as the thread page's summary shows it.
+ *
+ * @experimental
+ */
 export interface ThreadDetail extends ThreadRow {
   /** The inspector was given the graph: actions run in its process. */
   readonly hasGraph: boolean;

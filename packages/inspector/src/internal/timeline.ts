@@ -2,7 +2,11 @@ import type { CheckpointHeader } from "@waypoint/checkpoint";
 import { APPEND_MARKS, storedIdentity } from "@waypoint/core/inspect";
 import type { StoreReader } from "./store-reader.js";
 
-/** One checkpoint of a thread, as the timeline shows it. */
+/**
+ * One checkpoint of a thread, as the timeline shows it.
+ *
+ * @experimental
+ */
 export interface TimelineRow {
   readonly id: string;
   readonly parentId: string | null;
@@ -28,6 +32,7 @@ export interface TimelineRow {
   readonly graphVersion: string | number | null;
 }
 
+/** @experimental */
 export interface Timeline {
   readonly threadId: string;
   readonly namespace: string;
