@@ -40,6 +40,7 @@ import type { StateDefinition, StateOf, UpdateOf } from "./state.js";
 import type { StateSnapshot } from "./state-snapshot.js";
 import { specAt, withSubgraphStates } from "./subgraph-state.js";
 
+/** Options of `invoke` and `resume`: the thread, where to start from, limits, and how to stop a run. */
 export interface InvokeOptions {
   /** The thread to run on. Optional only for a graph compiled without a checkpointer. */
   readonly threadId?: string;
@@ -47,6 +48,7 @@ export interface InvokeOptions {
   readonly checkpointId?: string;
   /** Supersteps a run may take after its input (default 25). */
   readonly recursionLimit?: number;
+  /** When each superstep's checkpoint is written (default "sync": before the next superstep starts). */
   readonly durability?: Durability;
   /** Aborts the nodes' signals and stops at the next superstep boundary. */
   readonly signal?: AbortSignal;
@@ -68,6 +70,7 @@ export interface InvokeOptions {
   readonly newThread?: boolean;
 }
 
+/** Options of `stream`: those of `invoke`, plus which events to yield. */
 export interface StreamOptions<M extends StreamMode | readonly StreamMode[]> extends InvokeOptions {
   /** One mode yields its payloads; a list yields [mode, payload] pairs. Default "values". */
   readonly streamMode?: M;
@@ -78,6 +81,10 @@ export interface StreamOptions<M extends StreamMode | readonly StreamMode[]> ext
   readonly subgraphs?: boolean;
 }
 
+/**
+ * What `invoke` returns: the graph's state at the end of the run. When the run
+ * stopped at interrupts, `__interrupt__` lists them.
+ */
 export type InvokeResult<D extends StateDefinition> = StateOf<D> & {
   __interrupt__?: readonly Interrupt[];
 };
@@ -376,6 +383,7 @@ export class CompiledGraph<D extends StateDefinition> {
     return { interruptBefore: this.interruptBefore, interruptAfter: this.interruptAfter };
   }
 
+  /** The graph as a Mermaid `flowchart TD`, the same text for the same graph. */
   drawMermaid(): string {
     return drawMermaid(this.spec.shape);
   }

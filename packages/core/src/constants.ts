@@ -21,6 +21,7 @@ export class Send<Payload = unknown> {
   }
 }
 
+/** Where a Command sends the graph next: a node's name, a Send, or a list of them. */
 export type Goto = string | Send | readonly (string | Send)[];
 
 /** A Command's update as `[key, value]` pairs, applied in order. */

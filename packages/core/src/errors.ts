@@ -1,5 +1,9 @@
 import { WaypointError, type ErrorData } from "@waypoint/checkpoint";
 
+/**
+ * The `code` of each error class `@waypoint/core` defines. Each code has a page,
+ * `docs/errors/<code>.md`, that says what went wrong and what to do.
+ */
 export type CoreErrorCode =
   | "INVALID_GRAPH"
   | "INVALID_UPDATE"
@@ -14,6 +18,7 @@ export type CoreErrorCode =
   | "GRAPH_CHANGED"
   | "MIGRATION_FAILED";
 
+/** Every CoreErrorCode, for tooling (the docs check walks this list). */
 export const CORE_ERROR_CODES: readonly CoreErrorCode[] = [
   "INVALID_GRAPH",
   "INVALID_UPDATE",
@@ -62,6 +67,11 @@ export class InvalidRouteError extends CoreError {
   }
 }
 
+/**
+ * A run took `recursionLimit` supersteps after its input and still had work
+ * planned. The thread keeps its last checkpoint: raise the limit and
+ * `invoke(null)` to continue.
+ */
 export class RecursionLimitError extends CoreError {
   constructor(limit: number, threadId: string) {
     super(
@@ -86,6 +96,10 @@ export class InvalidResumeError extends CoreError {
   }
 }
 
+/**
+ * A node attempt ran longer than its `timeoutMs`; the node's `ctx.signal` is
+ * aborted with this error. Retried by the node's retry policy.
+ */
 export class NodeTimeoutError extends CoreError {
   constructor(node: string, timeoutMs: number) {
     super("NODE_TIMEOUT", `Node "${node}" did not finish within ${timeoutMs} ms.`, {

@@ -46,6 +46,7 @@ export interface ChannelSpec<Value = unknown, Update = unknown> {
   readonly serializerPlugins?: readonly SerializerPlugin[];
   /** Validates one written value; throws to reject it (the run loop names the channel and node). */
   readonly validate?: (update: unknown) => Update;
+  /** Makes a fresh, empty channel of this kind. */
   create(): Channel<Value, Update>;
   /**
    * For channels that hold a conversation: the tool calls the model asked

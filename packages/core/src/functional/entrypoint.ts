@@ -19,12 +19,18 @@ import { streamShape, type StreamEvent, type StreamMode } from "../pregel/stream
 import { defineState } from "../state.js";
 import { currentFunctionalRun, runFunctional, type FunctionalRun } from "./task.js";
 
+/**
+ * Options of `entrypoint()`: the name, the store, the function's retry policy
+ * and timeout, and the deploy options a compiled graph takes (version,
+ * migrations).
+ */
 export interface EntrypointOptions extends Omit<DeployOptions, "name" | "renamedNodes"> {
   /** The entrypoint's node, and the graph name its checkpoints record. */
   readonly name: string;
   readonly checkpointer?: Checkpointer;
   /** Retries of the whole function (recorded task calls replay; the rest runs again). */
   readonly retry?: RetryPolicy;
+  /** How long one attempt of the function may run before it fails with NodeTimeoutError. */
   readonly timeoutMs?: number;
 }
 
@@ -123,6 +129,11 @@ export function getPreviousState<T = unknown>(): T | undefined {
   return run.previous as T | undefined;
 }
 
+/**
+ * What `entrypoint()` returns: the function as a one-node graph, with the
+ * compiled graph's interface (`invoke`, `stream`, the state reads and edits),
+ * where values are the function's input and result.
+ */
 export class Entrypoint<Input, Output> {
   /** The one-node graph the function runs in (its checkpoints, its history, its shape). */
   readonly graph: CompiledGraph<EntrypointState>;
@@ -145,14 +156,20 @@ export class Entrypoint<Input, Output> {
       .compile({ name, ...deploy, ...(checkpointer !== undefined ? { checkpointer } : {}) });
   }
 
+  /** Where the entrypoint keeps its threads (a MemoryCheckpointer when given none). */
   get checkpointer(): Checkpointer {
     return this.graph.checkpointer;
   }
 
+  /** The name, version and fingerprint every checkpoint of this entrypoint records (`metadata.graph`). */
   get identity(): GraphIdentity {
     return this.graph.identity;
   }
 
+  /**
+   * Whether a thread written by `version` was written by a newer version of
+   * this entrypoint (as the compiled graph's `isNewerVersion`).
+   */
   isNewerVersion(version: GraphVersion): boolean {
     return this.graph.isNewerVersion(version);
   }
@@ -260,6 +277,7 @@ export class Entrypoint<Input, Output> {
     return this.graph.retryFailedEffects(threadId);
   }
 
+  /** The one-node graph's nodes and edges. */
   getGraph(): GraphDrawing {
     return this.graph.getGraph();
   }

@@ -5,6 +5,7 @@ import { currentTaskScope } from "../pregel/task-scope.js";
 import { backoff, resolveRetryPolicy, shouldRetry } from "../pregel/retry-policy.js";
 import { parseOptions } from "../internal/options.js";
 
+/** Options of `task()`: the name its calls are recorded under, and their retry policy. */
 export interface TaskOptions {
   /** Recorded with each call's result: a resumed run must call the same names in the same order. */
   readonly name: string;

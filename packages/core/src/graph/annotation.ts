@@ -3,20 +3,11 @@ import { lastValue } from "../channels/last-value.js";
 import { reducer } from "../channels/reducer.js";
 import { defineState, type StateDefinition, type StateOf, type UpdateOf } from "../state.js";
 
-/**
- * LangGraph's `Annotation` and `Annotation.Root`, as a thin layer over
- * `defineState`, so that a LangGraph state definition compiles unchanged:
- *
- * ```ts
- * const State = Annotation.Root({
- *   topic: Annotation<string>,                       // or Annotation<string>(): lastValue
- *   notes: Annotation<string[]>({ reducer: (a, b) => a.concat(b), default: () => [] }),
- * });
- * new StateGraph(State); // (state: typeof State.State) => …
- * ```
- */
+/** The options of `Annotation<T>({ reducer, default })`: a key whose writes combine through `reducer`. */
 export interface AnnotationOptions<T, U> {
+  /** Combines the key's current value with one write; must be pure (it runs again on replay). */
   readonly reducer: (current: T, update: U) => T;
+  /** The value before any write; without it the reducer first sees undefined. */
   readonly default?: () => T;
 }
 
@@ -64,6 +55,18 @@ function root<E extends Readonly<Record<string, AnnotationEntry>>>(
   return new AnnotationRoot(spec as DefinitionOf<E>);
 }
 
+/**
+ * LangGraph's `Annotation` and `Annotation.Root`, as a thin layer over
+ * `defineState`, so that a LangGraph state definition compiles unchanged:
+ *
+ * ```ts
+ * const State = Annotation.Root({
+ *   topic: Annotation<string>,                       // or Annotation<string>(): lastValue
+ *   notes: Annotation<string[]>({ reducer: (a, b) => a.concat(b), default: () => [] }),
+ * });
+ * new StateGraph(State); // (state: typeof State.State) => …
+ * ```
+ */
 export const Annotation: typeof annotation & { Root: typeof root } = Object.assign(annotation, {
   Root: root,
 });

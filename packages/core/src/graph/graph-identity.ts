@@ -27,10 +27,15 @@ export interface MigrationInfo {
 export interface MigrationStep {
   readonly from: GraphVersion;
   readonly to: GraphVersion;
+  /** Maps the old state to the new one; a key it leaves out is emptied. */
   readonly state?: (
     state: MigrationState,
     info: MigrationInfo,
   ) => MigrationState | Promise<MigrationState>;
+  /**
+   * Maps the planned nodes, in plan order, to one entry per task: a node name
+   * (the same, or another to move the task there) or null to drop the task.
+   */
   readonly plan?: (next: readonly string[], info: MigrationInfo) => readonly (string | null)[];
 }
 

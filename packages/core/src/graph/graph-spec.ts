@@ -76,13 +76,16 @@ export interface EffectInfo {
 export type NodeResult<Update> =
   Update | Command<Update> | readonly (Update | Command<Update>)[] | void | undefined;
 
+/** A node as a function: it gets the state (or a Send's payload) and its context, and returns its update. */
 export type NodeFunction<State = Record<string, unknown>, Update = Record<string, unknown>> = (
   state: State,
   context: NodeContext,
 ) => NodeResult<Update> | Promise<NodeResult<Update>>;
 
+/** Where a router sends the graph next: a node's name (or END), a Send, or a list of them. */
 export type RouterResult = string | Send | readonly (string | Send)[];
 
+/** The function of a conditional edge: it reads the state and names the next node(s). */
 export type Router<State = Record<string, unknown>> = (
   state: State,
 ) => RouterResult | Promise<RouterResult>;
@@ -94,6 +97,7 @@ export type Router<State = Record<string, unknown>> = (
  * is the node's update.
  */
 export interface RunnableLike<Input = Record<string, unknown>, Update = Record<string, unknown>> {
+  /** Runs the node: returns its update, as a node function does. */
   invoke(
     input: Input,
     config: RunnableLikeConfig,
@@ -106,8 +110,10 @@ export interface RunnableLikeConfig {
   readonly configurable: { readonly thread_id: string };
 }
 
+/** Options of `addNode`: retries, a timeout, the targets of its Commands, and deferral. */
 export interface NodeOptions {
   readonly retry?: RetryPolicy;
+  /** How long one attempt may run before it fails with NodeTimeoutError (its signal is aborted). */
   readonly timeoutMs?: number;
   /** Nodes this node may reach with `Command({ goto })`, for validation and drawing. */
   readonly ends?: readonly string[];

@@ -164,6 +164,11 @@ export class StateGraph<D extends StateDefinition> {
     return this;
   }
 
+  /**
+   * Checks the graph (names, edges, reachability) and returns it ready to run,
+   * storing its threads in `options.checkpointer`; throws GraphValidationError
+   * on the first problem found. Without a checkpointer, threads live in memory.
+   */
   compile(options: CompileOptions = {}): CompiledGraph<D> {
     parseOptions("compile", options);
     return new CompiledGraph<D>(this.validate(options), options);

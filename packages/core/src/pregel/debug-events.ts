@@ -38,6 +38,7 @@ export type DebugEvent =
       };
     };
 
+/** The payload of a debug `checkpoint` event: the checkpoint written, its parent, state and next tasks. */
 export interface DebugCheckpoint {
   readonly config: {
     readonly threadId: string;

@@ -2,6 +2,12 @@ import type { CheckpointHeader, SerializedError } from "@waypoint/checkpoint";
 import type { DebugEvent } from "./debug-events.js";
 import type { Interrupt } from "./graph-interrupt.js";
 
+/**
+ * What `stream` yields: "values" the whole state after each superstep,
+ * "updates" what each node returned, "tasks" each task's start and end,
+ * "checkpoints" each saved checkpoint's header, "custom" what nodes pass to
+ * `writer`, "messages" model chunks and messages, "debug" LangGraph's debug events.
+ */
 export type StreamMode =
   "values" | "updates" | "tasks" | "checkpoints" | "custom" | "messages" | "debug";
 
@@ -27,6 +33,10 @@ export interface MessageMetadata {
   readonly checkpoint_ns: string;
 }
 
+/**
+ * A `streamMode: "tasks"` event: `start` as a task begins, with its input;
+ * `end` as it finishes, with its result, error or interrupts.
+ */
 export type TaskEvent =
   | {
       readonly event: "start";

@@ -16,12 +16,17 @@ import { storedIdentity, type GraphVersion } from "../graph/graph-identity.js";
 import { checkId, parseOptions } from "../internal/options.js";
 import { encodeRunInput, runStoreOf, userRun, type RunnableGraph } from "./run-input.js";
 
+/** Options of `createClient`: the store that holds the run queue, and the graphs it runs. */
 export interface ClientOptions {
   readonly checkpointer: Checkpointer;
   /** Needed by `runs.stream` to rebuild each checkpoint's state. */
   readonly graphs?: Readonly<Record<string, RunnableGraph>>;
 }
 
+/**
+ * Options of `runs.create`: the graph's name (as a worker knows it), what to do
+ * when the thread already has an active run, the attempts allowed, and metadata.
+ */
 export type CreateRunOptions = Omit<CreateRunRequest, "threadId" | "input">;
 
 /**
@@ -32,6 +37,7 @@ export type CreateRunOptions = Omit<CreateRunRequest, "threadId" | "input">;
  */
 export type RunWithVersion = RunRecord & { readonly graphVersion: GraphVersion | null };
 
+/** Options of `runs.wait`: how long to wait, and how often to poll the store. */
 export interface WaitOptions {
   /** Give up after this long with a RunWaitTimeoutError (default: wait for ever). */
   readonly timeoutMs?: number;
@@ -39,11 +45,17 @@ export interface WaitOptions {
   readonly pollMs?: number;
 }
 
+/**
+ * What `runs.stream` yields: "values" the state after each checkpoint of the
+ * run, "checkpoints" their headers, "run" the run each time its status changes.
+ */
 export type RunStreamMode = "values" | "checkpoints" | "run";
 
+/** Options of `runs.stream`: the modes to yield, and how often to poll the store. */
 export interface RunStreamOptions<M extends RunStreamMode> {
   /** Default "values". */
   readonly streamMode?: M | readonly M[];
+  /** Default 100 ms. */
   readonly pollMs?: number;
 }
 
@@ -69,22 +81,30 @@ export class Client {
   }
 }
 
+/** Makes a Client over `options.checkpointer`'s run queue. */
 export function createClient(options: ClientOptions): Client {
   return new Client(options);
 }
 
+/** `client.runs`: queues runs, reads them, controls them and follows them. */
 export class RunsClient {
   constructor(
     private readonly store: RunStore,
     private readonly options: ClientOptions,
   ) {}
 
+  /**
+   * Queues a run of `options.graph` on the thread with `input` (a value, or a
+   * `Command` to resume an interrupt); a worker claims it. What happens when
+   * the thread has an active run follows `options.strategy` (default "enqueue").
+   */
   async create(threadId: string, input: unknown, options: CreateRunOptions): Promise<RunRecord> {
     checkId(threadId, "runs.create", "threadId");
     parseOptions("runs.create", options);
     return userRun(await this.store.create({ ...options, threadId, input: encodeRunInput(input) }));
   }
 
+  /** The run with its graph version, or undefined when there is no such run. */
   async get(runId: string): Promise<RunWithVersion | undefined> {
     checkId(runId, "runs.get", "runId");
     const run = await this.store.get(runId);
@@ -100,21 +120,31 @@ export class RunsClient {
     return { ...run, graphVersion: null };
   }
 
+  /** Runs, newest first, filtered by `options`. */
   async list(options?: ListRunsOptions): Promise<readonly RunRecord[]> {
     if (options !== undefined) parseOptions("runs.list", options);
     return (await this.store.list(options)).map(userRun);
   }
 
+  /**
+   * Cancels a run: a pending or paused one at once, a running one through its
+   * worker. An ended run is returned unchanged.
+   */
   async cancel(runId: string): Promise<RunRecord> {
     checkId(runId, "runs.cancel", "runId");
     return userRun(await this.store.cancel(runId));
   }
 
+  /** Pauses a run: a pending one at once, a running one at its next superstep boundary. */
   async pause(runId: string): Promise<RunRecord> {
     checkId(runId, "runs.pause", "runId");
     return userRun(await this.store.pause(runId));
   }
 
+  /**
+   * Queues a paused run again, or withdraws a pause not yet acted on; throws
+   * RunStateError for a run in any other state.
+   */
   async resume(runId: string): Promise<RunRecord> {
     checkId(runId, "runs.resume", "runId");
     return userRun(await this.store.resume(runId));

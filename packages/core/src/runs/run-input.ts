@@ -44,11 +44,14 @@ export interface RunnableGraph {
   readonly identity?: GraphIdentity;
   /** Whether a thread written by `version` was written by a newer version than this graph's. */
   isNewerVersion?(version: GraphVersion): boolean;
+  /** Runs the graph on a claimed run's thread (with its fence, stop signal and metadata). */
   invoke(input: unknown, options: InvokeOptions): Promise<unknown>;
+  /** The thread's state, at its head or at `checkpointId`. */
   getState(
     threadId: string,
     options?: { checkpointId?: string },
   ): Promise<{ readonly next: readonly string[]; readonly values: unknown } | undefined>;
+  /** Moves the thread's head to `checkpointId` (a worker undoes a rolled-back run this way). */
   updateState(threadId: string, values: never, options: { checkpointId?: string }): Promise<string>;
 }
 

@@ -20,6 +20,7 @@ import { decodeRunInput, runStoreOf, type RunnableGraph } from "./run-input.js";
 import { storedIdentity, type GraphIdentity, type GraphVersion } from "../graph/graph-identity.js";
 import { countClaim, countFailedRun, countLeaseRenewal } from "../telemetry/worker-metrics.js";
 
+/** Options of a Worker: the graphs it runs, where runs are queued, and how it claims and leases them. */
 export interface WorkerOptions {
   /** The graphs this worker runs, by the name runs are created with. */
   readonly graphs: Readonly<Record<string, RunnableGraph>>;
