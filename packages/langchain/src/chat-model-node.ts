@@ -9,6 +9,10 @@ import type { Runnable } from "@langchain/core/runnables";
 import type { NodeContext, Salvage } from "@waypoint/core";
 import { inSpan, startGenAISpan } from "./internal/genai-spans.js";
 
+/**
+ * Options of `chatModelNode`: where the conversation is, messages to put
+ * before it, and what to do after a crash cut a response short.
+ */
 export interface ChatModelNodeOptions {
   /** The state key of the conversation (default "messages"). */
   readonly messagesKey?: string;

@@ -2,6 +2,7 @@ import { ToolMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
 import { Command } from "@waypoint/core";
 
+/** Options of `createHandoffTool`: the agent to hand over to, and how the model sees the tool. */
 export interface HandoffToolOptions {
   /** The node of the parent graph that takes over (an agent). */
   readonly agentName: string;

@@ -13,6 +13,10 @@ import { langchainPlugin } from "./messages-plugin.js";
 /** Removes every message when written as a RemoveMessage's id. */
 export const REMOVE_ALL_MESSAGES = "__remove_all__";
 
+/**
+ * What a node may write to a `messages()` key: one message or a list, each a
+ * LangChain message or anything LangChain turns into one.
+ */
 export type MessagesUpdate = BaseMessageLike | readonly BaseMessageLike[];
 
 /**

@@ -16,11 +16,14 @@ export const MessagesAnnotation = defineState({ messages: messages() });
 /** The prebuilt agent's state: MessagesAnnotation. */
 export const AgentState = MessagesAnnotation;
 
+/** Options of `createToolCallingAgent`: the model, its tools, the store and a system prompt. */
 export interface ToolCallingAgentOptions {
+  /** A chat model that supports `bindTools`. */
   readonly model: BaseChatModel;
   readonly tools: readonly StructuredToolInterface[];
   /** Create it with `serializer: langchainSerializer()` so messages can be saved. */
   readonly checkpointer?: Checkpointer;
+  /** Put before the conversation, as a SystemMessage, on every model call. */
   readonly systemPrompt?: string;
 }
 

@@ -15,6 +15,7 @@ import {
 } from "./internal/tool-command.js";
 import { inSpan, startGenAISpan } from "./internal/genai-spans.js";
 
+/** Options of `toolNode`: where the conversation is, and what a failing tool does. */
 export interface ToolNodeOptions {
   /** The state key of the conversation (default "messages"). */
   readonly messagesKey?: string;
