@@ -13,7 +13,12 @@ import { listThreadRows, threadDetail } from "./internal/thread-list.js";
 import { timelineOf } from "./internal/timeline.js";
 import { checkHost, readWrite } from "./internal/write-guard.js";
 
-/** @experimental */
+/**
+ * Options of `createInspectorApp`: the store to read, the graphs that wrote it,
+ * and what the page and the API may change.
+ *
+ * @experimental
+ */
 export interface InspectorOptions {
   readonly checkpointer: Checkpointer;
   /** Compiled graphs by the name their checkpoints record (`metadata.graph.name`). */

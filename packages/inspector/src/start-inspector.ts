@@ -3,7 +3,12 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { createInspectorApp, type InspectorOptions } from "./inspector-app.js";
 
-/** @experimental */
+/**
+ * Options of `startInspector`: those of `createInspectorApp`, plus where to listen
+ * and the token (a random one by default).
+ *
+ * @experimental
+ */
 export interface StartInspectorOptions extends Omit<InspectorOptions, "token"> {
   /** Default 127.0.0.1: only this machine can reach the page. */
   readonly host?: string;
@@ -13,11 +18,17 @@ export interface StartInspectorOptions extends Omit<InspectorOptions, "token"> {
   readonly token?: string;
 }
 
-/** @experimental */
+/**
+ * The inspector's server, once listening: its address, the token writes need,
+ * and `close`.
+ *
+ * @experimental
+ */
 export interface RunningInspector {
   /** The page's address, `http://127.0.0.1:PORT/`. Open it with `?token=<token>` to act from the page. */
   readonly url: string;
   readonly token: string;
+  /** Stops the server and closes its open connections; the checkpointer stays open. */
   close(): Promise<void>;
 }
 

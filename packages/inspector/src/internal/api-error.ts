@@ -22,7 +22,11 @@ export const INSPECTOR_ERROR_CODES = [
   "ORIGIN_REFUSED",
   "NOT_FOUND",
 ] as const;
-/** @experimental */
+/**
+ * One of INSPECTOR_ERROR_CODES: the `code` of a refusal by the inspector itself.
+ *
+ * @experimental
+ */
 export type InspectorErrorCode = (typeof INSPECTOR_ERROR_CODES)[number];
 
 export class ApiError extends Error {

@@ -13,7 +13,12 @@ const {
 } = RUNTIME_CHANNELS;
 const STATUS_SLOT = -2;
 
-/** @experimental */
+/**
+ * One recorded effect of a task, at the checkpoint whose pending writes hold it:
+ * its name, idempotency key, status and result or error.
+ *
+ * @experimental
+ */
 export interface EffectRow {
   readonly checkpointId: string;
   readonly step: number;
@@ -33,7 +38,12 @@ export interface EffectRow {
   readonly toolCallId?: string;
 }
 
-/** @experimental */
+/**
+ * A task's partial output saved by `ctx.partial`, which a retry after a crash
+ * reads as `ctx.salvage`.
+ *
+ * @experimental
+ */
 export interface SalvageRow {
   readonly checkpointId: string;
   readonly step: number;
@@ -57,7 +67,13 @@ export interface InterruptRow {
   readonly interrupts: unknown;
 }
 
-/** @experimental */
+/**
+ * What `GET /api/threads/:id/effects` returns: every recorded effect (oldest
+ * step first) and saved partial output of the thread, and the head's
+ * interrupts, failed tasks and pending tool calls.
+ *
+ * @experimental
+ */
 export interface EffectsLedger {
   readonly effects: readonly EffectRow[];
   readonly salvaged: readonly SalvageRow[];

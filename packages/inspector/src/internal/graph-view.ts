@@ -1,7 +1,12 @@
 import { newestShape, storedIdentity } from "@waypoint/core/inspect";
 import type { StoreReader } from "./store-reader.js";
 
-/** @experimental */
+/**
+ * What `GET /api/threads/:id/graph` returns: the thread's graph as Mermaid text
+ * when the inspector has the graph, its nodes, and the nodes planned to run next.
+ *
+ * @experimental
+ */
 export interface GraphView {
   readonly name: string | null;
   readonly version: string | number | null;

@@ -24,7 +24,12 @@ export interface StateView {
   readonly approximateKeys: readonly string[];
 }
 
-/** @experimental */
+/**
+ * One change between two states, as `microdiff` reports it: where (`path`, the
+ * state key first) and the values before and after.
+ *
+ * @experimental
+ */
 export interface DiffEntry {
   readonly type: "CREATE" | "REMOVE" | "CHANGE";
   readonly path: readonly (string | number)[];
@@ -32,7 +37,12 @@ export interface DiffEntry {
   readonly oldValue?: unknown;
 }
 
-/** @experimental */
+/**
+ * What `GET /api/threads/:id/diff` returns: the states at two checkpoints (by
+ * default a checkpoint and its parent), the keys that changed, and each change.
+ *
+ * @experimental
+ */
 export interface DiffView {
   readonly from: StateView;
   readonly to: StateView;

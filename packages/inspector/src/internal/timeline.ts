@@ -32,7 +32,12 @@ export interface TimelineRow {
   readonly graphVersion: string | number | null;
 }
 
-/** @experimental */
+/**
+ * What `GET /api/threads/:id/timeline` returns: the checkpoints of one namespace
+ * of a thread, with the head's id and the thread's other namespaces.
+ *
+ * @experimental
+ */
 export interface Timeline {
   readonly threadId: string;
   readonly namespace: string;
