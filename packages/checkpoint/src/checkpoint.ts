@@ -7,6 +7,9 @@
 /** The format of stored records. Bump it, and commit fixtures, on any change. */
 export const FORMAT_VERSION = 3;
 
+/**
+ * A plain JSON value: what metadata holds, so that every backend can store and filter it as itself.
+ */
 export type JsonValue =
   null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 

@@ -32,6 +32,10 @@ export interface NewCheckpoint {
   readonly metadata?: CheckpointMetadata;
 }
 
+/**
+ * What `Checkpointer.put` takes: the checkpoint, the parent it follows, the
+ * head the writer expects, and the state to snapshot if one is due.
+ */
 export interface PutRequest {
   readonly checkpoint: NewCheckpoint;
   /**
@@ -82,11 +86,13 @@ export interface PutRequest {
   readonly pendingWrites?: readonly PendingWrite[];
 }
 
+/** Options of `Checkpointer.putPendingWrites`: the lease of the run that writes, if any. */
 export interface PutPendingWritesOptions {
   /** As in `PutRequest.fence`. */
   readonly fence?: Fence;
 }
 
+/** Options of `Checkpointer.get`: which namespace, and which checkpoint if not the head. */
 export interface GetOptions {
   readonly namespace?: string;
   /** A specific checkpoint; the head when omitted. */
@@ -108,6 +114,9 @@ export interface LoadedCheckpoint {
   readonly pendingWrites: readonly PendingWrite[];
 }
 
+/**
+ * Options of `Checkpointer.list`: the namespace, a page (`before`, `limit`) and a metadata filter.
+ */
 export interface ListOptions {
   readonly namespace?: string;
   /** Only checkpoints created before this one (exclusive). */
@@ -117,6 +126,10 @@ export interface ListOptions {
   readonly filter?: Readonly<Record<string, JsonValue>>;
 }
 
+/**
+ * What `Checkpointer.prune` deletes: give `keepLast`, `olderThan`, or both;
+ * a checkpoint goes only when it meets every condition given.
+ */
 export interface PruneOptions {
   /** One thread; every thread when omitted. */
   readonly threadId?: string;
@@ -126,6 +139,7 @@ export interface PruneOptions {
   readonly olderThan?: Date;
 }
 
+/** What `Checkpointer.prune` did: how many checkpoints it deleted. */
 export interface PruneResult {
   readonly deleted: number;
 }
@@ -215,6 +229,10 @@ export interface Checkpointer {
   /** Copies a thread, with its history and pending writes, to a new thread id. */
   copyThread(fromThreadId: string, toThreadId: string): Promise<void>;
 
+  /**
+   * Every checkpoint and pending write of a thread, in every namespace, as
+   * stored (payloads are not decoded). ThreadNotFoundError when it has none.
+   */
   exportThread(threadId: string): Promise<ThreadExport>;
 
   /** Validates every record first; writes nothing unless all of it is sound. */

@@ -5,6 +5,7 @@
  * after a restart.
  */
 
+/** The codes of the errors this package throws; each has a page under `docs/errors/<code>.md`. */
 export type CheckpointErrorCode =
   | "INVALID_ARGUMENT"
   | "CHECKPOINT_CONFLICT"
@@ -39,8 +40,14 @@ export const CHECKPOINT_ERROR_CODES: readonly CheckpointErrorCode[] = [
   "RUN_STATE",
 ];
 
+/** Details of an error as plain values (ids, counts, names), kept in its serialized form. */
 export type ErrorData = Readonly<Record<string, unknown>>;
 
+/**
+ * An error as plain JSON: what `serializeError` and each WaypointError's
+ * `toJSON` return, and what a failed run stores. `cause` is nested the same
+ * way, or a string when the cause was not an Error.
+ */
 export interface SerializedError {
   readonly name: string;
   readonly code?: string;
@@ -64,11 +71,17 @@ export class WaypointError<Code extends string = string> extends Error {
     this.data = options.data ?? {};
   }
 
+  /** The error as plain JSON (name, code, message, cause and data), for storing and logging. */
   toJSON(): SerializedError {
     return serializeError(this);
   }
 }
 
+/**
+ * Any thrown value as plain JSON. Keeps `code` and `data` when the error has
+ * them, and serializes an Error cause recursively; a value that is not an
+ * Error becomes `{ name: "Error", message: String(value) }`. The stack is not kept.
+ */
 export function serializeError(error: unknown): SerializedError {
   if (!(error instanceof Error)) return { name: "Error", message: String(error) };
   const code = (error as { code?: unknown }).code;
@@ -86,12 +99,18 @@ function serializeCause(cause: unknown): SerializedError | string {
   return cause instanceof Error ? serializeError(cause) : String(cause);
 }
 
+/**
+ * An argument or option the caller passed is malformed or out of range; `data.argument` names it.
+ */
 export class InvalidArgumentError extends WaypointError<CheckpointErrorCode> {
   constructor(argument: string, problem: string, data: ErrorData = {}) {
     super("INVALID_ARGUMENT", `Invalid ${argument}: ${problem}`, { data: { argument, ...data } });
   }
 }
 
+/**
+ * The data of a CheckpointConflictError: the head the writer expected and the one the thread has.
+ */
 export type ConflictDetails = {
   readonly threadId: string;
   readonly namespace: string;
@@ -113,6 +132,7 @@ export class CheckpointConflictError extends WaypointError<CheckpointErrorCode> 
   }
 }
 
+/** A checkpoint id that does not exist in the thread and namespace it was asked for in. */
 export class CheckpointNotFoundError extends WaypointError<CheckpointErrorCode> {
   constructor(threadId: string, namespace: string, checkpointId: string) {
     super(
@@ -123,12 +143,17 @@ export class CheckpointNotFoundError extends WaypointError<CheckpointErrorCode> 
   }
 }
 
+/**
+ * An operation that needs an existing thread (`copyThread`, `exportThread`) was given one with no
+ * checkpoints.
+ */
 export class ThreadNotFoundError extends WaypointError<CheckpointErrorCode> {
   constructor(threadId: string) {
     super("THREAD_NOT_FOUND", `Thread "${threadId}" has no checkpoints.`, { data: { threadId } });
   }
 }
 
+/** The target thread of an import or copy already has checkpoints; nothing was written. */
 export class ThreadExistsError extends WaypointError<CheckpointErrorCode> {
   constructor(threadId: string) {
     super("THREAD_EXISTS", `Thread "${threadId}" already has checkpoints.`, { data: { threadId } });
@@ -154,6 +179,7 @@ export class CorruptRecordError extends WaypointError<CheckpointErrorCode> {
   }
 }
 
+/** A stored record was written by a newer version of Waypoint, in a format this one cannot read. */
 export class UnsupportedFormatVersionError extends WaypointError<CheckpointErrorCode> {
   constructor(where: string, found: unknown, supported: number) {
     super(
@@ -165,6 +191,7 @@ export class UnsupportedFormatVersionError extends WaypointError<CheckpointError
   }
 }
 
+/** A call on a checkpointer after its `close()`. */
 export class CheckpointerClosedError extends WaypointError<CheckpointErrorCode> {
   constructor(name: string) {
     super("CHECKPOINTER_CLOSED", `${name} is closed.`, { data: { checkpointer: name } });
@@ -220,6 +247,7 @@ export class ThreadBusyError extends WaypointError<CheckpointErrorCode> {
   }
 }
 
+/** No run with this id exists in the store. */
 export class RunNotFoundError extends WaypointError<CheckpointErrorCode> {
   constructor(runId: string) {
     super("RUN_NOT_FOUND", `Run ${runId} does not exist.`, { data: { runId } });

@@ -44,6 +44,11 @@ export interface EncodedPut {
   readonly pendingWrites: EncodedPendingWrite[] | undefined;
 }
 
+/**
+ * Checks a put request and encodes it as the record to store, with the header
+ * `put` returns and its pending writes. Asks the request for a snapshot only
+ * when the policy makes one due (or `forceSnapshot` is set); writes nothing itself.
+ */
 export function encodePut(
   request: PutRequest,
   serializer: Serializer,

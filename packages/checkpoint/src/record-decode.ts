@@ -256,6 +256,10 @@ export function decodeLoaded(
   };
 }
 
+/**
+ * A stored pending write with its value revived; CorruptRecordError or
+ * UnsupportedFormatVersionError when it cannot be read.
+ */
 export function decodePendingWrite(
   record: EncodedPendingWrite,
   serializer: Serializer,
@@ -280,6 +284,7 @@ function decodePendingValue(text: string, where: string, serializer: Serializer)
   return reviveValue(tuple, 0, where, serializer);
 }
 
+/** A copy of the pending writes in the order `get` returns them: by task id, then idx. */
 export function sortPending<T extends Pick<EncodedPendingWrite, "taskId" | "idx">>(
   writes: readonly T[],
 ): T[] {

@@ -68,6 +68,10 @@ export type HeaderLink = Pick<
   readonly header?: string | null;
 };
 
+/**
+ * A pending write as stored: its checkpoint's address, its task and idx, and its value as
+ * serializer JSON text.
+ */
 export interface EncodedPendingWrite {
   readonly formatVersion: number;
   readonly threadId: string;

@@ -17,6 +17,7 @@ import type { SerializedError } from "./errors.js";
 export type RunStatus =
   "pending" | "running" | "paused" | "interrupted" | "succeeded" | "failed" | "cancelled";
 
+/** Every RunStatus, for validating input. */
 export const RUN_STATUSES: readonly RunStatus[] = [
   "pending",
   "running",
@@ -51,6 +52,7 @@ export const ACTIVE_RUN_STATUSES: readonly RunStatus[] = ["pending", "running", 
  */
 export type MultitaskStrategy = "reject" | "enqueue" | "interrupt" | "rollback";
 
+/** Every MultitaskStrategy, for validating input. */
 export const MULTITASK_STRATEGIES: readonly MultitaskStrategy[] = [
   "reject",
   "enqueue",
@@ -61,8 +63,10 @@ export const MULTITASK_STRATEGIES: readonly MultitaskStrategy[] = [
 /** A request to a running run, acted on at its next superstep boundary (cancel: at once). */
 export type RunControl = "cancel" | "pause" | "interrupt" | "rollback";
 
+/** Every RunControl, for validating input. */
 export const RUN_CONTROLS: readonly RunControl[] = ["cancel", "pause", "interrupt", "rollback"];
 
+/** A run as the store keeps it: what it invokes, its status, its lease and its timestamps. */
 export interface RunRecord {
   /** Time-ordered (a UUIDv7 made by the store): "oldest first" and `before` go by it. */
   readonly id: string;
@@ -93,6 +97,10 @@ export interface RunRecord {
   readonly endedAt: Date | null;
 }
 
+/**
+ * What `RunStore.create` takes: the thread, the graph's name, its input, and how to treat the
+ * thread's active runs.
+ */
 export interface CreateRunRequest {
   readonly threadId: string;
   readonly graph: string;
@@ -105,6 +113,7 @@ export interface CreateRunRequest {
   readonly metadata?: Readonly<Record<string, JsonValue>>;
 }
 
+/** Options of `RunStore.claim`: who claims, and for how long the lease lasts. */
 export interface ClaimOptions {
   readonly workerId: string;
   /** How long the lease lasts unless renewed by `heartbeat`. */
@@ -133,6 +142,10 @@ export interface Fence {
   readonly onControl?: (control: RunControl) => void;
 }
 
+/**
+ * What `RunStore.heartbeat` returns: the renewed lease's expiry and any control request not yet
+ * acted on.
+ */
 export interface HeartbeatResult {
   readonly leaseExpiresAt: Date;
   readonly control: RunControl | null;
@@ -143,6 +156,7 @@ export type RunOutcome =
   | { readonly status: "succeeded" | "interrupted" | "cancelled" | "paused" }
   | { readonly status: "failed"; readonly error: SerializedError };
 
+/** Options of `RunStore.list`: filters by thread and status, and a page (`limit`, `before`). */
 export interface ListRunsOptions {
   readonly threadId?: string;
   readonly status?: RunStatus | readonly RunStatus[];
@@ -152,6 +166,7 @@ export interface ListRunsOptions {
   readonly before?: string;
 }
 
+/** Options of `RunStore.prune`: the cutoff for ended runs, and the batch size. */
 export interface PruneRunsOptions {
   /** Ended runs (ENDED_RUN_STATUSES) whose `endedAt` is before this go. */
   readonly endedBefore: Date;

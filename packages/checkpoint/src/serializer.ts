@@ -18,8 +18,11 @@ export interface ClassRegistration {
 export interface CustomType<Value = unknown, Json extends JsonValue = JsonValue> {
   /** Stable name stored in the record. */
   readonly name: string;
+  /** Whether `value` is of this type, to be saved through `serialize`. */
   isApplicable(value: unknown): value is Value;
+  /** The value's JSON form, from which `deserialize` rebuilds it. */
   serialize(value: Value): Json;
+  /** Rebuilds a value from the JSON form `serialize` produced. */
   deserialize(json: Json): Value;
 }
 
@@ -30,6 +33,9 @@ export interface SerializerPlugin {
   readonly customTypes?: readonly CustomType[];
 }
 
+/**
+ * What `createSerializer` registers besides the built-in types: classes, custom types and plug-ins.
+ */
 export interface SerializerOptions {
   readonly classes?: readonly ClassRegistration[];
   readonly customTypes?: readonly CustomType[];
@@ -47,10 +53,15 @@ export type SerializedValue = SuperJSONResult;
 export interface Serializer {
   /** Throws UnserializableValueError if the value would not come back exactly. */
   check(value: unknown, where: string, path: string): void;
+  /**
+   * A value in superjson's `{ json, meta }` form, checked first; throws UnserializableValueError.
+   */
   toJSON(value: unknown, where: string, path: string): SerializedValue;
   /** Revives a value from untrusted JSON; throws CorruptRecordError on anything unsafe. */
   fromJSON(serialized: unknown, where: string): unknown;
+  /** `toJSON`, as JSON text. */
   serialize(value: unknown, where: string, path: string): string;
+  /** `fromJSON` of JSON text; throws CorruptRecordError on text that is not JSON. */
   deserialize(text: string, where: string): unknown;
   /**
    * Adds a plug-in's registrations after the serializer was made (a graph's
@@ -157,6 +168,11 @@ function errorType(): CustomType {
   };
 }
 
+/**
+ * A superjson-based serializer with the given registrations, plus built-in
+ * types superjson cannot restore on its own (errors, Buffer, ArrayBuffer,
+ * BigInt64Array, BigUint64Array).
+ */
 export function createSerializer(options: SerializerOptions = {}): Serializer {
   return new SuperjsonSerializer(options);
 }

@@ -19,12 +19,17 @@ export interface SnapshotPolicy {
   readonly maxChain: number;
 }
 
+/** The policy a checkpointer uses for any setting its `snapshots` option leaves out. */
 export const DEFAULT_SNAPSHOT_POLICY: SnapshotPolicy = {
   factor: 2,
   minBytes: 8 * 1024,
   maxChain: 4096,
 };
 
+/**
+ * A full policy from a checkpointer's `snapshots` option: the overrides on top of
+ * DEFAULT_SNAPSHOT_POLICY.
+ */
 export function resolveSnapshotPolicy(overrides: Partial<SnapshotPolicy> = {}): SnapshotPolicy {
   return { ...DEFAULT_SNAPSHOT_POLICY, ...overrides };
 }

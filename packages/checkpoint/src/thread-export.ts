@@ -42,12 +42,6 @@ const PENDING_FIELDS = {
 } as const;
 
 /**
- * Checks a whole export before anything is written: its shape, every
- * record's format version, that every payload decodes safely, and that every
- * checkpoint's chain reaches its snapshot. Returns the records relabelled
- * with `threadId` (for copies).
- */
-/**
  * A thread's stored records as an export; ThreadNotFoundError when it has
  * none (a thread exists while it has a checkpoint).
  */
@@ -66,6 +60,13 @@ export function threadExport(
   };
 }
 
+/**
+ * Checks a whole export before anything is written: its shape, every
+ * record's format version, that every payload decodes safely, and that every
+ * checkpoint's chain reaches its snapshot. Returns the records relabelled
+ * with `threadId` when given (for copies). Throws on the first problem,
+ * mostly CorruptRecordError.
+ */
 export function validateThreadExport(
   data: unknown,
   serializer: Serializer,

@@ -9,6 +9,7 @@ import { ERROR_CHANNEL, INTERRUPT_CHANNEL } from "./pending-writes.js";
  */
 export type ThreadStatus = "finished" | "interrupted" | "failed" | "pending";
 
+/** Every ThreadStatus, for validating input. */
 export const THREAD_STATUSES: readonly ThreadStatus[] = [
   "finished",
   "interrupted",
@@ -25,6 +26,7 @@ export interface ThreadSummary {
   readonly status: ThreadStatus;
 }
 
+/** Options of `Checkpointer.listThreads`: page size, cursor and a status filter. */
 export interface ListThreadsOptions {
   /** At most this many threads (default 100, at most 1000). */
   readonly limit?: number;
@@ -34,6 +36,7 @@ export interface ListThreadsOptions {
   readonly status?: ThreadStatus | readonly ThreadStatus[];
 }
 
+/** One page of `Checkpointer.listThreads`, in thread id order, with the cursor for the next. */
 export interface ThreadPage {
   readonly threads: readonly ThreadSummary[];
   /** Pass as `after` for the next page; null on the last page. */

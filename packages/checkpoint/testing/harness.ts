@@ -6,6 +6,7 @@ import type { Fence } from "../src/runs.js";
 import { createSerializer } from "../src/serializer.js";
 import type { SnapshotPolicy } from "../src/snapshot-policy.js";
 
+/** How the conformance suites make a backend's checkpointer for each test, and clean up after it. */
 export interface ConformanceOptions {
   /** Shown in test names. */
   readonly name: string;
@@ -21,11 +22,13 @@ export class Money {
     readonly amount: bigint,
     readonly currency: string,
   ) {}
+  /** The amount and the currency, e.g. `"12 EUR"`. */
   format(): string {
     return `${this.amount} ${this.currency}`;
   }
 }
 
+/** A serializer with the suite's registrations (Money): what the suites pass to `create`. */
 export function suiteSerializer() {
   return createSerializer({ classes: [{ type: Money, identifier: "waypoint-test:Money" }] });
 }
@@ -57,6 +60,10 @@ export function useCheckpointer(
 }
 
 let threadCounter = 0;
+/**
+ * A thread id no other test uses, in this process or another: `label`, the
+ * process id, the time and a counter.
+ */
 export function uniqueThreadId(label: string): string {
   threadCounter += 1;
   return `${label}-${process.pid}-${Date.now().toString(36)}-${threadCounter}`;
@@ -72,6 +79,10 @@ export function applyWrite(values: Record<string, unknown>, channel: string, val
     channel === "log" ? [...((values[channel] as unknown[] | undefined) ?? []), value] : value;
 }
 
+/**
+ * The state a loaded checkpoint stands for: its base snapshot with its deltas
+ * replayed (`log` appends each write, every other channel keeps the last one).
+ */
 export function rebuild(loaded: LoadedCheckpoint): Record<string, unknown> {
   // applyWrite never mutates: it builds a new array, so a shallow copy is enough.
   const values: Record<string, unknown> = { ...loaded.base.values };
@@ -81,6 +92,7 @@ export function rebuild(loaded: LoadedCheckpoint): Record<string, unknown> {
   return values;
 }
 
+/** What `ThreadWriter.write` puts besides the writes; each has a default derived from the step. */
 export interface StepOptions {
   readonly metadata?: CheckpointMetadata;
   readonly next?: CheckpointHeader["next"];
@@ -122,6 +134,11 @@ export class ThreadWriter {
     return writer;
   }
 
+  /**
+   * Puts the next step's checkpoint with `writes`, after the writer's head,
+   * passing the other options on to `put`. On success the writer's state and
+   * head move to the new checkpoint.
+   */
   async write(
     writes: Readonly<Record<string, unknown>> | readonly [string, unknown][],
     options: StepOptions & {
@@ -177,6 +194,7 @@ function isEntryList(
   return Array.isArray(writes);
 }
 
+/** Every item of an async iterable, in order, as an array (e.g. a `list`). */
 export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const items: T[] = [];
   for await (const item of iterable) items.push(item);

@@ -75,6 +75,7 @@ export function assertInteger(
   }
 }
 
+/** A page size: `fallback` when undefined, else an integer of at least 1, capped at `max`. */
 export function resolveLimit(
   value: unknown,
   argument: string,

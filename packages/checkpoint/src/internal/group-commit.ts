@@ -18,6 +18,7 @@ export interface GroupCommitOptions {
   readonly maxInFlight: number;
 }
 
+/** 64 writes per statement, one statement in flight. */
 export const DEFAULT_GROUP_COMMIT: GroupCommitOptions = { maxBatch: 64, maxInFlight: 1 };
 
 interface Waiting<Item, Result> {
@@ -26,6 +27,7 @@ interface Waiting<Item, Result> {
   readonly resolve: (result: Promise<Result>) => void;
 }
 
+/** How a GroupCommit sends writes: one alone, or several as one statement. */
 export interface GroupCommitSender<Item, Result> {
   /** Sends one write; settles with its outcome. */
   one(item: Item): Promise<Result>;
@@ -36,6 +38,11 @@ export interface GroupCommitSender<Item, Result> {
   many(items: readonly Item[]): Promise<Promise<Result>[]>;
 }
 
+/**
+ * Group commit for a backend's writes: a write goes out at once while fewer
+ * than `maxInFlight` statements are on the wire; writes that arrive meanwhile
+ * wait, and leave together as one statement (at most `maxBatch`) when one is done.
+ */
 export class GroupCommit<Item, Result> {
   private readonly waiting: Waiting<Item, Result>[] = [];
   private inFlight = 0;

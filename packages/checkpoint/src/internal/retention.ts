@@ -12,6 +12,10 @@ export interface PruneCandidate {
   readonly createdAt: number;
 }
 
+/**
+ * Validates prune options (at least one of `keepLast` and `olderThan`); InvalidArgumentError
+ * otherwise.
+ */
 export function checkPruneOptions(options: PruneOptions): void {
   if (options.threadId !== undefined) assertId(options.threadId, "threadId");
   if (options.keepLast === undefined && options.olderThan === undefined) {

@@ -69,6 +69,10 @@ export function decodeRunRow(row: RunRow, serializer: Serializer): RunRecord {
   };
 }
 
+/**
+ * A stored control request, checked against RUN_CONTROLS; CorruptRecordError naming `where`
+ * otherwise.
+ */
 export function decodeControl(control: string | null, where: string): RunControl | null {
   return control === null ? null : oneOf<RunControl>(control, RUN_CONTROLS, "control", where);
 }

@@ -28,6 +28,7 @@ export interface RunState {
   readonly control: RunControl | null;
 }
 
+/** What `planCreate` decides for the thread's earlier active runs when a run is created. */
 export interface CreatePlan {
   /** The active run that makes a `reject` fail, if any. */
   readonly rejectBecause?: RunState;
@@ -60,10 +61,12 @@ export function planCreate(strategy: MultitaskStrategy, active: readonly RunStat
   return { end, control };
 }
 
+/** Whether a run in this status holds its thread (pending, running or paused). */
 export function isActive(status: RunStatus): boolean {
   return ACTIVE_RUN_STATUSES.includes(status);
 }
 
+/** A create request after `checkCreateRequest`: ids checked, defaults filled in. */
 export interface ResolvedCreate {
   readonly threadId: string;
   readonly graph: string;
@@ -71,6 +74,10 @@ export interface ResolvedCreate {
   readonly maxAttempts: number;
 }
 
+/**
+ * Validates a create request (ids, metadata, strategy, maxAttempts) and fills
+ * in the defaults (`enqueue`, DEFAULT_MAX_ATTEMPTS); InvalidArgumentError otherwise.
+ */
 export function checkCreateRequest(request: CreateRunRequest): ResolvedCreate {
   assertId(request.threadId, "threadId");
   assertId(request.graph, "graph");
@@ -161,12 +168,18 @@ export function resolveListRuns(options: ListRunsOptions): {
   };
 }
 
+/**
+ * A lease length in milliseconds, from 1 to 86,400,000 (one day); InvalidArgumentError otherwise.
+ */
 export function checkLeaseMs(leaseMs: number): void {
   if (!Number.isFinite(leaseMs) || leaseMs < 1 || leaseMs > 86_400_000) {
     throw new InvalidArgumentError("leaseMs", `must be between 1 and 86400000, got ${leaseMs}`);
   }
 }
 
+/**
+ * A `status` filter as a list, every entry checked against RUN_STATUSES; undefined for no filter.
+ */
 export function resolveStatusFilter(
   status: ListRunsOptions["status"],
 ): readonly RunStatus[] | undefined {

@@ -22,6 +22,10 @@ export class RunWakes {
 
   constructor(private readonly source?: WakeSource) {}
 
+  /**
+   * A new watch for a worker (`RunStore.watch`); starts the source with the first one. Closed at
+   * once if the store is closed.
+   */
   watch(): RunWatch {
     const watch = new Watch(() => this.forget(watch));
     if (this.closed) {
