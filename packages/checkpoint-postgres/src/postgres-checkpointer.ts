@@ -51,6 +51,11 @@ import { statements } from "./internal/statements.js";
 import { copyThread, exportThread, importThread } from "./internal/thread-transfer.js";
 import { PostgresRunStore } from "./postgres-run-store.js";
 
+/**
+ * Settings of a PostgresCheckpointer: those of every backend, plus where to
+ * connect (a pool or a connection string), the schema, retries, timeouts,
+ * thread expiry and group commit.
+ */
 export interface PostgresCheckpointerOptions extends CheckpointerOptions {
   /** A pool to borrow (left open on close), or a connection string to open one. */
   readonly pool?: pg.Pool;

@@ -1,6 +1,11 @@
 import type { Cluster, Redis } from "ioredis";
 import type { CheckpointerOptions, CorruptRecordError } from "@waypoint/checkpoint";
 
+/**
+ * Settings of a RedisCheckpointer: those of every backend, plus where to
+ * connect (a connection or a URL), the key prefix, retries and timeouts,
+ * thread expiry, and the run queue's redelivery.
+ */
 export interface RedisCheckpointerOptions extends CheckpointerOptions {
   /** A connection (or cluster) to borrow; left open on close. */
   readonly redis?: Redis | Cluster;

@@ -1,7 +1,12 @@
 import { WaypointError } from "@waypoint/checkpoint";
 
+/**
+ * The codes of the errors this package adds to the storage contract's; each has a page under
+ * `docs/errors/<code>.md`.
+ */
 export type SqliteErrorCode = "DATABASE_CORRUPT";
 
+/** Every SqliteErrorCode, for tooling (the docs check walks this list). */
 export const SQLITE_ERROR_CODES: readonly SqliteErrorCode[] = ["DATABASE_CORRUPT"];
 
 /** The file is not a SQLite database, or SQLite found it damaged. */

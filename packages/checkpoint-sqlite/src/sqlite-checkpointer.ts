@@ -64,8 +64,16 @@ import { checkArguments } from "./internal/options.js";
 import { SQL, migrate } from "./internal/schema.js";
 import { SqliteRunStore } from "./sqlite-run-store.js";
 
+/**
+ * The file a SqliteCheckpointer opens when given none, relative to the working directory; created
+ * with its folder if missing.
+ */
 export const DEFAULT_DATABASE_FILE = ".waypoint/checkpoints.db";
 
+/**
+ * Settings of a SqliteCheckpointer: those of every backend, plus durability on power loss and the
+ * wait for the write lock.
+ */
 export interface SqliteCheckpointerOptions extends CheckpointerOptions {
   /**
    * `"FULL"` (the default) fsyncs the write-ahead log on every commit: a
