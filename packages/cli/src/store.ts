@@ -5,8 +5,13 @@ import { RedisCheckpointer } from "@waypoint/checkpoint-redis";
 import { SqliteCheckpointer } from "@waypoint/checkpoint-sqlite";
 import { UsageError } from "./internal/io.js";
 
+/** The backends a `--store` URL can name. */
 export type StoreKind = "sqlite" | "postgres" | "redis";
 
+/**
+ * Options of `openStore`, from the command's flags: the PostgreSQL schema,
+ * the Redis prefix, the servers' timeout, and whether SQLite may create its file.
+ */
 export interface OpenStoreOptions {
   /** PostgreSQL schema (default "waypoint"). */
   readonly schema?: string;
@@ -22,6 +27,7 @@ export interface OpenStoreOptions {
   readonly create?: boolean;
 }
 
+/** A checkpointer opened from a `--store` URL, with what the commands show and do with it. */
 export interface OpenedStore {
   readonly kind: StoreKind;
   /** The store as shown to the user (a PostgreSQL or Redis URL without its password). */
@@ -29,9 +35,11 @@ export interface OpenedStore {
   readonly checkpointer: Checkpointer;
   /** Deletes threads whose TTL has passed; undefined where the store keeps no TTLs (SQLite). */
   readonly sweep?: (batch?: number) => Promise<number>;
+  /** Closes the checkpointer and the connections it opened. */
   close(): Promise<void>;
 }
 
+/** The forms a `--store` URL takes, as the error for an unknown one lists them. */
 export const STORE_FORMS = [
   "sqlite:PATH (or a path ending in .db, .sqlite or .sqlite3)",
   "postgres://USER:PASSWORD@HOST:PORT/DATABASE (or postgresql://), with --schema",

@@ -2,8 +2,14 @@ import { WaypointError } from "@waypoint/checkpoint";
 
 /** Where a command reads and writes: the process's streams in `bin.ts`, buffers in tests. */
 export interface Io {
-  readonly stdout: { write(text: string): unknown };
-  readonly stderr: { write(text: string): unknown };
+  readonly stdout: {
+    /** Writes the command's output (what a script pipes on). */
+    write(text: string): unknown;
+  };
+  readonly stderr: {
+    /** Writes errors and the command-line parser's messages. */
+    write(text: string): unknown;
+  };
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Colour and terminal-only touches only when true. */
   readonly isTTY: boolean;
