@@ -41,7 +41,12 @@ import { HeadCache, type HeldCheckpoint } from "./internal/head-cache.js";
 import { listSources } from "./internal/list-sources.js";
 import { decodeWrites, encodeWrites } from "./internal/writes-codec.js";
 
-/** @experimental */
+/**
+ * Settings of a WaypointSaver: whether a put from a checkpoint that is not
+ * the head forks or fails, LangGraph's serializer, and the size of the cache of heads.
+ *
+ * @experimental
+ */
 export interface WaypointSaverOptions {
   /**
    * Off (the default), a put from a checkpoint that is no longer the head
@@ -101,6 +106,11 @@ export class WaypointSaver extends BaseCheckpointSaver {
     this.heads = new HeadCache(options.cacheSize ?? 1000);
   }
 
+  /**
+   * The checkpoint `config` names (its `checkpoint_id`, or the head of its
+   * `thread_id` and `checkpoint_ns`) as a LangGraph tuple with its pending
+   * writes; undefined without a `thread_id`, or when no such checkpoint is stored.
+   */
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
     const threadId = config.configurable?.thread_id as string | undefined;
     if (threadId === undefined) return undefined;
@@ -110,6 +120,12 @@ export class WaypointSaver extends BaseCheckpointSaver {
     return held === undefined ? undefined : this.toTuple(held);
   }
 
+  /**
+   * LangGraph tuples, newest first, each a load of its checkpoint. Without a
+   * `thread_id` it lists every thread with a root checkpoint; without a
+   * `checkpoint_ns`, every namespace of the thread. A filter's `undefined`
+   * values are ignored.
+   */
   async *list(
     config: RunnableConfig,
     options: CheckpointListOptions = {},
@@ -147,6 +163,13 @@ export class WaypointSaver extends BaseCheckpointSaver {
     }
   }
 
+  /**
+   * Stores a LangGraph checkpoint as a Waypoint checkpoint whose delta holds
+   * only the channels in `newVersions` (a list that only grew, as an append),
+   * with any writes LangGraph saved for it before this put, in one atomic
+   * write. From a parent that is no longer the head it forks, or in strict
+   * mode fails with CheckpointConflictError.
+   */
   async put(
     config: RunnableConfig,
     checkpoint: Checkpoint,
