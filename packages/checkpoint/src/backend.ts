@@ -27,7 +27,12 @@ export {
   sortPending,
 } from "./record-decode.js";
 export { threadExport, validateThreadExport } from "./thread-export.js";
-export { isSnapshotDue, resolveSnapshotPolicy, type SnapshotPolicy } from "./snapshot-policy.js";
+export {
+  isSnapshotDue,
+  resolveSnapshotPolicy,
+  type DeltaBytes,
+  type SnapshotPolicy,
+} from "./snapshot-policy.js";
 export { deriveThreadStatus } from "./threads.js";
 export {
   checkPruneOptions,
@@ -78,3 +83,49 @@ export {
 export { RunWakes, type WakeSource } from "./internal/run-wakes.js";
 export { parseJson } from "./serializer.js";
 export { putRefusal } from "./internal/put-refusal.js";
+/**
+ * The main entry's types that the functions above take and return,
+ * re-exported so that this entry's API names every type it uses.
+ */
+export type {
+  ChainInfo,
+  ChannelValues,
+  ChannelVersions,
+  ChannelWrite,
+  Checkpoint,
+  CheckpointAddress,
+  CheckpointErrorCode,
+  CheckpointHeader,
+  CheckpointMetadata,
+  ClassRegistration,
+  CreateRunRequest,
+  CustomType,
+  Delta,
+  ErrorData,
+  Fence,
+  JsonValue,
+  LeaseLostError,
+  ListRunsOptions,
+  ListThreadsOptions,
+  LoadedCheckpoint,
+  MultitaskStrategy,
+  NewCheckpoint,
+  PendingWrite,
+  PlannedTask,
+  PruneOptions,
+  PruneRunsOptions,
+  PutRequest,
+  RunControl,
+  RunRecord,
+  RunStatus,
+  RunWatch,
+  SerializedError,
+  SerializedValue,
+  Serializer,
+  SerializerPlugin,
+  ThreadExport,
+  ThreadPage,
+  ThreadStatus,
+  ThreadSummary,
+  WaypointError,
+} from "./index.js";
