@@ -25,6 +25,11 @@ import { roundTripSpec } from "./specs/round-trip.js";
 import { runsSpec } from "./specs/runs.js";
 import { threadsSpec } from "./specs/threads.js";
 
+/**
+ * Registers the checkpointer suite with vitest, one spec per concern, each
+ * test on a fresh checkpointer from `options.create`. Call it at the top
+ * level of a backend's test file.
+ */
 export function runCheckpointerConformance(options: ConformanceOptions): void {
   describe(`${options.name} checkpointer conformance`, () => {
     roundTripSpec(options);
