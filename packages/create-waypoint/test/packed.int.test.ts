@@ -83,7 +83,11 @@ it("scaffolds my-agent from the packed starter, installs the tarballs, and its t
 
   const env = projectEnv();
   const starter = `file:${tarballs.get("create-waypoint")!}`;
-  const created = await run("pnpm", ["dlx", starter, "my-agent"], { cwd: scratch, env });
+  const created = await run("pnpm", ["dlx", starter, "my-agent"], {
+    cwd: scratch,
+    // dlx installs the starter in its cache: this one goes away with the scratch folder.
+    env: { ...env, npm_config_cache_dir: join(scratch, "dlx-cache") },
+  });
   expect(created).toContain("Created my-agent");
   const project = join(scratch, "my-agent");
 
@@ -139,4 +143,5 @@ it("scaffolds my-agent from the packed starter, installs the tarballs, and its t
     expect(started).toContain("Messages in the outbox: 1");
   }
   expect(existsSync(join(project, ".waypoint", "checkpoints.db"))).toBe(true);
+  // About 20 s; the margin is for a store without better-sqlite3's build, which compiles it.
 }, 300_000);
