@@ -214,6 +214,8 @@ export interface Checkpointer {
    * sorted by UTF-16 code unit (JavaScript's default sort); empty for a
    * thread with none. Without reading a checkpoint. Optional: callers fall
    * back to `exportThread`.
+   *
+   * @experimental
    */
   listNamespaces?(threadId: string): Promise<string[]>;
 
