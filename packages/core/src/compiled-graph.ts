@@ -122,7 +122,15 @@ export class CompiledGraph<D extends StateDefinition> {
   private readonly interruptBefore: ReadonlySet<string>;
   private readonly interruptAfter: ReadonlySet<string>;
 
+  /**
+   * Made by `StateGraph.compile()`.
+   * @internal
+   */
   constructor(
+    /**
+     * The compiled shape the runtime plans from.
+     * @internal
+     */
     readonly spec: GraphSpec,
     private readonly options: CompileOptions,
   ) {

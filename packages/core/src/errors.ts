@@ -34,7 +34,8 @@ export const CORE_ERROR_CODES: readonly CoreErrorCode[] = [
   "MIGRATION_FAILED",
 ];
 
-class CoreError extends WaypointError<CoreErrorCode> {}
+/** The base class of core's errors: a WaypointError with a CoreErrorCode. */
+export class CoreError extends WaypointError<CoreErrorCode> {}
 
 /** `compile()` found a problem in the graph's shape. */
 export class GraphValidationError extends CoreError {

@@ -7,8 +7,19 @@ export {
   untracked,
   type Channel,
   type ChannelSpec,
-  type ToolCallRequest,
+  type LastValueOptions,
+  type ReducerOptions,
   type StandardSchemaV1,
+  type StandardSchemaV1FailureResult,
+  type StandardSchemaV1Issue,
+  type StandardSchemaV1PathSegment,
+  type StandardSchemaV1Props,
+  type StandardSchemaV1Result,
+  type StandardSchemaV1SuccessResult,
+  type StandardSchemaV1Types,
+  type ToolCallRequest,
+  type TopicOptions,
+  type UntrackedOptions,
 } from "./channels/index.js";
 export {
   COPY,
@@ -37,6 +48,7 @@ export {
   RecursionLimitError,
   RunWaitTimeoutError,
   TerminalError,
+  type CoreError,
   type CoreErrorCode,
 } from "./errors.js";
 export {
@@ -44,6 +56,7 @@ export {
   type InvokeOptions,
   type InvokeResult,
   type PendingToolCall,
+  type RetriedEffect,
   type StateSnapshot,
   type StateTask,
   type StreamOptions,
@@ -53,15 +66,29 @@ export type {
   NodeContext,
   NodeFunction,
   NodeOptions,
+  NodeResult,
   RetryPolicy,
   Router,
   RouterResult,
   RunnableLike,
   RunnableLikeConfig,
 } from "./graph/graph-spec.js";
-export { StateGraph, type BranchOptions } from "./graph/state-graph.js";
+export {
+  StateGraph,
+  type BranchOptions,
+  type PathMap,
+  type SequenceEntry,
+  type SequenceNodes,
+} from "./graph/state-graph.js";
 export type { CompileOptions } from "./graph/compile-options.js";
-export { Annotation, AnnotationRoot, type AnnotationOptions } from "./graph/annotation.js";
+export {
+  Annotation,
+  AnnotationRoot,
+  type AnnotationEntry,
+  type AnnotationFunction,
+  type AnnotationOptions,
+  type DefinitionOf,
+} from "./graph/annotation.js";
 export type { GraphDrawing } from "./graph/graph-drawing.js";
 export {
   GraphInterrupt,
@@ -73,6 +100,7 @@ export { interrupt } from "./pregel/interrupt.js";
 export { defaultRetryOn } from "./pregel/retry-policy.js";
 export type { Salvage } from "./pregel/task-journal.js";
 export type { Durability } from "./pregel/run-loop.js";
+export type { StateUpdate } from "./pregel/thread-writer.js";
 export type { MessageMetadata, StreamMode, TaskEvent } from "./pregel/stream-events.js";
 export { registerTaskWrapper, type TaskWrapper, type WrappedTask } from "./pregel/task-wrappers.js";
 export type { DebugCheckpoint, DebugEvent } from "./pregel/debug-events.js";
@@ -111,9 +139,13 @@ export {
   EntrypointFinal,
   entrypoint,
   getPreviousState,
+  type EntrypointBox,
   type EntrypointContext,
+  type EntrypointFunction,
   type EntrypointInterrupted,
   type EntrypointOptions,
   type EntrypointSnapshot,
+  type EntrypointState,
+  type OutputOf,
 } from "./functional/entrypoint.js";
 export { task, type TaskOptions } from "./functional/task.js";

@@ -38,7 +38,10 @@ type Hook = (context: { step: number; tag: string; ctx: NodeContext }) => Promis
 
 /**
  * A graph of `steps` supersteps that logs `<tag>:<n>` at step n through an
- * effect, sleeping `stepMs` first. `hooks[n]` runs inside step n.
+ * effect, sleeping `stepMs` first. `hooks[n]` runs inside step n. For
+ * core's own tests.
+ *
+ * @internal
  */
 export function stepGraph(
   checkpointer: Checkpointer,

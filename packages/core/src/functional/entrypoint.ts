@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Checkpointer, type JsonValue } from "@waypoint/checkpoint";
+import type { ChannelSpec } from "../channels/channel.js";
 import { ephemeral } from "../channels/ephemeral.js";
 import { lastValue } from "../channels/last-value.js";
 import type {
@@ -23,6 +24,8 @@ import { currentFunctionalRun, runFunctional, type FunctionalRun } from "./task.
  * Options of `entrypoint()`: the name, the store, the function's retry policy
  * and timeout, and the deploy options a compiled graph takes (version,
  * migrations).
+ *
+ * @experimental
  */
 export interface EntrypointOptions extends Omit<DeployOptions, "name" | "renamedNodes"> {
   /** The entrypoint's node, and the graph name its checkpoints record. */
@@ -34,13 +37,21 @@ export interface EntrypointOptions extends Omit<DeployOptions, "name" | "renamed
   readonly timeoutMs?: number;
 }
 
-/** What an entrypoint's function receives besides its input: a node's context, and the thread's saved state. */
+/**
+ * What an entrypoint's function receives besides its input: a node's context, and the thread's saved state.
+ *
+ * @experimental
+ */
 export interface EntrypointContext extends NodeContext {
   /** What the last finished run on this thread saved (`entrypoint.final`'s `save`, else its result). */
   readonly previous: unknown;
 }
 
-/** `entrypoint.final({ value, save })`: return `value`, and keep `save` for the thread's next run. */
+/**
+ * `entrypoint.final({ value, save })`: return `value`, and keep `save` for the thread's next run.
+ *
+ * @experimental
+ */
 export class EntrypointFinal<Value, Save> {
   constructor(
     readonly value: Value,
@@ -48,37 +59,71 @@ export class EntrypointFinal<Value, Save> {
   ) {}
 }
 
-/** An entrypoint's getState: `values` is what the run returned (undefined until it has). */
+/**
+ * An entrypoint's getState: `values` is what the run returned (undefined until it has).
+ *
+ * @experimental
+ */
 export type EntrypointSnapshot<Output> = Omit<StateSnapshot<EntrypointState>, "values"> & {
   readonly values: Output | undefined;
 };
 
-/** What interrupted runs return, as LangGraph's entrypoints do. */
+/**
+ * What interrupted runs return, as LangGraph's entrypoints do.
+ *
+ * @experimental
+ */
 export interface EntrypointInterrupted {
   readonly __interrupt__: readonly Interrupt[];
 }
 
-type EntrypointFunction<Input, Output> = (
+/**
+ * The function an entrypoint runs.
+ *
+ * @experimental
+ */
+export type EntrypointFunction<Input, Output> = (
   input: Input,
   ctx: EntrypointContext,
 ) => Output | Promise<Output>;
 
-type OutputOf<Output> = Output extends EntrypointFinal<infer Value, unknown> ? Value : Output;
+/**
+ * What a run of an entrypoint returns: the value of an `entrypoint.final`, else what the function returned.
+ *
+ * @experimental
+ */
+export type OutputOf<Output> =
+  Output extends EntrypointFinal<infer Value, unknown> ? Value : Output;
 
-/** Values are boxed: undefined is a value a run may take or return, and a write of undefined is none. */
-interface Box<T = unknown> {
+/**
+ * Values are boxed: undefined is a value a run may take or return, and a write of undefined is none.
+ *
+ * @experimental
+ */
+export interface EntrypointBox<T = unknown> {
   readonly value: T;
 }
+type Box<T = unknown> = EntrypointBox<T>;
 
-const entrypointState = defineState({
+/**
+ * The state every entrypoint's graph has.
+ *
+ * @experimental
+ */
+export type EntrypointState = {
   /** This run's input: gone after the run's first commit. */
-  input: ephemeral<Box>(),
+  readonly input: ChannelSpec<EntrypointBox | undefined, EntrypointBox>;
   /** What the run returned: kept until the thread's next input. */
-  output: ephemeral<Box>(),
+  readonly output: ChannelSpec<EntrypointBox | undefined, EntrypointBox>;
   /** What the next run's `previous` / `getPreviousState()` reads. */
+  readonly previous: ChannelSpec<EntrypointBox | undefined, EntrypointBox>;
+};
+
+const entrypointState: EntrypointState = defineState({
+  input: ephemeral<Box>(),
+  output: ephemeral<Box>(),
   previous: lastValue<Box>(),
 });
-type EntrypointState = typeof entrypointState;
 
 /**
  * A durable workflow written as plain async code, LangGraph's `entrypoint`:
@@ -95,6 +140,8 @@ type EntrypointState = typeof entrypointState;
  * });
  * await workflow.invoke("durability", { threadId: "t1" });
  * ```
+ *
+ * @experimental
  */
 export function entrypoint<Input, Output>(
   options: string | EntrypointOptions,
@@ -122,6 +169,8 @@ entrypoint.final = <Value, Save>(options: {
 /**
  * What the last finished run on this thread saved, inside an entrypoint's
  * run (LangGraph's `getPreviousState`); undefined on a thread's first run.
+ *
+ * @experimental
  */
 export function getPreviousState<T = unknown>(): T | undefined {
   const run = currentFunctionalRun();
@@ -133,6 +182,8 @@ export function getPreviousState<T = unknown>(): T | undefined {
  * What `entrypoint()` returns: the function as a one-node graph, with the
  * compiled graph's interface (`invoke`, `stream`, the state reads and edits),
  * where values are the function's input and result.
+ *
+ * @experimental
  */
 export class Entrypoint<Input, Output> {
   /** The one-node graph the function runs in (its checkpoints, its history, its shape). */

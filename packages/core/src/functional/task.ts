@@ -5,7 +5,11 @@ import { currentTaskScope } from "../pregel/task-scope.js";
 import { backoff, resolveRetryPolicy, shouldRetry } from "../pregel/retry-policy.js";
 import { parseOptions } from "../internal/options.js";
 
-/** Options of `task()`: the name its calls are recorded under, and their retry policy. */
+/**
+ * Options of `task()`: the name its calls are recorded under, and their retry policy.
+ *
+ * @experimental
+ */
 export interface TaskOptions {
   /** Recorded with each call's result: a resumed run must call the same names in the same order. */
   readonly name: string;
@@ -46,6 +50,8 @@ export function currentFunctionalRun(): FunctionalRun | undefined {
  * ```ts
  * const fetchPage = task("fetchPage", async (url: string) => (await fetch(url)).text());
  * ```
+ *
+ * @experimental
  */
 export function task<Args extends unknown[], Result>(
   options: string | TaskOptions,

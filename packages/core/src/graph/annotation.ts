@@ -12,9 +12,10 @@ export interface AnnotationOptions<T, U> {
 }
 
 /** A key in a LangGraph-style definition: a channel, or `Annotation<T>` itself, uncalled. */
-type AnnotationEntry = ChannelSpec | (() => ChannelSpec);
+export type AnnotationEntry = ChannelSpec | (() => ChannelSpec);
 
-type DefinitionOf<E extends Readonly<Record<string, AnnotationEntry>>> = {
+/** The state definition `Annotation.Root` makes of its entries. */
+export type DefinitionOf<E extends Readonly<Record<string, AnnotationEntry>>> = {
   readonly [K in keyof E]: E[K] extends ChannelSpec
     ? E[K]
     : E[K] extends () => ChannelSpec<infer V, infer U>
@@ -32,6 +33,16 @@ export class AnnotationRoot<D extends StateDefinition> {
   constructor(spec: D) {
     this.spec = defineState(spec);
   }
+}
+
+/** The type of `Annotation`: a channel from options (or, uncalled, a last value), and `Annotation.Root`. */
+export interface AnnotationFunction {
+  <T, U = T>(options: AnnotationOptions<T, U>): ChannelSpec<T, U>;
+  <T>(): ChannelSpec<T | undefined, T>;
+  /** A state definition from LangGraph-style entries. */
+  Root<E extends Readonly<Record<string, AnnotationEntry>>>(
+    entries: E,
+  ): AnnotationRoot<DefinitionOf<E>>;
 }
 
 // The zero-argument form last: a bare `Annotation<T>` in `Annotation.Root` is typed from it.
@@ -67,6 +78,6 @@ function root<E extends Readonly<Record<string, AnnotationEntry>>>(
  * new StateGraph(State); // (state: typeof State.State) => …
  * ```
  */
-export const Annotation: typeof annotation & { Root: typeof root } = Object.assign(annotation, {
+export const Annotation: AnnotationFunction = Object.assign(annotation, {
   Root: root,
 });

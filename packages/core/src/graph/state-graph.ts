@@ -22,7 +22,7 @@ import type {
 } from "./graph-spec.js";
 
 /** A path map: the router's results that are allowed, or result → node. */
-type PathMap = readonly string[] | Readonly<Record<string, string>>;
+export type PathMap = readonly string[] | Readonly<Record<string, string>>;
 
 /** `addConditionalEdges`' arguments as one object (LangGraph's object form). */
 export interface BranchOptions<State> {
@@ -31,7 +31,8 @@ export interface BranchOptions<State> {
   readonly pathMap?: PathMap;
 }
 
-type SequenceEntry<D extends StateDefinition> = readonly [
+/** One node of `addSequence`: [name, function or graph or Runnable, options]. */
+export type SequenceEntry<D extends StateDefinition> = readonly [
   name: string,
   run:
     | NodeFunction<StateOf<D>, UpdateOf<D>>
@@ -40,7 +41,8 @@ type SequenceEntry<D extends StateDefinition> = readonly [
   options?: NodeOptions,
 ];
 
-type SequenceNodes<D extends StateDefinition> =
+/** The nodes of `addSequence`: functions by name, or [name, function, options] entries in order. */
+export type SequenceNodes<D extends StateDefinition> =
   readonly SequenceEntry<D>[] | Readonly<Record<string, SequenceEntry<D>[1]>>;
 
 /**

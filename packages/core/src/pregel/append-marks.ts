@@ -20,6 +20,8 @@ import type { Channel, ChannelSpec } from "../channels/channel.js";
  * to the reducer wherever a mark does not fit what it replays (a span that
  * starts before its snapshot, or counts that differ). The mark is a write to
  * a channel of the runtime's own, so the stored format does not change.
+ *
+ * @experimental
  */
 export const APPEND_MARKS = "__append_marks__";
 

@@ -30,6 +30,9 @@ export interface RunStart {
 /**
  * Whether an OpenTelemetry SDK (a tracer or a meter provider) is registered:
  * the check each invoke makes before it makes anything else for telemetry.
+ * Exported (through `@waypoint/core/testing`) for the workspace's benchmark.
+ *
+ * @internal
  */
 export function telemetryRegistered(): boolean {
   return activeTracer() !== undefined || activeInstruments() !== undefined;
