@@ -3,6 +3,7 @@ import type { Channel, ChannelSpec } from "./channel.js";
 import { validateWith } from "./standard-schema.js";
 import type { StandardSchemaV1 } from "./standard-schema.js";
 
+/** Options of `lastValue`: a default and a schema for its writes. */
 export interface LastValueOptions<T> {
   /** Makes the channel available from the start (and after restoring an empty snapshot). */
   readonly default?: () => T;

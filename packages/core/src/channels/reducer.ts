@@ -2,6 +2,7 @@ import type { Channel, ChannelSpec } from "./channel.js";
 import { validateWith } from "./standard-schema.js";
 import type { StandardSchemaV1 } from "./standard-schema.js";
 
+/** Options of `reducer`: a schema for each write before it is folded in. */
 export interface ReducerOptions<U> {
   /** Validates each write before it reaches the reducer. */
   readonly schema?: StandardSchemaV1<unknown, U>;

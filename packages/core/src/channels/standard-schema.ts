@@ -9,32 +9,39 @@ export interface StandardSchemaV1<Input = unknown, Output = Input> {
   readonly "~standard": StandardSchemaV1Props<Input, Output>;
 }
 
+/** What a Standard Schema carries under its `~standard` key. */
 export interface StandardSchemaV1Props<Input = unknown, Output = Input> {
   readonly version: 1;
   readonly vendor: string;
+  /** Checks a value: its (possibly converted) value, or the issues found. */
   readonly validate: (
     value: unknown,
   ) => StandardSchemaV1Result<Output> | Promise<StandardSchemaV1Result<Output>>;
   readonly types?: StandardSchemaV1Types<Input, Output> | undefined;
 }
 
+/** What `validate` returns: the value, or the issues that make it invalid. */
 export type StandardSchemaV1Result<Output> =
   StandardSchemaV1SuccessResult<Output> | StandardSchemaV1FailureResult;
 
+/** A valid value, as the schema outputs it. */
 export interface StandardSchemaV1SuccessResult<Output> {
   readonly value: Output;
   readonly issues?: undefined;
 }
 
+/** An invalid value: one issue or more. */
 export interface StandardSchemaV1FailureResult {
   readonly issues: readonly StandardSchemaV1Issue[];
 }
 
+/** One problem with a value: a message, and where in the value it is. */
 export interface StandardSchemaV1Issue {
   readonly message: string;
   readonly path?: readonly (PropertyKey | StandardSchemaV1PathSegment)[] | undefined;
 }
 
+/** One step of an issue's path, as a segment object rather than a bare key. */
 export interface StandardSchemaV1PathSegment {
   readonly key: PropertyKey;
 }

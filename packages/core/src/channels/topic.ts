@@ -1,5 +1,6 @@
 import type { Channel, ChannelSpec } from "./channel.js";
 
+/** Options of `topic`: whether its list lasts across supersteps. */
 export interface TopicOptions {
   /**
    * True (the default): values pile up across supersteps. False: each

@@ -1,6 +1,7 @@
 import type { ChannelSpec } from "./channel.js";
 import { LastValueChannel } from "./last-value.js";
 
+/** Options of `untracked`: the value it starts from, and starts over from after a restart. */
 export interface UntrackedOptions<T> {
   /** Makes the channel available from the start and after every restore. */
   readonly default?: () => T;

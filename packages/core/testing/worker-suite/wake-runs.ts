@@ -8,6 +8,7 @@ import { Worker } from "../../src/runs/worker.js";
 import { lastValue } from "../../src/channels/index.js";
 import { defineState } from "../../src/state.js";
 
+/** Options of the worker suite's wake-up tests: how to drop the store's wake-up connection, where it has one. */
 export interface WakeSuiteOptions {
   /**
    * Ends the store's connection for wake-ups from the server's side
