@@ -1,3 +1,10 @@
+/**
+ * `import … from "@waypoint/checkpoint"`: the storage contract every backend
+ * implements, the checkpoint types, the serializer, `MemoryCheckpointer` and
+ * the typed errors.
+ *
+ * @module main
+ */
 export {
   FORMAT_VERSION,
   type ChainInfo,

@@ -1,3 +1,10 @@
+/**
+ * `import … from "@waypoint/core"`: channels, `StateGraph`, the run loop that
+ * checkpoints every superstep, interrupts, effects, the Functional API, and
+ * runs with their workers.
+ *
+ * @module main
+ */
 export {
   barrier,
   ephemeral,
