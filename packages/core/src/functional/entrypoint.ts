@@ -103,7 +103,6 @@ export type OutputOf<Output> =
 export interface EntrypointBox<T = unknown> {
   readonly value: T;
 }
-type Box<T = unknown> = EntrypointBox<T>;
 
 /**
  * The state every entrypoint's graph has.
@@ -120,9 +119,9 @@ export type EntrypointState = {
 };
 
 const entrypointState: EntrypointState = defineState({
-  input: ephemeral<Box>(),
-  output: ephemeral<Box>(),
-  previous: lastValue<Box>(),
+  input: ephemeral<EntrypointBox>(),
+  output: ephemeral<EntrypointBox>(),
+  previous: lastValue<EntrypointBox>(),
 });
 
 /**
@@ -264,7 +263,7 @@ export class Entrypoint<Input, Output> {
   /** The root graph's "values" become the result (none before the run returns); "updates" name it. */
   private rootEvent(event: StreamEvent): StreamEvent | undefined {
     if (event.mode === "values") {
-      const output = (event.data as { output?: Box }).output;
+      const output = (event.data as { output?: EntrypointBox }).output;
       return output === undefined ? undefined : { mode: "values", data: output.value as never };
     }
     if (event.mode === "updates") return { mode: "updates", data: this.updateOf(event.data) };
@@ -273,7 +272,8 @@ export class Entrypoint<Input, Output> {
 
   /** The node's own update becomes `{ [name]: result }`; a task's is as it came. */
   private updateOf(data: Record<string, unknown>): Record<string, unknown> {
-    const update = data[this.name] as { output?: Box; previous?: Box } | undefined;
+    const update = data[this.name] as
+      { output?: EntrypointBox; previous?: EntrypointBox } | undefined;
     if (update === null || typeof update !== "object" || !("previous" in update)) return data;
     return { ...data, [this.name]: update.output?.value };
   }
@@ -339,7 +339,7 @@ function isGeneratorFunction(fn: unknown): boolean {
   return name === "GeneratorFunction" || name === "AsyncGeneratorFunction";
 }
 
-function graphInput(input: unknown): { input: Box } | Command | null {
+function graphInput(input: unknown): { input: EntrypointBox } | Command | null {
   return input === null || input instanceof Command ? input : { input: { value: input } };
 }
 
@@ -352,7 +352,10 @@ function resultSnapshot<Output>(
 /** The entrypoint's node: the function, then every task call it started, settled. */
 async function runEntrypoint(
   fn: EntrypointFunction<unknown, unknown>,
-  state: { readonly input: Box | undefined; readonly previous: Box | undefined },
+  state: {
+    readonly input: EntrypointBox | undefined;
+    readonly previous: EntrypointBox | undefined;
+  },
   ctx: NodeContext,
 ) {
   const previous = state.previous?.value;
