@@ -16,12 +16,12 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, relative } from "node:path";
 import { afterAll, expect, it } from "vitest";
+import { run } from "@waypoint/test-services";
 import {
   builtTargets,
   pack,
   readManifest,
   repoRoot,
-  run,
   withWorkspaceDependencies,
   workspacePackages,
 } from "./workspace-packages.js";

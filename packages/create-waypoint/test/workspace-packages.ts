@@ -3,11 +3,10 @@
  * pack them: what the packed-starter test needs to install the published
  * shape of create-waypoint and of the `@waypoint/*` packages its template uses.
  */
-import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
+import { run } from "@waypoint/test-services";
 
 export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 
@@ -74,28 +73,6 @@ export function builtTargets({ directory, manifest }: WorkspacePackage): string[
   collect(manifest.bin, "bin");
   collect(manifest.exports, "exports");
   return targets;
-}
-
-/** Runs a command; resolves with its stdout and stderr, rejects with them and the exit code. */
-export async function run(
-  command: string,
-  args: readonly string[],
-  options: { cwd: string; env?: NodeJS.ProcessEnv },
-): Promise<string> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(command, args, {
-      ...options,
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return `${stdout}${stderr}`;
-  } catch (error) {
-    const failed = error as Error & { stdout?: string; stderr?: string; code?: unknown };
-    throw new Error(
-      `${command} ${args.join(" ")} (in ${options.cwd}) failed with ${String(failed.code)}:\n` +
-        `${failed.stdout ?? ""}${failed.stderr ?? failed.message}`,
-      { cause: error },
-    );
-  }
 }
 
 /** Packs a package with `pnpm pack` into `destination`, a new folder; returns the tarball's path. */

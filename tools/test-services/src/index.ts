@@ -6,3 +6,4 @@ export type { RedisServer, StartRedisOptions } from "./redis-server.js";
 export { ChildScript } from "./child-script.js";
 export { startRedisCluster } from "./redis-cluster.js";
 export type { RedisCluster, StartRedisClusterOptions } from "./redis-cluster.js";
+export { run, type RunOptions } from "./run.js";

@@ -11,7 +11,7 @@ import {
   shellQuote,
 } from "./internal/pg-binaries.js";
 import { PortInUseError, startOnFreePort } from "./internal/port-collision.js";
-import { run } from "./internal/run.js";
+import { run } from "./run.js";
 
 export interface StartPostgresOptions {
   /** Keep fsync and full_page_writes on (their defaults), for benchmarks. */

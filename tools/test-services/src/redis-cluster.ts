@@ -8,7 +8,7 @@ import { freePort } from "./free-port.js";
 import { cleanupOnExit } from "./internal/exit-cleanup.js";
 import { startOnFreePort } from "./internal/port-collision.js";
 import { spawnRedis, stopProcess } from "./internal/redis-process.js";
-import { run } from "./internal/run.js";
+import { run } from "./run.js";
 
 export interface StartRedisClusterOptions {
   /** Primaries, each serving an equal share of the 16,384 slots (default 3, the least Redis allows). */

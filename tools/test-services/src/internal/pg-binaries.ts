@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { run, runSync } from "./run.js";
+import { run, runSync } from "../run.js";
 
 /** initdb and postgres refuse to run as root; as root we run them as the `postgres` OS user. */
 export const runsAsRoot = process.getuid?.() === 0;
@@ -15,7 +15,7 @@ export async function runAsServerUser(
   args: readonly string[],
   cwd: string,
 ): Promise<string> {
-  return run(...asServerUser(command, args), cwd);
+  return run(...asServerUser(command, args), { cwd });
 }
 
 export function runAsServerUserSync(command: string, args: readonly string[], cwd: string): void {
